@@ -1,0 +1,115 @@
+/**
+ * `adapter-lab`: the engine's command line. Human output goes to standard error and
+ * machine output (findings, JSON) to standard output, so both can be piped.
+ *
+ * Exit codes: 0 success, 1 the experiment has errors, 2 usage or I/O error.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { experimentJsonSchema } from '../config/jsonSchema';
+import { formatCount } from '../model/parameters';
+import { findingLines, loadExperimentFile } from './load';
+
+const VERSION = '0.1.0';
+
+const HELP = `adapter-lab ${VERSION} — bottleneck-adapter and AdapterDrop experiments
+
+Usage:
+  adapter-lab validate [--json] <file.adapter.yaml>...   check experiment files
+  adapter-lab validate --builtin                          check the built-in quickstart experiment
+  adapter-lab schema [--out FILE]                         print the experiment JSON Schema
+  adapter-lab --help | --version
+
+Findings print as file:line:column: severity: message [code].
+Exit codes: 0 ok, 1 the experiment has errors, 2 usage or I/O error.
+`;
+
+/** The built-in experiment: a small adapter run on a model the engine makes itself. */
+export const BUILTIN_EXPERIMENT = path.join(__dirname, '..', 'examples', 'quickstart.adapter.yaml');
+
+export function main(argv: readonly string[]): number {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      process.stdout.write(HELP);
+      return command === undefined ? 2 : 0;
+    case '-v':
+    case '--version':
+      process.stdout.write(`${VERSION}\n`);
+      return 0;
+    case 'validate':
+      return validateCommand(rest);
+    case 'schema':
+      return schemaCommand(rest);
+    default:
+      process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
+      return 2;
+  }
+}
+
+function validateCommand(args: readonly string[]): number {
+  const json = args.includes('--json');
+  const unknown = args.filter((a) => a.startsWith('-') && a !== '--json' && a !== '--builtin');
+  if (unknown.length) return usage(`unknown option ${unknown[0]}`);
+  const files = args.filter((a) => !a.startsWith('-'));
+  if (args.includes('--builtin')) files.push(path.relative(process.cwd(), BUILTIN_EXPERIMENT));
+  if (files.length === 0) return usage('validate needs a file (or --builtin)');
+  let worst = 0;
+  const report: unknown[] = [];
+  for (const file of files) {
+    const loaded = loadExperimentFile(file);
+    const validation = loaded.validation;
+    if (!validation || loaded.text === undefined) {
+      process.stderr.write(`${'message' in loaded ? loaded.message : ''}\n`);
+      worst = Math.max(worst, 2);
+      continue;
+    }
+    if (json) report.push({ file, ok: validation.ok, findings: validation.findings, parameters: validation.parameters, sweep: validation.sweep });
+    else {
+      for (const line of findingLines(file, loaded.text, validation)) process.stdout.write(line + '\n');
+      process.stderr.write(summary(file, validation) + '\n');
+    }
+    if (!validation.ok) worst = Math.max(worst, 1);
+  }
+  if (json) process.stdout.write(JSON.stringify(report.length === 1 ? report[0] : report, null, 2) + '\n');
+  return worst;
+}
+
+function summary(file: string, v: NonNullable<ReturnType<typeof loadExperimentFile>['validation']>): string {
+  const errors = v.findings.filter((f) => f.severity === 'error').length;
+  const warnings = v.findings.filter((f) => f.severity === 'warning').length;
+  if (errors) return `${file}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`;
+  const e = v.experiment!;
+  const parts = [`${file}: valid (${warnings} warning${warnings === 1 ? '' : 's'})`, `method ${e.method}`];
+  if (v.parameters) parts.push(`trainable ${formatCount(v.parameters.trainable)} of ${formatCount(v.parameters.base)} (${v.parameters.percentOfBase.toFixed(2)}% of the base model)`);
+  if (v.sweep) parts.push(`sweep of ${v.sweep.runs} runs`);
+  return parts.join(' · ');
+}
+
+function schemaCommand(args: readonly string[]): number {
+  const text = JSON.stringify(experimentJsonSchema(), null, 2) + '\n';
+  const i = args.indexOf('--out');
+  if (i < 0) {
+    process.stdout.write(text);
+    return 0;
+  }
+  const out = args[i + 1];
+  if (!out) return usage('--out needs a file');
+  try {
+    fs.writeFileSync(out, text);
+  } catch (e) {
+    process.stderr.write(`adapter-lab: cannot write ${out}: ${(e as Error).message}\n`);
+    return 2;
+  }
+  return 0;
+}
+
+function usage(message: string): number {
+  process.stderr.write(`adapter-lab: ${message}\n\n${HELP}`);
+  return 2;
+}
+
+if (require.main === module) process.exitCode = main(process.argv.slice(2));

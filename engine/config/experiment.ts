@@ -1,0 +1,243 @@
+/**
+ * The resolved experiment: every setting with its default filled in and paths made
+ * absolute. This is what the engine runs. Resolution is tolerant (a value of the wrong
+ * shape falls back to its default) so that editors can show parameter counts for a file
+ * that still has unrelated mistakes; the engine only resolves files without errors.
+ */
+import * as path from 'node:path';
+import { BUILTIN_PREFIX } from '../model/dims';
+import { parseLayerSelection, type LayerPart, type LayerSelection } from './layers';
+import {
+  DEVICES,
+  DROP_MODES,
+  gridPaths,
+  METHODS,
+  METRICS,
+  METRICS_BY_KIND,
+  NON_LINEARITIES,
+  OPTIMIZERS,
+  SITES,
+  TASK_KINDS,
+  type Device,
+  type DropMode,
+  type Method,
+  type Metric,
+  type NonLinearity,
+  type Optimizer,
+  type Site,
+  type TaskKind,
+} from './schema';
+import type { TreeNode } from './tree';
+
+export interface Experiment {
+  readonly name: string;
+  /** `builtin:<name>` or an absolute folder path. */
+  readonly model: string;
+  readonly task: {
+    readonly kind: TaskKind;
+    readonly train: string;
+    readonly validation: string | undefined;
+    readonly text: readonly string[];
+    readonly label: string | undefined;
+    readonly metric: Metric;
+    readonly maxLength: number;
+  };
+  readonly method: Method;
+  readonly topK: number | undefined;
+  readonly adapter: {
+    readonly size: number;
+    readonly sites: readonly Site[];
+    readonly layers: LayerSelection;
+    readonly nonLinearity: NonLinearity;
+    readonly initStd: number;
+    readonly trainLayerNorm: boolean;
+  };
+  readonly drop: { readonly layers: LayerSelection; readonly mode: DropMode };
+  readonly training: {
+    readonly learningRate: number;
+    readonly epochs: number;
+    readonly batchSize: number;
+    readonly warmup: number;
+    readonly weightDecay: number;
+    readonly optimizer: Optimizer;
+    readonly maxGradNorm: number;
+    readonly seed: number;
+  };
+  readonly sweep: { readonly grid: readonly GridAxis[]; readonly seeds: readonly number[] } | undefined;
+  readonly ablation: { readonly spans: 'contiguous' | readonly LayerPart[] };
+  readonly runtime: { readonly device: Device; readonly threads: number | undefined };
+}
+
+export interface GridAxis {
+  readonly path: string;
+  readonly values: readonly unknown[];
+}
+
+type Plain = Record<string, unknown>;
+
+const obj = (v: unknown): Plain => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Plain) : {});
+const oneOf = <T extends string>(v: unknown, values: readonly T[], fallback: T): T => (typeof v === 'string' && (values as readonly string[]).includes(v) ? (v as T) : fallback);
+const num = (v: unknown, fallback: number, ok: (n: number) => boolean = () => true): number => (typeof v === 'number' && Number.isFinite(v) && ok(v) ? v : fallback);
+const int = (v: unknown, fallback: number, min: number): number => num(v, fallback, (n) => Number.isInteger(n) && n >= min);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+
+/** Resolves a path from the experiment file against its folder (built-in models stay as they are). */
+export function resolvePath(value: string, baseDir: string): string {
+  if (value.startsWith(BUILTIN_PREFIX)) return value;
+  return path.resolve(baseDir, value);
+}
+
+export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
+  const root = obj(plain);
+  const task = obj(root.task);
+  const adapter = obj(root.adapter);
+  const drop = obj(root.drop);
+  const training = obj(root.training);
+  const runtime = obj(root.runtime);
+  const kind = oneOf(task.kind, TASK_KINDS, 'classification');
+  const text = typeof task.text === 'string' ? [task.text] : Array.isArray(task.text) ? task.text.filter((c): c is string => typeof c === 'string') : [];
+  const sites = typeof adapter.sites === 'string' ? [adapter.sites] : Array.isArray(adapter.sites) ? adapter.sites : ['attention', 'ffn'];
+  const seed = int(training.seed, 42, 0);
+  return {
+    name: str(root.name) ?? 'experiment',
+    model: resolvePath(str(root.model) ?? '', baseDir),
+    task: {
+      kind,
+      train: resolvePath(str(task.train) ?? '', baseDir),
+      validation: str(task.validation) !== undefined ? resolvePath(str(task.validation)!, baseDir) : undefined,
+      text,
+      label: str(task.label),
+      metric: oneOf(task.metric, METRICS, METRICS_BY_KIND[kind][0]!),
+      maxLength: int(task.max_length, 128, 8),
+    },
+    method: oneOf(root.method, METHODS, 'adapter'),
+    topK: root.top_k === undefined ? undefined : int(root.top_k, 1, 1),
+    adapter: {
+      size: int(adapter.size, 64, 1),
+      sites: [...new Set(sites.filter((s): s is Site => (SITES as readonly unknown[]).includes(s)))],
+      layers: selectionOf(adapter.layers, ['all'], { kind: 'all' }),
+      nonLinearity: oneOf(adapter.non_linearity, NON_LINEARITIES, 'gelu'),
+      initStd: num(adapter.init_std, 0.01, (n) => n > 0),
+      trainLayerNorm: typeof adapter.train_layernorm === 'boolean' ? adapter.train_layernorm : true,
+    },
+    drop: { layers: selectionOf(drop.layers, ['none'], { kind: 'none' }), mode: oneOf(drop.mode, DROP_MODES, 'static') },
+    training: {
+      learningRate: num(training.learning_rate, 3e-4, (n) => n > 0),
+      epochs: int(training.epochs, 3, 1),
+      batchSize: int(training.batch_size, 32, 1),
+      warmup: num(training.warmup, 0.1, (n) => n >= 0 && n < 1),
+      weightDecay: num(training.weight_decay, 0, (n) => n >= 0),
+      optimizer: oneOf(training.optimizer, OPTIMIZERS, 'adamw'),
+      maxGradNorm: num(training.max_grad_norm, 1, (n) => n > 0),
+      seed,
+    },
+    sweep: root.sweep === undefined ? undefined : resolveSweep(obj(root.sweep), seed),
+    ablation: { spans: resolveSpans(obj(root.ablation).spans) },
+    runtime: { device: oneOf(runtime.device, DEVICES, 'auto'), threads: runtime.threads === undefined ? undefined : int(runtime.threads, 1, 1) },
+  };
+}
+
+function selectionOf(value: unknown, keywords: readonly string[], fallback: LayerSelection): LayerSelection {
+  if (value === undefined) return fallback;
+  const parsed = parseLayerSelection(nodeOfPlain(value), keywords);
+  return parsed.ok ? parsed.selection : fallback;
+}
+
+function resolveSpans(value: unknown): 'contiguous' | readonly LayerPart[] {
+  if (!Array.isArray(value)) return 'contiguous';
+  const parts: LayerPart[] = [];
+  for (const v of value) {
+    const parsed = parseLayerSelection(nodeOfPlain(v), []);
+    if (parsed.ok && parsed.selection.kind === 'layers') parts.push(...parsed.selection.parts);
+  }
+  return parts.length > 0 ? parts : 'contiguous';
+}
+
+function resolveSweep(sweep: Plain, baseSeed: number): { grid: GridAxis[]; seeds: number[] } {
+  const known = new Set(gridPaths());
+  const grid = Object.entries(obj(sweep.grid))
+    .filter((e): e is [string, unknown[]] => known.has(e[0]) && Array.isArray(e[1]) && e[1].length > 0)
+    .map(([p, values]) => ({ path: p, values: dedupe(values) }));
+  return { grid, seeds: seedsOf(sweep.seeds, baseSeed) };
+}
+
+export function seedsOf(value: unknown, baseSeed: number): number[] {
+  if (Array.isArray(value)) {
+    const seeds = dedupe(value.filter((s): s is number => typeof s === 'number' && Number.isInteger(s) && s >= 0));
+    return seeds.length > 0 ? (seeds as number[]) : [baseSeed];
+  }
+  const count = typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : 1;
+  return Array.from({ length: count }, (_, i) => baseSeed + i);
+}
+
+function dedupe<T>(values: readonly T[]): T[] {
+  const seen = new Set<string>();
+  return values.filter((v) => {
+    const k = JSON.stringify(v);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/** Wraps a plain value as an unlocated tree node, so layer parsing has one implementation. */
+function nodeOfPlain(value: unknown): TreeNode {
+  const range = { start: 0, end: 0 };
+  if (Array.isArray(value)) return { kind: 'seq', items: value.map(nodeOfPlain), flow: true, range };
+  if (value === null || typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean') return { kind: 'scalar', value, quoted: false, range };
+  return { kind: 'scalar', value: null, quoted: false, range };
+}
+
+export interface SweepSize {
+  readonly configurations: number;
+  readonly seeds: number;
+  readonly runs: number;
+}
+
+export function sweepSize(experiment: Experiment): SweepSize {
+  if (!experiment.sweep) return { configurations: 1, seeds: 1, runs: 1 };
+  const configurations = experiment.sweep.grid.reduce((n, axis) => n * axis.values.length, 1);
+  const seeds = experiment.sweep.seeds.length;
+  return { configurations, seeds, runs: configurations * seeds };
+}
+
+/** One trial of a sweep: the grid point it takes and the seed it runs with. */
+export interface Trial {
+  readonly index: number;
+  readonly assignments: Readonly<Record<string, unknown>>;
+  readonly seed: number;
+  readonly experiment: Experiment;
+}
+
+/** Expands a sweep into its trials (grid order: the last axis changes fastest; seeds innermost). */
+export function expandSweep(plain: unknown, baseDir: string): Trial[] {
+  const base = resolveExperiment(plain, baseDir);
+  const axes = base.sweep?.grid ?? [];
+  const seeds = base.sweep?.seeds ?? [base.training.seed];
+  const trials: Trial[] = [];
+  const combos: Record<string, unknown>[] = [{}];
+  for (const axis of axes) {
+    const next: Record<string, unknown>[] = [];
+    for (const c of combos) for (const v of axis.values) next.push({ ...c, [axis.path]: v });
+    combos.splice(0, combos.length, ...next);
+  }
+  for (const assignments of combos) {
+    for (const seed of seeds) {
+      const copy = structuredClone(obj(plain));
+      for (const [p, v] of Object.entries(assignments)) setPath(copy, p.split('.'), v);
+      setPath(copy, ['training', 'seed'], seed);
+      delete copy.sweep;
+      trials.push({ index: trials.length, assignments, seed, experiment: resolveExperiment(copy, baseDir) });
+    }
+  }
+  return trials;
+}
+
+function setPath(target: Plain, keys: readonly string[], value: unknown): void {
+  let cur = target;
+  keys.slice(0, -1).forEach((k) => {
+    if (typeof cur[k] !== 'object' || cur[k] === null || Array.isArray(cur[k])) cur[k] = {};
+    cur = cur[k] as Plain;
+  });
+  cur[keys[keys.length - 1]!] = value;
+}

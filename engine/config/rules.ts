@@ -1,0 +1,243 @@
+/**
+ * Pass two: rules that need more than one key, the model's config.json or the data
+ * files. Each rule reports on the exact node a user would change.
+ */
+import type { BertDims } from '../model/dims';
+import type { Experiment } from './experiment';
+import { finding, type Finding, type Fix, type TextRange } from './findings';
+import { layersOf, parseLayerSelection, type LayerPart } from './layers';
+import type { DataInfo, ModelInfo, ProjectFiles } from './projectFiles';
+import { METRICS_BY_KIND } from './schema';
+import { replaceFix } from './schemaCheck';
+import { closest } from './suggest';
+import { entryOf, nodeAt, type MapEntry, type TreeNode } from './tree';
+
+export interface RuleInput {
+  readonly root: TreeNode;
+  readonly text: string;
+  readonly experiment: Experiment;
+  readonly files: ProjectFiles;
+  /** False for an unsaved document: relative paths cannot be checked. */
+  readonly onDisk: boolean;
+}
+
+export interface RuleOutput {
+  readonly findings: Finding[];
+  readonly model: ModelInfo | undefined;
+}
+
+export function checkRules(input: RuleInput): RuleOutput {
+  const out: Finding[] = [];
+  checkTaskShape(input, out);
+  checkMethodKeys(input, out);
+  checkNeedsValidation(input, out);
+  const model = checkModel(input, out);
+  if (input.onDisk) checkData(input, out);
+  if (model?.ok) {
+    checkAgainstModel(input, model.dims, out);
+    checkDrop(input, model.dims, out);
+  }
+  return { findings: out, model };
+}
+
+/** Values a setting takes across the base file and the sweep grid. */
+function gridValues(root: TreeNode, dotted: string): TreeNode[] {
+  const axis = entryOf(nodeAt(root, ['sweep', 'grid']), dotted)?.value;
+  return axis?.kind === 'seq' ? [...axis.items] : [];
+}
+
+function effectiveStrings(root: TreeNode, dotted: string, base: string): Set<string> {
+  const set = new Set([base]);
+  for (const n of gridValues(root, dotted)) if (n.kind === 'scalar' && typeof n.value === 'string') set.add(n.value);
+  return set;
+}
+
+function checkTaskShape({ root, experiment }: RuleInput, out: Finding[]): void {
+  const task = entryOf(root, 'task');
+  if (!task || task.value.kind !== 'map') return;
+  const kind = experiment.task.kind;
+  const metric = entryOf(task.value, 'metric');
+  if (metric && metric.value.kind === 'scalar' && typeof metric.value.value === 'string') {
+    const allowed = METRICS_BY_KIND[kind];
+    if (!(allowed as readonly string[]).includes(metric.value.value) && (Object.values(METRICS_BY_KIND).flat() as string[]).includes(metric.value.value)) {
+      out.push(finding('metric-mismatch', `Metric "${metric.value.value}" does not fit a ${kind} task; use ${allowed.map((m) => `\`${m}\``).join(', ')}`, metric.value.range, allowed.map((m) => ({ ...replaceFix(metric.value.range, m), preferred: m === allowed[0] }))));
+    }
+  }
+  if (kind === 'span') {
+    for (const key of ['text', 'label'] as const) {
+      const e = entryOf(task.value, key);
+      if (e) out.push(finding('irrelevant-key', `\`task.${key}\` is not used by span tasks: SQuAD files name their own fields`, e.keyRange));
+    }
+  } else {
+    for (const key of ['text', 'label'] as const) {
+      if (!entryOf(task.value, key)) out.push(finding('requires-key', `A ${kind} task needs \`task.${key}\`: the ${key === 'text' ? 'text column (or two for pairs)' : 'label column'}`, task.keyRange));
+    }
+  }
+}
+
+function checkMethodKeys({ root, text, experiment }: RuleInput, out: Finding[]): void {
+  const methods = effectiveStrings(root, 'method', experiment.method);
+  const methodEntry = entryOf(root, 'method');
+  const topK = entryOf(root, 'top_k');
+  const gridHasTopK = gridValues(root, 'top_k').length > 0;
+  if (topK && !methods.has('top_k')) {
+    out.push(finding('irrelevant-key', '`top_k` has no effect unless `method: top_k`', topK.keyRange, [removeEntryFix(topK, text, 'Remove `top_k`')]));
+  }
+  if (methods.has('top_k') && !topK && !gridHasTopK) {
+    out.push(finding('requires-key', '`method: top_k` needs `top_k`: the number of top layers to fine-tune', methodEntry?.value.range ?? { start: 0, end: 0 }));
+  }
+  for (const key of ['adapter', 'drop'] as const) {
+    const e = entryOf(root, key);
+    if (e && !methods.has('adapter')) {
+      out.push(finding('irrelevant-key', `\`${key}\` settings are ignored with \`method: ${experiment.method}\`; they apply to \`method: adapter\``, e.keyRange));
+    }
+  }
+}
+
+function checkNeedsValidation({ root, experiment }: RuleInput, out: Finding[]): void {
+  if (experiment.task.validation !== undefined) return;
+  for (const key of ['sweep', 'ablation'] as const) {
+    const e = entryOf(root, key);
+    if (e) out.push(finding('requires-key', `\`${key}\` evaluates on validation data: add \`task.validation\``, e.keyRange));
+  }
+}
+
+function checkModel({ root, experiment, files, onDisk }: RuleInput, out: Finding[]): ModelInfo | undefined {
+  const entry = entryOf(root, 'model');
+  if (!entry || entry.value.kind !== 'scalar' || typeof entry.value.value !== 'string') return undefined;
+  if (!onDisk && !experiment.model.startsWith('builtin:')) return undefined;
+  const info = files.model(experiment.model);
+  if (!info.ok) out.push(finding(info.code, info.message, entry.value.range));
+  return info;
+}
+
+function checkData({ root, experiment, files }: RuleInput, out: Finding[]): void {
+  const task = entryOf(root, 'task')?.value;
+  if (!task) return;
+  const span = experiment.task.kind === 'span';
+  const infos: { file: string; info: DataInfo; label: string }[] = [];
+  for (const [key, file] of [['train', experiment.task.train], ['validation', experiment.task.validation]] as const) {
+    const e = entryOf(task, key);
+    if (!e || file === undefined || e.value.kind !== 'scalar' || typeof e.value.value !== 'string') continue;
+    const info = files.dataFile(file);
+    if (!info.ok) {
+      out.push(finding(info.code, info.message, e.value.range));
+      continue;
+    }
+    if (span !== (info.format === 'squad')) {
+      out.push(finding('bad-data', span ? 'A span task reads SQuAD v1.1 .json files' : `A ${experiment.task.kind} task reads .tsv, .csv or .jsonl files (.json is for span tasks)`, e.value.range));
+      continue;
+    }
+    infos.push({ file, info, label: key });
+  }
+  if (span) return;
+  const columnNodes: TreeNode[] = [];
+  const text = entryOf(task, 'text')?.value;
+  if (text?.kind === 'scalar') columnNodes.push(text);
+  if (text?.kind === 'seq') columnNodes.push(...text.items);
+  const label = entryOf(task, 'label')?.value;
+  if (label?.kind === 'scalar') columnNodes.push(label);
+  for (const node of columnNodes) {
+    if (node.kind !== 'scalar' || node.value === null) continue;
+    const column = String(node.value);
+    for (const { info, label: which } of infos) {
+      if (!info.ok || !info.columns || info.columns.includes(column)) continue;
+      const suggestion = closest(column, info.columns);
+      out.push(
+        finding(
+          'unknown-column',
+          `Column "${column}" is not in the ${which} file; its columns are ${info.columns.map((c) => `"${c}"`).join(', ')}${suggestion ? `; did you mean "${suggestion}"?` : ''}`,
+          node.range,
+          suggestion ? [replaceFix(node.range, suggestion)] : undefined,
+        ),
+      );
+      break;
+    }
+  }
+}
+
+/** Checks of single values against the model's shape, applied to a setting and to each of its grid values. */
+const MODEL_VALUE_CHECKS: Readonly<Record<string, (node: TreeNode, dims: BertDims, out: Finding[]) => void>> = {
+  'adapter.size': (node, dims, out) => {
+    if (node.kind === 'scalar' && typeof node.value === 'number' && node.value >= dims.hiddenSize) {
+      out.push(finding('not-bottleneck', `Adapter size ${node.value} is not a bottleneck: the model's hidden size is ${dims.hiddenSize}; adapters are meant to be much smaller (Houlsby et al. use 8 to 256 on d = 768)`, node.range));
+    }
+  },
+  'adapter.layers': (node, dims, out) => checkLayerBounds(node, ['all'], dims, out),
+  'drop.layers': (node, dims, out) => checkLayerBounds(node, ['none'], dims, out),
+  top_k: (node, dims, out) => {
+    if (node.kind === 'scalar' && typeof node.value === 'number' && node.value > dims.layers) {
+      out.push(finding('top-k-too-large', `top_k is ${node.value} but the model has ${dims.layers} layers`, node.range, [replaceFix(node.range, String(dims.layers), `Set top_k to ${dims.layers}`)]));
+    }
+  },
+  'task.max_length': (node, dims, out) => {
+    if (node.kind === 'scalar' && typeof node.value === 'number' && node.value > dims.maxPositions) {
+      out.push(finding('max-length-too-large', `max_length ${node.value} exceeds the model's ${dims.maxPositions} position embeddings`, node.range, [replaceFix(node.range, String(dims.maxPositions), `Set max_length to ${dims.maxPositions}`)]));
+    }
+  },
+  'ablation.spans': (node, dims, out) => {
+    if (node.kind === 'seq') for (const item of node.items) checkLayerBounds(item, [], dims, out);
+  },
+};
+
+function checkAgainstModel({ root }: RuleInput, dims: BertDims, out: Finding[]): void {
+  for (const [dotted, check] of Object.entries(MODEL_VALUE_CHECKS)) {
+    const node = nodeAt(root, dotted.split('.'));
+    if (node) check(node, dims, out);
+    for (const value of gridValues(root, dotted)) check(value, dims, out);
+  }
+}
+
+function checkLayerBounds(node: TreeNode, keywords: readonly string[], dims: BertDims, out: Finding[]): void {
+  const parsed = parseLayerSelection(node, keywords);
+  if (!parsed.ok || parsed.selection.kind !== 'layers') return;
+  const last = dims.layers - 1;
+  for (const part of parsed.selection.parts) {
+    if (part.to <= last) continue;
+    out.push(finding('layer-out-of-range', `${describePart(part)} is outside the model's layers 0..${last}`, part.range, clampFix(part, last)));
+  }
+}
+
+function describePart(part: LayerPart): string {
+  return part.from === part.to ? `Layer ${part.from}` : `Range ${part.from}..${part.to}`;
+}
+
+function clampFix(part: LayerPart, last: number): Fix[] {
+  if (part.from > last) return [];
+  const text = part.from === last ? String(last) : `${part.from}..${last}`;
+  return [replaceFix(part.range, text, `Clamp to ${text}`)];
+}
+
+function checkDrop({ root, experiment }: RuleInput, dims: BertDims, out: Finding[]): void {
+  const dropNode = nodeAt(root, ['drop', 'layers']);
+  if (!dropNode || experiment.method !== 'adapter') return;
+  const dropped = layersOf(experiment.drop.layers, dims.layers);
+  if (dropped.length === 0) return;
+  const adapterLayers = layersOf(experiment.adapter.layers, dims.layers);
+  if (experiment.drop.mode === 'static' && adapterLayers.every((l) => dropped.includes(l))) {
+    out.push(finding('no-trainable-adapter', `Dropping layers ${formatList(dropped)} leaves no adapter to train (adapters are in layers ${formatList(adapterLayers)})`, dropNode.range));
+    return;
+  }
+  const lowestKept = adapterLayers.find((l) => !dropped.includes(l));
+  const isLowest = dropped.every((l, i) => l === i);
+  if (!isLowest && experiment.drop.mode === 'static' && lowestKept !== undefined && lowestKept < dropped[dropped.length - 1]!) {
+    out.push(finding('drop-not-lowest', `Dropped layers ${formatList(dropped)} are not the lowest layers: backpropagation still reaches the adapter in layer ${lowestKept}, so AdapterDrop saves almost nothing; drop a range 0..n instead`, dropNode.range));
+  } else if (!isLowest && experiment.drop.mode === 'robust') {
+    out.push(finding('drop-not-lowest', `Robust AdapterDrop drops the lowest layers first; give a range that starts at layer 0, such as 0..${dropped[dropped.length - 1]}`, dropNode.range));
+  }
+}
+
+function formatList(layers: readonly number[]): string {
+  return layers.length > 8 ? `${layers[0]}..${layers[layers.length - 1]}` : layers.join(', ');
+}
+
+/** Removes an entry's lines (key, value and the line break after them). */
+export function removeEntryFix(entry: MapEntry, text: string, title: string): Fix {
+  let start = entry.keyRange.start;
+  while (start > 0 && (text[start - 1] === ' ' || text[start - 1] === '\t')) start--;
+  let end = Math.max(entry.keyRange.end, entry.value.range.end);
+  while (end < text.length && text[end] !== '\n') end++;
+  if (end < text.length) end++;
+  const range: TextRange = { start, end };
+  return { title, edits: [{ range, newText: '' }] };
+}

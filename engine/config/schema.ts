@@ -1,0 +1,509 @@
+/**
+ * The experiment schema, written once as data.
+ *
+ * Everything that knows what an `*.adapter.yaml` may contain reads this table: the
+ * validator, the language server's completion and hover, the generated JSON Schema and
+ * the key reference in docs/config.md. Rules that need more than one key, the model or
+ * the file system live in `rules.ts`; the shape of each key lives here.
+ */
+
+interface SpecBase {
+  /** One or two sentences for hover and docs. */
+  readonly doc: string;
+  /** Where the setting comes from in the papers, shown under the doc in hover. */
+  readonly paper?: string;
+  /** The value the engine uses when the key is absent (shown in docs and hover). */
+  readonly default?: string | number | boolean;
+  /** A key in the object above may be required. */
+  readonly required?: boolean;
+}
+
+export interface ObjectSpec extends SpecBase {
+  readonly type: 'object';
+  readonly fields: Readonly<Record<string, Spec>>;
+}
+export interface EnumSpec extends SpecBase {
+  readonly type: 'enum';
+  readonly values: readonly string[];
+  readonly valueDocs?: Readonly<Record<string, string>>;
+}
+/** A non-empty list of distinct enum values. */
+export interface EnumListSpec extends SpecBase {
+  readonly type: 'enumList';
+  readonly values: readonly string[];
+  readonly valueDocs?: Readonly<Record<string, string>>;
+}
+export interface NumberSpec extends SpecBase {
+  readonly type: 'number';
+  readonly integer?: boolean;
+  readonly min?: number;
+  readonly max?: number;
+  readonly exclusiveMin?: number;
+  readonly exclusiveMax?: number;
+}
+export interface StringSpec extends SpecBase {
+  readonly type: 'string';
+}
+export interface BooleanSpec extends SpecBase {
+  readonly type: 'boolean';
+}
+/** A path relative to the experiment file's folder; checked on disk by the rules. */
+export interface PathSpec extends SpecBase {
+  readonly type: 'path';
+  readonly target: 'model' | 'data';
+}
+/** `all`, a list of layer indices, `a..b` (both ends included), or a list mixing both. */
+export interface LayersSpec extends SpecBase {
+  readonly type: 'layers';
+  /** Whether `all` (and `none`) are accepted besides explicit layers. */
+  readonly keywords: readonly ('all' | 'none')[];
+}
+/** A data column, or two for sentence pairs. */
+export interface ColumnsSpec extends SpecBase {
+  readonly type: 'columns';
+  readonly maxColumns: number;
+}
+/** A non-negative count or an explicit list of seeds. */
+export interface SeedsSpec extends SpecBase {
+  readonly type: 'seeds';
+}
+/** `contiguous`, or a list of layer ranges. */
+export interface SpansSpec extends SpecBase {
+  readonly type: 'spans';
+}
+/** Dotted paths of this file mapped to non-empty lists of values. */
+export interface GridSpec extends SpecBase {
+  readonly type: 'grid';
+}
+
+export type Spec =
+  | ObjectSpec
+  | EnumSpec
+  | EnumListSpec
+  | NumberSpec
+  | StringSpec
+  | BooleanSpec
+  | PathSpec
+  | LayersSpec
+  | ColumnsSpec
+  | SeedsSpec
+  | SpansSpec
+  | GridSpec;
+
+export type LeafSpec = Exclude<Spec, ObjectSpec>;
+
+export const TASK_KINDS = ['classification', 'regression', 'span'] as const;
+export type TaskKind = (typeof TASK_KINDS)[number];
+
+export const METRICS = ['accuracy', 'f1', 'mcc', 'pearson', 'spearman', 'exact_match', 'span_f1'] as const;
+export type Metric = (typeof METRICS)[number];
+
+/** Which metrics make sense for which task kind; the first is the default. */
+export const METRICS_BY_KIND: Readonly<Record<TaskKind, readonly Metric[]>> = {
+  classification: ['accuracy', 'f1', 'mcc'],
+  regression: ['pearson', 'spearman'],
+  span: ['span_f1', 'exact_match'],
+};
+
+export const METHODS = ['adapter', 'full', 'top_k', 'layernorm'] as const;
+export type Method = (typeof METHODS)[number];
+
+export const SITES = ['attention', 'ffn'] as const;
+export type Site = (typeof SITES)[number];
+
+export const NON_LINEARITIES = ['gelu', 'relu', 'swish', 'tanh'] as const;
+export type NonLinearity = (typeof NON_LINEARITIES)[number];
+
+export const DROP_MODES = ['static', 'robust'] as const;
+export type DropMode = (typeof DROP_MODES)[number];
+
+export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
+export type Device = (typeof DEVICES)[number];
+
+export const OPTIMIZERS = ['adamw', 'adam'] as const;
+export type Optimizer = (typeof OPTIMIZERS)[number];
+
+/** Top-level keys with this prefix are ignored: a place for YAML anchors. */
+export const EXTENSION_KEY_PREFIX = 'x-';
+
+export const EXPERIMENT_SCHEMA: ObjectSpec = {
+  type: 'object',
+  doc: 'An Adapter Lab experiment: base model, task data, method, adapters, AdapterDrop, training, sweep, ablation and runtime.',
+  fields: {
+    name: {
+      type: 'string',
+      required: true,
+      doc: 'Name of the experiment; runs and sweeps are stored under it.',
+    },
+    model: {
+      type: 'path',
+      target: 'model',
+      required: true,
+      doc: 'A Hugging Face BERT folder (config.json, model.safetensors, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`.',
+    },
+    task: {
+      type: 'object',
+      required: true,
+      doc: 'The task the adapter (or baseline) is trained on.',
+      fields: {
+        kind: {
+          type: 'enum',
+          required: true,
+          values: TASK_KINDS,
+          doc: 'What the head predicts.',
+          valueDocs: {
+            classification: 'A label per example: linear layer over the pooled [CLS] token (as BertForSequenceClassification).',
+            regression: 'A real number per example: one output, mean squared error loss.',
+            span: 'Extractive question answering (SQuAD v1.1): start and end logits per token.',
+          },
+        },
+        train: {
+          type: 'path',
+          target: 'data',
+          required: true,
+          doc: 'Training data: .tsv, .csv or .jsonl with named columns (span tasks: SQuAD v1.1 .json).',
+        },
+        validation: {
+          type: 'path',
+          target: 'data',
+          doc: 'Validation data in the same format; used for model selection in sweeps and for ablations.',
+        },
+        text: {
+          type: 'columns',
+          maxColumns: 2,
+          doc: 'The text column, or two columns `[sentence1, sentence2]` for sentence pairs (encoded as `[CLS] a [SEP] b [SEP]`).',
+        },
+        label: {
+          type: 'string',
+          doc: 'The label column: strings or numbers for classification, numbers for regression.',
+        },
+        metric: {
+          type: 'enum',
+          values: METRICS,
+          doc: 'The validation metric used to select trials. Defaults to the first metric that fits the task kind.',
+          valueDocs: {
+            accuracy: 'Fraction of correct labels (classification).',
+            f1: 'F1 of the positive class (binary classification).',
+            mcc: "Matthews correlation coefficient (classification; CoLA's metric).",
+            pearson: 'Pearson correlation (regression).',
+            spearman: 'Spearman rank correlation (regression; STS-B reports both).',
+            exact_match: 'SQuAD exact match after answer normalisation (span).',
+            span_f1: 'SQuAD token-overlap F1 (span).',
+          },
+        },
+        max_length: {
+          type: 'number',
+          integer: true,
+          min: 8,
+          default: 128,
+          doc: 'Longest token sequence; longer inputs are truncated (longest first for pairs; span contexts are split with a stride).',
+        },
+      },
+    },
+    method: {
+      type: 'enum',
+      values: METHODS,
+      default: 'adapter',
+      doc: 'What is trained.',
+      paper: 'Houlsby et al. compare adapters with full fine-tuning, fine-tuning the top k layers only, and training layer norms only.',
+      valueDocs: {
+        adapter: 'Bottleneck adapters (and layer norms, and the head) are trained; the base model stays frozen.',
+        full: 'Every weight is trained: the full fine-tuning baseline.',
+        top_k: 'Only the top `top_k` layers, the pooler and the head are trained ("variable fine-tuning").',
+        layernorm: 'Only the layer-norm scales and shifts and the head are trained.',
+      },
+    },
+    top_k: {
+      type: 'number',
+      integer: true,
+      min: 1,
+      doc: 'Number of top layers fine-tuned when `method: top_k`.',
+      paper: 'Houlsby et al. sweep k in {1, 2, 3, 5, 7, 9, 11, 12}.',
+    },
+    adapter: {
+      type: 'object',
+      doc: 'The bottleneck adapters: `A(h) = h + W_up f(W_down h + b_down) + b_up`, placed after each sub-layer\'s output projection and before its residual add and layer norm.',
+      paper: 'Houlsby et al., 2019, section 2.1.',
+      fields: {
+        size: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          default: 64,
+          doc: 'The bottleneck dimension m. Each adapter has `2·m·d + d + m` parameters (d = hidden size).',
+          paper: 'GLUE sweep: m in {8, 64, 256}; mean validation accuracy 86.2 / 85.8 / 85.7. Size 64 on BERT-base adds about 2.1% parameters.',
+        },
+        sites: {
+          type: 'enumList',
+          values: SITES,
+          default: '[attention, ffn]',
+          doc: 'Insertion sites in each layer: a list of `attention` (after the attention output projection) and `ffn` (after the feed-forward output projection).',
+          paper: 'Houlsby et al. insert two adapters per layer; adapters only inside attention were tried and found no better.',
+          valueDocs: {
+            attention: 'After the multi-head attention output projection, before its residual add and layer norm.',
+            ffn: 'After the feed-forward output projection, before its residual add and layer norm.',
+          },
+        },
+        layers: {
+          type: 'layers',
+          keywords: ['all'],
+          default: 'all',
+          doc: 'Layers that get adapters: `all`, a list such as `[0, 3, 7]`, or a range `a..b` that includes both ends.',
+        },
+        non_linearity: {
+          type: 'enum',
+          values: NON_LINEARITIES,
+          default: 'gelu',
+          doc: 'The non-linearity f inside the bottleneck.',
+          valueDocs: {
+            gelu: 'Exact (erf) GELU, as BERT uses.',
+            relu: 'max(0, x).',
+            swish: 'x · sigmoid(x).',
+            tanh: 'Hyperbolic tangent (tried by Houlsby et al., no better).',
+          },
+        },
+        init_std: {
+          type: 'number',
+          exclusiveMin: 0,
+          default: 0.01,
+          doc: 'Standard deviation of the zero-mean normal (truncated at two std) that initialises adapter weights; biases start at zero, so the adapter starts near the identity.',
+          paper: 'Results are robust for std <= 1e-2 and degrade above it (std swept over [1e-7, 1]).',
+        },
+        train_layernorm: {
+          type: 'boolean',
+          default: true,
+          doc: "Also train the layer norms' scale and shift (2·d per layer norm) with the adapters.",
+          paper: 'Houlsby et al. train the layer-norm parameters per task together with the adapters.',
+        },
+      },
+    },
+    drop: {
+      type: 'object',
+      doc: 'AdapterDrop: lower layers without adapters, so that backpropagation stops above them and they run forward only.',
+      paper: 'Rücklé et al., 2021: up to ~8% faster training per dropped layer; dropping from arbitrary layers saves almost nothing.',
+      fields: {
+        layers: {
+          type: 'layers',
+          keywords: ['none'],
+          default: 'none',
+          doc: 'Static mode: the layers that get no adapter (a range from layer 0, such as `0..4`, gives the speed-up). Robust mode: the range from which the dropped lower layers are drawn at each step.',
+        },
+        mode: {
+          type: 'enum',
+          values: DROP_MODES,
+          default: 'static',
+          doc: 'How adapters are dropped during training.',
+          valueDocs: {
+            static: 'The listed layers never get adapters.',
+            robust: 'At every step a random number n of the lowest listed layers lose their adapters, so one adapter can later be evaluated with any n dropped.',
+          },
+        },
+      },
+    },
+    training: {
+      type: 'object',
+      doc: 'The training protocol (BERT fine-tuning, as in Houlsby et al.).',
+      fields: {
+        learning_rate: {
+          type: 'number',
+          exclusiveMin: 0,
+          default: 3e-4,
+          doc: 'Peak learning rate, reached after warm-up.',
+          paper: 'GLUE sweep: {3e-5, 3e-4, 3e-3}; SQuAD adapters: {3e-5, 1e-4, 3e-4, 1e-3}.',
+        },
+        epochs: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          default: 3,
+          doc: 'Passes over the training data.',
+          paper: 'GLUE sweep: {3, 20}.',
+        },
+        batch_size: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          default: 32,
+          doc: 'Examples per optimizer step.',
+          paper: 'Houlsby et al. use 32.',
+        },
+        warmup: {
+          type: 'number',
+          min: 0,
+          exclusiveMax: 1,
+          default: 0.1,
+          doc: 'Fraction of steps over which the learning rate rises linearly from zero; it then decays linearly to zero.',
+          paper: 'Houlsby et al. warm up over the first 10% of steps.',
+        },
+        weight_decay: {
+          type: 'number',
+          min: 0,
+          default: 0,
+          doc: 'Decoupled weight decay (AdamW) or L2 term (Adam); not applied to biases and layer norms.',
+        },
+        optimizer: {
+          type: 'enum',
+          values: OPTIMIZERS,
+          default: 'adamw',
+          doc: 'Adam with bias correction; `adamw` decouples weight decay.',
+          valueDocs: { adamw: 'Adam with decoupled weight decay.', adam: 'Adam; weight decay is added to the gradient.' },
+        },
+        max_grad_norm: {
+          type: 'number',
+          exclusiveMin: 0,
+          default: 1,
+          doc: 'Gradients are clipped to this global L2 norm.',
+        },
+        seed: {
+          type: 'number',
+          integer: true,
+          min: 0,
+          default: 42,
+          doc: 'Seed for initialisation, data order and dropout; the same seed gives the same run.',
+        },
+      },
+    },
+    sweep: {
+      type: 'object',
+      doc: 'A grid search: every combination of the grid values, each trained with every seed; the best trial is selected on validation.',
+      paper: 'Houlsby et al. sweep learning rate, epochs and adapter size, re-run 5 seeds, and keep the best on validation.',
+      fields: {
+        grid: {
+          type: 'grid',
+          doc: 'Keys are dotted paths of this file (such as `adapter.size`), values are non-empty lists; each value is checked like the key it replaces.',
+        },
+        seeds: {
+          type: 'seeds',
+          default: 1,
+          doc: 'A count (seeds are `training.seed`, `training.seed + 1`, …) or an explicit list of seeds.',
+        },
+        select: {
+          type: 'enum',
+          values: ['validation'],
+          default: 'validation',
+          doc: 'Which split selects the best trial per group.',
+          valueDocs: { validation: "The task's validation file (required for sweeps)." },
+        },
+      },
+    },
+    ablation: {
+      type: 'object',
+      doc: 'Ablation of a trained adapter: remove the adapters of spans of layers without retraining and evaluate on validation.',
+      paper: 'Houlsby et al., Fig. 6: removing single layers costs at most ~2 points; removing all collapses to the majority class.',
+      fields: {
+        spans: {
+          type: 'spans',
+          default: 'contiguous',
+          doc: '`contiguous` evaluates every span i..j (the heatmap); or a list of ranges such as `[0..4, 6..11]`.',
+        },
+      },
+    },
+    runtime: {
+      type: 'object',
+      doc: 'Where and how the engine runs.',
+      fields: {
+        device: {
+          type: 'enum',
+          values: DEVICES,
+          default: 'auto',
+          doc: 'Execution provider.',
+          valueDocs: {
+            auto: 'Use a GPU provider that works on this machine, else the CPU (the choice is logged).',
+            cpu: "onnxruntime's CPU provider.",
+            webgpu: "onnxruntime's WebGPU provider (Dawn over Vulkan).",
+            cuda: "onnxruntime's CUDA provider (installed with --onnxruntime-node-install=cuda12).",
+          },
+        },
+        threads: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          doc: 'CPU threads for the engine. Defaults to the number of cores.',
+        },
+      },
+    },
+  },
+};
+
+/** Splits `a.b.c` into segments; empty segments make the path invalid. */
+export function splitPath(dotted: string): string[] {
+  return dotted.split('.');
+}
+
+/** The spec at a path of keys, or undefined when no such key exists. */
+export function specAt(path: readonly string[], root: Spec = EXPERIMENT_SCHEMA): Spec | undefined {
+  let spec: Spec | undefined = root;
+  for (const key of path) {
+    if (!spec || spec.type !== 'object') return undefined;
+    spec = spec.fields[key];
+  }
+  return spec;
+}
+
+/**
+ * Every dotted path that may be a sweep grid axis: the leaves of the schema, outside
+ * `name` and `sweep` (a grid that renames the experiment or sweeps the sweep makes no sense).
+ */
+export function gridPaths(): string[] {
+  const out: string[] = [];
+  const walk = (spec: ObjectSpec, prefix: string[]): void => {
+    for (const [key, child] of Object.entries(spec.fields)) {
+      const path = [...prefix, key];
+      if (path[0] === 'sweep' || path[0] === 'name') continue;
+      if (child.type === 'object') walk(child, path);
+      else out.push(path.join('.'));
+    }
+  };
+  walk(EXPERIMENT_SCHEMA, []);
+  return out;
+}
+
+/** A short human description of what a spec accepts, used in messages and hover. */
+export function describeSpec(spec: Spec): string {
+  switch (spec.type) {
+    case 'object':
+      return 'a mapping';
+    case 'enum':
+      return spec.values.map((v) => `\`${v}\``).join(' | ');
+    case 'enumList':
+      return `a list of ${spec.values.map((v) => `\`${v}\``).join(', ')}`;
+    case 'number': {
+      const parts: string[] = [spec.integer ? 'an integer' : 'a number'];
+      if (spec.min !== undefined) parts.push(`>= ${spec.min}`);
+      if (spec.exclusiveMin !== undefined) parts.push(`> ${spec.exclusiveMin}`);
+      if (spec.max !== undefined) parts.push(`<= ${spec.max}`);
+      if (spec.exclusiveMax !== undefined) parts.push(`< ${spec.exclusiveMax}`);
+      return parts.join(' ');
+    }
+    case 'string':
+      return 'a string';
+    case 'boolean':
+      return '`true` or `false`';
+    case 'path':
+      return spec.target === 'model' ? 'a model folder path or `builtin:<name>`' : 'a data file path';
+    case 'layers':
+      return [...spec.keywords.map((k) => `\`${k}\``), 'a list of layer indices', 'a range `a..b`'].join(', ');
+    case 'columns':
+      return spec.maxColumns > 1 ? `a column name or a list of up to ${spec.maxColumns} column names` : 'a column name';
+    case 'seeds':
+      return 'a seed count (an integer >= 1) or a list of seeds';
+    case 'spans':
+      return '`contiguous` or a list of layer ranges';
+    case 'grid':
+      return 'a mapping from dotted paths to lists of values';
+  }
+}
+
+/**
+ * The spec that governs a location in a document: list indices are skipped, and a sweep
+ * grid axis (or one of its values) is governed by the setting it sweeps.
+ */
+export function specForLocation(path: readonly string[]): { spec: Spec; dotted: string } | undefined {
+  const keys = path.filter((k) => !/^\d+$/.test(k));
+  if (keys[0] === 'sweep' && keys[1] === 'grid' && keys.length >= 3) {
+    const spec = specAt(splitPath(keys[2]!));
+    return spec && gridPaths().includes(keys[2]!) ? { spec, dotted: keys[2]! } : undefined;
+  }
+  const spec = specAt(keys);
+  return spec ? { spec, dotted: keys.join('.') } : undefined;
+}

@@ -1,0 +1,114 @@
+/**
+ * Parameter counting: the one place that knows how many weights a BERT model, its
+ * adapters, layer norms and heads have, and which of them a method trains. The language
+ * server's hints and hover and the engine's run records both use it.
+ */
+import type { BertDims } from './dims';
+
+export type TrainMethod = 'adapter' | 'full' | 'top_k' | 'layernorm';
+export type HeadKind = 'classification' | 'regression' | 'span';
+export type AdapterSite = 'attention' | 'ffn';
+
+/** Parameters of one bottleneck adapter `h + W_up f(W_down h + b_down) + b_up`: 2·m·d + d + m. */
+export function adapterParameterCount(hiddenSize: number, bottleneck: number): number {
+  return 2 * bottleneck * hiddenSize + hiddenSize + bottleneck;
+}
+
+export interface BaseParameterCounts {
+  readonly embeddings: number;
+  readonly perLayer: number;
+  readonly pooler: number;
+  /** Layer norms only: the embeddings' and two per layer. */
+  readonly layerNorms: number;
+  /** BertModel with pooler, as Hugging Face counts it. */
+  readonly total: number;
+}
+
+export function baseParameterCounts(d: BertDims): BaseParameterCounts {
+  const h = d.hiddenSize;
+  const ln = 2 * h;
+  const embeddings = (d.vocabSize + d.maxPositions + d.typeVocabSize) * h + ln;
+  const attention = 4 * (h * h + h) + ln;
+  const ffn = h * d.intermediateSize + d.intermediateSize + d.intermediateSize * h + h + ln;
+  const perLayer = attention + ffn;
+  const pooler = h * h + h;
+  return { embeddings, perLayer, pooler, layerNorms: ln + 2 * ln * d.layers, total: embeddings + perLayer * d.layers + pooler };
+}
+
+/** Head parameters: a linear layer on the pooled output, one regression output, or start/end logits. */
+export function headParameterCount(hiddenSize: number, kind: HeadKind, numLabels: number): number {
+  switch (kind) {
+    case 'classification':
+      return hiddenSize * numLabels + numLabels;
+    case 'regression':
+      return hiddenSize + 1;
+    case 'span':
+      return 2 * hiddenSize + 2;
+  }
+}
+
+export interface TrainingPlan {
+  readonly method: TrainMethod;
+  readonly adapterSize: number;
+  readonly sites: readonly AdapterSite[];
+  /** Layers that hold adapters after static AdapterDrop. */
+  readonly adapterLayers: readonly number[];
+  readonly trainLayerNorm: boolean;
+  readonly topK: number;
+  readonly head: HeadKind;
+  readonly numLabels: number;
+}
+
+export interface ParameterCounts {
+  /** The pretrained model (BertModel with pooler). */
+  readonly base: number;
+  readonly perAdapter: number;
+  /** New adapter parameters (zero unless the method is `adapter`). */
+  readonly adapters: number;
+  /** Trained layer-norm parameters. */
+  readonly layerNorms: number;
+  /** The new task head. */
+  readonly head: number;
+  /** Pretrained weights that are fine-tuned (full and top_k). */
+  readonly fineTuned: number;
+  readonly trainable: number;
+  /** Trainable parameters as a percentage of the base model. */
+  readonly percentOfBase: number;
+}
+
+export function countParameters(dims: BertDims, plan: TrainingPlan): ParameterCounts {
+  const base = baseParameterCounts(dims);
+  const h = dims.hiddenSize;
+  const perAdapter = adapterParameterCount(h, plan.adapterSize);
+  const head = headParameterCount(h, plan.head, plan.numLabels);
+  // The span head reads token outputs, so the pooler gets no gradient there.
+  const poolerTrained = plan.head === 'span' ? 0 : base.pooler;
+  let adapters = 0;
+  let layerNorms = 0;
+  let fineTuned = 0;
+  switch (plan.method) {
+    case 'adapter':
+      adapters = perAdapter * plan.sites.length * plan.adapterLayers.length;
+      layerNorms = plan.trainLayerNorm ? 4 * h * dims.layers : 0;
+      break;
+    case 'full':
+      fineTuned = base.total - base.pooler + poolerTrained;
+      break;
+    case 'top_k':
+      fineTuned = Math.min(plan.topK, dims.layers) * base.perLayer + poolerTrained;
+      break;
+    case 'layernorm':
+      layerNorms = base.layerNorms;
+      break;
+  }
+  const trainable = adapters + layerNorms + head + fineTuned;
+  return { base: base.total, perAdapter, adapters, layerNorms, head, fineTuned, trainable, percentOfBase: (100 * trainable) / base.total };
+}
+
+/** 2,379,264 → "2.38M"; 99,136 → "99.1k". */
+export function formatCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(1)}k`;
+  return n.toLocaleString('en-US');
+}

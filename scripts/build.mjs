@@ -1,0 +1,29 @@
+// Builds the three bundles (extension, language server, engine CLI), compiles tests and
+// benchmarks, and regenerates the JSON Schema and the key reference from the schema.
+import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
+import { chmodSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const quiet = process.argv.includes('--quiet');
+const log = (msg) => quiet || console.error(msg);
+
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+await Promise.all([
+  build({ ...common, entryPoints: ['client/src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
+  build({ ...common, entryPoints: ['server/src/server.ts'], outfile: 'dist/server.js' }),
+  build({ ...common, entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
+  build({ ...common, entryPoints: ['scripts/generate.ts'], outfile: 'out/generate.js' }),
+]);
+chmodSync(join(root, 'dist/cli.js'), 0o755);
+log('bundled dist/extension.js, dist/server.js, dist/cli.js');
+
+execFileSync(process.execPath, [join(root, 'out/generate.js'), '--write'], { stdio: 'inherit', cwd: root });
+
+if (!process.argv.includes('--no-tsc')) {
+  // Type-checks everything and emits tests and benchmarks to out/.
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit', cwd: root });
+  log('type-checked; tests compiled to out/');
+}

@@ -1,0 +1,51 @@
+/**
+ * One validation per document version, shared by every feature: completion, hover and
+ * lenses read the same result the diagnostics came from.
+ */
+import { fileURLToPath } from 'node:url';
+import type { TextDocument } from 'vscode-languageserver-textdocument';
+import { ProjectFiles, validateExperiment, type Validation } from '../../engine/config';
+
+export interface DocumentState {
+  readonly document: TextDocument;
+  readonly text: string;
+  readonly validation: Validation;
+  /** Absolute path for `file:` documents; undefined for unsaved ones. */
+  readonly filePath: string | undefined;
+  /** The cache of model and data files the validation read. */
+  readonly files: ProjectFiles;
+}
+
+export class DocumentStates {
+  private readonly cache = new Map<string, { version: number; state: DocumentState }>();
+  readonly files = new ProjectFiles();
+
+  get(document: TextDocument): DocumentState {
+    const hit = this.cache.get(document.uri);
+    if (hit && hit.version === document.version) return hit.state;
+    const state = this.compute(document);
+    this.cache.set(document.uri, { version: document.version, state });
+    return state;
+  }
+
+  /** Forgets results so that the next request re-reads files on disk (model or data changed). */
+  invalidate(uri?: string): void {
+    if (uri) this.cache.delete(uri);
+    else this.cache.clear();
+  }
+
+  private compute(document: TextDocument): DocumentState {
+    const text = document.getText();
+    const filePath = document.uri.startsWith('file:') ? safeFilePath(document.uri) : undefined;
+    const validation = validateExperiment(text, filePath ? { filePath, files: this.files } : { files: this.files });
+    return { document, text, validation, filePath, files: this.files };
+  }
+}
+
+function safeFilePath(uri: string): string | undefined {
+  try {
+    return fileURLToPath(uri);
+  } catch {
+    return undefined;
+  }
+}
