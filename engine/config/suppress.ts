@@ -51,7 +51,7 @@ export function applySuppressions(text: string, findings: readonly Finding[]): F
     }
     suppressions.push({ line: line + 1, codes });
   });
-  if (suppressions.length === 0) return [...findings];
+  if (suppressions.length === 0) return [...findings, ...problems];
   const kept = findings.filter((f) => {
     if (f.severity === 'error') return true;
     const line = lineOf(f.range.start);

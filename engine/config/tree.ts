@@ -82,8 +82,8 @@ export function parseExperimentText(text: string): ExperimentTree {
     uniqueKeys: true,
   });
   const syntax: SyntaxProblem[] = [];
-  for (const e of doc.errors) syntax.push({ message: cleanMessage(e.message), range: clampRange(e.pos, text), severity: 'error' });
-  for (const w of doc.warnings) syntax.push({ message: cleanMessage(w.message), range: clampRange(w.pos, text), severity: 'warning' });
+  for (const e of doc.errors) syntax.push({ message: cleanMessage(e.message), range: widen(clampRange(e.pos, text), text), severity: 'error' });
+  for (const w of doc.warnings) syntax.push({ message: cleanMessage(w.message), range: widen(clampRange(w.pos, text), text), severity: 'warning' });
   const builder = new TreeBuilder(doc, text, syntax);
   const root = doc.contents ? builder.build(doc.contents as YamlNode, undefined, 0) : undefined;
   return { text, root, syntax, lineCounter };
@@ -91,6 +91,20 @@ export function parseExperimentText(text: string): ExperimentTree {
 
 function cleanMessage(message: string): string {
   return message.replace(/; please use YAML\.parseAllDocuments\(\)/, ': an experiment file holds one document');
+}
+
+/**
+ * The parser points at one character; a key or word is easier to see. Zero-width ranges
+ * at the end of the text cover the last character instead.
+ */
+function widen(range: TextRange, text: string): TextRange {
+  let { start, end } = range;
+  if (start === end && start === text.length && start > 0) start = end - 1;
+  if (end - start <= 1 && start < text.length && !/\s/.test(text[start]!)) {
+    end = start + 1;
+    while (end < text.length && /[^\s:,\[\]{}#]/.test(text[end]!)) end++;
+  }
+  return { start, end };
 }
 
 function clampRange(pos: readonly [number, number], text: string): TextRange {
