@@ -13,7 +13,9 @@ function symbolsOf(map: MapNode, state: DocumentState): DocumentSymbol[] {
   const out: DocumentSymbol[] = [];
   for (const entry of map.entries) {
     if (entry.merged) continue;
-    const end = Math.max(entry.keyRange.end, entry.value.range.end);
+    let end = Math.max(entry.keyRange.end, entry.value.range.end);
+    // Block collections end after their last line break; the symbol ends with the last value.
+    while (end > entry.keyRange.end && /\s/.test(text[end - 1]!)) end--;
     const symbol: DocumentSymbol = {
       name: entry.key,
       kind: kindOf(entry.value),
