@@ -35,7 +35,7 @@ function toJsonSchema(spec: Spec, isRoot = false): Json {
       return { ...base, type: 'string', enum: [...spec.values] };
     case 'enumList': {
       const item = { type: 'string', enum: [...spec.values] };
-      return { ...base, anyOf: [item, { type: 'array', items: item, minItems: 1, uniqueItems: true }] };
+      return { ...base, anyOf: [item, { type: 'array', items: item, minItems: 1 }] };
     }
     case 'number': {
       const out: Json = { ...base, type: spec.integer ? 'integer' : 'number' };
@@ -58,7 +58,7 @@ function toJsonSchema(spec: Spec, isRoot = false): Json {
     case 'columns':
       return { ...base, anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1, maxItems: spec.maxColumns }] };
     case 'seeds':
-      return { ...base, anyOf: [{ type: 'integer', minimum: 1 }, { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1, uniqueItems: true }] };
+      return { ...base, anyOf: [{ type: 'integer', minimum: 1 }, { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 }] };
     case 'spans':
       return { ...base, anyOf: [{ const: 'contiguous' }, { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: LAYER_RANGE }] }, minItems: 1 }] };
     case 'grid': {
