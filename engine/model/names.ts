@@ -1,0 +1,45 @@
+/**
+ * Parameter names. Base-model weights use Hugging Face's BertModel names without the
+ * `bert.` prefix; linear weights are stored [out, in] as Hugging Face stores them
+ * (y = x·Wᵀ + b). Adapters and heads follow the same conventions.
+ */
+import type { AdapterSite } from './parameters';
+
+export const embeddings = {
+  word: 'embeddings.word_embeddings.weight',
+  position: 'embeddings.position_embeddings.weight',
+  tokenType: 'embeddings.token_type_embeddings.weight',
+  lnWeight: 'embeddings.LayerNorm.weight',
+  lnBias: 'embeddings.LayerNorm.bias',
+} as const;
+
+/** Weights of encoder layer `i`. */
+export function layer(i: number) {
+  const p = `encoder.layer.${i}`;
+  return {
+    query: { weight: `${p}.attention.self.query.weight`, bias: `${p}.attention.self.query.bias` },
+    key: { weight: `${p}.attention.self.key.weight`, bias: `${p}.attention.self.key.bias` },
+    value: { weight: `${p}.attention.self.value.weight`, bias: `${p}.attention.self.value.bias` },
+    attentionOutput: { weight: `${p}.attention.output.dense.weight`, bias: `${p}.attention.output.dense.bias` },
+    attentionLn: { weight: `${p}.attention.output.LayerNorm.weight`, bias: `${p}.attention.output.LayerNorm.bias` },
+    intermediate: { weight: `${p}.intermediate.dense.weight`, bias: `${p}.intermediate.dense.bias` },
+    output: { weight: `${p}.output.dense.weight`, bias: `${p}.output.dense.bias` },
+    outputLn: { weight: `${p}.output.LayerNorm.weight`, bias: `${p}.output.LayerNorm.bias` },
+  };
+}
+
+/**
+ * The adapter of layer `i` at a site: `down` is [m, d], `up` is [d, m]. The attention
+ * adapter sits in `attention.output` (after the output projection, before the residual
+ * add and layer norm); the feed-forward adapter in `output`.
+ */
+export function adapter(i: number, site: AdapterSite) {
+  const p = `encoder.layer.${i}.${site === 'attention' ? 'attention.output' : 'output'}.adapter`;
+  return { down: { weight: `${p}.down.weight`, bias: `${p}.down.bias` }, up: { weight: `${p}.up.weight`, bias: `${p}.up.bias` } };
+}
+
+export const pooler = { weight: 'pooler.dense.weight', bias: 'pooler.dense.bias' } as const;
+/** Sequence classification and regression head (as BertForSequenceClassification). */
+export const classifier = { weight: 'classifier.weight', bias: 'classifier.bias' } as const;
+/** Span head: start and end logits per token (as BertForQuestionAnswering). */
+export const qaOutputs = { weight: 'qa_outputs.weight', bias: 'qa_outputs.bias' } as const;
