@@ -28,6 +28,18 @@ export class DocumentStates {
     return state;
   }
 
+  /**
+   * The current text with the most recent validation, even if it is of an older version:
+   * completion needs only the model's shape and the data's columns from it, and must not
+   * wait for a full re-validation on every keystroke.
+   */
+  latest(document: TextDocument): DocumentState {
+    const hit = this.cache.get(document.uri);
+    if (!hit) return this.get(document);
+    if (hit.version === document.version) return hit.state;
+    return { ...hit.state, document, text: document.getText() };
+  }
+
   /** Forgets results so that the next request re-reads files on disk (model or data changed). */
   invalidate(uri?: string): void {
     if (uri) this.cache.delete(uri);

@@ -42,9 +42,9 @@ export function startServer(connection: Connection): void {
       return fallback;
     }
   };
-  const withState = <T>(uri: string, name: string, fallback: T, fn: (state: DocumentState) => T): T => {
+  const withState = <T>(uri: string, name: string, fallback: T, fn: (state: DocumentState) => T, current = true): T => {
     const document = documents.get(uri);
-    return document ? guard(name, fallback, () => fn(states.get(document))) : fallback;
+    return document ? guard(name, fallback, () => fn(current ? states.get(document) : states.latest(document))) : fallback;
   };
 
   const publish = (uri: string): void => {
@@ -102,7 +102,8 @@ export function startServer(connection: Connection): void {
     void connection.sendDiagnostics({ uri: e.document.uri, diagnostics: [] });
   });
 
-  connection.onCompletion((p) => withState(p.textDocument.uri, 'completion', [], (s) => completion(s, p.position)));
+  // Completion reads the cursor's context from the current text; the model and columns may come from the last validation.
+  connection.onCompletion((p) => withState(p.textDocument.uri, 'completion', [], (s) => completion(s, p.position), false));
   connection.onHover((p) => withState(p.textDocument.uri, 'hover', null, (s) => hover(s, p.position)));
   connection.onCodeLens((p) => withState(p.textDocument.uri, 'codeLens', [], (s) => codeLenses(s)));
   connection.languages.inlayHint.on((p) => withState(p.textDocument.uri, 'inlayHint', [], (s) => inlayHints(s, p.range)));
