@@ -1,0 +1,60 @@
+/**
+ * onnxruntime sessions over graphs the engine builds. The rest of the engine sees host
+ * arrays; this module is the only one that touches onnxruntime's types.
+ */
+import * as ort from 'onnxruntime-node';
+
+export type ArrayData = Float32Array | Float64Array | BigInt64Array | Uint8Array;
+
+export interface RunTensor {
+  readonly data: ArrayData;
+  readonly shape: readonly number[];
+}
+
+export interface SessionOptions {
+  readonly threads?: number;
+  readonly provider?: 'cpu' | 'webgpu' | 'cuda';
+}
+
+export class EngineSession {
+  private constructor(private readonly session: ort.InferenceSession) {}
+
+  static async create(model: Uint8Array, options: SessionOptions = {}): Promise<EngineSession> {
+    const session = await ort.InferenceSession.create(model, {
+      executionProviders: [options.provider ?? 'cpu'],
+      intraOpNumThreads: options.threads ?? 0,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+    return new EngineSession(session);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  async run(feeds: Readonly<Record<string, RunTensor>>, fetch?: readonly string[]): Promise<Record<string, RunTensor>> {
+    const input: Record<string, ort.Tensor> = {};
+    for (const [name, t] of Object.entries(feeds)) input[name] = toOrt(t);
+    const result = fetch ? await this.session.run(input, fetch as string[]) : await this.session.run(input);
+    const out: Record<string, RunTensor> = {};
+    for (const [name, t] of Object.entries(result)) out[name] = { data: t.data as ArrayData, shape: [...t.dims] };
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function toOrt(t: RunTensor): ort.Tensor {
+  const dims = [...t.shape];
+  if (t.data instanceof Float32Array) return new ort.Tensor('float32', t.data, dims);
+  if (t.data instanceof Float64Array) return new ort.Tensor('float64', t.data, dims);
+  if (t.data instanceof BigInt64Array) return new ort.Tensor('int64', t.data, dims);
+  return new ort.Tensor('bool', t.data, dims);
+}
