@@ -13,7 +13,7 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[]): Map<Value
   const nodes = o.graph.nodes;
   const depends = new Set<Value>(wrt);
   for (const node of nodes) {
-    if (node.inputs.some((i) => i && depends.has(i))) for (const out of node.outputs) depends.add(out);
+    if (node.inputs.some((i) => i && depends.has(i))) for (const out of node.outputs) if (!o.detached.has(out)) depends.add(out);
   }
   if (!depends.has(loss)) throw new Error('the loss does not depend on any trainable parameter');
 

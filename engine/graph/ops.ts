@@ -78,6 +78,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   Sqrt: { shape: same, grad: (o, n, [dy]) => [o.div(dy!, o.mul(n.outputs[0]!, o.scalar(2, dy!.dtype)))] },
   Tanh: { shape: same, grad: (o, n, [dy]) => [o.mul(dy!, o.sub(o.scalar(1, dy!.dtype), o.mul(n.outputs[0]!, n.outputs[0]!)))] },
   Sigmoid: { shape: same, grad: (o, n, [dy]) => [o.mul(dy!, o.mul(n.outputs[0]!, o.sub(o.scalar(1, dy!.dtype), n.outputs[0]!)))] },
+  Abs: { shape: same, grad: (o, n, [dy]) => [o.mul(dy!, o.where(o.less(n.inputs[0]!, o.scalar(0, dy!.dtype)), o.scalar(-1, dy!.dtype), o.scalar(1, dy!.dtype)))] },
   Relu: { shape: same, grad: (o, n, [dy]) => [o.mul(dy!, o.cast(o.greater(n.inputs[0]!, o.scalar(0, dy!.dtype)), dy!.dtype))] },
   Erf: {
     shape: same,
@@ -220,6 +221,11 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   ConstantOfShape: { shape: () => { throw new Error('ConstantOfShape shapes are declared by Ops.zerosLike'); } },
   ScatterND: { shape: same },
   ArgMax: { shape: () => { throw new Error('ArgMax shapes are declared by Ops.argMax'); } },
+  Range: { shape: () => { throw new Error('Range shapes are declared by Ops.range'); } },
+  Min: { shape: binary },
+  Max: { shape: binary },
+  Pow: { shape: binary },
+  Concat: { shape: () => { throw new Error('Concat shapes are declared by Ops.concat'); } },
 };
 
 const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
@@ -231,6 +237,8 @@ function castTarget(a: Readonly<Record<string, AttrValue>>): DType {
 
 /** Emits ops into a graph. Gradient rules use the same methods. */
 export class Ops {
+  /** Values gradients do not flow through (see stopGradient). */
+  readonly detached = new Set<Value>();
   private readonly scalars = new Map<string, Value>();
   private readonly axesConstants = new Map<string, Value>();
 
@@ -286,7 +294,24 @@ export class Ops {
   tanh(a: Value): Value { return this.one('Tanh', [a]); }
   sigmoid(a: Value): Value { return this.one('Sigmoid', [a]); }
   relu(a: Value): Value { return this.one('Relu', [a]); }
-  erf(a: Value): Value { return this.one('Erf', [a]); }
+  abs(a: Value): Value { return this.one('Abs', [a]); }
+
+  /**
+   * erf. onnxruntime has no float64 Erf kernel, so float64 graphs (used for gradient
+   * checks only) compose it from differentiable primitives with Abramowitz–Stegun 7.1.26
+   * (|error| < 1.5e-7): erf(x) = sign(x)·(1 − poly(t)·exp(−x²)), t = 1/(1 + p|x|).
+   */
+  erf(a: Value): Value {
+    if (a.dtype !== 'float64') return this.one('Erf', [a]);
+    const c = (v: number): Value => this.scalar(v, 'float64');
+    const ax = this.abs(a);
+    const t = this.div(c(1), this.add(c(1), this.mul(c(0.3275911), ax)));
+    let poly = c(1.061405429);
+    for (const k of [-1.453152027, 1.421413741, -0.284496736, 0.254829592]) poly = this.add(this.mul(poly, t), c(k));
+    poly = this.mul(poly, t);
+    const y = this.sub(c(1), this.mul(poly, this.exp(this.neg(this.mul(a, a)))));
+    return this.where(this.less(a, c(0)), this.neg(y), y);
+  }
   identity(a: Value): Value { return this.one('Identity', [a]); }
   greater(a: Value, b: Value): Value { return this.one('Greater', [a, b]); }
   less(a: Value, b: Value): Value { return this.one('Less', [a, b]); }
@@ -294,6 +319,9 @@ export class Ops {
   where(c: Value, a: Value, b: Value): Value { return this.one('Where', [c, a, b]); }
   matmul(a: Value, b: Value): Value { return this.one('MatMul', [a, b]); }
   softmax(a: Value, axis = -1): Value { return this.one('Softmax', [a], { axis: { int: axis } }); }
+  min(a: Value, b: Value): Value { return this.one('Min', [a, b]); }
+  max(a: Value, b: Value): Value { return this.one('Max', [a, b]); }
+  pow(a: Value, b: Value): Value { return this.one('Pow', [a, b]); }
   cast(a: Value, to: DType): Value { return a.dtype === to ? a : this.one('Cast', [a], { to: { int: DTYPE_CODES[to] } }); }
   shapeOf(a: Value): Value { return this.one('Shape', [a]); }
 
@@ -359,6 +387,28 @@ export class Ops {
     const shape = keepdims ? a.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : a.shape.filter((_, i) => !norm.includes(i));
     // Opset 17's ReduceMax takes its axes as an attribute.
     return this.one('ReduceMax', [a], { axes: { ints: norm }, keepdims: { int: keepdims ? 1 : 0 } }, [{ dtype: a.dtype, shape }]);
+  }
+
+  /** The same value, treated as a constant by differentiation (e.g. the max in log-sum-exp, whose gradient cancels). */
+  stopGradient(a: Value): Value {
+    const v = this.identity(a);
+    this.detached.add(v);
+    return v;
+  }
+
+  /** 0, 1, …, n−1 for a 0-d int64 `n` known at run time. */
+  range(n: Value, length: Dim): Value {
+    return this.one('Range', [this.scalar(0, 'int64'), n, this.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [length] }]);
+  }
+
+  /** Concatenates 1-D int64 shape pieces (run-time shapes). */
+  concatShapes(parts: readonly Value[], length: number): Value {
+    return this.one('Concat', parts, { axis: { int: 0 } }, [{ dtype: 'int64', shape: [length] }]);
+  }
+
+  /** Element `index` of a 1-D int64 value, as a 0-d value (e.g. one dimension of a run-time shape). */
+  element(a: Value, index: number): Value {
+    return this.one('Gather', [a, this.scalar(index, 'int64')], { axis: { int: 0 } }, [{ dtype: a.dtype, shape: [] }]);
   }
 
   argMax(a: Value, axis: number): Value {

@@ -1,0 +1,199 @@
+/**
+ * BERT as an ONNX graph, identical in function to Hugging Face's BertModel (post-LN layers,
+ * exact erf GELU, additive attention mask), with Houlsby adapters and task heads.
+ *
+ * Each parameter is either trainable (a graph input, fed at every step) or frozen (an
+ * initializer, loaded once with the session). Adapters sit after each sub-layer's output
+ * projection and before its residual add and layer norm:
+ *   x = LN(x + A(Proj(sublayer(x)))),  A(h) = h + W_up·f(W_down·h + b_down) + b_up.
+ * The hidden state is kept as [tokens, d] (tokens = batch × sequence) so every projection
+ * is one Gemm; only attention reshapes to [batch, heads, sequence, head_dim].
+ */
+import type { Value } from '../graph/graph';
+import type { Ops } from '../graph/ops';
+import type { WeightMap } from '../tensor';
+import type { BertDims } from './dims';
+import * as names from './names';
+import type { AdapterSite } from './parameters';
+
+export type NonLinearityName = 'gelu' | 'relu' | 'swish' | 'tanh';
+
+export interface AdapterSpec {
+  readonly size: number;
+  readonly sites: readonly AdapterSite[];
+  /** Layers that hold adapters (after static AdapterDrop). */
+  readonly layers: readonly number[];
+  readonly nonLinearity: NonLinearityName;
+}
+
+export type HeadSpec = { readonly kind: 'classification' | 'regression'; readonly numLabels: number } | { readonly kind: 'span' };
+
+export interface ModelSpec {
+  readonly dims: BertDims;
+  readonly layerNormEps: number;
+  readonly adapters: AdapterSpec | undefined;
+  readonly head: HeadSpec;
+}
+
+export interface BuildOptions {
+  /** Names of parameters fed as inputs (trainable); every other weight is an initializer. */
+  readonly trainable: ReadonlySet<string>;
+  /** Adds an input `adapter_gates` [layers × 2] that scales each adapter's branch (1 on, 0 removed). */
+  readonly gates?: boolean;
+  /** Applies dropout at the given rate (training); called with the value and a site id. */
+  readonly dropout?: (x: Value, site: string, rate: 'hidden' | 'attention') => Value;
+  /** Float precision of the graph (float64 only for gradient checks). */
+  readonly dtype?: 'float32' | 'float64';
+}
+
+export interface BertGraph {
+  readonly inputIds: Value;
+  readonly tokenTypeIds: Value;
+  readonly attentionMask: Value;
+  readonly gates: Value | undefined;
+  /** Trainable parameters by name, in a fixed order. */
+  readonly params: Map<string, Value>;
+  /** Final hidden states [tokens, d]. */
+  readonly hidden: Value;
+  /** [batch, labels] for classification and regression; [batch, sequence, 2] for span. */
+  readonly logits: Value;
+}
+
+/** float32's most negative value: Hugging Face's additive mask for padded keys. */
+const MASK_VALUE = -3.4028234663852886e38;
+
+export function buildBert(o: Ops, spec: ModelSpec, weights: WeightMap, options: BuildOptions): BertGraph {
+  const { dims } = spec;
+  const dtype = options.dtype ?? 'float32';
+  const d = dims.hiddenSize;
+  const headDim = d / dims.heads;
+  const params = new Map<string, Value>();
+  const w = (name: string): Value => {
+    const tensor = weights.get(name);
+    if (!tensor) throw new Error(`missing weight ${name}`);
+    if (options.trainable.has(name)) {
+      let v = params.get(name);
+      if (!v) {
+        v = o.graph.input(name, dtype, tensor.shape);
+        params.set(name, v);
+      }
+      return v;
+    }
+    return dtype === 'float64' ? o.graph.initializer(name, { dtype, shape: tensor.shape, data: Float64Array.from(tensor.data) }) : o.graph.floatInitializer(name, tensor);
+  };
+  const linear = (x: Value, p: { weight: string; bias: string }): Value => o.linear(x, w(p.weight), w(p.bias));
+  const drop = (x: Value, site: string, rate: 'hidden' | 'attention'): Value => (options.dropout ? options.dropout(x, site, rate) : x);
+
+  const inputIds = o.graph.input('input_ids', 'int64', ['batch', 'sequence']);
+  const tokenTypeIds = o.graph.input('token_type_ids', 'int64', ['batch', 'sequence']);
+  const attentionMask = o.graph.input('attention_mask', 'int64', ['batch', 'sequence']);
+  const gates = options.gates ? o.graph.input('adapter_gates', dtype, [dims.layers * 2]) : undefined;
+
+  // Run-time sizes: batch × sequence, used to reshape between [tokens, d] and attention's 4-D layout.
+  const ioShape = o.shapeOf(inputIds);
+  const sequence = o.element(ioShape, 1);
+  const positions = o.range(sequence, 'sequence');
+
+  // Embeddings: word + position + token type, then layer norm.
+  const E = names.embeddings;
+  let x = o.add(o.add(o.gather(w(E.word), inputIds), o.gather(w(E.position), positions)), o.gather(w(E.tokenType), tokenTypeIds));
+  x = o.layerNorm(x, w(E.lnWeight), w(E.lnBias), spec.layerNormEps);
+  x = drop(x, 'embeddings', 'hidden');
+  let h = o.reshape(x, [-1, d], ['tokens', d]);
+
+  // Additive mask [batch, 1, 1, sequence]: 0 where attended, float32 min where padded.
+  const maskF = o.cast(attentionMask, dtype);
+  const maskBias = o.unsqueeze(o.mul(o.sub(o.scalar(1, dtype), maskF), o.scalar(MASK_VALUE, dtype)), [1, 2]);
+  const headsShape = o.concatShapes([ioShape, o.ints([dims.heads, headDim])], 4);
+  const scale = o.scalar(1 / Math.sqrt(headDim), dtype);
+
+  const adapterLayers = new Set(spec.adapters?.layers ?? []);
+  const adapt = (x: Value, layer: number, site: AdapterSite): Value => {
+    const a = spec.adapters;
+    if (!a || !adapterLayers.has(layer) || !a.sites.includes(site)) return x;
+    const p = names.adapter(layer, site);
+    let branch = linear(activation(o, linear(x, p.down), a.nonLinearity), p.up);
+    if (gates) branch = o.mul(branch, o.element(gates, layer * 2 + (site === 'attention' ? 0 : 1)));
+    return o.add(x, branch);
+  };
+
+  for (let i = 0; i < dims.layers; i++) {
+    const L = names.layer(i);
+    const split = (t: Value): Value => o.transpose(o.reshape(t, headsShape, ['batch', 'sequence', dims.heads, headDim]), [0, 2, 1, 3]);
+    const q = split(linear(h, L.query));
+    const kT = o.transpose(o.reshape(linear(h, L.key), headsShape, ['batch', 'sequence', dims.heads, headDim]), [0, 2, 3, 1]);
+    const v = split(linear(h, L.value));
+    let probs = o.softmax(o.add(o.mul(o.matmul(q, kT), scale), maskBias), -1);
+    probs = drop(probs, `layer${i}.attention.probs`, 'attention');
+    const context = o.reshape(o.transpose(o.matmul(probs, v), [0, 2, 1, 3]), [-1, d], ['tokens', d]);
+    let attn = drop(linear(context, L.attentionOutput), `layer${i}.attention.output`, 'hidden');
+    attn = adapt(attn, i, 'attention');
+    h = o.layerNorm(o.add(h, attn), w(L.attentionLn.weight), w(L.attentionLn.bias), spec.layerNormEps);
+
+    const inner = gelu(o, linear(h, L.intermediate));
+    let out = drop(linear(inner, L.output), `layer${i}.output`, 'hidden');
+    out = adapt(out, i, 'ffn');
+    h = o.layerNorm(o.add(h, out), w(L.outputLn.weight), w(L.outputLn.bias), spec.layerNormEps);
+  }
+
+  let logits: Value;
+  if (spec.head.kind === 'span') {
+    const perToken = linear(h, names.qaOutputs);
+    logits = o.reshape(perToken, o.concatShapes([ioShape, o.ints([2])], 3), ['batch', 'sequence', 2]);
+  } else {
+    // The pooled output: tanh(W·h_[CLS] + b), as BertPooler.
+    const hidden3 = o.reshape(h, o.concatShapes([ioShape, o.ints([d])], 3), ['batch', 'sequence', d]);
+    const cls = o.gather(o.transpose(hidden3, [1, 0, 2]), o.scalar(0, 'int64'));
+    const pooled = o.tanh(linear(cls, names.pooler));
+    logits = linear(drop(pooled, 'pooler', 'hidden'), names.classifier);
+  }
+  return { inputIds, tokenTypeIds, attentionMask, gates, params, hidden: h, logits };
+}
+
+/** Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)), as BERT uses. */
+export function gelu(o: Ops, x: Value): Value {
+  const t = x.dtype;
+  return o.mul(o.mul(x, o.scalar(0.5, t)), o.add(o.scalar(1, t), o.erf(o.mul(x, o.scalar(Math.SQRT1_2, t)))));
+}
+
+export function activation(o: Ops, x: Value, f: NonLinearityName): Value {
+  switch (f) {
+    case 'gelu':
+      return gelu(o, x);
+    case 'relu':
+      return o.relu(x);
+    case 'swish':
+      return o.mul(x, o.sigmoid(x));
+    case 'tanh':
+      return o.tanh(x);
+  }
+}
+
+/** Names of every parameter of the model the spec describes, in a fixed order, with shapes. */
+export function parameterShapes(spec: ModelSpec): Map<string, readonly number[]> {
+  const { dims } = spec;
+  const d = dims.hiddenSize;
+  const out = new Map<string, readonly number[]>();
+  const E = names.embeddings;
+  out.set(E.word, [dims.vocabSize, d]).set(E.position, [dims.maxPositions, d]).set(E.tokenType, [dims.typeVocabSize, d]).set(E.lnWeight, [d]).set(E.lnBias, [d]);
+  for (let i = 0; i < dims.layers; i++) {
+    const L = names.layer(i);
+    for (const p of [L.query, L.key, L.value, L.attentionOutput]) out.set(p.weight, [d, d]).set(p.bias, [d]);
+    out.set(L.attentionLn.weight, [d]).set(L.attentionLn.bias, [d]);
+    out.set(L.intermediate.weight, [dims.intermediateSize, d]).set(L.intermediate.bias, [dims.intermediateSize]);
+    out.set(L.output.weight, [d, dims.intermediateSize]).set(L.output.bias, [d]);
+    out.set(L.outputLn.weight, [d]).set(L.outputLn.bias, [d]);
+    for (const site of spec.adapters?.sites ?? []) {
+      if (!spec.adapters!.layers.includes(i)) continue;
+      const A = names.adapter(i, site);
+      const m = spec.adapters!.size;
+      out.set(A.down.weight, [m, d]).set(A.down.bias, [m]).set(A.up.weight, [d, m]).set(A.up.bias, [d]);
+    }
+  }
+  if (spec.head.kind === 'span') out.set(names.qaOutputs.weight, [2, d]).set(names.qaOutputs.bias, [2]);
+  else {
+    out.set(names.pooler.weight, [d, d]).set(names.pooler.bias, [d]);
+    out.set(names.classifier.weight, [spec.head.numLabels, d]).set(names.classifier.bias, [spec.head.numLabels]);
+  }
+  return out;
+}

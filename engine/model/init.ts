@@ -1,0 +1,63 @@
+/**
+ * Initial weights: adapters near the identity (truncated normal weights, zero biases, as
+ * Houlsby et al. require), new heads as BERT initialises them, and whole models for the
+ * built-in (not pretrained) models.
+ */
+import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
+import { Random } from '../util/random';
+import { parameterShapes, type ModelSpec } from './bert';
+import * as names from './names';
+
+/** BERT's initializer_range. */
+export const BERT_INIT_STD = 0.02;
+
+function normalTensor(shape: readonly number[], std: number, rng: Random, truncated: boolean): FloatTensor {
+  const t = floatTensor(shape);
+  for (let i = 0; i < t.data.length; i++) t.data[i] = truncated ? rng.truncatedNormal(std) : rng.normal() * std;
+  return t;
+}
+
+/** Adds adapter weights: W ~ N(0, init_std²) truncated at ±2 std, biases zero. */
+export function initAdapters(weights: WeightMap, spec: ModelSpec, initStd: number, seed: number): void {
+  const a = spec.adapters;
+  if (!a) return;
+  const rng = new Random(seed ^ 0x0ada9);
+  const d = spec.dims.hiddenSize;
+  for (const layer of a.layers) {
+    for (const site of a.sites) {
+      const p = names.adapter(layer, site);
+      weights.set(p.down.weight, normalTensor([a.size, d], initStd, rng, true));
+      weights.set(p.down.bias, floatTensor([a.size]));
+      weights.set(p.up.weight, normalTensor([d, a.size], initStd, rng, true));
+      weights.set(p.up.bias, floatTensor([d]));
+    }
+  }
+}
+
+/** Adds the task head if the checkpoint has none of the right shape: N(0, 0.02²) weights, zero biases. */
+export function initHead(weights: WeightMap, spec: ModelSpec, seed: number): void {
+  const rng = new Random(seed ^ 0x4ead);
+  const d = spec.dims.hiddenSize;
+  const head = spec.head.kind === 'span' ? names.qaOutputs : names.classifier;
+  const outputs = spec.head.kind === 'span' ? 2 : spec.head.numLabels;
+  const existing = weights.get(head.weight);
+  if (existing && existing.shape[0] === outputs && existing.shape[1] === d) return;
+  weights.set(head.weight, normalTensor([outputs, d], BERT_INIT_STD, rng, false));
+  weights.set(head.bias, floatTensor([outputs]));
+  if (spec.head.kind !== 'span' && !weights.has(names.pooler.weight)) {
+    weights.set(names.pooler.weight, normalTensor([d, d], BERT_INIT_STD, rng, false));
+    weights.set(names.pooler.bias, floatTensor([d]));
+  }
+}
+
+/** A whole randomly initialised BERT (the built-in models; they are not pretrained). */
+export function initModel(spec: ModelSpec, seed: number): WeightMap {
+  const rng = new Random(seed);
+  const weights: WeightMap = new Map();
+  for (const [name, shape] of parameterShapes({ ...spec, adapters: undefined })) {
+    if (name.includes('LayerNorm.weight')) weights.set(name, floatTensor(shape, new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1)));
+    else if (name.endsWith('.bias')) weights.set(name, floatTensor(shape));
+    else weights.set(name, normalTensor(shape, BERT_INIT_STD, rng, false));
+  }
+  return weights;
+}

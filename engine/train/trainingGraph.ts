@@ -1,0 +1,137 @@
+/**
+ * The training step as one ONNX graph: forward, loss, backward for the trainable
+ * parameters only, global-norm gradient clipping, the learning-rate schedule and the
+ * Adam/AdamW update. One `session.run` is one optimizer step:
+ *   in:  batch, `step` (1-based), trainable parameters, Adam moments
+ *   out: loss, learning rate, gradient norm, updated parameters and moments.
+ */
+import { gradients } from '../graph/autodiff';
+import type { Value } from '../graph/graph';
+import { Ops } from '../graph/ops';
+import { buildBert, type BuildOptions, type ModelSpec } from '../model/bert';
+import type { WeightMap } from '../tensor';
+
+export interface OptimizerSpec {
+  readonly kind: 'adam' | 'adamw';
+  readonly learningRate: number;
+  readonly weightDecay: number;
+  readonly maxGradNorm: number;
+  readonly warmupSteps: number;
+  readonly totalSteps: number;
+  readonly beta1?: number;
+  readonly beta2?: number;
+  readonly epsilon?: number;
+}
+
+export interface TrainingGraph {
+  readonly model: Uint8Array;
+  /** Trainable parameter names, in the order of the graph's inputs and outputs. */
+  readonly trainable: readonly string[];
+  /** Input names: `<param>`, `adam_m.<param>`, `adam_v.<param>`; outputs: `new.<…>` of each. */
+  readonly labelInput: string;
+  /** Number of backward (gradient) nodes, for tests that check what is differentiated. */
+  readonly nodeCount: { forward: number; total: number };
+  /** Names of every value that received a gradient (for AdapterDrop checks). */
+  readonly differentiated: ReadonlySet<string>;
+}
+
+/** Weight decay skips biases and layer norms, as Hugging Face's Trainer does. */
+export function decays(name: string): boolean {
+  return !name.endsWith('.bias') && !name.includes('LayerNorm');
+}
+
+export function buildTrainingGraph(spec: ModelSpec, weights: WeightMap, trainable: readonly string[], opt: OptimizerSpec, options: Omit<BuildOptions, 'trainable'> = {}): TrainingGraph {
+  const o = new Ops();
+  const dtype = options.dtype ?? 'float32';
+  const bert = buildBert(o, spec, weights, { ...options, trainable: new Set(trainable) });
+  const forwardNodes = o.graph.nodes.length;
+  const params = trainable.map((n) => {
+    const v = bert.params.get(n);
+    if (!v) throw new Error(`trainable parameter ${n} is not used by the model`);
+    return v;
+  });
+
+  const { loss, labelInput } = lossOf(o, spec, bert.logits, dtype);
+  const grads = gradients(o, loss, params);
+  const differentiated = new Set(o.graph.nodes.slice(forwardNodes).flatMap((n) => n.inputs.filter((i): i is Value => i !== undefined).map((i) => i.name)));
+
+  // Global-norm clipping: g ← g · min(1, max_norm / (‖g‖ + 1e-6)).
+  const sq = params.map((p) => o.reduceSum(o.mul(grads.get(p)!, grads.get(p)!), p.shape.map((_, i) => i), false));
+  const norm = o.sqrt(sq.reduce((a, b) => o.add(a, b)));
+  const clip = o.min(o.scalar(1, dtype), o.div(o.scalar(opt.maxGradNorm, dtype), o.add(norm, o.scalar(1e-6, dtype))));
+
+  // Linear warm-up to the peak rate, then linear decay to zero at the last step.
+  const step = o.graph.input('step', dtype, []);
+  const peak = o.scalar(opt.learningRate, dtype);
+  const warm = Math.max(0, opt.warmupSteps);
+  const decayLength = Math.max(1, opt.totalSteps - warm);
+  const up = warm > 0 ? o.div(step, o.scalar(warm, dtype)) : o.scalar(1, dtype);
+  const down = o.div(o.sub(o.scalar(opt.totalSteps, dtype), step), o.scalar(decayLength, dtype));
+  const lr = o.mul(peak, o.max(o.scalar(0, dtype), o.min(up, down)));
+
+  const b1 = opt.beta1 ?? 0.9;
+  const b2 = opt.beta2 ?? 0.999;
+  const eps = opt.epsilon ?? 1e-8;
+  const c1 = o.sub(o.scalar(1, dtype), o.pow(o.scalar(b1, dtype), step));
+  const c2 = o.sub(o.scalar(1, dtype), o.pow(o.scalar(b2, dtype), step));
+  params.forEach((p) => {
+    const name = p.name;
+    let g = o.mul(grads.get(p)!, clip);
+    const wd = opt.weightDecay > 0 && decays(name) ? o.scalar(opt.weightDecay, dtype) : undefined;
+    if (wd && opt.kind === 'adam') g = o.add(g, o.mul(p, wd));
+    const m = o.graph.input(`adam_m.${name}`, dtype, p.shape);
+    const v = o.graph.input(`adam_v.${name}`, dtype, p.shape);
+    const m2 = o.add(o.mul(m, o.scalar(b1, dtype)), o.mul(g, o.scalar(1 - b1, dtype)));
+    const v2 = o.add(o.mul(v, o.scalar(b2, dtype)), o.mul(o.mul(g, g), o.scalar(1 - b2, dtype)));
+    let update = o.div(o.div(m2, c1), o.add(o.sqrt(o.div(v2, c2)), o.scalar(eps, dtype)));
+    if (wd && opt.kind === 'adamw') update = o.add(update, o.mul(p, wd));
+    o.graph.output(o.sub(p, o.mul(update, lr)), `new.${name}`);
+    o.graph.output(m2, `new.adam_m.${name}`);
+    o.graph.output(v2, `new.adam_v.${name}`);
+  });
+  o.graph.output(loss, 'loss');
+  o.graph.output(lr, 'lr');
+  o.graph.output(norm, 'grad_norm');
+  return { model: o.graph.toOnnx(), trainable, labelInput, nodeCount: { forward: forwardNodes, total: o.graph.nodes.length }, differentiated };
+}
+
+/** Mean cross-entropy (classification, span start and end) or mean squared error (regression). */
+function lossOf(o: Ops, spec: ModelSpec, logits: Value, dtype: 'float32' | 'float64'): { loss: Value; labelInput: string } {
+  if (spec.head.kind === 'regression') {
+    const labels = o.graph.input('labels', dtype, ['batch']);
+    const diff = o.sub(o.reshape(logits, [-1], ['batch']), labels);
+    return { loss: mean(o, o.mul(diff, diff), dtype), labelInput: 'labels' };
+  }
+  if (spec.head.kind === 'classification') {
+    const labels = o.graph.input('labels', 'int64', ['batch']);
+    return { loss: crossEntropy(o, logits, labels, spec.head.numLabels, dtype), labelInput: 'labels' };
+  }
+  // Span: [batch, sequence, 2] → start and end logits over the sequence; labels [batch, 2].
+  const labels = o.graph.input('labels', 'int64', ['batch', 2]);
+  const byEnd = o.transpose(logits, [2, 0, 1]);
+  const start = o.gather(byEnd, o.scalar(0, 'int64'));
+  const end = o.gather(byEnd, o.scalar(1, 'int64'));
+  const labelsT = o.transpose(labels, [1, 0]);
+  const ls = crossEntropy(o, start, o.gather(labelsT, o.scalar(0, 'int64')), 'sequence', dtype);
+  const le = crossEntropy(o, end, o.gather(labelsT, o.scalar(1, 'int64')), 'sequence', dtype);
+  return { loss: o.mul(o.add(ls, le), o.scalar(0.5, dtype)), labelInput: 'labels' };
+}
+
+/** Mean over the batch of −log softmax(logits)[label], computed stably (max subtracted). */
+function crossEntropy(o: Ops, logits: Value, labels: Value, classes: number | string, dtype: 'float32' | 'float64'): Value {
+  // The max only keeps exp() in range; its gradient cancels exactly, so it is a constant.
+  const max = o.stopGradient(o.reduceMax(logits, [-1], true));
+  const shifted = o.sub(logits, max);
+  const logSumExp = o.log(o.reduceSum(o.exp(shifted), [-1], true));
+  const logProbs = o.sub(shifted, logSumExp);
+  // One-hot by comparing each label with 0..C−1.
+  const classIds = typeof classes === 'number' ? o.ints(Array.from({ length: classes }, (_, i) => i)) : o.range(o.element(o.shapeOf(logits), 1), classes);
+  const oneHot = o.cast(o.equal(o.unsqueeze(labels, [-1]), classIds), dtype);
+  const picked = o.reduceSum(o.mul(logProbs, oneHot), [-1], false);
+  return o.neg(mean(o, picked, dtype));
+}
+
+function mean(o: Ops, x: Value, dtype: 'float32' | 'float64'): Value {
+  const n = o.cast(o.element(o.shapeOf(x), 0), dtype);
+  return o.div(o.reduceSum(x, [0], false), n);
+}
