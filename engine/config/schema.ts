@@ -272,7 +272,7 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
         train_layernorm: {
           type: 'boolean',
           default: true,
-          doc: "Also train the layer norms' scale and shift (2·d per layer norm) with the adapters.",
+          doc: "Also train the layer norms' scale and shift (2·d per layer norm) in the layers that hold adapters.",
           paper: 'Houlsby et al. train the layer-norm parameters per task together with the adapters.',
         },
       },

@@ -50,14 +50,20 @@ export function initHead(weights: WeightMap, spec: ModelSpec, seed: number): voi
   }
 }
 
-/** A whole randomly initialised BERT (the built-in models; they are not pretrained). */
+/**
+ * A whole randomly initialised BERT (the built-in models; they are not pretrained).
+ * Projections get std 1/√fan_in and embeddings std 1 rather than BERT's 0.02: BERT's
+ * small init suits pretraining, but a frozen random network initialised that way maps
+ * every input to nearly the same [CLS] output, leaving adapters no signal to work with.
+ */
 export function initModel(spec: ModelSpec, seed: number): WeightMap {
   const rng = new Random(seed);
   const weights: WeightMap = new Map();
   for (const [name, shape] of parameterShapes({ ...spec, adapters: undefined })) {
     if (name.includes('LayerNorm.weight')) weights.set(name, floatTensor(shape, new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1)));
     else if (name.endsWith('.bias')) weights.set(name, floatTensor(shape));
-    else weights.set(name, normalTensor(shape, BERT_INIT_STD, rng, false));
+    else if (name.startsWith('embeddings.')) weights.set(name, normalTensor(shape, 1, rng, false));
+    else weights.set(name, normalTensor(shape, 1 / Math.sqrt(shape[1]!), rng, false));
   }
   return weights;
 }

@@ -89,7 +89,8 @@ export function countParameters(dims: BertDims, plan: TrainingPlan): ParameterCo
   switch (plan.method) {
     case 'adapter':
       adapters = perAdapter * plan.sites.length * plan.adapterLayers.length;
-      layerNorms = plan.trainLayerNorm ? 4 * h * dims.layers : 0;
+      // Layer norms train only where adapters are: below them, nothing may need a gradient (AdapterDrop).
+      layerNorms = plan.trainLayerNorm ? 4 * h * plan.adapterLayers.length : 0;
       break;
     case 'full':
       fineTuned = base.total - base.pooler + poolerTrained;

@@ -28,7 +28,7 @@ describe('adapter-lab validate', () => {
     const r = run(['validate', 'good.adapter.yaml'], ws.root);
     assert.equal(r.status, 0);
     assert.equal(r.stdout, 'good.adapter.yaml:29:1: information: The sweep expands to 90 runs (3 learning_rate × 2 epochs × 3 size = 18 configurations × 5 seeds) [sweep-size]\n');
-    assert.match(r.stderr, /good.adapter.yaml: valid \(0 warnings\) · method adapter · trainable 1\.43M of 109\.48M \(1\.30% of the base model\) · sweep of 90 runs/);
+    assert.match(r.stderr, /good.adapter.yaml: valid \(0 warnings\) · method adapter · trainable 1\.41M of 109\.48M \(1\.29% of the base model\) · sweep of 90 runs/);
   });
 
   test('errors: exit 1 and file:line:column: severity: message [code], in file order', () => {

@@ -48,6 +48,12 @@ describe('parameter counting', () => {
     assert.equal(p.trainable, 109_482_240 + 768 * 3 + 3);
   });
 
+  test('layer norms train only in layers that hold adapters (so AdapterDrop can stop backpropagation)', () => {
+    const p = countParameters(BERT_BASE, plan({ adapterLayers: [5, 6, 7, 8, 9, 10, 11] }));
+    assert.equal(p.layerNorms, 7 * 2 * 2 * 768);
+    assert.equal(countParameters(BERT_BASE, plan({})).layerNorms, 12 * 2 * 2 * 768);
+  });
+
   test('dropped layers and single sites shrink the adapter count', () => {
     const p = countParameters(BERT_BASE, plan({ sites: ['ffn'], adapterLayers: [5, 6, 7, 8, 9, 10, 11], trainLayerNorm: false }));
     assert.equal(p.adapters, 7 * 99_136);

@@ -1,0 +1,93 @@
+/**
+ * Job events: the engine's JSON-lines stream (`--events`), read by the extension and by
+ * scripts. Versioned; every event has `v`, `type` and `time` (ISO 8601). Documented in
+ * docs/events.md.
+ */
+export const EVENTS_VERSION = 1;
+
+interface Base {
+  readonly v: typeof EVENTS_VERSION;
+  readonly time: string;
+}
+
+export interface StartEvent extends Base {
+  readonly type: 'start';
+  readonly job: 'train';
+  readonly run: string;
+  readonly runDir: string;
+  readonly experiment: string;
+  readonly method: string;
+  readonly model: string;
+  readonly parameters: { readonly trainable: number; readonly base: number; readonly percentOfBase: number };
+  readonly steps: number;
+  readonly epochs: number;
+  readonly examples: number;
+  readonly provider: string;
+  readonly threads: number;
+}
+
+/** One optimizer step. The fields named by the CLI contract are top-level. */
+export interface StepEvent extends Base {
+  readonly type: 'step';
+  readonly step: number;
+  readonly epoch: number;
+  readonly loss: number;
+  readonly lr: number;
+  readonly gradNorm: number;
+  /** Examples and (unpadded) tokens in this step's batch. */
+  readonly examples: number;
+  readonly tokens: number;
+  /** Seconds this step took. */
+  readonly seconds: number;
+}
+
+export interface EvaluationEvent extends Base {
+  readonly type: 'evaluation';
+  readonly step: number;
+  readonly epoch: number;
+  readonly split: 'validation' | 'train';
+  readonly metric: string;
+  readonly value: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly loss: number;
+  readonly examples: number;
+  readonly seconds: number;
+}
+
+export interface ArtifactEvent extends Base {
+  readonly type: 'artifact';
+  readonly kind: 'adapter' | 'config' | 'metrics' | 'predictions';
+  readonly path: string;
+}
+
+export interface LogEvent extends Base {
+  readonly type: 'log';
+  readonly level: 'info' | 'warning';
+  readonly message: string;
+}
+
+export interface ErrorEvent extends Base {
+  readonly type: 'error';
+  readonly message: string;
+  readonly code: string;
+}
+
+export interface EndEvent extends Base {
+  readonly type: 'end';
+  readonly status: 'completed' | 'failed' | 'cancelled';
+  readonly run: string;
+  readonly seconds: number;
+  readonly steps: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export type JobEvent = StartEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
+
+type Payload<E> = E extends JobEvent ? Omit<E, 'v' | 'time'> : never;
+export type EventPayload = Payload<JobEvent>;
+
+export type EventSink = (event: JobEvent) => void;
+
+export function stamp(payload: EventPayload): JobEvent {
+  return { v: EVENTS_VERSION, time: new Date().toISOString(), ...payload } as JobEvent;
+}

@@ -1,0 +1,94 @@
+/**
+ * The run store: one folder per run. Every file is written atomically (temporary file in
+ * the same folder, fsync, rename), metrics are appended one JSON line per record, and a
+ * run folder is created exclusively so two jobs started at once never share one.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
+
+export interface RunStatusRecord {
+  readonly status: RunStatus;
+  readonly started: string;
+  readonly ended?: string;
+  readonly step: number;
+  readonly message?: string;
+  readonly pid: number;
+}
+
+export function defaultRunsDir(experimentFile: string): string {
+  return path.join(path.dirname(path.resolve(experimentFile)), '.adapter-lab', 'runs');
+}
+
+/** A new, empty run folder `<name>-<yyyymmdd-hhmmss>[-n]`, created exclusively. */
+export function createRunDir(runsDir: string, name: string, now = new Date()): string {
+  fs.mkdirSync(runsDir, { recursive: true });
+  const safe = name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'run';
+  const ts = now.toISOString().replace(/[-:]/g, '').replace('T', '-').slice(0, 15);
+  for (let n = 0; n < 1000; n++) {
+    const dir = path.join(runsDir, n === 0 ? `${safe}-${ts}` : `${safe}-${ts}-${n}`);
+    try {
+      fs.mkdirSync(dir);
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  throw new Error(`could not create a run folder in ${runsDir}`);
+}
+
+/** Writes a file so that readers see the old content or the new, never a part. */
+export function writeAtomic(file: string, data: string | Uint8Array): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const fd = fs.openSync(tmp, 'w');
+  try {
+    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
+    fs.fsyncSync(fd);
+  } catch (e) {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+  fs.closeSync(fd);
+  fs.renameSync(tmp, file);
+}
+
+export function writeJson(file: string, value: unknown): void {
+  writeAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+/** Appends one JSON line; a crash can only lose or cut the last line, which readers skip. */
+export function appendJsonLine(file: string, value: unknown): void {
+  fs.appendFileSync(file, JSON.stringify(value) + '\n');
+}
+
+/** Reads JSON lines, skipping a final line cut short by a crash. */
+export function readJsonLines<T>(file: string): T[] {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return [];
+  }
+  const out: T[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    try {
+      out.push(JSON.parse(line) as T);
+    } catch {
+      // Only a torn last line can be unparsable; everything before it is intact.
+    }
+  }
+  return out;
+}
+
+export const RUN_FILES = {
+  config: 'config.json',
+  experiment: 'experiment.adapter.yaml',
+  status: 'status.json',
+  metrics: 'metrics.jsonl',
+  environment: 'environment.json',
+  labels: 'labels.json',
+  adapterDir: 'adapter',
+} as const;

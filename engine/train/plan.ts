@@ -1,0 +1,69 @@
+/**
+ * From a resolved experiment and a model's shape to what is built and trained: the model
+ * spec (adapters after static AdapterDrop, the head) and the trainable parameters of the
+ * method. The trainable set agrees with engine/model/parameters.ts by construction: tests
+ * sum the shapes here and compare with the counting code.
+ */
+import type { Experiment } from '../config/experiment';
+import { layersOf } from '../config/layers';
+import { parameterShapes, type ModelSpec } from '../model/bert';
+import type { BertDims } from '../model/dims';
+import * as names from '../model/names';
+import type { TrainingPlan } from '../model/parameters';
+
+export interface RunPlan {
+  readonly spec: ModelSpec;
+  readonly trainable: readonly string[];
+  /** Layers whose adapters robust AdapterDrop may switch off (empty unless `drop.mode: robust`). */
+  readonly robustDrop: readonly number[];
+  readonly counting: TrainingPlan;
+}
+
+export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerNormEps = 1e-12): RunPlan {
+  const L = dims.layers;
+  const dropped = layersOf(e.drop.layers, L);
+  const staticDrop = e.method === 'adapter' && e.drop.mode === 'static' ? new Set(dropped) : new Set<number>();
+  const adapterLayers = e.method === 'adapter' ? layersOf(e.adapter.layers, L).filter((l) => !staticDrop.has(l)) : [];
+  const head = e.task.kind === 'span' ? ({ kind: 'span' } as const) : { kind: e.task.kind, numLabels: e.task.kind === 'regression' ? 1 : numLabels };
+  const spec: ModelSpec = {
+    dims,
+    layerNormEps,
+    adapters: e.method === 'adapter' ? { size: e.adapter.size, sites: e.adapter.sites, layers: adapterLayers, nonLinearity: e.adapter.nonLinearity } : undefined,
+    head,
+  };
+  const all = [...parameterShapes(spec).keys()];
+  const headNames: string[] = head.kind === 'span' ? [names.qaOutputs.weight, names.qaOutputs.bias] : [names.classifier.weight, names.classifier.bias];
+  const inLayers = (layers: readonly number[]) => (n: string) => layers.some((l) => n.startsWith(`encoder.layer.${l}.`));
+  const isLn = (n: string) => n.includes('LayerNorm');
+  let trainable: string[];
+  switch (e.method) {
+    case 'adapter':
+      trainable = all.filter((n) => n.includes('.adapter.') || (e.adapter.trainLayerNorm && isLn(n) && inLayers(adapterLayers)(n)));
+      break;
+    case 'full':
+      trainable = all.filter((n) => !headNames.includes(n) && (head.kind !== 'span' || !n.startsWith('pooler.')));
+      break;
+    case 'top_k': {
+      const k = Math.min(e.topK ?? 1, L);
+      const top = Array.from({ length: k }, (_, i) => L - k + i);
+      trainable = all.filter((n) => inLayers(top)(n) || (head.kind !== 'span' && n.startsWith('pooler.')));
+      break;
+    }
+    case 'layernorm':
+      trainable = all.filter(isLn);
+      break;
+  }
+  trainable.push(...headNames);
+  const counting: TrainingPlan = {
+    method: e.method,
+    adapterSize: e.adapter.size,
+    sites: e.adapter.sites,
+    adapterLayers,
+    trainLayerNorm: e.adapter.trainLayerNorm,
+    topK: e.topK ?? 1,
+    head: head.kind,
+    numLabels: head.kind === 'span' ? 2 : head.numLabels,
+  };
+  const robustDrop = e.method === 'adapter' && e.drop.mode === 'robust' ? dropped : [];
+  return { spec, trainable, robustDrop, counting };
+}

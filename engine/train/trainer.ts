@@ -1,0 +1,145 @@
+/**
+ * The trainer owns two onnxruntime sessions (the training step and the forward pass used
+ * for evaluation and prediction) and the trainable state between steps: parameters and
+ * Adam moments. Frozen weights live inside the sessions, loaded once.
+ */
+import { Ops } from '../graph/ops';
+import { buildBert, type ModelSpec } from '../model/bert';
+import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
+import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
+import { buildTrainingGraph, type OptimizerSpec } from './trainingGraph';
+
+/** A padded batch: int64 [batch, sequence] inputs and labels (int64 classes, float32 targets, or int64 [batch, 2] spans). */
+export interface Batch {
+  readonly inputIds: BigInt64Array;
+  readonly tokenTypeIds: BigInt64Array;
+  readonly attentionMask: BigInt64Array;
+  readonly batchSize: number;
+  readonly sequenceLength: number;
+  readonly labels?: BigInt64Array | Float32Array;
+  /** Unpadded tokens in the batch. */
+  readonly tokens: number;
+}
+
+export interface StepResult {
+  readonly loss: number;
+  readonly lr: number;
+  readonly gradNorm: number;
+}
+
+export class Trainer {
+  private readonly state = new Map<string, Float32Array>();
+  private stepCount = 0;
+
+  private constructor(
+    private readonly spec: ModelSpec,
+    private readonly weights: WeightMap,
+    readonly trainable: readonly string[],
+    private readonly train: EngineSession | undefined,
+    private readonly forward: EngineSession,
+    private readonly gated: boolean,
+  ) {
+    for (const n of trainable) {
+      const w = weights.get(n)!;
+      this.state.set(n, Float32Array.from(w.data));
+      this.state.set(`adam_m.${n}`, new Float32Array(w.data.length));
+      this.state.set(`adam_v.${n}`, new Float32Array(w.data.length));
+    }
+  }
+
+  static async create(spec: ModelSpec, weights: WeightMap, trainable: readonly string[], optimizer: OptimizerSpec | undefined, session: SessionOptions & { gates?: boolean } = {}): Promise<Trainer> {
+    const gated = session.gates ?? false;
+    const train = optimizer ? await EngineSession.create(buildTrainingGraph(spec, weights, trainable, optimizer, { gates: gated }).model, session) : undefined;
+    const o = new Ops();
+    const bert = buildBert(o, spec, weights, { trainable: new Set(trainable), gates: gated });
+    o.graph.output(bert.logits, 'logits');
+    const forward = await EngineSession.create(o.graph.toOnnx(), session);
+    return new Trainer(spec, weights, trainable, train, forward, gated);
+  }
+
+  get steps(): number {
+    return this.stepCount;
+  }
+
+  private feeds(batch: Batch, gates?: Float32Array): Record<string, RunTensor> {
+    const shape = [batch.batchSize, batch.sequenceLength];
+    const f: Record<string, RunTensor> = {
+      input_ids: { data: batch.inputIds, shape },
+      token_type_ids: { data: batch.tokenTypeIds, shape },
+      attention_mask: { data: batch.attentionMask, shape },
+    };
+    for (const n of this.trainable) f[n] = { data: this.state.get(n)!, shape: this.weights.get(n)!.shape };
+    if (this.gated) f.adapter_gates = { data: gates ?? new Float32Array(this.spec.dims.layers * 2).fill(1), shape: [this.spec.dims.layers * 2] };
+    return f;
+  }
+
+  /** One optimizer step; `gates` switches adapters off for this step (robust AdapterDrop). */
+  async step(batch: Batch, gates?: Float32Array): Promise<StepResult> {
+    if (!this.train) throw new Error('this trainer was created for inference only');
+    if (!batch.labels) throw new Error('a training batch needs labels');
+    const f = this.feeds(batch, gates);
+    const n = batch.batchSize;
+    f.labels = { data: batch.labels, shape: this.spec.head.kind === 'span' ? [n, 2] : [n] };
+    f.step = { data: Float32Array.of(this.stepCount + 1), shape: [] };
+    for (const p of this.trainable) {
+      const shape = this.weights.get(p)!.shape;
+      f[`adam_m.${p}`] = { data: this.state.get(`adam_m.${p}`)!, shape };
+      f[`adam_v.${p}`] = { data: this.state.get(`adam_v.${p}`)!, shape };
+    }
+    const out = await this.train.run(f);
+    const loss = (out.loss!.data as Float32Array)[0]!;
+    if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.stepCount + 1, loss);
+    for (const p of this.trainable) {
+      this.state.set(p, out[`new.${p}`]!.data as Float32Array);
+      this.state.set(`adam_m.${p}`, out[`new.adam_m.${p}`]!.data as Float32Array);
+      this.state.set(`adam_v.${p}`, out[`new.adam_v.${p}`]!.data as Float32Array);
+    }
+    this.stepCount++;
+    return { loss, lr: (out.lr!.data as Float32Array)[0]!, gradNorm: (out.grad_norm!.data as Float32Array)[0]! };
+  }
+
+  /** Logits for a batch: [batch, labels], or [batch, sequence, 2] for spans. */
+  async logits(batch: Batch, gates?: Float32Array): Promise<{ data: Float32Array; shape: readonly number[] }> {
+    const out = await this.forward.run(this.feeds(batch, gates), ['logits']);
+    return { data: out.logits!.data as Float32Array, shape: out.logits!.shape };
+  }
+
+  /** The current value of a trainable parameter. */
+  weight(name: string): FloatTensor {
+    const data = this.state.get(name);
+    const base = this.weights.get(name);
+    if (!data || !base) throw new Error(`${name} is not trainable here`);
+    return floatTensor(base.shape, data);
+  }
+
+  /** Trainable parameters and optimizer moments, for checkpoints. */
+  snapshot(): Map<string, FloatTensor> {
+    const out = new Map<string, FloatTensor>();
+    for (const [k, v] of this.state) {
+      const base = k.startsWith('adam_') ? k.slice(k.indexOf('.') + 1) : k;
+      out.set(k, floatTensor(this.weights.get(base)!.shape, v));
+    }
+    return out;
+  }
+
+  /** Restores a snapshot and the step count (resuming a run). */
+  restore(snapshot: ReadonlyMap<string, FloatTensor>, steps: number): void {
+    for (const [k, v] of snapshot) {
+      const current = this.state.get(k);
+      if (!current || current.length !== v.data.length) throw new Error(`checkpoint tensor ${k} does not fit this run`);
+      this.state.set(k, Float32Array.from(v.data));
+    }
+    this.stepCount = steps;
+  }
+
+  async release(): Promise<void> {
+    await this.train?.release();
+    await this.forward.release();
+  }
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(readonly step: number, readonly loss: number) {
+    super(`the loss became ${loss} at step ${step}; lower the learning rate or check the data`);
+  }
+}
