@@ -222,6 +222,8 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   ScatterND: { shape: same },
   ArgMax: { shape: () => { throw new Error('ArgMax shapes are declared by Ops.argMax'); } },
   Range: { shape: () => { throw new Error('Range shapes are declared by Ops.range'); } },
+  Mod: { shape: binary },
+  ReduceProd: { shape: () => { throw new Error('ReduceProd shapes are declared by Ops.elementCount'); } },
   Min: { shape: binary },
   Max: { shape: binary },
   Pow: { shape: binary },
@@ -319,7 +321,13 @@ export class Ops {
   where(c: Value, a: Value, b: Value): Value { return this.one('Where', [c, a, b]); }
   matmul(a: Value, b: Value): Value { return this.one('MatMul', [a, b]); }
   softmax(a: Value, axis = -1): Value { return this.one('Softmax', [a], { axis: { int: axis } }); }
+  mod(a: Value, b: Value): Value { return this.one('Mod', [a, b], { fmod: { int: a.dtype === 'float32' || a.dtype === 'float64' ? 1 : 0 } }); }
   min(a: Value, b: Value): Value { return this.one('Min', [a, b]); }
+
+  /** The number of elements of `a` at run time, as a 0-d int64. */
+  elementCount(a: Value): Value {
+    return this.one('ReduceProd', [this.shapeOf(a)], { keepdims: { int: 0 } }, [{ dtype: 'int64', shape: [] }]);
+  }
   max(a: Value, b: Value): Value { return this.one('Max', [a, b]); }
   pow(a: Value, b: Value): Value { return this.one('Pow', [a, b]); }
   cast(a: Value, to: DType): Value { return a.dtype === to ? a : this.one('Cast', [a], { to: { int: DTYPE_CODES[to] } }); }

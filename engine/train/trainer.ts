@@ -7,7 +7,8 @@ import { Ops } from '../graph/ops';
 import { buildBert, type ModelSpec } from '../model/bert';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
 import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
-import { buildTrainingGraph, type OptimizerSpec } from './trainingGraph';
+import { stepSeed } from '../model/dropout';
+import { buildTrainingGraph, type DropoutRates, type OptimizerSpec } from './trainingGraph';
 
 /** A padded batch: int64 [batch, sequence] inputs and labels (int64 classes, float32 targets, or int64 [batch, 2] spans). */
 export interface Batch {
@@ -38,6 +39,7 @@ export class Trainer {
     private readonly train: EngineSession | undefined,
     private readonly forward: EngineSession,
     private readonly gated: boolean,
+    private readonly seed: number | undefined,
   ) {
     for (const n of trainable) {
       const w = weights.get(n)!;
@@ -47,14 +49,22 @@ export class Trainer {
     }
   }
 
-  static async create(spec: ModelSpec, weights: WeightMap, trainable: readonly string[], optimizer: OptimizerSpec | undefined, session: SessionOptions & { gates?: boolean } = {}): Promise<Trainer> {
+  /** `dropout` with a `seed` makes training draw seeded, reproducible dropout masks. */
+  static async create(
+    spec: ModelSpec,
+    weights: WeightMap,
+    trainable: readonly string[],
+    optimizer: OptimizerSpec | undefined,
+    session: SessionOptions & { gates?: boolean; dropout?: DropoutRates; seed?: number } = {},
+  ): Promise<Trainer> {
     const gated = session.gates ?? false;
-    const train = optimizer ? await EngineSession.create(buildTrainingGraph(spec, weights, trainable, optimizer, { gates: gated }).model, session) : undefined;
+    const graph = optimizer ? buildTrainingGraph(spec, weights, trainable, optimizer, { gates: gated, dropout: session.dropout }) : undefined;
+    const train = graph ? await EngineSession.create(graph.model, session) : undefined;
     const o = new Ops();
     const bert = buildBert(o, spec, weights, { trainable: new Set(trainable), gates: gated });
     o.graph.output(bert.logits, 'logits');
     const forward = await EngineSession.create(o.graph.toOnnx(), session);
-    return new Trainer(spec, weights, trainable, train, forward, gated);
+    return new Trainer(spec, weights, trainable, train, forward, gated, graph?.dropout ? (session.seed ?? 0) : undefined);
   }
 
   get steps(): number {
@@ -81,6 +91,7 @@ export class Trainer {
     const n = batch.batchSize;
     f.labels = { data: batch.labels, shape: this.spec.head.kind === 'span' ? [n, 2] : [n] };
     f.step = { data: Float32Array.of(this.stepCount + 1), shape: [] };
+    if (this.seed !== undefined) f.dropout_seed = { data: BigInt64Array.of(stepSeed(this.seed, this.stepCount + 1)), shape: [] };
     for (const p of this.trainable) {
       const shape = this.weights.get(p)!.shape;
       f[`adam_m.${p}`] = { data: this.state.get(`adam_m.${p}`)!, shape };

@@ -9,6 +9,7 @@ import { gradients } from '../graph/autodiff';
 import type { Value } from '../graph/graph';
 import { Ops } from '../graph/ops';
 import { buildBert, type BuildOptions, type ModelSpec } from '../model/bert';
+import { dropout } from '../model/dropout';
 import type { WeightMap } from '../tensor';
 
 export interface OptimizerSpec {
@@ -33,6 +34,8 @@ export interface TrainingGraph {
   readonly nodeCount: { forward: number; total: number };
   /** Names of every value that received a gradient (for AdapterDrop checks). */
   readonly differentiated: ReadonlySet<string>;
+  /** Whether the graph takes a `dropout_seed` input. */
+  readonly dropout: boolean;
 }
 
 /** Weight decay skips biases and layer norms, as Hugging Face's Trainer does. */
@@ -40,10 +43,30 @@ export function decays(name: string): boolean {
   return !name.endsWith('.bias') && !name.includes('LayerNorm');
 }
 
-export function buildTrainingGraph(spec: ModelSpec, weights: WeightMap, trainable: readonly string[], opt: OptimizerSpec, options: Omit<BuildOptions, 'trainable'> = {}): TrainingGraph {
+export interface DropoutRates {
+  /** hidden_dropout_prob of config.json. */
+  readonly hidden: number;
+  /** attention_probs_dropout_prob of config.json. */
+  readonly attention: number;
+}
+
+export function buildTrainingGraph(
+  spec: ModelSpec,
+  weights: WeightMap,
+  trainable: readonly string[],
+  opt: OptimizerSpec,
+  options: Omit<BuildOptions, 'trainable' | 'dropout'> & { dropout?: DropoutRates } = {},
+): TrainingGraph {
   const o = new Ops();
   const dtype = options.dtype ?? 'float32';
-  const bert = buildBert(o, spec, weights, { ...options, trainable: new Set(trainable) });
+  const rates = options.dropout;
+  let site = 0;
+  const seed = rates && (rates.hidden > 0 || rates.attention > 0) ? o.graph.input('dropout_seed', 'int64', []) : undefined;
+  const bert = buildBert(o, spec, weights, {
+    ...options,
+    trainable: new Set(trainable),
+    dropout: seed && rates ? (x, _name, kind) => dropout(o, x, rates[kind], seed, site++) : undefined,
+  });
   const forwardNodes = o.graph.nodes.length;
   const params = trainable.map((n) => {
     const v = bert.params.get(n);
@@ -92,7 +115,7 @@ export function buildTrainingGraph(spec: ModelSpec, weights: WeightMap, trainabl
   o.graph.output(loss, 'loss');
   o.graph.output(lr, 'lr');
   o.graph.output(norm, 'grad_norm');
-  return { model: o.graph.toOnnx(), trainable, labelInput, nodeCount: { forward: forwardNodes, total: o.graph.nodes.length }, differentiated };
+  return { model: o.graph.toOnnx(), trainable, labelInput, nodeCount: { forward: forwardNodes, total: o.graph.nodes.length }, differentiated, dropout: seed !== undefined };
 }
 
 /** Mean cross-entropy (classification, span start and end) or mean squared error (regression). */

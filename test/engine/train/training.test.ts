@@ -128,6 +128,25 @@ describe('initialisation', () => {
   });
 });
 
+describe('reproducibility', () => {
+  test('training with dropout: the same seed gives identical weights, another seed different ones', async () => {
+    const plan = planRun(experiment({ method: 'adapter' }), SMALL, 2);
+    const run = async (seed: number): Promise<Float32Array> => {
+      const weights = initModel(plan.spec, 7);
+      initAdapters(weights, plan.spec, 1e-2, 7);
+      initHead(weights, plan.spec, 7);
+      const trainer = await Trainer.create(plan.spec, weights, plan.trainable, { kind: 'adamw', learningRate: 1e-2, weightDecay: 0.01, maxGradNorm: 1, warmupSteps: 2, totalSteps: 10 }, { threads: 1, dropout: { hidden: 0.1, attention: 0.1 }, seed });
+      for (const b of syntheticBatches(10, 8, 5)) await trainer.step(b);
+      const w = trainer.weight('encoder.layer.3.output.adapter.up.weight').data;
+      await trainer.release();
+      return w;
+    };
+    const [a, b, c] = [await run(1), await run(1), await run(2)];
+    assert.deepEqual(a, b);
+    assert.notDeepEqual(a, c);
+  });
+});
+
 describe('learning', () => {
   // Each method with the learning rate and step budget it needs on a random (not pretrained) base.
   const methods: [string, Record<string, unknown>, number, number][] = [
