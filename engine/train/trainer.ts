@@ -30,11 +30,13 @@ export interface StepResult {
 
 export class Trainer {
   private readonly state = new Map<string, Float32Array>();
+  /** Shapes of the trainable parameters; frozen weights live only inside the sessions. */
+  private readonly shapes = new Map<string, readonly number[]>();
   private stepCount = 0;
 
   private constructor(
     private readonly spec: ModelSpec,
-    private readonly weights: WeightMap,
+    weights: WeightMap,
     readonly trainable: readonly string[],
     private readonly train: EngineSession | undefined,
     private readonly forward: EngineSession,
@@ -43,6 +45,7 @@ export class Trainer {
   ) {
     for (const n of trainable) {
       const w = weights.get(n)!;
+      this.shapes.set(n, w.shape);
       this.state.set(n, Float32Array.from(w.data));
       this.state.set(`adam_m.${n}`, new Float32Array(w.data.length));
       this.state.set(`adam_v.${n}`, new Float32Array(w.data.length));
@@ -78,7 +81,7 @@ export class Trainer {
       token_type_ids: { data: batch.tokenTypeIds, shape },
       attention_mask: { data: batch.attentionMask, shape },
     };
-    for (const n of this.trainable) f[n] = { data: this.state.get(n)!, shape: this.weights.get(n)!.shape };
+    for (const n of this.trainable) f[n] = { data: this.state.get(n)!, shape: this.shapes.get(n)! };
     if (this.gated) f.adapter_gates = { data: gates ?? new Float32Array(this.spec.dims.layers * 2).fill(1), shape: [this.spec.dims.layers * 2] };
     return f;
   }
@@ -93,7 +96,7 @@ export class Trainer {
     f.step = { data: Float32Array.of(this.stepCount + 1), shape: [] };
     if (this.seed !== undefined) f.dropout_seed = { data: BigInt64Array.of(stepSeed(this.seed, this.stepCount + 1)), shape: [] };
     for (const p of this.trainable) {
-      const shape = this.weights.get(p)!.shape;
+      const shape = this.shapes.get(p)!;
       f[`adam_m.${p}`] = { data: this.state.get(`adam_m.${p}`)!, shape };
       f[`adam_v.${p}`] = { data: this.state.get(`adam_v.${p}`)!, shape };
     }
@@ -118,9 +121,9 @@ export class Trainer {
   /** The current value of a trainable parameter. */
   weight(name: string): FloatTensor {
     const data = this.state.get(name);
-    const base = this.weights.get(name);
-    if (!data || !base) throw new Error(`${name} is not trainable here`);
-    return floatTensor(base.shape, data);
+    const shape = this.shapes.get(name);
+    if (!data || !shape) throw new Error(`${name} is not trainable here`);
+    return floatTensor(shape, data);
   }
 
   /** Trainable parameters and optimizer moments, for checkpoints. */
@@ -128,7 +131,7 @@ export class Trainer {
     const out = new Map<string, FloatTensor>();
     for (const [k, v] of this.state) {
       const base = k.startsWith('adam_') ? k.slice(k.indexOf('.') + 1) : k;
-      out.set(k, floatTensor(this.weights.get(base)!.shape, v));
+      out.set(k, floatTensor(this.shapes.get(base)!, v));
     }
     return out;
   }
