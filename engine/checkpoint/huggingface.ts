@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { dimsFromConfig } from '../config/projectFiles';
 import type { BertDims } from '../model/dims';
+import { parameterShapes } from '../model/bert';
 import * as names from '../model/names';
 import type { FloatTensor, WeightMap } from '../tensor';
 import { CheckpointError } from './errors';
@@ -59,20 +60,11 @@ const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
 
 /** Shapes of every required base weight (embeddings and layers; not the pooler), by our name. */
 export function baseWeightShapes(dims: BertDims): Map<string, readonly number[]> {
-  const d = dims.hiddenSize;
-  const out = new Map<string, readonly number[]>();
-  const E = names.embeddings;
-  out.set(E.word, [dims.vocabSize, d]).set(E.position, [dims.maxPositions, d]).set(E.tokenType, [dims.typeVocabSize, d]);
-  out.set(E.lnWeight, [d]).set(E.lnBias, [d]);
-  for (let i = 0; i < dims.layers; i++) {
-    const L = names.layer(i);
-    for (const p of [L.query, L.key, L.value, L.attentionOutput]) out.set(p.weight, [d, d]).set(p.bias, [d]);
-    out.set(L.attentionLn.weight, [d]).set(L.attentionLn.bias, [d]);
-    out.set(L.intermediate.weight, [dims.intermediateSize, d]).set(L.intermediate.bias, [dims.intermediateSize]);
-    out.set(L.output.weight, [d, dims.intermediateSize]).set(L.output.bias, [d]);
-    out.set(L.outputLn.weight, [d]).set(L.outputLn.bias, [d]);
-  }
-  return out;
+  // The span head's model has no pooler; drop its own head to leave the base weights.
+  const shapes = parameterShapes({ dims, layerNormEps: DEFAULT_LAYER_NORM_EPS, adapters: undefined, head: { kind: 'span' } });
+  shapes.delete(names.qaOutputs.weight);
+  shapes.delete(names.qaOutputs.bias);
+  return shapes;
 }
 
 /**

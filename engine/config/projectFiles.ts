@@ -116,6 +116,10 @@ export function dimsFromConfig(json: unknown): BertDims | string {
   if (typeof c.model_type === 'string' && c.model_type !== 'bert') {
     return `model_type is "${c.model_type}"; Adapter Lab runs BERT models (model_type "bert")`;
   }
+  // The engine computes BERT's exact (erf) GELU; a checkpoint trained with another would silently differ.
+  if (c.hidden_act !== undefined && c.hidden_act !== 'gelu') {
+    return `hidden_act is ${JSON.stringify(c.hidden_act)}; Adapter Lab runs BERT's exact GELU (hidden_act "gelu")`;
+  }
   const int = (key: string, fallback?: number): number | string => {
     const v = c[key] ?? fallback;
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) return `${key} must be a positive integer (found ${JSON.stringify(c[key])})`;

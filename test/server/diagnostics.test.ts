@@ -59,6 +59,7 @@ const CASES: Case[] = [
   { name: 'model folder without config.json', source: v('model: ./models/bert', 'model: ⟦./models/empty⟧'), code: 'bad-model', severity: ERROR, message: /No config.json in the model folder/ },
   { name: 'model config.json that is not JSON', source: v('model: ./models/bert', 'model: ⟦./models/broken⟧'), code: 'bad-model', severity: ERROR, message: /config.json is not valid JSON/ },
   { name: 'model that is not BERT', source: v('model: ./models/bert', 'model: ⟦./models/roberta⟧'), code: 'bad-model', severity: ERROR, message: /model_type is "roberta"/ },
+  { name: 'model with an approximate GELU', source: v('model: ./models/bert', 'model: ⟦./models/gelu-new⟧'), code: 'bad-model', severity: ERROR, message: /hidden_act is "gelu_new"; Adapter Lab runs BERT's exact GELU/ },
   { name: 'unknown built-in model', source: v('model: ./models/bert', 'model: ⟦builtin:huge-bert⟧'), code: 'bad-model', severity: ERROR, message: /Unknown built-in model "huge-bert"; built-in models are builtin:tiny-bert/ },
   { name: 'unsupported data format', source: v('train: ./data/train.tsv', 'train: ⟦./data/notes.txt⟧'), code: 'bad-data', severity: ERROR, message: /Unsupported data format ".txt"/ },
   { name: 'span task with a TSV file', source: v('kind: classification', 'kind: span').replace('train: ./data/train.tsv', 'train: ⟦./data/train.tsv⟧').replace('metric: accuracy', 'metric: span_f1'), code: 'bad-data', severity: ERROR, message: /A span task reads SQuAD v1.1 .json files/ },
@@ -87,6 +88,7 @@ describe('diagnostics', () => {
     ws.write('models/empty/.keep', '');
     ws.write('models/broken/config.json', '{ "hidden_size": 768,');
     ws.model('models/roberta', { ...BERT_BASE, model_type: 'roberta' });
+    ws.model('models/gelu-new', { ...BERT_BASE, hidden_act: 'gelu_new' });
     ws.write('data/notes.txt', 'sentence\tlabel\n');
     client = await LspClient.start();
   });

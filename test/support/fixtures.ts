@@ -15,6 +15,7 @@ export interface BertConfig {
   max_position_embeddings?: number;
   type_vocab_size?: number;
   model_type?: string;
+  hidden_act?: string;
 }
 
 export const BERT_BASE: BertConfig = {
