@@ -131,6 +131,7 @@ function checkData({ root, experiment, files }: RuleInput, out: Finding[]): void
     infos.push({ file, info, label: key });
   }
   if (span) return;
+  out.push(...checkBinaryMetric(task, experiment, files, infos.find((i) => i.label === 'train')?.file));
   const columnNodes: TreeNode[] = [];
   const text = entryOf(task, 'text')?.value;
   if (text?.kind === 'scalar') columnNodes.push(text);
@@ -154,6 +155,18 @@ function checkData({ root, experiment, files }: RuleInput, out: Finding[]): void
       break;
     }
   }
+}
+
+/** `metric: f1` is binary F1 of class 1; a training file with more classes needs another metric. */
+function checkBinaryMetric(task: TreeNode, experiment: Experiment, files: ProjectFiles, train: string | undefined): Finding[] {
+  const out: Finding[] = [];
+  const metric = entryOf(task, 'metric')?.value;
+  if (!train || experiment.task.kind !== 'classification' || experiment.task.metric !== 'f1' || !experiment.task.label || metric?.kind !== 'scalar') return out;
+  const labels = files.labelValues(train, experiment.task.label);
+  if (labels && labels.length > 2) {
+    out.push(finding('metric-mismatch', `Metric "f1" is the binary F1 of class 1, but the training file has ${labels.length} classes; use \`accuracy\` or \`mcc\``, metric.range, [{ ...replaceFix(metric.range, 'accuracy'), preferred: true }, replaceFix(metric.range, 'mcc')]));
+  }
+  return out;
 }
 
 /** Checks of single values against the model's shape, applied to a setting and to each of its grid values. */
