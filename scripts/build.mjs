@@ -22,9 +22,10 @@ const yamlDebugFlags = {
   },
 };
 
-const common = { plugins: [yamlDebugFlags], bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning', absWorkingDir: root };
+// onnxruntime-node is a native addon: it is loaded from node_modules at run time, not bundled.
+const common = { plugins: [yamlDebugFlags], external: ['onnxruntime-node'], bundle: true, platform: 'node', target: 'node20', format: 'cjs', sourcemap: true, logLevel: 'warning', absWorkingDir: root };
 await Promise.all([
-  build({ ...common, entryPoints: ['client/src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] }),
+  build({ ...common, entryPoints: ['client/src/extension.ts'], outfile: 'dist/extension.js', external: ['vscode', 'onnxruntime-node'] }),
   build({ ...common, entryPoints: ['server/src/server.ts'], outfile: 'dist/server.js' }),
   build({ ...common, entryPoints: ['engine/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } }),
   build({ ...common, entryPoints: ['scripts/generate.ts'], outfile: 'out/generate.js' }),

@@ -9,25 +9,36 @@ import * as path from 'node:path';
 import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
+import { demoCommand, predictCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
 
 const HELP = `adapter-lab ${VERSION} — bottleneck-adapter and AdapterDrop experiments
 
 Usage:
+  adapter-lab demo [--max-steps N] [--threads N] [--runs DIR] [--events]
+      train adapters and full fine-tuning side by side on the built-in model and a
+      generated task (no files needed; the built-in model is not pretrained)
+  adapter-lab train <file.adapter.yaml> [--max-steps N] [--threads N] [--runs DIR] [--events]
+      train one run; the run folder goes under .adapter-lab/runs beside the file
+  adapter-lab predict <run-folder> <data-file> [--out FILE] [--threads N]
+      one JSON line per example, in file order, with its logits and prediction
   adapter-lab validate [--json] <file.adapter.yaml>...   check experiment files
   adapter-lab validate --builtin                          check the built-in quickstart experiment
   adapter-lab schema [--out FILE]                         print the experiment JSON Schema
   adapter-lab --help | --version
 
 Findings print as file:line:column: severity: message [code].
-Exit codes: 0 ok, 1 the experiment has errors, 2 usage or I/O error.
+--events writes JSON-lines job events (docs/events.md) to standard output; progress goes
+to standard error.
+Exit codes: 0 ok, 1 the experiment has errors or the job failed, 2 usage or I/O error,
+130 cancelled (SIGINT/SIGTERM: the run is kept with status cancelled).
 `;
 
 /** The built-in experiment: a small adapter run on a model the engine makes itself. */
 export const BUILTIN_EXPERIMENT = path.join(__dirname, '..', 'examples', 'quickstart.adapter.yaml');
 
-export function main(argv: readonly string[]): number {
+export async function main(argv: readonly string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
     case undefined:
@@ -44,6 +55,12 @@ export function main(argv: readonly string[]): number {
       return validateCommand(rest);
     case 'schema':
       return schemaCommand(rest);
+    case 'train':
+      return trainCommand(rest, usage);
+    case 'predict':
+      return predictCommand(rest, usage);
+    case 'demo':
+      return demoCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;
@@ -112,4 +129,12 @@ function usage(message: string): number {
   return 2;
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => (process.exitCode = code),
+    (e: unknown) => {
+      process.stderr.write(`adapter-lab: ${e instanceof Error ? e.stack ?? e.message : String(e)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}

@@ -1,0 +1,66 @@
+/**
+ * Human output for jobs on standard error: a progress bar redrawn in place on a terminal,
+ * plain lines (start, every tenth of the run, evaluations, end) otherwise.
+ */
+import type { JobEvent } from '../events';
+
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e: JobEvent) => void {
+  const tty = Boolean(stream.isTTY);
+  let total = 0;
+  let lastPrinted = 0;
+  let started = Date.now();
+  let tokens = 0;
+  const clear = (): void => {
+    if (tty) stream.write('\r\x1b[2K');
+  };
+  return (e) => {
+    switch (e.type) {
+      case 'start':
+        total = e.steps;
+        started = Date.now();
+        stream.write(`${e.experiment}: ${e.method} on ${e.model}, ${e.parameters.trainable.toLocaleString('en-US')} trainable parameters (${e.parameters.percentOfBase.toFixed(2)}% of ${e.parameters.base.toLocaleString('en-US')}), ${e.examples} examples, ${e.steps} steps, ${e.threads} threads\n  run folder ${e.runDir}\n`);
+        break;
+      case 'step': {
+        tokens += e.tokens;
+        const elapsed = (Date.now() - started) / 1000;
+        const eta = e.step > 0 ? (elapsed / e.step) * (total - e.step) : 0;
+        const line = `step ${e.step}/${total}  epoch ${e.epoch}  loss ${e.loss.toFixed(4)}  lr ${e.lr.toExponential(2)}  ${(tokens / Math.max(elapsed, 1e-9)).toFixed(0)} tokens/s  ETA ${formatSeconds(eta)}`;
+        if (tty) {
+          const width = 24;
+          const filled = Math.round((width * e.step) / Math.max(total, 1));
+          clear();
+          stream.write(`[${'#'.repeat(filled)}${'-'.repeat(width - filled)}] ${line}`);
+        } else if (e.step === total || e.step - lastPrinted >= Math.max(1, Math.floor(total / 10))) {
+          stream.write(`  ${line}\n`);
+          lastPrinted = e.step;
+        }
+        break;
+      }
+      case 'evaluation':
+        clear();
+        stream.write(`  epoch ${e.epoch} validation ${e.metric} ${e.value.toFixed(4)} (${e.examples} examples)\n`);
+        break;
+      case 'log':
+        clear();
+        stream.write(`  ${e.level === 'warning' ? 'warning: ' : ''}${e.message}\n`);
+        break;
+      case 'error':
+        clear();
+        stream.write(`error: ${e.message}\n`);
+        break;
+      case 'end':
+        clear();
+        stream.write(`${e.status} after ${e.steps} steps in ${formatSeconds(e.seconds)}${Object.keys(e.metrics).length ? ': ' + Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : ''}\n`);
+        break;
+      case 'artifact':
+        break;
+    }
+  };
+}
+
+function formatSeconds(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const m = Math.floor(s / 60);
+  const sec = Math.round(s % 60);
+  return m > 0 ? `${m}m${String(sec).padStart(2, '0')}s` : `${sec}s`;
+}

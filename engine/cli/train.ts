@@ -1,0 +1,164 @@
+/** `adapter-lab train`, `predict` and `demo`. */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { validateExperiment } from '../config/validate';
+import { DataError } from '../data/errors';
+import type { JobEvent } from '../events';
+import { builtinSentiment } from '../model/builtin';
+import { loadModel } from '../model/load';
+import { formatCount } from '../model/parameters';
+import { defaultRunsDir } from '../runs/store';
+import { runTrainJob, type TrainJobResult } from '../train/job';
+import { predictFile, RunFolderError } from '../train/predict';
+import { findingLines, loadExperimentFile } from './load';
+import { progressPrinter } from './progress';
+
+export interface ParsedFlags {
+  readonly positional: string[];
+  readonly flags: Map<string, string | true>;
+}
+
+export function parseFlags(args: readonly string[], withValue: readonly string[], boolean: readonly string[]): ParsedFlags | string {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const name = a.slice(2);
+    if (boolean.includes(name)) flags.set(name, true);
+    else if (withValue.includes(name)) {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) return `--${name} needs a value`;
+      flags.set(name, v);
+    } else return `unknown option ${a}`;
+  }
+  return { positional, flags };
+}
+
+function positiveInt(v: string | true | undefined, name: string): number | undefined | string {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : `--${name} must be a positive integer`;
+}
+
+/** Cancels on SIGINT/SIGTERM: the job stops after the current step and the run ends `cancelled`. */
+function cancellation(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { signal: controller.signal, dispose: () => (process.off('SIGINT', onSignal), process.off('SIGTERM', onSignal)) };
+}
+
+function sinkFor(events: boolean): (e: JobEvent) => void {
+  const human = progressPrinter();
+  return (e) => {
+    if (events) process.stdout.write(JSON.stringify(e) + '\n');
+    human(e);
+  };
+}
+
+export function exitCodeOf(r: TrainJobResult): number {
+  return r.status === 'completed' ? 0 : r.status === 'cancelled' ? 130 : 1;
+}
+
+export async function trainCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [file, ...extra] = parsed.positional;
+  if (!file || extra.length) return usage('train needs one experiment file');
+  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof maxSteps === 'string') return usage(maxSteps);
+  if (typeof threads === 'string') return usage(threads);
+  const loaded = loadExperimentFile(file);
+  if (!loaded.ok) {
+    if (loaded.validation && loaded.text !== undefined) for (const line of findingLines(file, loaded.text, loaded.validation)) process.stderr.write(line + '\n');
+    process.stderr.write(loaded.message + '\n');
+    return loaded.validation ? 1 : 2;
+  }
+  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
+  const { signal, dispose } = cancellation();
+  try {
+    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, threads, emit: sinkFor(parsed.flags.has('events')), signal });
+    return exitCodeOf(result);
+  } catch (e) {
+    process.stderr.write(`${file}: error: ${messageOf(e)}\n`);
+    return 1;
+  } finally {
+    dispose();
+  }
+}
+
+export async function predictCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['out', 'threads'], []);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [runDir, dataFile, ...extra] = parsed.positional;
+  if (!runDir || !dataFile || extra.length) return usage('predict needs a run folder and a data file');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof threads === 'string') return usage(threads);
+  try {
+    const predictions = await predictFile(runDir, dataFile, threads);
+    const text = predictions.map((p) => JSON.stringify(p)).join('\n') + (predictions.length ? '\n' : '');
+    const out = parsed.flags.get('out');
+    if (typeof out === 'string') fs.writeFileSync(out, text);
+    else process.stdout.write(text);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`error: ${messageOf(e)}\n`);
+    return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
+  }
+}
+
+/**
+ * The built-in demo: adapters and full fine-tuning side by side on the built-in model and a
+ * task generated here, with no files of the user's.
+ */
+export async function demoCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['runs', 'threads', 'max-steps'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  if (parsed.positional.length) return usage('demo takes no files');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
+  if (typeof threads === 'string') return usage(threads);
+  if (typeof maxSteps === 'string') return usage(maxSteps);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adapter-lab-demo-'));
+  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : path.resolve('.adapter-lab', 'runs');
+  const write = (name: string, rows: { sentence: string; label: number }[]): void =>
+    fs.writeFileSync(path.join(dir, name), ['sentence\tlabel', ...rows.map((r) => `${r.sentence}\t${r.label}`)].join('\n') + '\n');
+  write('train.tsv', builtinSentiment(800, 1));
+  write('dev.tsv', builtinSentiment(200, 2));
+  const model = loadModel('builtin:tiny-bert');
+  process.stderr.write('Adapter Lab demo: Houlsby adapters vs full fine-tuning on a generated sentiment task.\nThe built-in model builtin:tiny-bert is generated from a fixed seed and is NOT pretrained.\n\n');
+  const { signal, dispose } = cancellation();
+  const results: { method: string; result: TrainJobResult }[] = [];
+  try {
+    for (const [method, lr] of [['adapter', '3.0e-3'], ['full', '1.0e-3']] as const) {
+      const source = `name: demo-${method}\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  metric: accuracy\n  max_length: 32\nmethod: ${method}\n${method === 'adapter' ? 'adapter:\n  size: 16\n' : ''}training:\n  learning_rate: ${lr}\n  epochs: 3\n  batch_size: 16\n  seed: 42\n`;
+      const file = path.join(dir, `demo-${method}.adapter.yaml`);
+      fs.writeFileSync(file, source);
+      const v = validateExperiment(source, { filePath: file });
+      if (!v.ok) throw new Error(`the demo experiment is invalid: ${v.findings.map((f) => f.message).join('; ')}`);
+      const result = await runTrainJob({ experiment: v.experiment!, source, runsDir, maxSteps, threads, emit: sinkFor(parsed.flags.has('events')), signal, model });
+      results.push({ method, result });
+      if (result.status !== 'completed') break;
+    }
+  } finally {
+    dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  const rows = results.map(({ method, result }) => [method, formatCount(result.parameters.trainable), `${result.parameters.percentOfBase.toFixed(2)}%`, result.metrics.accuracy !== undefined ? result.metrics.accuracy.toFixed(4) : '—', result.status, path.relative(process.cwd(), result.runDir)]);
+  const header = ['method', 'trainable', '% of base', 'validation accuracy', 'status', 'run folder'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
+  process.stderr.write(`\n${line(header)}\n${rows.map(line).join('\n')}\n`);
+  return results.every((r) => r.result.status === 'completed') ? 0 : exitCodeOf(results[results.length - 1]!.result);
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

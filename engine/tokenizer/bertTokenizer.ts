@@ -1,0 +1,351 @@
+/**
+ * The BERT tokenizer: special tokens split out of the raw text, BasicTokenizer, WordPiece,
+ * then `[CLS] A [SEP] (B [SEP])` with token type ids, longest-first truncation and character
+ * offsets into the original strings. Matches Hugging Face's `BertTokenizer` on the same
+ * vocabulary. Where `BertTokenizer` and `BertTokenizerFast` themselves disagree, the Python
+ * `BertTokenizer` is followed (NFC, truncation ties; see `normalizeNfc` and
+ * `truncateLongestFirst`); offsets, which only the fast tokenizer has, follow its rules.
+ */
+import { BasicTokenizer, type WordVisitor } from './basic';
+import { TokenizerError } from './errors';
+import { definitionFromVocab, readTokenizerFolder, type AddedTokenSpec, type TokenizerDefinition, type TokenizerSource } from './files';
+import { WordPiece } from './wordpiece';
+
+export interface BertTokenizerOptions {
+  /**
+   * NFC-normalise text before splitting, as the Python `BertTokenizer` does (default true).
+   * false gives `BertTokenizerFast`'s behaviour. The two differ only on text that is not in NFC
+   * when accents are kept (cased models).
+   */
+  readonly normalizeNfc?: boolean;
+  /** Words whose WordPiece segmentation is cached (default 50,000; 0 turns the cache off). */
+  readonly cacheSize?: number;
+}
+
+export interface LoadOptions extends BertTokenizerOptions {
+  /** Which file defines the vocabulary: 'auto' (default) prefers tokenizer.json, then vocab.txt. */
+  readonly source?: TokenizerSource;
+}
+
+export interface EncodeOptions {
+  /** Length of the whole encoding, [CLS] and [SEP]s included; at least 2 (3 for a pair). */
+  readonly maxLength: number;
+  /**
+   * The Python tokenizer's `longest_first` (the only strategy, and the default): one token at a
+   * time is removed from the end of the longer sequence, from the second on a tie.
+   */
+  readonly truncation?: 'longest_first';
+  /** Pad with [PAD] up to maxLength (attention mask 0, token type 0, offsets [0, 0]). */
+  readonly padding?: 'max_length';
+}
+
+export interface Encoding {
+  readonly inputIds: number[];
+  readonly tokenTypeIds: number[];
+  readonly attentionMask: number[];
+  readonly tokens: string[];
+  /**
+   * [start, end) of each token in the string it came from (the first text or the pair), in
+   * UTF-16 units of the original, un-normalised string; [0, 0] for added [CLS]/[SEP]/[PAD].
+   * A [UNK] word spans the whole word; pieces of a normalised character (accent stripped,
+   * lower-case expansion, Hangul decomposition) span that whole original character.
+   */
+  readonly offsets: [number, number][];
+  /** 1 for the [CLS], [SEP] and [PAD] the encoder added, 0 for tokens of the texts. */
+  readonly specialTokensMask: number[];
+}
+
+/** Tokens of one text before special tokens are added. */
+interface Sequence {
+  ids: number[];
+  tokens: string[];
+  starts: number[];
+  ends: number[];
+}
+
+interface AddedMatch {
+  start: number;
+  end: number;
+  token: AddedTokenSpec;
+}
+
+const RE_REGEX_SYNTAX = /[\\^$.*+?()[\]{}|]/g;
+const RE_WORD_CHAR = /^[\p{Alphabetic}\p{N}_]$/u;
+
+/**
+ * Longest-first truncation as the Python tokenizers' `truncate_sequences` does it: while the
+ * total exceeds `budget`, remove the last token of the first sequence if it is strictly
+ * longer than the second, else of the second. Closed form of that loop: the longer one is cut
+ * down to the shorter one's length, then the second loses ceil(r/2) and the first floor(r/2)
+ * of the r tokens still to go, so the first keeps ceil(budget/2) when both are cut.
+ * (`BertTokenizerFast`, i.e. tokenizers' `truncate_encodings`, gives the odd token to the
+ * sequence that was longer, the second on a tie; the results differ only when both sequences
+ * are cut, the budget is odd and the first was not longer.) Returns the kept lengths.
+ */
+export function truncateLongestFirst(firstLength: number, secondLength: number, budget: number): [number, number] {
+  let a = firstLength;
+  let b = secondLength;
+  let remove = a + b - Math.max(0, budget);
+  if (remove <= 0) return [a, b];
+  if (a > b) {
+    const d = Math.min(a - b, remove);
+    a -= d;
+    remove -= d;
+  } else if (b > a) {
+    const d = Math.min(b - a, remove);
+    b -= d;
+    remove -= d;
+  }
+  b -= Math.ceil(remove / 2);
+  a -= Math.floor(remove / 2);
+  return [a, b];
+}
+
+export class BertTokenizer {
+  readonly basicTokenizer: BasicTokenizer;
+  readonly wordPiece: WordPiece;
+  readonly unkToken: string;
+  readonly clsToken: string;
+  readonly sepToken: string;
+  readonly padToken: string;
+  readonly unkTokenId: number;
+  readonly clsTokenId: number;
+  readonly sepTokenId: number;
+  readonly padTokenId: number;
+  /** Undefined when the vocabulary has no mask token. */
+  readonly maskTokenId: number | undefined;
+  /** `model_max_length` from tokenizer_config.json; undefined when not given. */
+  readonly modelMaxLength: number | undefined;
+  private readonly vocab: ReadonlyMap<string, number>;
+  private readonly idToToken: string[];
+  private readonly added: ReadonlyMap<string, AddedTokenSpec>;
+  private readonly addedPattern: RegExp | undefined;
+
+  constructor(definition: TokenizerDefinition, options: BertTokenizerOptions = {}) {
+    const file = definition.vocabFile;
+    const vocab = new Map(definition.vocab);
+    // Added tokens (tokenizer.json) take their own ids, as the tokenizers library does.
+    for (const t of definition.addedTokens) vocab.set(t.content, t.id);
+    this.vocab = vocab;
+    const missing = [definition.clsToken, definition.sepToken, definition.unkToken, definition.padToken].filter((t) => !vocab.has(t));
+    if (missing.length > 0) throw new TokenizerError(`the vocabulary lacks ${missing.join(', ')}`, file);
+    this.unkToken = definition.unkToken;
+    this.clsToken = definition.clsToken;
+    this.sepToken = definition.sepToken;
+    this.padToken = definition.padToken;
+    const id = (t: string): number => vocab.get(t) as number;
+    this.unkTokenId = id(this.unkToken);
+    this.clsTokenId = id(this.clsToken);
+    this.sepTokenId = id(this.sepToken);
+    this.padTokenId = id(this.padToken);
+    this.maskTokenId = vocab.get(definition.maskToken);
+    this.modelMaxLength = definition.modelMaxLength;
+
+    let maxId = -1;
+    for (const i of vocab.values()) maxId = Math.max(maxId, i);
+    this.idToToken = new Array<string>(maxId + 1);
+    for (const [token, i] of definition.vocab) this.idToToken[i] = token;
+    for (const t of definition.addedTokens) this.idToToken[t.id] = t.content;
+
+    const n = definition.normalizer;
+    this.basicTokenizer = new BasicTokenizer({
+      doLowerCase: n.lowercase,
+      stripAccents: n.stripAccents,
+      tokenizeChineseChars: n.handleChineseChars,
+      cleanText: n.cleanText,
+      normalizeNfc: options.normalizeNfc ?? true,
+      neverSplit: definition.neverSplit,
+      neverSplitAfterLowerCase: true,
+    });
+    try {
+      this.wordPiece = new WordPiece(definition.vocab, {
+        unkToken: definition.unkToken,
+        continuingSubwordPrefix: definition.continuingSubwordPrefix,
+        maxInputCharsPerWord: definition.maxInputCharsPerWord,
+        cacheSize: options.cacheSize,
+      });
+    } catch (e) {
+      throw e instanceof TokenizerError ? new TokenizerError(e.message, file) : e;
+    }
+
+    // Tokens found in the raw text before normalisation: the added tokens and the special
+    // tokens the vocabulary has (the Python tokenizer never splits its special tokens).
+    const added = new Map<string, AddedTokenSpec>();
+    if (!definition.splitSpecialTokens) {
+      for (const t of definition.addedTokens) added.set(t.content, t);
+      for (const t of [definition.padToken, definition.unkToken, definition.clsToken, definition.sepToken, definition.maskToken]) {
+        const tokenId = vocab.get(t);
+        if (!added.has(t) && tokenId !== undefined) added.set(t, { content: t, id: tokenId, special: true, lstrip: false, rstrip: false, singleWord: false });
+      }
+    }
+    this.added = added;
+    if (added.size > 0) {
+      // Longest first so that alternation order gives leftmost-longest matches.
+      const alternatives = [...added.values()]
+        .sort((x, y) => y.content.length - x.content.length)
+        .map((t) => (t.lstrip ? '\\s*' : '') + t.content.replace(RE_REGEX_SYNTAX, '\\$&') + (t.rstrip ? '\\s*' : ''));
+      this.addedPattern = new RegExp(alternatives.join('|'), 'gu');
+    }
+  }
+
+  /** A tokenizer over an in-memory vocabulary (id = index) with Hugging Face's defaults, changed by `overrides`. */
+  static fromVocab(tokens: readonly string[], overrides: Partial<TokenizerDefinition> = {}, options: BertTokenizerOptions = {}): BertTokenizer {
+    const vocab = new Map<string, number>();
+    tokens.forEach((t, i) => vocab.set(t, i));
+    return new BertTokenizer({ ...definitionFromVocab(vocab), ...overrides }, options);
+  }
+
+  /** Ids run from 0 to vocabSize − 1 (for vocab.txt: its number of lines). */
+  get vocabSize(): number {
+    return this.idToToken.length;
+  }
+
+  /** The tokens of `text` without [CLS]/[SEP]. */
+  tokenize(text: string): string[] {
+    return this.sequence(text).tokens;
+  }
+
+  /** Unknown tokens give the [UNK] id. */
+  convertTokensToIds(tokens: readonly string[]): number[] {
+    return tokens.map((t) => this.vocab.get(t) ?? this.unkTokenId);
+  }
+
+  /** Ids no token has give the [UNK] token. */
+  convertIdsToTokens(ids: readonly number[]): string[] {
+    return ids.map((i) => this.idToToken[i] ?? this.unkToken);
+  }
+
+  /** The id of a token, undefined when the vocabulary lacks it. */
+  tokenToId(token: string): number | undefined {
+    return this.vocab.get(token);
+  }
+
+  /**
+   * `[CLS] text [SEP]` or `[CLS] text [SEP] pair [SEP]`, truncated longest-first to
+   * `options.maxLength` (default: `modelMaxLength`, else no limit).
+   */
+  encode(text: string, pair?: string, options?: EncodeOptions): Encoding {
+    const specials = pair === undefined ? 2 : 3;
+    const maxLength = options?.maxLength ?? this.modelMaxLength ?? Number.POSITIVE_INFINITY;
+    if (maxLength !== Number.POSITIVE_INFINITY && (!Number.isInteger(maxLength) || maxLength < specials)) {
+      throw new TokenizerError(`maxLength must be an integer of at least ${specials} (the special tokens of ${pair === undefined ? 'one sequence' : 'a pair'}), got ${maxLength}`);
+    }
+    const truncation = options?.truncation ?? 'longest_first';
+    if (truncation !== 'longest_first') throw new TokenizerError(`unsupported truncation ${JSON.stringify(truncation)}: only 'longest_first' is supported`);
+    const padding = options?.padding;
+    if (padding !== undefined && padding !== 'max_length') throw new TokenizerError(`unsupported padding ${JSON.stringify(padding)}: only 'max_length' is supported`);
+
+    const first = this.sequence(text);
+    const second = pair === undefined ? undefined : this.sequence(pair);
+    const [keepFirst, keepSecond] = truncateLongestFirst(first.ids.length, second?.ids.length ?? 0, maxLength - specials);
+
+    const inputIds: number[] = [this.clsTokenId];
+    const tokenTypeIds: number[] = [0];
+    const tokens: string[] = [this.clsToken];
+    const offsets: [number, number][] = [[0, 0]];
+    const specialTokensMask: number[] = [1];
+    const append = (s: Sequence, keep: number, type: number): void => {
+      for (let i = 0; i < keep; i++) {
+        inputIds.push(s.ids[i]);
+        tokenTypeIds.push(type);
+        tokens.push(s.tokens[i]);
+        offsets.push([s.starts[i], s.ends[i]]);
+        specialTokensMask.push(0);
+      }
+      inputIds.push(this.sepTokenId);
+      tokenTypeIds.push(type);
+      tokens.push(this.sepToken);
+      offsets.push([0, 0]);
+      specialTokensMask.push(1);
+    };
+    append(first, keepFirst, 0);
+    if (second !== undefined) append(second, keepSecond, 1);
+    const attentionMask = new Array<number>(inputIds.length).fill(1);
+    if (padding === 'max_length' && maxLength !== Number.POSITIVE_INFINITY) {
+      while (inputIds.length < maxLength) {
+        inputIds.push(this.padTokenId);
+        tokenTypeIds.push(0);
+        attentionMask.push(0);
+        tokens.push(this.padToken);
+        offsets.push([0, 0]);
+        specialTokensMask.push(1);
+      }
+    }
+    return { inputIds, tokenTypeIds, attentionMask, tokens, offsets, specialTokensMask };
+  }
+
+  private sequence(text: string): Sequence {
+    const out: Sequence = { ids: [], tokens: [], starts: [], ends: [] };
+    const visit: WordVisitor = (word, start, end, unitStarts, unitEnds, neverSplit) => {
+      if (neverSplit) {
+        // The Python tokenizer keeps a never-split word as its token; its id is [UNK]'s if the vocabulary lacks it.
+        push(this.vocab.get(word) ?? this.unkTokenId, word, start, end);
+        return;
+      }
+      const pieces = this.wordPiece.pieces(word);
+      if (pieces.unknown) {
+        push(this.unkTokenId, this.unkToken, start, end);
+        return;
+      }
+      let a = 0;
+      for (let i = 0; i < pieces.ids.length; i++) {
+        const b = pieces.ends[i];
+        const pieceId = pieces.ids[i];
+        if (unitStarts === null || unitEnds === null) push(pieceId, this.idToToken[pieceId], start + a, start + b);
+        else push(pieceId, this.idToToken[pieceId], unitStarts[a], unitEnds[b - 1]);
+        a = b;
+      }
+    };
+    const push = (tokenId: number, token: string, start: number, end: number): void => {
+      out.ids.push(tokenId);
+      out.tokens.push(token);
+      out.starts.push(start);
+      out.ends.push(end);
+    };
+    let pos = 0;
+    for (const m of this.findAdded(text)) {
+      this.basicTokenizer.forEachWord(text, pos, m.start, visit);
+      push(m.token.id, m.token.content, m.start, m.end);
+      pos = m.end;
+    }
+    this.basicTokenizer.forEachWord(text, pos, text.length, visit);
+    return out;
+  }
+
+  /** Leftmost-longest occurrences of added/special tokens in the raw text. */
+  private findAdded(text: string): AddedMatch[] {
+    const pattern = this.addedPattern;
+    if (pattern === undefined) return [];
+    const matches: AddedMatch[] = [];
+    pattern.lastIndex = 0;
+    for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+      const s = m[0];
+      const token = this.added.get(s) ?? this.added.get(s.trimStart()) ?? this.added.get(s.trimEnd()) ?? this.added.get(s.trim());
+      const start = m.index;
+      const end = start + s.length;
+      if (token === undefined || (token.singleWord && (isWordCharBefore(text, start) || isWordCharAt(text, end)))) {
+        pattern.lastIndex = start + 1;
+        continue;
+      }
+      matches.push({ start, end, token });
+    }
+    return matches;
+  }
+}
+
+function isWordCharAt(text: string, i: number): boolean {
+  if (i >= text.length) return false;
+  return RE_WORD_CHAR.test(String.fromCodePoint(text.codePointAt(i) ?? 0));
+}
+
+function isWordCharBefore(text: string, i: number): boolean {
+  if (i <= 0) return false;
+  const lo = text.charCodeAt(i - 1);
+  const at = lo >= 0xdc00 && lo <= 0xdfff && i >= 2 ? i - 2 : i - 1;
+  return RE_WORD_CHAR.test(String.fromCodePoint(text.codePointAt(at) ?? 0));
+}
+
+/** Loads the tokenizer of a Hugging Face model folder (tokenizer.json or vocab.txt, plus tokenizer_config.json). */
+export function loadBertTokenizer(folder: string, options: LoadOptions = {}): BertTokenizer {
+  return new BertTokenizer(readTokenizerFolder(folder, options.source ?? 'auto'), options);
+}

@@ -1,0 +1,46 @@
+/**
+ * From task examples to the trainer's padded batches: tokenize once, then group by length
+ * for training (engine/data/batching.ts) or sort by length for evaluation.
+ */
+import { lengthGroupedBatches, padBatch, sortedBatches } from '../data/batching';
+import type { TaskData } from '../data/examples';
+import type { BertTokenizer } from '../tokenizer';
+import type { Batch } from './trainer';
+
+export interface EncodedExample {
+  readonly index: number;
+  readonly inputIds: readonly number[];
+  readonly tokenTypeIds: readonly number[];
+  readonly label: number;
+}
+
+/** A trainer batch that remembers which examples it holds. */
+export type IndexedBatch = Batch & { readonly indices: readonly number[] };
+
+export function encodeExamples(tokenizer: BertTokenizer, data: TaskData, maxLength: number): EncodedExample[] {
+  return data.examples.map((x, i) => {
+    const enc = tokenizer.encode(x.textA, x.textB, { maxLength });
+    return { index: i, inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds, label: x.label };
+  });
+}
+
+/** Training batches (shuffled, length-grouped, seeded) or evaluation batches (`shuffle` false: sorted by length). */
+export function makeBatches(examples: readonly EncodedExample[], batchSize: number, seed: number, kind: 'classification' | 'regression' | 'span', shuffle = true): IndexedBatch[] {
+  const lengths = examples.map((x) => x.inputIds.length);
+  const groups = shuffle ? lengthGroupedBatches(lengths, batchSize, seed) : sortedBatches(lengths, batchSize);
+  return groups.map((indices) => {
+    const items = indices.map((i) => examples[i]!);
+    const labels = kind === 'regression' ? { kind, values: items.map((x) => x.label) } : { kind: 'classification' as const, values: items.map((x) => x.label) };
+    const p = padBatch(items, labels);
+    return {
+      indices,
+      inputIds: p.inputIds.data,
+      tokenTypeIds: p.tokenTypeIds.data,
+      attentionMask: p.attentionMask.data,
+      batchSize: p.batchSize,
+      sequenceLength: p.sequenceLength,
+      labels: p.labels?.data,
+      tokens: p.tokens,
+    };
+  });
+}

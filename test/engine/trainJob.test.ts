@@ -1,0 +1,151 @@
+/** `adapter-lab train`, `predict` and `demo` as a user runs them: events, run folders, failures and cancellation. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { builtinSentiment } from '../../engine/model/builtin';
+import { Workspace } from '../support/fixtures';
+import { REPO_ROOT } from '../support/lspClient';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+
+function run(args: string[], cwd: string) {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+}
+
+function experiment(extra = '', lr = '3.0e-3', epochs = 2): string {
+  return `name: job-test\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  max_length: 24\nmethod: adapter\nadapter:\n  size: 8\ntraining:\n  learning_rate: ${lr}\n  epochs: ${epochs}\n  batch_size: 8\n  seed: 3\n${extra}`;
+}
+
+interface Event { type: string; [k: string]: unknown }
+const events = (stdout: string): Event[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+const runFolders = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir).map((d) => path.join(dir, d)) : []);
+
+describe('adapter-lab train', () => {
+  let ws: Workspace;
+  before(() => {
+    ws = new Workspace();
+    const tsv = (rows: { sentence: string; label: number }[]) => ['sentence\tlabel', ...rows.map((r) => `${r.sentence}\t${r.label}`)].join('\n') + '\n';
+    ws.write('train.tsv', tsv(builtinSentiment(64, 1)));
+    ws.write('dev.tsv', tsv(builtinSentiment(20, 2)));
+    ws.write('exp.adapter.yaml', experiment());
+  });
+  after(() => ws.dispose());
+
+  test('--events: start, one step event per optimizer step with the contract fields, evaluation, artifact, end', () => {
+    const r = run(['train', 'exp.adapter.yaml', '--events', '--max-steps', '5', '--runs', 'runs-a'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    const list = events(r.stdout);
+    assert.equal(list[0]!.type, 'start');
+    assert.equal(list[list.length - 1]!.type, 'end');
+    assert.equal(list[list.length - 1]!.status, 'completed');
+    const steps = list.filter((e) => e.type === 'step');
+    assert.deepEqual(steps.map((e) => e.step), [1, 2, 3, 4, 5]);
+    for (const s of steps) {
+      for (const key of ['step', 'loss', 'lr', 'examples', 'tokens', 'seconds']) assert.equal(typeof s[key], 'number', key);
+      assert.equal(s.v, 1);
+      assert.equal(s.examples, 8);
+    }
+    assert.ok(list.some((e) => e.type === 'evaluation' && e.metric === 'accuracy'));
+    assert.ok(list.some((e) => e.type === 'artifact' && e.kind === 'adapter'));
+    assert.match(r.stderr, /completed after 5 steps/);
+  });
+
+  test('the run folder holds the resolved config, status, metrics, label map and trained weights', () => {
+    const [dir] = runFolders(ws.path('runs-a'));
+    assert.ok(dir);
+    const status = JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { status: string; step: number };
+    assert.deepEqual([status.status, status.step], ['completed', 5]);
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as { experiment: { name: string }; parameters: { trainable: number } };
+    assert.equal(config.experiment.name, 'job-test');
+    const metrics = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event);
+    assert.equal(metrics.filter((m) => m.type === 'step').length, 5);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'labels.json'), 'utf8')), { labels: ['0', '1'] });
+    const adapterConfig = JSON.parse(fs.readFileSync(path.join(dir, 'adapter', 'adapter_config.json'), 'utf8')) as { bottleneck_size: number; mh_adapter: boolean; output_adapter: boolean; trainable_parameters: number };
+    assert.deepEqual([adapterConfig.bottleneck_size, adapterConfig.mh_adapter, adapterConfig.output_adapter], [8, true, true]);
+    assert.equal(adapterConfig.trainable_parameters, config.parameters.trainable);
+    assert.ok(fs.statSync(path.join(dir, 'adapter', 'adapter.safetensors')).size > config.parameters.trainable * 4);
+    assert.equal(fs.readFileSync(path.join(dir, 'experiment.adapter.yaml'), 'utf8'), experiment());
+  });
+
+  test('predict: one JSON line per example, in file order, with logits and a label', () => {
+    const [dir] = runFolders(ws.path('runs-a'));
+    const r = run(['predict', dir!, 'dev.tsv'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { index: number; logits: number[]; prediction: string });
+    assert.deepEqual(lines.map((l) => l.index), Array.from({ length: 20 }, (_, i) => i));
+    for (const l of lines) {
+      assert.equal(l.logits.length, 2);
+      assert.equal(l.prediction, l.logits[1]! > l.logits[0]! ? '1' : '0');
+    }
+    const out = run(['predict', dir!, 'dev.tsv', '--out', 'predictions.jsonl'], ws.root);
+    assert.equal(out.status, 0);
+    assert.equal(fs.readFileSync(ws.path('predictions.jsonl'), 'utf8'), r.stdout);
+  });
+
+  test('predict on a folder that is not a run: exit 2 and a clear message', () => {
+    const r = run(['predict', ws.root, 'dev.tsv'], ws.root);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /is not a run folder/);
+  });
+
+  test('a file with errors is refused with located findings, and no run folder is made', () => {
+    ws.write('bad.adapter.yaml', experiment().replace('size: 8', 'size: 0'));
+    const r = run(['train', 'bad.adapter.yaml', '--runs', 'runs-bad'], ws.root);
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /bad.adapter.yaml:\d+:\d+: error: `adapter.size` must be >= 1, found 0 \[out-of-bounds\]/);
+    assert.deepEqual(runFolders(ws.path('runs-bad')), []);
+  });
+
+  test('a loss that becomes infinite or NaN stops the run: error event, status failed, exit 1', () => {
+    ws.write('nan.adapter.yaml', experiment('', '1.0e+30'));
+    const r = run(['train', 'nan.adapter.yaml', '--events', '--runs', 'runs-nan'], ws.root);
+    assert.equal(r.status, 1, r.stderr);
+    const list = events(r.stdout);
+    const error = list.find((e) => e.type === 'error');
+    assert.equal(error?.code, 'non-finite-loss');
+    assert.equal(list[list.length - 1]!.status, 'failed');
+    const [dir] = runFolders(ws.path('runs-nan'));
+    assert.equal((JSON.parse(fs.readFileSync(path.join(dir!, 'status.json'), 'utf8')) as { status: string }).status, 'failed');
+  });
+
+  test('SIGINT stops after the current step: status cancelled, exit 130, the run folder stays readable', async () => {
+    ws.write('long.adapter.yaml', experiment('', '3.0e-3', 50));
+    const child = spawn(process.execPath, [CLI, 'train', 'long.adapter.yaml', '--events', '--runs', 'runs-int'], { cwd: ws.root });
+    let out = '';
+    let sent = false;
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        // One signal: a second SIGINT force-quits, as terminals expect.
+        if (!sent && out.includes('"step":3,')) {
+          sent = true;
+          child.kill('SIGINT');
+          resolve();
+        }
+      });
+    });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    assert.equal(code, 130);
+    const list = events(out);
+    assert.equal(list[list.length - 1]!.status, 'cancelled');
+    const [dir] = runFolders(ws.path('runs-int'));
+    const status = JSON.parse(fs.readFileSync(path.join(dir!, 'status.json'), 'utf8')) as { status: string; step: number };
+    assert.equal(status.status, 'cancelled');
+    assert.ok(status.step >= 3 && status.step < 400);
+    const metrics = fs.readFileSync(path.join(dir!, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event);
+    assert.equal(metrics.filter((m) => m.type === 'step').length, status.step);
+  });
+
+  test('demo: adapters and full fine-tuning side by side with their parameter counts, no user files', () => {
+    const dir = ws.path('demo-cwd');
+    fs.mkdirSync(dir);
+    const r = run(['demo', '--max-steps', '4'], dir);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /NOT pretrained/);
+    assert.match(r.stderr, /\nadapter +\d[\d.]*k +[\d.]+% +0\.\d{4} +completed/);
+    assert.match(r.stderr, /\nfull +\d[\d.]*k +100\.\d\d% +0\.\d{4} +completed/);
+    assert.equal(runFolders(path.join(dir, '.adapter-lab', 'runs')).length, 2);
+  });
+});
