@@ -14,6 +14,7 @@ import { loadExperimentData, type LabelMap, type TaskData } from '../data/exampl
 import { stamp, type EventPayload, type EventSink } from '../events';
 import { computeMetric } from '../metrics';
 import { loadModel, type LoadedModel } from '../model/load';
+import { resolveProvider } from '../runtime/provider';
 import { initAdapters, initHead } from '../model/init';
 import * as names from '../model/names';
 import { countParameters, type ParameterCounts } from '../model/parameters';
@@ -69,6 +70,8 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const plannedSteps = stepsPerEpoch * e.training.epochs;
   const totalSteps = Math.max(1, Math.min(plannedSteps, opts.maxSteps ?? Infinity));
   const threads = opts.threads ?? e.runtime.threads ?? os.cpus().length;
+  // Refused before a run folder exists: an unusable device is a setup problem, not a failed run.
+  const provider = await resolveProvider(e.runtime.device);
 
   const runDir = createRunDir(opts.runsDir, e.name);
   const run = path.basename(runDir);
@@ -76,11 +79,11 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     writeJson(path.join(runDir, RUN_FILES.status), { status: s, started: new Date(started).toISOString(), ...(s === 'running' ? {} : { ended: new Date().toISOString() }), step, pid: process.pid, ...(message ? { message } : {}) } satisfies RunStatusRecord);
   writeAtomic(path.join(runDir, RUN_FILES.experiment), opts.source);
   writeJson(path.join(runDir, RUN_FILES.config), { experiment: e, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps, stepsPerEpoch });
-  writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider: 'cpu', threads, model: model.ref, pretrained: !model.builtin });
+  writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider, threads, model: model.ref, pretrained: !model.builtin });
   if (labelMap) writeJson(path.join(runDir, RUN_FILES.labels), labelMap.toJSON());
   status('running', 0);
 
-  emit({ type: 'start', job: 'train', run, runDir, experiment: e.name, method: e.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase }, steps: totalSteps, epochs: e.training.epochs, examples: train.length, provider: 'cpu', threads });
+  emit({ type: 'start', job: 'train', run, runDir, experiment: e.name, method: e.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase }, steps: totalSteps, epochs: e.training.epochs, examples: train.length, provider, threads });
   if (model.builtin) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
 
   const trainer = await Trainer.create(plan.spec, weights, plan.trainable, {
@@ -90,7 +93,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     maxGradNorm: e.training.maxGradNorm,
     warmupSteps: Math.round(e.training.warmup * totalSteps),
     totalSteps,
-  }, { threads, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed });
+  }, { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed });
   weights.clear();
 
   const metrics: Record<string, number> = {};

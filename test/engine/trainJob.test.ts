@@ -138,6 +138,16 @@ describe('adapter-lab train', () => {
     assert.equal(metrics.filter((m) => m.type === 'step').length, status.step);
   });
 
+  test('an execution provider that cannot run here is refused with the fix, before any run folder exists', () => {
+    ws.write('cuda.adapter.yaml', experiment('runtime:\n  device: cuda\n'));
+    const r = run(['train', 'cuda.adapter.yaml', '--runs', 'runs-cuda'], ws.root);
+    if (r.status === 0) return; // a machine with a working CUDA provider
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /the cuda provider cannot run here \(.+\); install the CUDA provider \(npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12/);
+    assert.doesNotMatch(r.stderr, /onnxruntime_src/);
+    assert.deepEqual(runFolders(ws.path('runs-cuda')), []);
+  });
+
   test('demo: adapters and full fine-tuning side by side with their parameter counts, no user files', () => {
     const dir = ws.path('demo-cwd');
     fs.mkdirSync(dir);
