@@ -4,7 +4,11 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { builtinSentiment } from '../../engine/model/builtin';
+import { writeSafetensors } from '../../engine/checkpoint/safetensors';
+import { parameterShapes } from '../../engine/model/bert';
+import { builtinSentiment, builtinVocab } from '../../engine/model/builtin';
+import { initModel } from '../../engine/model/init';
+import { floatTensor, type FloatTensor } from '../../engine/tensor';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 
@@ -159,3 +163,59 @@ describe('adapter-lab train', () => {
     assert.equal(runFolders(path.join(dir, '.adapter-lab', 'runs')).length, 2);
   });
 });
+
+describe('training from a Hugging Face BERT folder', () => {
+  let ws: Workspace;
+  before(() => {
+    ws = new Workspace();
+    const dims = { hiddenSize: 32, layers: 2, heads: 4, intermediateSize: 64, vocabSize: 200, maxPositions: 64, typeVocabSize: 2 };
+    const vocab = builtinVocab(dims);
+    ws.write('bert/vocab.txt', vocab.join('\n') + '\n');
+    ws.write('bert/config.json', JSON.stringify({ model_type: 'bert', hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 4, intermediate_size: 64, vocab_size: 200, max_position_embeddings: 64, type_vocab_size: 2, hidden_act: 'gelu', layer_norm_eps: 1e-12, hidden_dropout_prob: 0.1, attention_probs_dropout_prob: 0.1 }));
+    // Saved as BertForPreTraining would: `bert.` prefixes and an MLM head the engine ignores.
+    const weights = initModel({ dims, layerNormEps: 1e-12, adapters: undefined, head: { kind: 'classification', numLabels: 2 } }, 5);
+    const stored = new Map<string, FloatTensor>([...weights].filter(([n]) => parameterShapes({ dims, layerNormEps: 1e-12, adapters: undefined, head: { kind: 'classification', numLabels: 2 } }).has(n) && !n.startsWith('classifier')).map(([n, t]) => [`bert.${n}`, t] as const));
+    stored.set('cls.predictions.bias', floatTensor([200]));
+    writeSafetensors(ws.path('bert/model.safetensors'), stored);
+    const tsv = (rows: { sentence: string; label: number }[], regression: boolean) => ['sentence\tscore', ...rows.map((r, i) => `${r.sentence}\t${regression ? (r.label + (i % 5) / 10).toFixed(1) : r.label}`)].join('\n') + '\n';
+    ws.write('train.tsv', tsv(builtinSentiment(48, 1), false));
+    ws.write('dev.tsv', tsv(builtinSentiment(16, 2), false));
+    ws.write('train-r.tsv', tsv(builtinSentiment(48, 1), true));
+    ws.write('dev-r.tsv', tsv(builtinSentiment(16, 2), true));
+  });
+  after(() => ws.dispose());
+
+  const file = (kind: string, train: string, dev: string, metric: string) =>
+    `name: hf-${kind}\nmodel: ./bert\ntask:\n  kind: ${kind}\n  train: ./${train}\n  validation: ./${dev}\n  text: sentence\n  label: score\n  metric: ${metric}\n  max_length: 24\nmethod: adapter\nadapter:\n  size: 4\ntraining:\n  epochs: 1\n  batch_size: 8\n`;
+
+  test('classification: loads the checkpoint and its vocabulary, trains and evaluates', () => {
+    ws.write('c.adapter.yaml', file('classification', 'train.tsv', 'dev.tsv', 'accuracy'));
+    const r = run(['train', 'c.adapter.yaml', '--events', '--runs', 'runs'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    const list = events(r.stdout);
+    const start = list.find((e) => e.type === 'start')!;
+    assert.equal(start.model, ws.path('bert'));
+    assert.equal(list.filter((e) => e.type === 'step').length, 6);
+    const evaluation = list.find((e) => e.type === 'evaluation')!;
+    assert.equal(evaluation.metric, 'accuracy');
+    assert.ok((evaluation.value as number) >= 0 && (evaluation.value as number) <= 1);
+    const env = JSON.parse(fs.readFileSync(path.join(start.runDir as string, 'environment.json'), 'utf8')) as { pretrained: boolean; provider: string };
+    assert.deepEqual([env.pretrained, env.provider], [true, 'cpu']);
+  });
+
+  test('regression: an MSE head, evaluated with Pearson correlation', () => {
+    ws.write('r.adapter.yaml', file('regression', 'train-r.tsv', 'dev-r.tsv', 'pearson'));
+    const r = run(['train', 'r.adapter.yaml', '--events', '--runs', 'runs'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    const list = events(r.stdout);
+    const evaluation = list.find((e) => e.type === 'evaluation')!;
+    assert.equal(evaluation.metric, 'pearson');
+    assert.ok(Math.abs(evaluation.value as number) <= 1);
+    const [dir] = runFolders(ws.path('runs')).filter((d) => path.basename(d).startsWith('hf-regression'));
+    const predicted = run(['predict', dir!, 'dev-r.tsv'], ws.root);
+    const lines = predicted.stdout.trim().split('\n').map((l) => JSON.parse(l) as { logits: number[]; prediction: number });
+    assert.equal(lines.length, 16);
+    for (const l of lines) assert.equal(l.prediction, l.logits[0]);
+  });
+});
+
