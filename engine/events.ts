@@ -49,7 +49,6 @@ export interface EvaluationEvent extends Base {
   readonly metric: string;
   readonly value: number;
   readonly metrics: Readonly<Record<string, number>>;
-  readonly loss: number;
   readonly examples: number;
   readonly seconds: number;
 }

@@ -12,6 +12,8 @@ export interface EncodedExample {
   readonly inputIds: readonly number[];
   readonly tokenTypeIds: readonly number[];
   readonly label: number;
+  /** Span tasks: the answer's start and end token positions (0, 0 when the window lacks it). */
+  readonly span?: readonly [number, number];
 }
 
 /** A trainer batch that remembers which examples it holds. */
@@ -30,7 +32,12 @@ export function makeBatches(examples: readonly EncodedExample[], batchSize: numb
   const groups = shuffle ? lengthGroupedBatches(lengths, batchSize, seed) : sortedBatches(lengths, batchSize);
   return groups.map((indices) => {
     const items = indices.map((i) => examples[i]!);
-    const labels = kind === 'regression' ? { kind, values: items.map((x) => x.label) } : { kind: 'classification' as const, values: items.map((x) => x.label) };
+    const labels =
+      kind === 'span'
+        ? { kind, values: items.map((x) => x.span ?? ([0, 0] as const)) }
+        : kind === 'regression'
+          ? { kind, values: items.map((x) => x.label) }
+          : { kind: 'classification' as const, values: items.map((x) => x.label) };
     const p = padBatch(items, labels);
     return {
       indices,

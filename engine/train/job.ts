@@ -10,9 +10,8 @@ import * as ort from 'onnxruntime-node';
 import { writeSafetensors } from '../checkpoint/safetensors';
 import type { Experiment } from '../config/experiment';
 import { layersOf } from '../config/layers';
-import { loadExperimentData, type LabelMap, type TaskData } from '../data/examples';
+import type { LabelMap } from '../data/examples';
 import { stamp, type EventPayload, type EventSink } from '../events';
-import { computeMetric } from '../metrics';
 import { loadModel, type LoadedModel } from '../model/load';
 import { resolveProvider } from '../runtime/provider';
 import { initAdapters, initHead } from '../model/init';
@@ -21,8 +20,9 @@ import { countParameters, type ParameterCounts } from '../model/parameters';
 import { appendJsonLine, createRunDir, RUN_FILES, writeJson, writeAtomic, type RunStatusRecord } from '../runs/store';
 import type { FloatTensor } from '../tensor';
 import { Random } from '../util/random';
-import { encodeExamples, makeBatches, type EncodedExample } from './batches';
+import { makeBatches } from './batches';
 import { planRun, type RunPlan } from './plan';
+import { prepareTask, type TaskInputs } from './tasks';
 import { NonFiniteLossError, Trainer } from './trainer';
 
 export const ENGINE_VERSION = '0.1.0';
@@ -54,18 +54,16 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const started = Date.now();
   const emit = (p: EventPayload): void => opts.emit(stamp(p));
   const model = opts.model ?? loadModel(e.model);
-  const data = loadExperimentData(e);
-  const labelMap = data.train.labelMap;
-  const numLabels = labelMap ? Math.max(2, labelMap.labels.length) : 1;
-  const plan = planRun(e, model.dims, numLabels, model.layerNormEps);
+  const task = prepareTask(e, model.tokenizer);
+  const labelMap = task.labelMap;
+  const plan = planRun(e, model.dims, task.numLabels, model.layerNormEps);
   const parameters = countParameters(model.dims, plan.counting);
 
   const weights = new Map(model.weights);
   initAdapters(weights, plan.spec, e.adapter.initStd, e.training.seed);
   initHead(weights, plan.spec, e.training.seed);
 
-  const train = encodeExamples(model.tokenizer, data.train, e.task.maxLength);
-  const validation = data.validation ? encodeExamples(model.tokenizer, data.validation, e.task.maxLength) : undefined;
+  const train = task.train;
   const stepsPerEpoch = Math.ceil(train.length / e.training.batchSize);
   const plannedSteps = stepsPerEpoch * e.training.epochs;
   const totalSteps = Math.max(1, Math.min(plannedSteps, opts.maxSteps ?? Infinity));
@@ -114,11 +112,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
         emit(event);
         appendJsonLine(path.join(runDir, RUN_FILES.metrics), event);
       }
-      if (validation && (epoch === e.training.epochs || step >= totalSteps)) {
-        Object.assign(metrics, await evaluate(trainer, validation, e, labelMap, step, epoch, emit, runDir));
-      } else if (validation) {
-        await evaluate(trainer, validation, e, labelMap, step, epoch, emit, runDir);
-      }
+      if (task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir));
     }
   } catch (err) {
     if (err instanceof CancelledError) {
@@ -153,35 +147,14 @@ function robustGates(plan: RunPlan, layers: number, rng: Random): Float32Array |
   return gates;
 }
 
-async function evaluate(trainer: Trainer, examples: readonly EncodedExample[], e: Experiment, labelMap: LabelMap | undefined, step: number, epoch: number, emit: (p: EventPayload) => void, runDir: string): Promise<Record<string, number>> {
+async function evaluate(trainer: Trainer, task: TaskInputs, e: Experiment, step: number, epoch: number, emit: (p: EventPayload) => void, runDir: string): Promise<Record<string, number>> {
   const t = performance.now();
-  const { predictions, labels } = await predictAll(trainer, examples, e);
-  const value = computeMetric(e.task.metric, predictions, labels);
-  const all: Record<string, number> = { [e.task.metric]: value };
-  if (e.task.kind === 'classification' && e.task.metric !== 'accuracy') all.accuracy = computeMetric('accuracy', predictions, labels);
-  void labelMap;
-  const event = { type: 'evaluation', step, epoch, split: 'validation', metric: e.task.metric, value, metrics: all, loss: NaN, examples: examples.length, seconds: (performance.now() - t) / 1000 } as const;
+  const all = await task.evaluate(trainer);
+  const value = all[e.task.metric]!;
+  const event = { type: 'evaluation', step, epoch, split: 'validation', metric: e.task.metric, value, metrics: all, examples: task.validation!.length, seconds: (performance.now() - t) / 1000 } as const;
   emit(event);
   appendJsonLine(path.join(runDir, RUN_FILES.metrics), event);
   return all;
-}
-
-/** Predictions (class ids or values) and gold labels for examples, in their order. */
-export async function predictAll(trainer: Trainer, examples: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>): Promise<{ predictions: number[]; labels: number[]; logits: number[][] }> {
-  const predictions: number[] = new Array(examples.length);
-  const labels: number[] = new Array(examples.length);
-  const logits: number[][] = new Array(examples.length);
-  for (const batch of makeBatches(examples, Math.max(e.training.batchSize, 32), 0, e.task.kind, false)) {
-    const out = await trainer.logits(batch);
-    const width = out.shape[out.shape.length - 1]!;
-    batch.indices.forEach((index, row) => {
-      const l = Array.from(out.data.subarray(row * width, (row + 1) * width));
-      logits[index] = l;
-      predictions[index] = e.task.kind === 'regression' ? l[0]! : l.indexOf(Math.max(...l));
-      labels[index] = examples[index]!.label;
-    });
-  }
-  return { predictions, labels, logits };
 }
 
 function saveTrained(runDir: string, trainer: Trainer, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): void {
@@ -220,5 +193,3 @@ function saveTrained(runDir: string, trainer: Trainer, plan: RunPlan, e: Experim
   });
   emit({ type: 'artifact', kind: 'adapter', path: dir });
 }
-
-export type { TaskData };

@@ -13,7 +13,7 @@ import type { ModelSpec } from '../model/bert';
 import { RUN_FILES } from '../runs/store';
 import type { FloatTensor } from '../tensor';
 import type { EncodedExample } from './batches';
-import { predictAll } from './job';
+import { predictAll } from './tasks';
 import { Trainer } from './trainer';
 
 export interface Prediction {

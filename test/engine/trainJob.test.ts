@@ -219,3 +219,42 @@ describe('training from a Hugging Face BERT folder', () => {
   });
 });
 
+describe('span tasks (SQuAD v1.1)', () => {
+  let ws: Workspace;
+  before(() => {
+    ws = new Workspace();
+    const subjects = ['film', 'plot', 'cast', 'script', 'ending'];
+    const words = ['dull', 'superb', 'clumsy', 'charming', 'awful', 'brilliant'];
+    const squad = (n: number, seed: number) => {
+      const paragraphs = Array.from({ length: n }, (_, i) => {
+        const a = subjects[(i + seed) % subjects.length]!;
+        const b = subjects[(i + seed + 2) % subjects.length]!;
+        const wa = words[(i * 3 + seed) % words.length]!;
+        const wb = words[(i * 5 + seed + 1) % words.length]!;
+        const context = `the ${a} was ${wa} . the ${b} was ${wb} .`;
+        return { context, qas: [{ id: `q${seed}-${i}`, question: `what was the ${b} ?`, answers: [{ text: wb, answer_start: context.lastIndexOf(wb) }] }] };
+      });
+      return JSON.stringify({ version: '1.1', data: [{ title: 'reviews', paragraphs }] });
+    };
+    ws.write('train.json', squad(40, 1));
+    ws.write('dev.json', squad(10, 2));
+    ws.write('qa.adapter.yaml', 'name: qa\nmodel: builtin:tiny-bert\ntask:\n  kind: span\n  train: ./train.json\n  validation: ./dev.json\n  metric: span_f1\n  max_length: 32\nmethod: adapter\nadapter:\n  size: 8\ntraining:\n  epochs: 1\n  batch_size: 8\n');
+  });
+  after(() => ws.dispose());
+
+  test('trains start/end logits and evaluates with exact match and span F1', () => {
+    const r = run(['train', 'qa.adapter.yaml', '--events', '--runs', 'runs'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    const list = events(r.stdout);
+    assert.equal(list.filter((e) => e.type === 'step').length, 5);
+    const evaluation = list.find((e) => e.type === 'evaluation')!;
+    assert.equal(evaluation.metric, 'span_f1');
+    const metrics = evaluation.metrics as Record<string, number>;
+    assert.deepEqual(Object.keys(metrics).sort(), ['exact_match', 'span_f1']);
+    for (const v of Object.values(metrics)) assert.ok(v >= 0 && v <= 1);
+    const [dir] = runFolders(ws.path('runs'));
+    const head = JSON.parse(fs.readFileSync(path.join(dir!, 'adapter', 'head_config.json'), 'utf8')) as { head_type: string; num_labels: number };
+    assert.deepEqual([head.head_type, head.num_labels], ['span', 2]);
+  });
+});
+

@@ -1,0 +1,119 @@
+/**
+ * What differs between task kinds: how examples become model inputs and how predictions
+ * are scored. Text tasks (classification, regression) read tables; span tasks read SQuAD
+ * files, split long contexts into windows and turn start/end logits back into answer text.
+ */
+import type { Experiment } from '../config/experiment';
+import { loadExperimentData, type LabelMap } from '../data/examples';
+import { buildSpanFeatures, readSquad, spanTokenizerFrom, type SpanFeature, type SquadExample } from '../data/squad';
+import { computeMetric } from '../metrics';
+import type { BertTokenizer } from '../tokenizer';
+import { encodeExamples, makeBatches, type EncodedExample } from './batches';
+import type { Trainer } from './trainer';
+
+export interface TaskInputs {
+  readonly train: readonly EncodedExample[];
+  readonly validation: readonly EncodedExample[] | undefined;
+  readonly labelMap: LabelMap | undefined;
+  /** Classes for classification, 1 for regression, 2 (start, end) for spans. */
+  readonly numLabels: number;
+  /** Scores the current model on the validation inputs: the experiment's metric first. */
+  readonly evaluate: (trainer: Trainer) => Promise<Record<string, number>>;
+}
+
+/** Longest answer considered when decoding spans, in tokens (run_squad's max_answer_length). */
+const MAX_ANSWER_TOKENS = 30;
+const DOC_STRIDE = 128;
+
+export function prepareTask(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
+  return e.task.kind === 'span' ? prepareSpan(e, tokenizer) : prepareText(e, tokenizer);
+}
+
+function prepareText(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
+  const data = loadExperimentData(e);
+  const validation = data.validation ? encodeExamples(tokenizer, data.validation, e.task.maxLength) : undefined;
+  return {
+    train: encodeExamples(tokenizer, data.train, e.task.maxLength),
+    validation,
+    labelMap: data.train.labelMap,
+    numLabels: data.train.labelMap ? Math.max(2, data.train.labelMap.labels.length) : 1,
+    evaluate: async (trainer) => {
+      const { predictions, labels } = await predictAll(trainer, validation!, e);
+      const out: Record<string, number> = { [e.task.metric]: computeMetric(e.task.metric as 'accuracy', predictions, labels) };
+      if (e.task.kind === 'classification' && e.task.metric !== 'accuracy') out.accuracy = computeMetric('accuracy', predictions, labels);
+      return out;
+    },
+  };
+}
+
+function spanInputs(features: readonly SpanFeature[]): EncodedExample[] {
+  return features.map((f, i) => ({ index: i, inputIds: f.inputIds, tokenTypeIds: f.tokenTypeIds, label: 0, span: [f.startPosition, f.endPosition] as const }));
+}
+
+function prepareSpan(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
+  const encoder = spanTokenizerFrom(tokenizer);
+  const options = { maxLength: e.task.maxLength, docStride: Math.min(DOC_STRIDE, Math.max(1, Math.floor(e.task.maxLength / 2))) };
+  const trainFeatures = buildSpanFeatures(readSquad(e.task.train), encoder, options);
+  const validationExamples = e.task.validation ? readSquad(e.task.validation) : undefined;
+  const validationFeatures = validationExamples ? buildSpanFeatures(validationExamples, encoder, options) : undefined;
+  const validation = validationFeatures ? spanInputs(validationFeatures) : undefined;
+  return {
+    train: spanInputs(trainFeatures),
+    validation,
+    labelMap: undefined,
+    numLabels: 2,
+    evaluate: async (trainer) => {
+      const answers = await predictSpans(trainer, validationExamples!, validationFeatures!, validation!, e);
+      const golds = validationExamples!.map((x) => x.answers.map((a) => a.text));
+      const em = computeMetric('exact_match', answers, golds);
+      const f1 = computeMetric('span_f1', answers, golds);
+      return e.task.metric === 'exact_match' ? { exact_match: em, span_f1: f1 } : { span_f1: f1, exact_match: em };
+    },
+  };
+}
+
+/** The best answer text per question: the highest start + end logit over all its windows, start ≤ end ≤ start + 30 tokens. */
+async function predictSpans(trainer: Trainer, examples: readonly SquadExample[], features: readonly SpanFeature[], inputs: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>): Promise<string[]> {
+  const best = examples.map(() => ({ score: -Infinity, text: '' }));
+  for (const batch of makeBatches(inputs, Math.max(e.training.batchSize, 16), 0, 'span', false)) {
+    const out = await trainer.logits(batch);
+    const S = batch.sequenceLength;
+    batch.indices.forEach((index, row) => {
+      const f = features[index]!;
+      const logit = (pos: number, which: 0 | 1) => out.data[(row * S + pos) * 2 + which]!;
+      for (let s = 0; s < f.inputIds.length; s++) {
+        const so = f.offsets[s];
+        if (!so) continue;
+        for (let t = s; t < Math.min(f.inputIds.length, s + MAX_ANSWER_TOKENS); t++) {
+          const to = f.offsets[t];
+          if (!to) continue;
+          const score = logit(s, 0) + logit(t, 1);
+          const slot = best[f.exampleIndex]!;
+          if (score > slot.score) {
+            slot.score = score;
+            slot.text = examples[f.exampleIndex]!.context.slice(so[0], to[1]);
+          }
+        }
+      }
+    });
+  }
+  return best.map((b) => b.text);
+}
+
+/** Predictions (class ids or values) and gold labels for text examples, in their order. */
+export async function predictAll(trainer: Trainer, examples: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>): Promise<{ predictions: number[]; labels: number[]; logits: number[][] }> {
+  const predictions: number[] = new Array(examples.length);
+  const labels: number[] = new Array(examples.length);
+  const logits: number[][] = new Array(examples.length);
+  for (const batch of makeBatches(examples, Math.max(e.training.batchSize, 32), 0, e.task.kind, false)) {
+    const out = await trainer.logits(batch);
+    const width = out.shape[out.shape.length - 1]!;
+    batch.indices.forEach((index, row) => {
+      const l = Array.from(out.data.subarray(row * width, (row + 1) * width));
+      logits[index] = l;
+      predictions[index] = e.task.kind === 'regression' ? l[0]! : l.indexOf(Math.max(...l));
+      labels[index] = examples[index]!.label;
+    });
+  }
+  return { predictions, labels, logits };
+}
