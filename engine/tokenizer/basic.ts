@@ -17,7 +17,11 @@
 import { CJK, MARK, PUNCTUATION, REMOVE, SPACE, WHITESPACE, charClass, codePointAt, stripAccents } from './unicode';
 
 export interface BasicTokenizerOptions {
-  /** Lower-case the text (`do_lower_case`, default true). */
+  /**
+   * Lower-case the text (`do_lower_case`, default true), one code point at a time as
+   * `BertTokenizer.tokenize` and `BertTokenizerFast` do. (Hugging Face's BasicTokenizer used on its
+   * own lower-cases whole words, so it alone would turn a word-final Σ into ς rather than σ.)
+   */
   readonly doLowerCase?: boolean;
   /** Strip accents (NFD, then drop Mn). Unset or null: strip exactly when lower-casing, as Hugging Face does. */
   readonly stripAccents?: boolean | null;

@@ -14,7 +14,7 @@ export interface WordPieceOptions {
   readonly continuingSubwordPrefix?: string;
   /** Default 100 (code points); longer words become the unknown token. */
   readonly maxInputCharsPerWord?: number;
-  /** Words whose segmentation is remembered (oldest forgotten first); 0 turns the cache off. Default 50,000. */
+  /** At most this many words' segmentations are remembered (least recently used forgotten first); 0 turns the cache off. Default 50,000. */
   readonly cacheSize?: number;
 }
 
@@ -39,14 +39,20 @@ export class WordPiece {
   /** No piece is longer than these (UTF-16 units), so longer candidates are never tried. */
   private readonly maxInitialLength: number;
   private readonly maxContinuationLength: number;
-  private readonly cache = new Map<string, WordPieces>();
-  private readonly cacheSize: number;
+  /**
+   * Two generations of remembered words: hits in the older one move to the newer; when the newer
+   * holds half the budget it becomes the older and the old one is dropped. Deleting single oldest
+   * entries from one Map instead degrades badly in V8 (iteration skips the deleted slots).
+   */
+  private recent = new Map<string, WordPieces>();
+  private older = new Map<string, WordPieces>();
+  private readonly generationSize: number;
 
   constructor(vocab: ReadonlyMap<string, number>, options: WordPieceOptions = {}) {
     this.unkToken = options.unkToken ?? '[UNK]';
     this.continuingSubwordPrefix = options.continuingSubwordPrefix ?? '##';
     this.maxInputCharsPerWord = options.maxInputCharsPerWord ?? 100;
-    this.cacheSize = Math.max(0, Math.floor(options.cacheSize ?? 50_000));
+    this.generationSize = Math.ceil(Math.max(0, Math.floor(options.cacheSize ?? 50_000)) / 2);
     const unkId = vocab.get(this.unkToken);
     if (unkId === undefined) throw new TokenizerError(`the unknown token ${JSON.stringify(this.unkToken)} is not in the vocabulary`);
     this.unkId = unkId;
@@ -70,16 +76,15 @@ export class WordPiece {
 
   /** The pieces of one word (no whitespace inside; that is the basic tokenizer's job). */
   pieces(word: string): WordPieces {
-    const cached = this.cache.get(word);
-    if (cached !== undefined) return cached;
-    const result = this.segment(word);
-    if (this.cacheSize > 0) {
-      if (this.cache.size >= this.cacheSize) {
-        const oldest = this.cache.keys().next();
-        if (!oldest.done) this.cache.delete(oldest.value);
-      }
-      this.cache.set(word, result);
+    if (this.generationSize === 0) return this.segment(word);
+    let result = this.recent.get(word);
+    if (result !== undefined) return result;
+    result = this.older.get(word) ?? this.segment(word);
+    if (this.recent.size >= this.generationSize) {
+      this.older = this.recent;
+      this.recent = new Map();
     }
+    this.recent.set(word, result);
     return result;
   }
 

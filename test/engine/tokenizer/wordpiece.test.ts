@@ -40,13 +40,21 @@ describe('WordPiece', () => {
     assert.deepEqual(wp.tokenize('unaffable unable'), ['un', '@@aff', '@@able', 'un', '@@able']);
   });
 
-  test('the cache returns the remembered segmentation and forgets the oldest word when full', () => {
-    const wp = new WordPiece(VOCAB, { cacheSize: 1 });
+  test('the cache returns the remembered segmentation and forgets least recently used words beyond its size', () => {
+    const wp = new WordPiece(VOCAB, { cacheSize: 2 });
     const first = wp.pieces('unaffable');
     assert.equal(wp.pieces('unaffable'), first);
     wp.pieces('x');
+    assert.equal(wp.pieces('unaffable'), first, 'two words fit');
+    wp.pieces('una');
+    wp.pieces('x');
+    // unaffable was used least recently of the three and is gone; x and una are still remembered.
+    const una = wp.pieces('una');
     assert.notEqual(wp.pieces('unaffable'), first);
     assert.deepEqual(wp.pieces('unaffable'), first);
+    assert.equal(wp.pieces('una'), una);
+    const uncached = new WordPiece(VOCAB, { cacheSize: 0 });
+    assert.notEqual(uncached.pieces('x'), uncached.pieces('x'));
   });
 
   test('an unknown token missing from the vocabulary is an error', () => {
