@@ -9,7 +9,7 @@
 import type { FloatTensor } from '../tensor';
 import { AttributeType, DataType, F, ProtoWriter } from './proto';
 
-export type DType = 'float32' | 'float64' | 'int64' | 'bool';
+export type DType = 'float32' | 'float64' | 'int64' | 'int32' | 'uint32' | 'bool';
 /** A dimension: a number, or a name for a size known only at run time (e.g. `batch`). */
 export type Dim = number | string;
 export type Shape = readonly Dim[];
@@ -43,7 +43,9 @@ export type ConstantData =
   | { readonly dtype: 'float32'; readonly shape: readonly number[]; readonly data: Float32Array }
   | { readonly dtype: 'float64'; readonly shape: readonly number[]; readonly data: Float64Array }
   | { readonly dtype: 'int64'; readonly shape: readonly number[]; readonly data: BigInt64Array }
-  | { readonly dtype: 'bool'; readonly shape: readonly number[]; readonly data: Uint8Array };
+  | { readonly dtype: 'bool'; readonly shape: readonly number[]; readonly data: Uint8Array }
+  | { readonly dtype: 'int32'; readonly shape: readonly number[]; readonly data: Int32Array }
+  | { readonly dtype: 'uint32'; readonly shape: readonly number[]; readonly data: Uint32Array };
 
 export class Graph {
   private nextId = 0;
@@ -100,8 +102,8 @@ export class Graph {
     return value;
   }
 
-  /** Serialises to an ONNX model (opset 17, IR version 8). */
-  toOnnx(opset = 17, docString = ''): Uint8Array {
+  /** Serialises to an ONNX model (opset 18, IR version 8). */
+  toOnnx(opset = 18, docString = ''): Uint8Array {
     const graph = new ProtoWriter();
     for (const node of this.nodes) graph.message(F.graph.node, nodeProto(node));
     graph.string(F.graph.name, this.name);

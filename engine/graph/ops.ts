@@ -223,6 +223,8 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   ArgMax: { shape: () => { throw new Error('ArgMax shapes are declared by Ops.argMax'); } },
   Range: { shape: () => { throw new Error('Range shapes are declared by Ops.range'); } },
   Mod: { shape: binary },
+  BitwiseXor: { shape: binary },
+  BitShift: { shape: binary },
   ReduceProd: { shape: () => { throw new Error('ReduceProd shapes are declared by Ops.elementCount'); } },
   Min: { shape: binary },
   Max: { shape: binary },
@@ -231,7 +233,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
 };
 
 const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
-const DTYPE_CODES: Record<DType, number> = { float32: 1, int64: 7, bool: 9, float64: 11 };
+const DTYPE_CODES: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11, uint32: 12 };
 function castTarget(a: Readonly<Record<string, AttrValue>>): DType {
   const to = intAttr(a, 'to', 1);
   return (Object.entries(DTYPE_CODES).find(([, c]) => c === to)?.[0] as DType | undefined) ?? 'float32';
@@ -321,6 +323,8 @@ export class Ops {
   where(c: Value, a: Value, b: Value): Value { return this.one('Where', [c, a, b]); }
   matmul(a: Value, b: Value): Value { return this.one('MatMul', [a, b]); }
   softmax(a: Value, axis = -1): Value { return this.one('Softmax', [a], { axis: { int: axis } }); }
+  xor(a: Value, b: Value): Value { return this.one('BitwiseXor', [a, b]); }
+  shiftRight(a: Value, b: Value): Value { return this.one('BitShift', [a, b], { direction: { string: 'RIGHT' } }); }
   mod(a: Value, b: Value): Value { return this.one('Mod', [a, b], { fmod: { int: a.dtype === 'float32' || a.dtype === 'float64' ? 1 : 0 } }); }
   min(a: Value, b: Value): Value { return this.one('Min', [a, b]); }
 
@@ -393,8 +397,7 @@ export class Ops {
   reduceMax(a: Value, axes: readonly number[], keepdims: boolean): Value {
     const norm = axes.map((x) => normAxis(x, a.shape.length));
     const shape = keepdims ? a.shape.map((d, i) => (norm.includes(i) ? 1 : d)) : a.shape.filter((_, i) => !norm.includes(i));
-    // Opset 17's ReduceMax takes its axes as an attribute.
-    return this.one('ReduceMax', [a], { axes: { ints: norm }, keepdims: { int: keepdims ? 1 : 0 } }, [{ dtype: a.dtype, shape }]);
+    return this.one('ReduceMax', [a, this.ints(norm)], { keepdims: { int: keepdims ? 1 : 0 } }, [{ dtype: a.dtype, shape }]);
   }
 
   /** The same value, treated as a constant by differentiation (e.g. the max in log-sum-exp, whose gradient cancels). */
@@ -473,5 +476,9 @@ export function constantData(dtype: DType, shape: readonly number[], values: rea
       return { dtype, shape, data: BigInt64Array.from(values.map((v) => BigInt(v))) };
     case 'bool':
       return { dtype, shape, data: Uint8Array.from(values) };
+    case 'int32':
+      return { dtype, shape, data: Int32Array.from(values) };
+    case 'uint32':
+      return { dtype, shape, data: Uint32Array.from(values) };
   }
 }

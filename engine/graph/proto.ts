@@ -128,4 +128,4 @@ export const F = {
 export const AttributeType = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
 
 /** TensorProto.DataType. */
-export const DataType = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11 } as const;
+export const DataType = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11, uint32: 12 } as const;

@@ -1,40 +1,69 @@
 /**
  * Dropout whose masks are a pure function of (seed, step, site, element): the same seed
  * gives the same run, and a resumed run draws exactly the masks an uninterrupted one would.
- * No mask crosses from the host: each element's keep/drop decision comes from an integer
- * hash of its index, computed in the graph with exact int64 arithmetic modulo a prime.
+ * No mask crosses from the host: each element's keep/drop decision comes from a hash of
+ * its index, computed in the graph on uint32 with xor-shift-multiply rounds (the murmur3
+ * finaliser), which vectorise well; integer division, much slower, is avoided.
  */
-import type { Value } from '../graph/graph';
+import type { Shape, Value } from '../graph/graph';
 import type { Ops } from '../graph/ops';
 
-/** 2^31 − 1, a prime; products of two residues stay below 2^62, exact in int64. */
-const P = 2147483647;
-/** Round constants of the squaring rounds. */
-const ROUNDS = [1013904223, 374761393, 668265263] as const;
+const GOLDEN = 0x9e3779b1;
+const M1 = 0x85ebca6b;
+const M2 = 0xc2b2ae35;
 
-/**
- * x · mask / (1 − rate), mask = hash(index, seed, site) ≥ rate. `seed` is a 0-d int64 input
- * that the trainer sets from the run's seed and the step (see `stepSeed`).
- */
-export function dropout(o: Ops, x: Value, rate: number, seed: Value, site: number): Value {
-  if (rate <= 0) return x;
-  const p = o.scalar(P, 'int64');
-  const n = o.elementCount(x);
-  let h = o.range(n, 'elements');
-  // A linear start (idx·m + seed·k + site), then squaring rounds, which are not linear, so
-  // nearby indices, seeds and sites end up unrelated; adding the high part spreads bits down.
-  const seedTerm = o.mod(o.mul(seed, o.scalar(69621, 'int64')), p);
-  h = o.mod(o.add(o.add(o.mul(h, o.scalar(48271, 'int64')), seedTerm), o.scalar((site * 7919 + 1) % P, 'int64')), p);
-  for (const c of ROUNDS) {
-    h = o.mod(o.add(o.mul(h, h), o.scalar(c, 'int64')), p);
-    h = o.mod(o.add(h, o.div(h, o.scalar(65536, 'int64'))), p);
+/** Per graph: element indices × GOLDEN, by element count signature, shared by every site of that size. */
+export class DropoutHasher {
+  private readonly scaled = new Map<string, Value>();
+  private site = 0;
+
+  constructor(
+    private readonly o: Ops,
+    /** A 0-d int64 input set per step (see `stepSeed`). */
+    private readonly seed: Value,
+  ) {}
+
+  /** x · mask / (1 − rate), mask = hash(index, seed, site) ≥ rate. */
+  apply(x: Value, rate: number): Value {
+    const o = this.o;
+    const site = this.site++;
+    if (rate <= 0) return x;
+    const u32 = (v: number): Value => o.scalar(v >>> 0, 'uint32');
+    const index = this.indices(x);
+    // Each site and step starts from a different offset: seed·M1 + site·M2 (mod 2^32).
+    const offset = o.add(o.mul(o.cast(this.seed, 'uint32'), u32(M1)), u32(Math.imul(site + 1, M2)));
+    let h = o.add(index, offset);
+    h = o.xor(h, o.shiftRight(h, u32(16)));
+    h = o.mul(h, u32(M1));
+    h = o.xor(h, o.shiftRight(h, u32(13)));
+    h = o.mul(h, u32(M2));
+    h = o.xor(h, o.shiftRight(h, u32(16)));
+    // The top 24 bits as a float in [0, 1): exact in float32.
+    const u = o.mul(o.cast(o.shiftRight(h, u32(8)), 'float32'), o.scalar(1 / 16777216, 'float32'));
+    const keep = o.cast(o.greater(o.reshapeLike(u, x), o.scalar(rate, 'float32')), x.dtype);
+    return o.mul(x, o.mul(keep, o.scalar(1 / (1 - rate), x.dtype)));
   }
-  const u = o.div(o.cast(h, 'float32'), o.scalar(P, 'float32'));
-  const keep = o.cast(o.greater(o.reshapeLike(u, x), o.scalar(rate, 'float32')), x.dtype);
-  return o.mul(x, o.mul(keep, o.scalar(1 / (1 - rate), x.dtype)));
+
+  private indices(x: Value): Value {
+    const key = signature(x.shape);
+    let v = this.scaled.get(key);
+    if (!v) {
+      const o = this.o;
+      v = o.mul(o.cast(o.range(o.elementCount(x), 'elements'), 'uint32'), o.scalar(GOLDEN, 'uint32'));
+      this.scaled.set(key, v);
+    }
+    return v;
+  }
 }
 
-/** The dropout seed of a step: distinct per (run seed, step), below P. */
+/** Tensors with the same symbolic element count share their index tensor. */
+function signature(shape: Shape): string {
+  const symbols = shape.filter((d): d is string => typeof d === 'string').sort();
+  const numeric = shape.filter((d): d is number => typeof d === 'number').reduce((a, b) => a * b, 1);
+  return `${symbols.join('*')}*${numeric}`;
+}
+
+/** The dropout seed of a step: distinct per (run seed, step). */
 export function stepSeed(runSeed: number, step: number): bigint {
-  return BigInt(((runSeed % 65521) * 1000003 + step * 7919 + 12345) % P);
+  return BigInt(((runSeed % 65521) * 1000003 + step * 7919 + 12345) % 2147483647);
 }

@@ -9,7 +9,7 @@ import { gradients } from '../graph/autodiff';
 import type { Value } from '../graph/graph';
 import { Ops } from '../graph/ops';
 import { buildBert, type BuildOptions, type ModelSpec } from '../model/bert';
-import { dropout } from '../model/dropout';
+import { DropoutHasher } from '../model/dropout';
 import type { WeightMap } from '../tensor';
 
 export interface OptimizerSpec {
@@ -60,12 +60,12 @@ export function buildTrainingGraph(
   const o = new Ops();
   const dtype = options.dtype ?? 'float32';
   const rates = options.dropout;
-  let site = 0;
   const seed = rates && (rates.hidden > 0 || rates.attention > 0) ? o.graph.input('dropout_seed', 'int64', []) : undefined;
+  const hasher = seed ? new DropoutHasher(o, seed) : undefined;
   const bert = buildBert(o, spec, weights, {
     ...options,
     trainable: new Set(trainable),
-    dropout: seed && rates ? (x, _name, kind) => dropout(o, x, rates[kind], seed, site++) : undefined,
+    dropout: hasher && rates ? (x, _name, kind) => hasher.apply(x, rates[kind]) : undefined,
   });
   const forwardNodes = o.graph.nodes.length;
   const params = trainable.map((n) => {
