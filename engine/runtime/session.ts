@@ -25,6 +25,10 @@ export class EngineSession {
       intraOpNumThreads: options.threads ?? 0,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // With memory patterns, each training step allocated a fresh multi-GiB block while the
+      // arena kept the last one: BERT-base peaked at 10.5 GiB and spent half its step on page
+      // faults (13.3 s vs 5.3 s per step; bench/trainStep.bench.ts).
+      enableMemPattern: false,
     });
     return new EngineSession(session);
   }
