@@ -26,19 +26,33 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   client = new LanguageClient('adapterLab', 'Adapter Lab', serverOptions, clientOptions);
   context.subscriptions.push(output);
 
-  // Jobs run from these commands once the engine's training commands exist; until then
-  // they check the file and say so, rather than failing as unknown commands.
+  const cli = context.asAbsolutePath(path.join('dist', 'cli.js'));
+  context.subscriptions.push(
+    // Training runs the bundled engine CLI in a terminal, where its progress shows.
+    vscode.commands.registerCommand(Commands.train, async (uri?: string) => {
+      const target = await runnableTarget(uri);
+      if (!target) return;
+      // The extension host's executable is Electron in desktop VS Code: it runs scripts as Node only with this set.
+      const terminal = vscode.window.createTerminal({ name: `Adapter Lab: ${path.basename(target.fsPath)}`, cwd: path.dirname(target.fsPath), env: { ELECTRON_RUN_AS_NODE: '1' } });
+      terminal.show();
+      terminal.sendText(`${quote(process.execPath)} ${quote(cli)} train ${quote(target.fsPath)}`);
+    }),
+  );
   for (const [id, what] of [
-    [Commands.train, 'Training'],
     [Commands.runSweep, 'Sweeps'],
     [Commands.runAblation, 'Ablations'],
   ] as const) {
-    context.subscriptions.push(vscode.commands.registerCommand(id, (uri?: string) => runPending(what, uri)));
+    context.subscriptions.push(
+      vscode.commands.registerCommand(id, async (uri?: string) => {
+        if (await runnableTarget(uri)) void vscode.window.showInformationMessage(`${what} are not part of this version of the Adapter Lab engine yet; Train runs one experiment.`);
+      }),
+    );
   }
   await client.start();
 }
 
-async function runPending(what: string, uri: string | undefined): Promise<void> {
+/** The experiment to run, if it has no errors; otherwise the user is shown the findings. */
+async function runnableTarget(uri: string | undefined): Promise<vscode.Uri | undefined> {
   const target = uri ? vscode.Uri.parse(uri) : vscode.window.activeTextEditor?.document.uri;
   if (!target) return void vscode.window.showWarningMessage('Open an experiment file (*.adapter.yaml) first.');
   const errors = vscode.languages.getDiagnostics(target).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
@@ -46,7 +60,14 @@ async function runPending(what: string, uri: string | undefined): Promise<void> 
     await vscode.commands.executeCommand('workbench.actions.view.problems');
     return void vscode.window.showErrorMessage(`${path.basename(target.fsPath)} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix them before running.`);
   }
-  void vscode.window.showInformationMessage(`${what} run in the Adapter Lab engine, which this version of the extension does not include yet. The experiment file is valid.`);
+  const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
+  if (document?.isDirty) await document.save();
+  return target;
+}
+
+/** POSIX shell quoting (the terminal's default shell on Linux and macOS). */
+function quote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function deactivate(): Promise<void> {
