@@ -2,8 +2,11 @@
  * Which onnxruntime execution provider a run uses. `cpu` always works; `webgpu` (bundled
  * with onnxruntime-node on Linux x64) and `cuda` (an optional install) are tried with a
  * one-node model and refused with the reason and the fix when they cannot run here.
- * `auto` uses the CPU provider.
+ * `auto` tries cuda, then webgpu, where their prerequisites are present, and otherwise
+ * uses the CPU, saying why.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { Ops } from '../graph/ops';
 
@@ -13,12 +16,40 @@ export class ProviderError extends Error {}
 
 const probes = new Map<Provider, Promise<string | undefined>>();
 
+export interface ResolvedProvider {
+  readonly provider: Provider;
+  /** For `auto`: why the GPU providers were not used (shown to the user), if they were not. */
+  readonly note?: string;
+}
+
 /** Resolves `runtime.device` to a provider that works, or throws a ProviderError saying why not and what to do. */
-export async function resolveProvider(device: 'auto' | Provider): Promise<Provider> {
-  if (device === 'auto' || device === 'cpu') return 'cpu';
-  const problem = await probe(device);
-  if (problem) throw new ProviderError(problem);
-  return device;
+export async function resolveProvider(device: 'auto' | Provider): Promise<ResolvedProvider> {
+  if (device === 'cpu') return { provider: 'cpu' };
+  if (device !== 'auto') {
+    const problem = await probe(device);
+    if (problem) throw new ProviderError(problem);
+    return { provider: device };
+  }
+  const reasons: string[] = [];
+  for (const candidate of ['cuda', 'webgpu'] as const) {
+    // Probing without the prerequisites only makes the native libraries print warnings.
+    const missing = missingPrerequisite(candidate);
+    const problem = missing ?? (await probe(candidate));
+    if (!problem) return { provider: candidate };
+    reasons.push(missing ? `${candidate}: ${missing}` : problem);
+  }
+  return { provider: 'cpu', note: `runtime.device auto uses the CPU provider (${reasons.join('; ')})` };
+}
+
+function missingPrerequisite(provider: 'cuda' | 'webgpu'): string | undefined {
+  if (provider === 'cuda') {
+    const binding = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    const lib = path.join(binding, 'bin', 'napi-v6', process.platform, process.arch, process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so');
+    return fs.existsSync(lib) ? undefined : 'the CUDA provider is not installed';
+  }
+  if (process.platform !== 'linux') return undefined;
+  const dirs = ['/usr/lib/x86_64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/usr/lib64', '/usr/lib', '/usr/local/lib', ...(process.env.LD_LIBRARY_PATH ?? '').split(':').filter(Boolean)];
+  return dirs.some((d) => fs.existsSync(path.join(d, 'libvulkan.so.1'))) ? undefined : 'no Vulkan loader (libvulkan.so.1)';
 }
 
 function probe(provider: Provider): Promise<string | undefined> {

@@ -69,7 +69,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const totalSteps = Math.max(1, Math.min(plannedSteps, opts.maxSteps ?? Infinity));
   const threads = opts.threads ?? e.runtime.threads ?? os.cpus().length;
   // Refused before a run folder exists: an unusable device is a setup problem, not a failed run.
-  const provider = await resolveProvider(e.runtime.device);
+  const { provider, note: providerNote } = await resolveProvider(e.runtime.device);
 
   const runDir = createRunDir(opts.runsDir, e.name);
   const run = path.basename(runDir);
@@ -82,6 +82,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   status('running', 0);
 
   emit({ type: 'start', job: 'train', run, runDir, experiment: e.name, method: e.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase }, steps: totalSteps, epochs: e.training.epochs, examples: train.length, provider, threads });
+  if (providerNote) emit({ type: 'log', level: 'info', message: providerNote });
   if (model.builtin) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
 
   const trainer = await Trainer.create(plan.spec, weights, plan.trainable, {
