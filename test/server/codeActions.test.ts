@@ -1,31 +1,23 @@
 /** Quick fixes over the real protocol: apply the suggestion, clamp a range, round, silence a warning. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { CodeAction, TextEdit } from 'vscode-languageserver-protocol';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { standardWorkspace, VALID_EXPERIMENT, variant, type Workspace } from '../support/fixtures';
-import { fileUri, LspClient } from '../support/lspClient';
+import { VALID_EXPERIMENT, variant } from '../support/fixtures';
+import { fileUri } from '../support/lspClient';
+import { useServerSuite } from '../support/serverSuite';
 
 describe('code actions', () => {
-  let ws: Workspace;
-  let client: LspClient;
   let n = 0;
-  before(async () => {
-    ws = standardWorkspace();
-    client = await LspClient.start();
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
-  });
+  const s = useServerSuite();
 
   /** Opens the text, asks for fixes of the `code` diagnostic, and returns the actions and the text each one produces. */
   async function fixesFor(text: string, code: string): Promise<{ action: CodeAction; result: string }[]> {
-    const uri = fileUri(ws.path(`actions-${n++}.adapter.yaml`));
-    const p = await client.open(uri, text);
+    const uri = fileUri(s.ws.path(`actions-${n++}.adapter.yaml`));
+    const p = await s.client.open(uri, text);
     const diagnostic = p.diagnostics.find((d) => d.code === code);
     assert.ok(diagnostic, `no ${code} diagnostic`);
-    const actions = await client.codeActions(uri, diagnostic.range, [diagnostic]);
+    const actions = await s.client.codeActions(uri, diagnostic.range, [diagnostic]);
     return actions.map((action) => {
       const edits = (action.edit?.changes?.[uri] ?? []) as TextEdit[];
       return { action, result: TextDocument.applyEdits(TextDocument.create(uri, 'adapter-yaml', 1, text), edits) };
@@ -73,7 +65,7 @@ describe('code actions', () => {
     const fixes = await fixesFor(text, 'not-bottleneck');
     const silence = fixes.find((f) => f.action.title === 'Silence "not-bottleneck" on this line')!;
     assert.equal(silence.result, variant('  size: 64', '  # adapter-lab-disable-next-line not-bottleneck\n  size: 768'));
-    const p = await client.open(fileUri(ws.path(`actions-${n++}.adapter.yaml`)), silence.result);
+    const p = await s.client.open(fileUri(s.ws.path(`actions-${n++}.adapter.yaml`)), silence.result);
     assert.deepEqual(p.diagnostics.filter((d) => d.code === 'not-bottleneck'), []);
   });
 

@@ -1,27 +1,19 @@
 /** Code lenses and inlay hints over the real protocol: actions with the client's command ids, and parameter counts. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { countParameters } from '../../engine/model/parameters';
 import { BUILTIN_MODELS } from '../../engine/model/dims';
-import { standardWorkspace, VALID_EXPERIMENT, variant, type Workspace } from '../support/fixtures';
-import { fileUri, LspClient, positionOf, rangeOf } from '../support/lspClient';
+import { VALID_EXPERIMENT, variant } from '../support/fixtures';
+import { fileUri, positionOf, rangeOf } from '../support/lspClient';
+import { useServerSuite } from '../support/serverSuite';
 
 describe('code lenses and inlay hints', () => {
-  let ws: Workspace;
-  let client: LspClient;
-  before(async () => {
-    ws = standardWorkspace();
-    client = await LspClient.start();
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
-  });
+  const s = useServerSuite();
 
   test('Train, Run sweep (N runs) and Run ablation carry the extension command ids and the document', async () => {
-    const uri = fileUri(ws.path('lens.adapter.yaml'));
-    await client.open(uri, VALID_EXPERIMENT);
-    const lenses = await client.codeLenses(uri);
+    const uri = fileUri(s.ws.path('lens.adapter.yaml'));
+    await s.client.open(uri, VALID_EXPERIMENT);
+    const lenses = await s.client.codeLenses(uri);
     const actions = lenses.filter((l) => l.command?.command);
     assert.deepEqual(
       actions.map((l) => [l.command!.title, l.command!.command, l.range.start.line, l.command!.arguments]),
@@ -34,9 +26,9 @@ describe('code lenses and inlay hints', () => {
   });
 
   test('the trainable-parameter lens above method, computed by the engine\'s counting code', async () => {
-    const uri = fileUri(ws.path('lens-count.adapter.yaml'));
-    await client.open(uri, VALID_EXPERIMENT);
-    const lens = (await client.codeLenses(uri)).find((l) => l.command?.title.startsWith('Trainable'))!;
+    const uri = fileUri(s.ws.path('lens-count.adapter.yaml'));
+    await s.client.open(uri, VALID_EXPERIMENT);
+    const lens = (await s.client.codeLenses(uri)).find((l) => l.command?.title.startsWith('Trainable'))!;
     assert.deepEqual(lens.range, rangeOf(VALID_EXPERIMENT, 'method'));
     // 14 adapters of 99,136 + the 7 adapter layers' 2 layer norms of 2·768 + head 768·2 + 2.
     const expected = 14 * 99_136 + 7 * 2 * 2 * 768 + (768 * 2 + 2);
@@ -44,33 +36,33 @@ describe('code lenses and inlay hints', () => {
   });
 
   test('method top_k: fine-tuned layers instead of adapters', async () => {
-    const uri = fileUri(ws.path('lens-topk.adapter.yaml'));
+    const uri = fileUri(s.ws.path('lens-topk.adapter.yaml'));
     const text = variant('method: adapter\nadapter:', 'method: top_k\ntop_k: 3\nadapter:').replace(/adapter:\n(  .*\n)+drop:\n(  .*\n)+/, '');
-    await client.open(uri, text);
-    const lens = (await client.codeLenses(uri)).find((l) => l.command?.title.startsWith('Trainable'))!;
+    await s.client.open(uri, text);
+    const lens = (await s.client.codeLenses(uri)).find((l) => l.command?.title.startsWith('Trainable'))!;
     // 3 layers × 7,087,872 + pooler 590,592 + head 1,538.
     assert.match(lens.command!.title, /^Trainable: 21,855,746 .* fine-tuned 21\.85M · head 1,538$/);
   });
 
   test('no run lenses for an empty document; no sweep lens without a sweep', async () => {
-    const empty = fileUri(ws.path('lens-empty.adapter.yaml'));
-    await client.open(empty, '');
-    assert.deepEqual(await client.codeLenses(empty), []);
-    const uri = fileUri(ws.path('lens-nosweep.adapter.yaml'));
-    await client.open(uri, VALID_EXPERIMENT.replace(/sweep:\n(  .*\n)+/, ''));
-    const titles = (await client.codeLenses(uri)).map((l) => l.command?.title ?? '');
+    const empty = fileUri(s.ws.path('lens-empty.adapter.yaml'));
+    await s.client.open(empty, '');
+    assert.deepEqual(await s.client.codeLenses(empty), []);
+    const uri = fileUri(s.ws.path('lens-nosweep.adapter.yaml'));
+    await s.client.open(uri, VALID_EXPERIMENT.replace(/sweep:\n(  .*\n)+/, ''));
+    const titles = (await s.client.codeLenses(uri)).map((l) => l.command?.title ?? '');
     assert.ok(!titles.some((t) => t.includes('sweep')), titles.join());
   });
 
   test('an inlay hint after adapter.size: parameters per adapter and in total', async () => {
-    const uri = fileUri(ws.path('hints.adapter.yaml'));
-    await client.open(uri, VALID_EXPERIMENT);
-    const hints = await client.inlayHints(uri, { start: { line: 0, character: 0 }, end: { line: 100, character: 0 } });
+    const uri = fileUri(s.ws.path('hints.adapter.yaml'));
+    await s.client.open(uri, VALID_EXPERIMENT);
+    const hints = await s.client.inlayHints(uri, { start: { line: 0, character: 0 }, end: { line: 100, character: 0 } });
     assert.deepEqual(
       hints.map((h) => [h.position, h.label]),
       [[positionOf(VALID_EXPERIMENT, '  size: 64', 10), '99.1k params/adapter × 14 = 1.39M']],
     );
-    const outside = await client.inlayHints(uri, { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } });
+    const outside = await s.client.inlayHints(uri, { start: { line: 0, character: 0 }, end: { line: 2, character: 0 } });
     assert.deepEqual(outside, []);
   });
 

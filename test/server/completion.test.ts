@@ -1,35 +1,28 @@
 /** Completion over the real protocol: keys, enum values, paths, columns, grid paths, layer ranges. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { CompletionItem, TextEdit } from 'vscode-languageserver-protocol';
-import { BERT_BASE, standardWorkspace, VALID_EXPERIMENT, type Workspace } from '../support/fixtures';
-import { fileUri, LspClient } from '../support/lspClient';
+import { BERT_BASE, VALID_EXPERIMENT } from '../support/fixtures';
+import { fileUri } from '../support/lspClient';
+import { useServerSuite } from '../support/serverSuite';
 
 const labels = (items: CompletionItem[]) => items.map((i) => i.label);
 
 describe('completion', () => {
-  let ws: Workspace;
-  let client: LspClient;
   let n = 0;
-  before(async () => {
-    ws = standardWorkspace();
-    ws.model('models/six', { ...BERT_BASE, num_hidden_layers: 6 });
-    client = await LspClient.start();
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
+  const s = useServerSuite((w) => {
+    w.model('models/six', { ...BERT_BASE, num_hidden_layers: 6 });
   });
 
   /** Opens `text` (cursor marked with |) and asks for completion there. */
   async function complete(withCursor: string): Promise<{ items: CompletionItem[]; text: string }> {
     const offset = withCursor.indexOf('|');
     const text = withCursor.slice(0, offset) + withCursor.slice(offset + 1);
-    const uri = fileUri(ws.path(`completion-${n++}.adapter.yaml`));
-    await client.open(uri, text);
+    const uri = fileUri(s.ws.path(`completion-${n++}.adapter.yaml`));
+    await s.client.open(uri, text);
     const before = text.slice(0, offset);
     const position = { line: before.split('\n').length - 1, character: offset - (before.lastIndexOf('\n') + 1) };
-    return { items: await client.completion(uri, position), text };
+    return { items: await s.client.completion(uri, position), text };
   }
 
   test('keys valid in a section, without the ones already there', async () => {
@@ -130,10 +123,10 @@ describe('completion', () => {
   });
 
   test('positions are computed on the document the server holds after an edit', async () => {
-    const uri = fileUri(ws.path('edited.adapter.yaml'));
-    await client.open(uri, 'name: x\n');
-    await client.change(uri, [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'runtime:\n  device: ' }]);
-    const items = await client.completion(uri, { line: 2, character: 10 });
+    const uri = fileUri(s.ws.path('edited.adapter.yaml'));
+    await s.client.open(uri, 'name: x\n');
+    await s.client.change(uri, [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'runtime:\n  device: ' }]);
+    const items = await s.client.completion(uri, { line: 2, character: 10 });
     assert.deepEqual(labels(items), ['auto', 'cpu', 'webgpu', 'cuda']);
   });
 });

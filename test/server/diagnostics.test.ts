@@ -4,9 +4,10 @@
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import { fileUri, LspClient, messageOf, positionOf } from '../support/lspClient';
-import { BERT_BASE, marked, standardWorkspace, VALID_EXPERIMENT, variant, type Workspace } from '../support/fixtures';
+import { describe, test } from 'node:test';
+import { fileUri, messageOf, positionOf } from '../support/lspClient';
+import { useServerSuite } from '../support/serverSuite';
+import { BERT_BASE, marked, VALID_EXPERIMENT, variant } from '../support/fixtures';
 
 const ERROR = 1;
 const WARNING = 2;
@@ -82,24 +83,16 @@ const CASES: Case[] = [
 ];
 
 describe('diagnostics', () => {
-  let ws: Workspace;
-  let client: LspClient;
-  before(async () => {
-    ws = standardWorkspace();
-    ws.write('models/empty/.keep', '');
-    ws.write('models/broken/config.json', '{ "hidden_size": 768,');
-    ws.model('models/roberta', { ...BERT_BASE, model_type: 'roberta' });
-    ws.model('models/gelu-new', { ...BERT_BASE, hidden_act: 'gelu_new' });
-    ws.write('data/notes.txt', 'sentence\tlabel\n');
-    client = await LspClient.start();
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
+  const s = useServerSuite((w) => {
+    w.write('models/empty/.keep', '');
+    w.write('models/broken/config.json', '{ "hidden_size": 768,');
+    w.model('models/roberta', { ...BERT_BASE, model_type: 'roberta' });
+    w.model('models/gelu-new', { ...BERT_BASE, hidden_act: 'gelu_new' });
+    w.write('data/notes.txt', 'sentence\tlabel\n');
   });
 
   test('the reference experiment has no errors or warnings, only the sweep size', async () => {
-    const p = await client.open(fileUri(ws.path('valid.adapter.yaml')), VALID_EXPERIMENT);
+    const p = await s.client.open(fileUri(s.ws.path('valid.adapter.yaml')), VALID_EXPERIMENT);
     assert.deepEqual(
       p.diagnostics.map((d) => [d.code, d.severity]),
       [['sweep-size', INFORMATION]],
@@ -109,7 +102,7 @@ describe('diagnostics', () => {
   CASES.forEach((c, i) => {
     test(`${c.code}: ${c.name}`, async () => {
       const { text, range } = marked(c.source);
-      const p = await client.open(fileUri(ws.path(`case-${i}.adapter.yaml`)), text);
+      const p = await s.client.open(fileUri(s.ws.path(`case-${i}.adapter.yaml`)), text);
       const matching = p.diagnostics.filter((d) => d.code === c.code);
       assert.ok(matching.length > 0, `no ${c.code} among ${JSON.stringify(p.diagnostics.map((d) => [d.code, d.message]))}`);
       const hit = matching.find((d) => JSON.stringify(d.range) === JSON.stringify(range));
@@ -122,7 +115,7 @@ describe('diagnostics', () => {
 
   test('a suppression comment silences the named warning on the next line only', async () => {
     const text = variant('  size: 64', '  # adapter-lab-disable-next-line not-bottleneck\n  size: 768').replace('adapter.size: [8, 64, 256]', 'adapter.size: [8, 64, 1024]');
-    const p = await client.open(fileUri(ws.path('suppressed.adapter.yaml')), text);
+    const p = await s.client.open(fileUri(s.ws.path('suppressed.adapter.yaml')), text);
     const codes = p.diagnostics.map((d) => `${d.code}@${d.range.start.line}`);
     const sizeLine = positionOf(text, 'size: 768').line;
     const gridLine = positionOf(text, 'adapter.size: [8, 64, 1024]').line;
@@ -135,7 +128,7 @@ describe('diagnostics', () => {
   learning_rate: ⟦-3.0e-4⟧
   epochs: 3
 ${VALID_EXPERIMENT.replace('training:\n  learning_rate: 3.0e-4\n  epochs: 3\n', 'training:\n  <<: *protocol\n')}`);
-    const p = await client.open(fileUri(ws.path('anchors.adapter.yaml')), text);
+    const p = await s.client.open(fileUri(s.ws.path('anchors.adapter.yaml')), text);
     const bad = p.diagnostics.filter((d) => d.code === 'out-of-bounds');
     assert.deepEqual(bad.map((d) => d.range), [range]);
     assert.match(messageOf(bad[0]!), /`training.learning_rate` must be > 0/);
@@ -145,26 +138,26 @@ ${VALID_EXPERIMENT.replace('training:\n  learning_rate: 3.0e-4\n  epochs: 3\n', 
     const text = `x-protocol: &protocol
   learning_rate: -1
 ${VALID_EXPERIMENT.replace('training:\n  learning_rate: 3.0e-4\n', 'training:\n  <<: *protocol\n  learning_rate: 3.0e-4\n')}`;
-    const p = await client.open(fileUri(ws.path('override.adapter.yaml')), text);
+    const p = await s.client.open(fileUri(s.ws.path('override.adapter.yaml')), text);
     assert.deepEqual(p.diagnostics.filter((d) => d.severity === ERROR), []);
   });
 
   test('a change to the model config.json is picked up when the file watcher reports it', async () => {
-    const folder = ws.model('models/changing');
-    const uri = fileUri(ws.path('watch.adapter.yaml'));
+    const folder = s.ws.model('models/changing');
+    const uri = fileUri(s.ws.path('watch.adapter.yaml'));
     const text = variant('model: ./models/bert', 'model: ./models/changing');
-    const first = await client.open(uri, text);
+    const first = await s.client.open(uri, text);
     assert.deepEqual(first.diagnostics.filter((d) => d.code === 'layer-out-of-range'), []);
     fs.writeFileSync(`${folder}/config.json`, JSON.stringify({ ...BERT_BASE, num_hidden_layers: 4 }));
-    const next = client.nextDiagnostics(uri);
-    await client.filesChanged([fileUri(`${folder}/config.json`)]);
+    const next = s.client.nextDiagnostics(uri);
+    await s.client.filesChanged([fileUri(`${folder}/config.json`)]);
     const second = await next;
     const out = second.diagnostics.filter((d) => d.code === 'layer-out-of-range' || d.code === 'no-trainable-adapter');
     assert.ok(out.some((d) => /outside the model's layers 0..3/.test(messageOf(d))), JSON.stringify(out.map(messageOf)));
   });
 
   test('an unsaved document is validated without touching the disk', async () => {
-    const p = await client.open('untitled:Untitled-1', variant('  size: 64', '  size: 0'));
+    const p = await s.client.open('untitled:Untitled-1', variant('  size: 64', '  size: 0'));
     assert.deepEqual(p.diagnostics.filter((d) => d.severity === ERROR).map((d) => d.code), ['out-of-bounds']);
   });
 });

@@ -1,26 +1,18 @@
 /** Document symbols over the real protocol: the outline of sections and keys. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import type { DocumentSymbol } from 'vscode-languageserver-protocol';
-import { standardWorkspace, VALID_EXPERIMENT, type Workspace } from '../support/fixtures';
-import { fileUri, LspClient, rangeOf } from '../support/lspClient';
+import { VALID_EXPERIMENT } from '../support/fixtures';
+import { fileUri, rangeOf } from '../support/lspClient';
+import { useServerSuite } from '../support/serverSuite';
 
 describe('document symbols', () => {
-  let ws: Workspace;
-  let client: LspClient;
-  before(async () => {
-    ws = standardWorkspace();
-    client = await LspClient.start();
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
-  });
+  const s = useServerSuite();
 
   test('sections with their keys, values as detail, names selected on the key', async () => {
-    const uri = fileUri(ws.path('symbols.adapter.yaml'));
-    await client.open(uri, VALID_EXPERIMENT);
-    const symbols = await client.documentSymbols(uri);
+    const uri = fileUri(s.ws.path('symbols.adapter.yaml'));
+    await s.client.open(uri, VALID_EXPERIMENT);
+    const symbols = await s.client.documentSymbols(uri);
     assert.deepEqual(symbols.map((s) => s.name), ['name', 'model', 'task', 'method', 'adapter', 'drop', 'training', 'sweep', 'ablation', 'runtime']);
     const adapter = symbols.find((s) => s.name === 'adapter')!;
     assert.deepEqual(adapter.children!.map((c: DocumentSymbol) => [c.name, c.detail]), [
@@ -39,9 +31,9 @@ describe('document symbols', () => {
   });
 
   test('a broken document still gets the symbols that parsed', async () => {
-    const uri = fileUri(ws.path('symbols-broken.adapter.yaml'));
-    await client.open(uri, 'name: x\nmethod: adapter\ntraining:\n  epochs: [3,\n');
-    const names = (await client.documentSymbols(uri)).map((s) => s.name);
+    const uri = fileUri(s.ws.path('symbols-broken.adapter.yaml'));
+    await s.client.open(uri, 'name: x\nmethod: adapter\ntraining:\n  epochs: [3,\n');
+    const names = (await s.client.documentSymbols(uri)).map((s) => s.name);
     assert.ok(names.includes('name') && names.includes('method'), names.join());
   });
 });

@@ -1,29 +1,23 @@
 /** Hover over the real protocol: key docs with the paper's context, value docs, parameter counts. */
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Hover, MarkupContent } from 'vscode-languageserver-protocol';
-import { standardWorkspace, VALID_EXPERIMENT, type Workspace } from '../support/fixtures';
-import { fileUri, LspClient, positionOf, rangeOf } from '../support/lspClient';
+import { VALID_EXPERIMENT } from '../support/fixtures';
+import { fileUri, positionOf, rangeOf } from '../support/lspClient';
+import { useServerSuite } from '../support/serverSuite';
 
 const markdown = (h: Hover | null): string => (h ? (h.contents as MarkupContent).value : '');
 
 describe('hover', () => {
-  let ws: Workspace;
-  let client: LspClient;
+  const s = useServerSuite();
   let uri: string;
   before(async () => {
-    ws = standardWorkspace();
-    client = await LspClient.start();
-    uri = fileUri(ws.path('hover.adapter.yaml'));
-    await client.open(uri, VALID_EXPERIMENT);
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
+    uri = fileUri(s.ws.path('hover.adapter.yaml'));
+    await s.client.open(uri, VALID_EXPERIMENT);
   });
 
   test('on adapter.size: the parameter count 2md + d + m with the model\'s d', async () => {
-    const h = await client.hover(uri, positionOf(VALID_EXPERIMENT, '  size: 64', 3));
+    const h = await s.client.hover(uri, positionOf(VALID_EXPERIMENT, '  size: 64', 3));
     const text = markdown(h);
     assert.match(text, /\*\*adapter.size\*\*/);
     assert.match(text, /2·m·d \+ d \+ m = 2·64·768 \+ 768 \+ 64 = \*\*99,136\*\*/);
@@ -34,34 +28,34 @@ describe('hover', () => {
   });
 
   test('on a grid value: the doc of the setting it sweeps, counted with that value', async () => {
-    const h = await client.hover(uri, positionOf(VALID_EXPERIMENT, '256]', 1));
+    const h = await s.client.hover(uri, positionOf(VALID_EXPERIMENT, '256]', 1));
     const text = markdown(h);
     assert.match(text, /\*\*adapter.size\*\*/);
     assert.match(text, /2·256·768 \+ 768 \+ 256 = \*\*394,240\*\*/);
   });
 
   test('on an enum value: what that value means', async () => {
-    const h = await client.hover(uri, positionOf(VALID_EXPERIMENT, 'method: adapter', 9));
+    const h = await s.client.hover(uri, positionOf(VALID_EXPERIMENT, 'method: adapter', 9));
     assert.match(markdown(h), /`adapter`: Bottleneck adapters \(and layer norms, and the head\) are trained/);
   });
 
   test('on a section key: its doc', async () => {
-    const h = await client.hover(uri, positionOf(VALID_EXPERIMENT, 'drop:', 1));
+    const h = await s.client.hover(uri, positionOf(VALID_EXPERIMENT, 'drop:', 1));
     assert.match(markdown(h), /AdapterDrop/);
     assert.match(markdown(h), /Rücklé et al/);
   });
 
   test('on init_std: the initialisation advice from the paper', async () => {
-    const h = await client.hover(uri, positionOf(VALID_EXPERIMENT, 'init_std', 2));
+    const h = await s.client.hover(uri, positionOf(VALID_EXPERIMENT, 'init_std', 2));
     assert.match(markdown(h), /truncated at two std/);
     assert.match(markdown(h), /robust for std <= 1e-2/);
   });
 
   test('nothing on blank space or unknown keys', async () => {
-    const other = fileUri(ws.path('hover-unknown.adapter.yaml'));
-    await client.open(other, 'name: x\n\nmystery: 3\n');
-    assert.equal(await client.hover(other, { line: 1, character: 0 }), null);
-    assert.equal(await client.hover(other, { line: 2, character: 2 }), null);
-    assert.match(markdown(await client.hover(other, { line: 0, character: 1 })), /\*\*name\*\*/);
+    const other = fileUri(s.ws.path('hover-unknown.adapter.yaml'));
+    await s.client.open(other, 'name: x\n\nmystery: 3\n');
+    assert.equal(await s.client.hover(other, { line: 1, character: 0 }), null);
+    assert.equal(await s.client.hover(other, { line: 2, character: 2 }), null);
+    assert.match(markdown(await s.client.hover(other, { line: 0, character: 1 })), /\*\*name\*\*/);
   });
 });

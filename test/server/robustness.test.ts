@@ -6,21 +6,17 @@
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
+import { Random } from '../../engine/util/random';
 import type { Diagnostic, Range } from 'vscode-languageserver-protocol';
-import { standardWorkspace, VALID_EXPERIMENT, type Workspace } from '../support/fixtures';
-import { fileUri, LspClient, REPO_ROOT } from '../support/lspClient';
+import { VALID_EXPERIMENT } from '../support/fixtures';
+import { fileUri, REPO_ROOT } from '../support/lspClient';
+import { useServerSuite } from '../support/serverSuite';
 
-/** A small deterministic generator, so a failure can be replayed from its seed. */
+/** A seeded generator, so a failure can be replayed from its seed. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 const FRAGMENTS = ['', ':', ' ', '\n', '  ', '- ', '[', ']', '{', '}', ',', '&a ', '*a', '<<: ', '"', "'", '#', '0..', '..', '-1', '1e309', 'NaN', '.inf', '~', 'null', '!!binary ', '\t', '? ', '|\n', '>\n', '\u0000', '😀', '\r\n', 'adapter.size: [', 'x-'];
@@ -49,48 +45,39 @@ function inside(range: Range, text: string): boolean {
 }
 
 describe('robustness', () => {
-  let ws: Workspace;
-  let client: LspClient;
+  const s = useServerSuite();
   const examples = fs.readdirSync(path.join(REPO_ROOT, 'examples')).filter((f) => f.endsWith('.adapter.yaml')).map((f) => fs.readFileSync(path.join(REPO_ROOT, 'examples', f), 'utf8'));
-  before(async () => {
-    ws = standardWorkspace();
-    client = await LspClient.start();
-  });
-  after(async () => {
-    await client.stop();
-    ws.dispose();
-  });
 
   test('random edits and truncations: diagnostics stay inside the document and every feature answers', async () => {
     const random = rng(20261122);
     const bases = [VALID_EXPERIMENT, ...examples];
-    const uri = fileUri(ws.path('fuzz.adapter.yaml'));
+    const uri = fileUri(s.ws.path('fuzz.adapter.yaml'));
     let text = bases[0]!;
-    await client.open(uri, text);
+    await s.client.open(uri, text);
     for (let i = 0; i < 300; i++) {
       text = i % 25 === 0 ? bases[Math.floor(random() * bases.length)]! : mutate(text, random);
       if (text.length > 20_000) text = text.slice(0, 20_000);
-      const p = await client.replace(uri, text);
+      const p = await s.client.replace(uri, text);
       for (const d of p.diagnostics as Diagnostic[]) assert.ok(inside(d.range, text), `iteration ${i}: ${JSON.stringify(d.range)} outside ${JSON.stringify(endOf(text))} (${d.code})\n${JSON.stringify(text)}`);
       if (i % 10 === 0) {
         const position = { line: Math.floor(random() * (endOf(text).line + 1)), character: Math.floor(random() * 20) };
-        await client.completion(uri, position);
-        await client.hover(uri, position);
-        await client.codeLenses(uri);
-        await client.documentSymbols(uri);
-        await client.inlayHints(uri, { start: { line: 0, character: 0 }, end: endOf(text) });
-        await client.codeActions(uri, { start: { line: 0, character: 0 }, end: endOf(text) }, p.diagnostics);
+        await s.client.completion(uri, position);
+        await s.client.hover(uri, position);
+        await s.client.codeLenses(uri);
+        await s.client.documentSymbols(uri);
+        await s.client.inlayHints(uri, { start: { line: 0, character: 0 }, end: endOf(text) });
+        await s.client.codeActions(uri, { start: { line: 0, character: 0 }, end: endOf(text) }, p.diagnostics);
       }
     }
-    assert.ok(client.alive, 'the server is still running');
-    assert.deepEqual(client.stderr.join('').match(/failed:|uncaught/g) ?? [], [], client.stderr.join(''));
+    assert.ok(s.client.alive, 'the server is still running');
+    assert.deepEqual(s.client.stderr.join('').match(/failed:|uncaught/g) ?? [], [], s.client.stderr.join(''));
   });
 
   test('ranged (incremental) edits keep the server in step with the editor', async () => {
     const random = rng(7);
-    const uri = fileUri(ws.path('incremental.adapter.yaml'));
+    const uri = fileUri(s.ws.path('incremental.adapter.yaml'));
     let text = VALID_EXPERIMENT;
-    await client.open(uri, text);
+    await s.client.open(uri, text);
     for (let i = 0; i < 60; i++) {
       const lines = text.split('\n');
       const line = Math.floor(random() * lines.length);
@@ -98,11 +85,11 @@ describe('robustness', () => {
       const insert = FRAGMENTS[Math.floor(random() * 12)]!;
       const offset = lines.slice(0, line).reduce((n, l) => n + l.length + 1, 0) + character;
       text = text.slice(0, offset) + insert + text.slice(offset);
-      const p = await client.change(uri, [{ range: { start: { line, character }, end: { line, character } }, text: insert }]);
+      const p = await s.client.change(uri, [{ range: { start: { line, character }, end: { line, character } }, text: insert }]);
       for (const d of p.diagnostics) assert.ok(inside(d.range, text), JSON.stringify(d.range));
     }
     // Back to the valid text in one edit: the server's copy must equal ours.
-    const p = await client.replace(uri, VALID_EXPERIMENT);
+    const p = await s.client.replace(uri, VALID_EXPERIMENT);
     assert.deepEqual(p.diagnostics.map((d) => d.code), ['sweep-size']);
   });
 
@@ -124,19 +111,19 @@ describe('robustness', () => {
   ];
   for (const [name, text] of hostile) {
     test(`hostile input: ${name}`, async () => {
-      const uri = fileUri(ws.path(`hostile-${name.replace(/\W+/g, '-')}.adapter.yaml`));
-      const p = await client.open(uri, text);
+      const uri = fileUri(s.ws.path(`hostile-${name.replace(/\W+/g, '-')}.adapter.yaml`));
+      const p = await s.client.open(uri, text);
       for (const d of p.diagnostics) assert.ok(inside(d.range, text), `${JSON.stringify(d.range)} (${d.code})`);
-      await client.completion(uri, { line: 0, character: 3 });
-      await client.hover(uri, { line: 0, character: 1 });
-      assert.ok(client.alive);
+      await s.client.completion(uri, { line: 0, character: 3 });
+      await s.client.hover(uri, { line: 0, character: 1 });
+      assert.ok(s.client.alive);
     });
   }
 
   test('CRLF files report the same findings as LF files', async () => {
     const text = VALID_EXPERIMENT.replace('  size: 64', '  size: 0');
-    const lf = await client.open(fileUri(ws.path('lf.adapter.yaml')), text);
-    const crlf = await client.open(fileUri(ws.path('crlf.adapter.yaml')), text.replace(/\n/g, '\r\n'));
+    const lf = await s.client.open(fileUri(s.ws.path('lf.adapter.yaml')), text);
+    const crlf = await s.client.open(fileUri(s.ws.path('crlf.adapter.yaml')), text.replace(/\n/g, '\r\n'));
     assert.deepEqual(crlf.diagnostics.map((d) => [d.code, d.range]), lf.diagnostics.map((d) => [d.code, d.range]));
   });
 });
