@@ -129,7 +129,16 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
       emit({ type: 'error', code: 'engine-error', message });
     }
   }
-  if (outcome !== 'failed') saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit);
+  if (outcome !== 'failed') {
+    try {
+      saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit);
+    } catch (err) {
+      // A run whose weights could not be written (a full disk, say) has failed, and says so.
+      outcome = 'failed';
+      message = `could not save the trained weights: ${(err as Error).message}`;
+      emit({ type: 'error', code: 'save-failed', message });
+    }
+  }
   await trainer.release();
   status(outcome, step, message);
   const seconds = (Date.now() - started) / 1000;

@@ -114,6 +114,24 @@ describe('adapter-lab train', () => {
     assert.equal((JSON.parse(fs.readFileSync(path.join(dir!, 'status.json'), 'utf8')) as { status: string }).status, 'failed');
   });
 
+  test('weights that cannot be saved fail the run with an error event, and its status says failed', () => {
+    // A file where the adapter folder should go makes writing the weights fail.
+    const dir = ws.path('runs-save');
+    fs.mkdirSync(dir);
+    const child = spawnSync(process.execPath, ['-e', `
+      const fs = require('fs'); const path = require('path');
+      const orig = fs.mkdirSync;
+      fs.mkdirSync = function (p, o) { if (String(p).endsWith(path.sep + 'adapter')) { fs.writeFileSync(p, 'not a folder'); return; } return orig.call(this, p, o); };
+      require(${JSON.stringify(CLI)}).main(['train', 'exp.adapter.yaml', '--events', '--max-steps', '2', '--runs', 'runs-save']).then((code) => { process.exitCode = code; });
+    `], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(child.status, 1, child.stderr);
+    const list = events(child.stdout);
+    assert.equal(list.find((e) => e.type === 'error')?.code, 'save-failed');
+    assert.equal(list[list.length - 1]!.status, 'failed');
+    const [run] = runFolders(dir);
+    assert.equal((JSON.parse(fs.readFileSync(path.join(run!, 'status.json'), 'utf8')) as { status: string }).status, 'failed');
+  });
+
   test('SIGINT stops after the current step: status cancelled, exit 130, the run folder stays readable', async () => {
     ws.write('long.adapter.yaml', experiment('', '3.0e-3', 50));
     const child = spawn(process.execPath, [CLI, 'train', 'long.adapter.yaml', '--events', '--runs', 'runs-int'], { cwd: ws.root });
