@@ -83,6 +83,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
 
   emit({ type: 'start', job: 'train', run, runDir, experiment: e.name, method: e.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase }, steps: totalSteps, epochs: e.training.epochs, examples: train.length, provider, threads });
   if (providerNote) emit({ type: 'log', level: 'info', message: providerNote });
+  if (e.sweep) emit({ type: 'log', level: 'warning', message: 'this file has a sweep: train runs its base settings once (the grid and seeds are not expanded)' });
   if (model.builtin) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
 
   const trainer = await Trainer.create(plan.spec, weights, plan.trainable, {

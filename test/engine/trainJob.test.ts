@@ -88,6 +88,19 @@ describe('adapter-lab train', () => {
     assert.equal(fs.readFileSync(ws.path('predictions.jsonl'), 'utf8'), r.stdout);
   });
 
+  test('robust AdapterDrop trains end to end; a sweep in the file is named as not expanded', () => {
+    ws.write('robust.adapter.yaml', experiment('drop:\n  layers: 0..2\n  mode: robust\nsweep:\n  grid:\n    adapter.size: [4, 8]\n'));
+    const r = run(['train', 'robust.adapter.yaml', '--events', '--max-steps', '4', '--runs', 'runs-robust'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    const list = events(r.stdout);
+    assert.equal(list.filter((e) => e.type === 'step').length, 4);
+    assert.ok(list.some((e) => e.type === 'log' && e.level === 'warning' && /has a sweep: train runs its base settings once/.test(e.message as string)));
+    const [dir] = runFolders(ws.path('runs-robust'));
+    const config = JSON.parse(fs.readFileSync(path.join(dir!, 'adapter', 'adapter_config.json'), 'utf8')) as { drop: { layers: number[]; mode: string }; leave_out: number[] };
+    assert.deepEqual(config.drop, { layers: [0, 1, 2], mode: 'robust' });
+    assert.deepEqual(config.leave_out, [], 'robust training keeps adapters in every layer');
+  });
+
   test('predict on a folder that is not a run: exit 2 and a clear message', () => {
     const r = run(['predict', ws.root, 'dev.tsv'], ws.root);
     assert.equal(r.status, 2);
