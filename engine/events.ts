@@ -27,6 +27,31 @@ export interface StartEvent extends Base {
 }
 
 /** One optimizer step. The fields named by the CLI contract are top-level. */
+/** The start of a job that evaluates a finished run (ablation). */
+export interface EvaluationJobStartEvent extends Base {
+  readonly type: 'start';
+  readonly job: 'ablate';
+  readonly run: string;
+  readonly runDir: string;
+  readonly metric: string;
+  readonly cells: number;
+  readonly examples: number;
+}
+
+/** One cell of an ablation: the metric with the adapters of layers from..to (at one site, or both) removed. */
+export interface AblationCellEvent extends Base {
+  readonly type: 'ablation';
+  readonly index: number;
+  readonly total: number;
+  readonly from: number;
+  readonly to: number;
+  readonly site: 'both' | 'attention' | 'ffn';
+  readonly metric: string;
+  readonly value: number;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly seconds: number;
+}
+
 export interface StepEvent extends Base {
   readonly type: 'step';
   readonly step: number;
@@ -55,7 +80,7 @@ export interface EvaluationEvent extends Base {
 
 export interface ArtifactEvent extends Base {
   readonly type: 'artifact';
-  readonly kind: 'adapter' | 'config' | 'metrics' | 'predictions';
+  readonly kind: 'adapter' | 'config' | 'metrics' | 'predictions' | 'ablation';
   readonly path: string;
 }
 
@@ -80,7 +105,7 @@ export interface EndEvent extends Base {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
-export type JobEvent = StartEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
+export type JobEvent = StartEvent | EvaluationJobStartEvent | AblationCellEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
 
 type Payload<E> = E extends JobEvent ? Omit<E, 'v' | 'time'> : never;
 export type EventPayload = Payload<JobEvent>;

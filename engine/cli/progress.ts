@@ -10,12 +10,20 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
   let lastPrinted = 0;
   let started = Date.now();
   let tokens = 0;
+  let unit = 'steps';
   const clear = (): void => {
     if (tty) stream.write('\r\x1b[2K');
   };
   return (e) => {
     switch (e.type) {
       case 'start':
+        if (e.job === 'ablate') {
+          unit = 'cells';
+          total = e.cells;
+          started = Date.now();
+          stream.write(`ablating ${e.run}: ${e.cells} cells on ${e.examples} examples (${e.metric})\n`);
+          break;
+        }
         total = e.steps;
         started = Date.now();
         stream.write(`${e.experiment}: ${e.method} on ${e.model}, ${e.parameters.trainable.toLocaleString('en-US')} trainable parameters (${e.parameters.percentOfBase.toFixed(2)}% of ${e.parameters.base.toLocaleString('en-US')}), ${e.examples} examples, ${e.steps} steps, ${e.threads} threads\n  run folder ${e.runDir}\n`);
@@ -50,8 +58,20 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
         break;
       case 'end':
         clear();
-        stream.write(`${e.status} after ${e.steps} steps in ${formatSeconds(e.seconds)}${Object.keys(e.metrics).length ? ': ' + Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : ''}\n`);
+        stream.write(`${e.status} after ${e.steps} ${unit} in ${formatSeconds(e.seconds)}${Object.keys(e.metrics).length ? ': ' + Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : ''}\n`);
         break;
+      case 'ablation': {
+        const site = e.site === 'both' ? '' : ` (${e.site})`;
+        const line = `cell ${e.index + 1}/${e.total}: layers ${e.from}..${e.to}${site} removed → ${e.metric} ${e.value.toFixed(4)}`;
+        if (tty) {
+          clear();
+          stream.write(line);
+        } else if (e.index + 1 === e.total || e.index + 1 - lastPrinted >= Math.max(1, Math.floor(total / 10))) {
+          stream.write(`  ${line}\n`);
+          lastPrinted = e.index + 1;
+        }
+        break;
+      }
       case 'artifact':
         break;
     }

@@ -10,6 +10,7 @@ import { loadModel } from '../model/load';
 import { formatCount } from '../model/parameters';
 import { defaultRunsDir } from '../runs/store';
 import { runTrainJob, type TrainJobResult } from '../train/job';
+import { runAblation, type AblationResult } from '../train/ablate';
 import { predictFile, RunFolderError } from '../train/predict';
 import { findingLines, loadExperimentFile } from './load';
 import { progressPrinter } from './progress';
@@ -157,6 +158,37 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stderr.write(`\n${line(header)}\n${rows.map(line).join('\n')}\n`);
   return results.every((r) => r.result.status === 'completed') ? 0 : exitCodeOf(results[results.length - 1]!.result);
+}
+
+export async function ablateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['data', 'threads'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [runDir, ...extra] = parsed.positional;
+  if (!runDir || extra.length) return usage('ablate needs a run folder');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof threads === 'string') return usage(threads);
+  const data = parsed.flags.get('data');
+  const { signal, dispose } = cancellation();
+  try {
+    const result = await runAblation({ runDir, dataFile: typeof data === 'string' ? data : undefined, threads, emit: sinkFor(parsed.flags.has('events')), signal });
+    process.stderr.write(heatmap(result));
+    return result.status === 'completed' ? 0 : 130;
+  } catch (e) {
+    process.stderr.write(`error: ${messageOf(e)}\n`);
+    return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
+  } finally {
+    dispose();
+  }
+}
+
+/** The span heatmap as text: row i, column j = the metric with layers i..j removed. */
+function heatmap(r: AblationResult): string {
+  const cell = (i: number, j: number) => r.cells.find((c) => c.site === 'both' && c.from === i && c.to === j);
+  const lines = [`\n${r.metric} with the adapters of layers i..j removed (baseline ${r.baseline[r.metric]?.toFixed(4)}):`, `  i\\j ${Array.from({ length: r.layers }, (_, j) => String(j).padStart(6)).join('')}`];
+  for (let i = 0; i < r.layers; i++) {
+    lines.push(`  ${String(i).padStart(3)} ${Array.from({ length: r.layers }, (_, j) => (j < i ? '' : (cell(i, j)?.value.toFixed(3) ?? '')).padStart(6)).join('')}`);
+  }
+  return lines.join('\n') + '\n';
 }
 
 function messageOf(e: unknown): string {

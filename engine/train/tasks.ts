@@ -4,7 +4,7 @@
  * files, split long contexts into windows and turn start/end logits back into answer text.
  */
 import type { Experiment } from '../config/experiment';
-import { loadExperimentData, type LabelMap } from '../data/examples';
+import { loadExperimentData, loadTextExamples, textTaskOf, type LabelMap } from '../data/examples';
 import { buildSpanFeatures, readSquad, spanTokenizerFrom, type SpanFeature, type SquadExample } from '../data/squad';
 import { computeMetric } from '../metrics';
 import type { BertTokenizer } from '../tokenizer';
@@ -17,8 +17,14 @@ export interface TaskInputs {
   readonly labelMap: LabelMap | undefined;
   /** Classes for classification, 1 for regression, 2 (start, end) for spans. */
   readonly numLabels: number;
-  /** Scores the current model on the validation inputs: the experiment's metric first. */
-  readonly evaluate: (trainer: Trainer) => Promise<Record<string, number>>;
+  /** Scores the current model on the validation inputs: the experiment's metric first. `gates` switch adapters off (ablation). */
+  readonly evaluate: (trainer: Trainer, gates?: Float32Array) => Promise<Record<string, number>>;
+}
+
+/** Inputs and scoring for one evaluation file. */
+export interface Evaluation {
+  readonly inputs: readonly EncodedExample[];
+  readonly evaluate: (trainer: Trainer, gates?: Float32Array) => Promise<Record<string, number>>;
 }
 
 /** Longest answer considered when decoding spans, in tokens (run_squad's max_answer_length). */
@@ -29,16 +35,17 @@ export function prepareTask(e: Experiment, tokenizer: BertTokenizer): TaskInputs
   return e.task.kind === 'span' ? prepareSpan(e, tokenizer) : prepareText(e, tokenizer);
 }
 
-function prepareText(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
-  const data = loadExperimentData(e);
-  const validation = data.validation ? encodeExamples(tokenizer, data.validation, e.task.maxLength) : undefined;
+/** Evaluation of a finished run on a data file (its validation file by default), with the run's label map. */
+export function prepareEvaluation(e: Experiment, tokenizer: BertTokenizer, labelMap: LabelMap | undefined, file: string): Evaluation {
+  if (e.task.kind === 'span') return spanEvaluation(e, tokenizer, readSquad(file));
+  return textEvaluation(e, encodeExamples(tokenizer, loadTextExamples(file, textTaskOf(e), labelMap), e.task.maxLength));
+}
+
+function textEvaluation(e: Experiment, inputs: readonly EncodedExample[]): Evaluation {
   return {
-    train: encodeExamples(tokenizer, data.train, e.task.maxLength),
-    validation,
-    labelMap: data.train.labelMap,
-    numLabels: data.train.labelMap ? Math.max(2, data.train.labelMap.labels.length) : 1,
-    evaluate: async (trainer) => {
-      const { predictions, labels } = await predictAll(trainer, validation!, e);
+    inputs,
+    evaluate: async (trainer, gates) => {
+      const { predictions, labels } = await predictAll(trainer, inputs, e, gates);
       const out: Record<string, number> = { [e.task.metric]: computeMetric(e.task.metric as 'accuracy', predictions, labels) };
       if (e.task.kind === 'classification' && e.task.metric !== 'accuracy') out.accuracy = computeMetric('accuracy', predictions, labels);
       return out;
@@ -46,25 +53,34 @@ function prepareText(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
   };
 }
 
+function prepareText(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
+  const data = loadExperimentData(e);
+  const validation = data.validation ? textEvaluation(e, encodeExamples(tokenizer, data.validation, e.task.maxLength)) : undefined;
+  return {
+    train: encodeExamples(tokenizer, data.train, e.task.maxLength),
+    validation: validation?.inputs,
+    labelMap: data.train.labelMap,
+    numLabels: data.train.labelMap ? Math.max(2, data.train.labelMap.labels.length) : 1,
+    evaluate: (trainer, gates) => validation!.evaluate(trainer, gates),
+  };
+}
+
 function spanInputs(features: readonly SpanFeature[]): EncodedExample[] {
   return features.map((f, i) => ({ index: i, inputIds: f.inputIds, tokenTypeIds: f.tokenTypeIds, label: 0, span: [f.startPosition, f.endPosition] as const }));
 }
 
-function prepareSpan(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
-  const encoder = spanTokenizerFrom(tokenizer);
-  const options = { maxLength: e.task.maxLength, docStride: Math.min(DOC_STRIDE, Math.max(1, Math.floor(e.task.maxLength / 2))) };
-  const trainFeatures = buildSpanFeatures(readSquad(e.task.train), encoder, options);
-  const validationExamples = e.task.validation ? readSquad(e.task.validation) : undefined;
-  const validationFeatures = validationExamples ? buildSpanFeatures(validationExamples, encoder, options) : undefined;
-  const validation = validationFeatures ? spanInputs(validationFeatures) : undefined;
+function spanOptions(e: Experiment) {
+  return { maxLength: e.task.maxLength, docStride: Math.min(DOC_STRIDE, Math.max(1, Math.floor(e.task.maxLength / 2))) };
+}
+
+function spanEvaluation(e: Experiment, tokenizer: BertTokenizer, examples: readonly SquadExample[]): Evaluation {
+  const features = buildSpanFeatures(examples, spanTokenizerFrom(tokenizer), spanOptions(e));
+  const inputs = spanInputs(features);
   return {
-    train: spanInputs(trainFeatures),
-    validation,
-    labelMap: undefined,
-    numLabels: 2,
-    evaluate: async (trainer) => {
-      const answers = await predictSpans(trainer, validationExamples!, validationFeatures!, validation!, e);
-      const golds = validationExamples!.map((x) => x.answers.map((a) => a.text));
+    inputs,
+    evaluate: async (trainer, gates) => {
+      const answers = await predictSpans(trainer, examples, features, inputs, e, gates);
+      const golds = examples.map((x) => x.answers.map((a) => a.text));
       const em = computeMetric('exact_match', answers, golds);
       const f1 = computeMetric('span_f1', answers, golds);
       return e.task.metric === 'exact_match' ? { exact_match: em, span_f1: f1 } : { span_f1: f1, exact_match: em };
@@ -72,11 +88,23 @@ function prepareSpan(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
   };
 }
 
+function prepareSpan(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
+  const trainFeatures = buildSpanFeatures(readSquad(e.task.train), spanTokenizerFrom(tokenizer), spanOptions(e));
+  const validation = e.task.validation ? spanEvaluation(e, tokenizer, readSquad(e.task.validation)) : undefined;
+  return {
+    train: spanInputs(trainFeatures),
+    validation: validation?.inputs,
+    labelMap: undefined,
+    numLabels: 2,
+    evaluate: (trainer, gates) => validation!.evaluate(trainer, gates),
+  };
+}
+
 /** The best answer text per question: the highest start + end logit over all its windows, start ≤ end ≤ start + 30 tokens. */
-async function predictSpans(trainer: Trainer, examples: readonly SquadExample[], features: readonly SpanFeature[], inputs: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>): Promise<string[]> {
+async function predictSpans(trainer: Trainer, examples: readonly SquadExample[], features: readonly SpanFeature[], inputs: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>, gates?: Float32Array): Promise<string[]> {
   const best = examples.map(() => ({ score: -Infinity, text: '' }));
   for (const batch of makeBatches(inputs, Math.max(e.training.batchSize, 16), 0, 'span', false)) {
-    const out = await trainer.logits(batch);
+    const out = await trainer.logits(batch, gates);
     const S = batch.sequenceLength;
     batch.indices.forEach((index, row) => {
       const f = features[index]!;
@@ -101,12 +129,12 @@ async function predictSpans(trainer: Trainer, examples: readonly SquadExample[],
 }
 
 /** Predictions (class ids or values) and gold labels for text examples, in their order. */
-export async function predictAll(trainer: Trainer, examples: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>): Promise<{ predictions: number[]; labels: number[]; logits: number[][] }> {
+export async function predictAll(trainer: Trainer, examples: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>, gates?: Float32Array): Promise<{ predictions: number[]; labels: number[]; logits: number[][] }> {
   const predictions: number[] = new Array(examples.length);
   const labels: number[] = new Array(examples.length);
   const logits: number[][] = new Array(examples.length);
   for (const batch of makeBatches(examples, Math.max(e.training.batchSize, 32), 0, e.task.kind, false)) {
-    const out = await trainer.logits(batch);
+    const out = await trainer.logits(batch, gates);
     const width = out.shape[out.shape.length - 1]!;
     batch.indices.forEach((index, row) => {
       const l = Array.from(out.data.subarray(row * width, (row + 1) * width));

@@ -75,6 +75,7 @@ export class Trainer {
   }
 
   private feeds(batch: Batch, gates?: Float32Array): Record<string, RunTensor> {
+    if (gates && !this.gated) throw new Error('adapter gates given to a trainer built without them');
     const shape = [batch.batchSize, batch.sequenceLength];
     const f: Record<string, RunTensor> = {
       input_ids: { data: batch.inputIds, shape },

@@ -1,0 +1,107 @@
+/**
+ * Ablation of a trained adapter (Houlsby et al., Fig. 6): remove the adapters of every
+ * contiguous span of layers i..j, and of each single site, without retraining, and evaluate.
+ * One graph serves every cell: the adapters' gates are inputs, so a cell is only a run.
+ */
+import * as path from 'node:path';
+import { layersOf } from '../config/layers';
+import { stamp, type EventPayload, type EventSink } from '../events';
+import { writeJson } from '../runs/store';
+import { loadRun } from './runModel';
+import { prepareEvaluation } from './tasks';
+import { Trainer } from './trainer';
+
+export interface AblationCell {
+  readonly from: number;
+  readonly to: number;
+  readonly site: 'both' | 'attention' | 'ffn';
+  readonly value: number;
+  readonly metrics: Readonly<Record<string, number>>;
+}
+
+export interface AblationResult {
+  readonly metric: string;
+  readonly dataFile: string;
+  readonly layers: number;
+  /** With every adapter in place. */
+  readonly baseline: Readonly<Record<string, number>>;
+  readonly cells: readonly AblationCell[];
+  readonly status: 'completed' | 'cancelled';
+}
+
+export const ABLATION_FILE = 'ablation.json';
+
+export interface AblationOptions {
+  readonly runDir: string;
+  /** Defaults to the run's validation file. */
+  readonly dataFile?: string;
+  readonly threads?: number;
+  readonly emit: EventSink;
+  readonly signal?: AbortSignal;
+}
+
+export async function runAblation(opts: AblationOptions): Promise<AblationResult> {
+  const started = Date.now();
+  const emit = (p: EventPayload): void => opts.emit(stamp(p));
+  const run = loadRun(opts.runDir);
+  const e = run.experiment;
+  const L = run.spec.dims.layers;
+  const dataFile = opts.dataFile ?? e.task.validation;
+  if (!dataFile) throw new Error('the run has no validation file: give one with --data');
+  const evaluation = prepareEvaluation(e, run.model.tokenizer, run.labels, path.resolve(dataFile));
+  const cells = cellsToRun(e.ablation.spans, run.spec.adapters?.sites ?? [], L);
+  const runName = path.basename(opts.runDir);
+  emit({ type: 'start', job: 'ablate', run: runName, runDir: opts.runDir, metric: e.task.metric, cells: cells.length, examples: evaluation.inputs.length });
+
+  const trainer = await Trainer.create(run.spec, run.weights, [], undefined, { threads: opts.threads, gates: true });
+  const done: AblationCell[] = [];
+  let status: AblationResult['status'] = 'completed';
+  let baseline: Record<string, number> = {};
+  try {
+    baseline = await evaluation.evaluate(trainer, gatesFor(L, undefined));
+    for (const [index, cell] of cells.entries()) {
+      if (opts.signal?.aborted) {
+        status = 'cancelled';
+        break;
+      }
+      const t = performance.now();
+      const metrics = await evaluation.evaluate(trainer, gatesFor(L, cell));
+      const result = { ...cell, value: metrics[e.task.metric]!, metrics };
+      done.push(result);
+      emit({ type: 'ablation', index, total: cells.length, from: cell.from, to: cell.to, site: cell.site, metric: e.task.metric, value: result.value, metrics, seconds: (performance.now() - t) / 1000 });
+    }
+  } finally {
+    await trainer.release();
+  }
+  const result: AblationResult = { metric: e.task.metric, dataFile: path.resolve(dataFile), layers: L, baseline, cells: done, status };
+  const file = path.join(opts.runDir, ABLATION_FILE);
+  writeJson(file, result);
+  emit({ type: 'artifact', kind: 'ablation', path: file });
+  emit({ type: 'end', status, run: runName, seconds: (Date.now() - started) / 1000, steps: done.length, metrics: baseline });
+  return result;
+}
+
+type Cell = Pick<AblationCell, 'from' | 'to' | 'site'>;
+
+/** Every span i..j (or the listed ranges) with both sites removed, then each single site of each layer. */
+function cellsToRun(spans: 'contiguous' | readonly { from: number; to: number }[], sites: readonly ('attention' | 'ffn')[], layers: number): Cell[] {
+  const cells: Cell[] = [];
+  if (spans === 'contiguous') {
+    for (let i = 0; i < layers; i++) for (let j = i; j < layers; j++) cells.push({ from: i, to: j, site: 'both' });
+  } else {
+    for (const s of spans) cells.push({ from: s.from, to: Math.min(s.to, layers - 1), site: 'both' });
+  }
+  if (sites.length > 1) for (let l = 0; l < layers; l++) for (const site of sites) cells.push({ from: l, to: l, site });
+  return cells;
+}
+
+/** Gates [layer × (attention, ffn)]: 0 removes that adapter's branch. */
+function gatesFor(layers: number, cell: Cell | undefined): Float32Array {
+  const gates = new Float32Array(layers * 2).fill(1);
+  if (!cell) return gates;
+  for (const l of layersOf({ kind: 'layers', parts: [{ from: cell.from, to: cell.to, range: { start: 0, end: 0 }, text: '' }] }, layers)) {
+    if (cell.site !== 'ffn') gates[l * 2] = 0;
+    if (cell.site !== 'attention') gates[l * 2 + 1] = 0;
+  }
+  return gates;
+}
