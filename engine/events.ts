@@ -52,6 +52,37 @@ export interface AblationCellEvent extends Base {
   readonly seconds: number;
 }
 
+/** The start of a sweep: its trials run one after another, each a training run of its own. */
+export interface SweepStartEvent extends Base {
+  readonly type: 'start';
+  readonly job: 'sweep';
+  readonly sweep: string;
+  readonly sweepDir: string;
+  readonly trials: number;
+  /** Trials already finished in an earlier, interrupted attempt (resumed sweeps). */
+  readonly skipped: number;
+  readonly metric: string;
+}
+
+export interface TrialStartEvent extends Base {
+  readonly type: 'trial-start';
+  readonly index: number;
+  readonly total: number;
+  readonly assignments: Readonly<Record<string, unknown>>;
+  readonly seed: number;
+}
+
+export interface TrialEndEvent extends Base {
+  readonly type: 'trial-end';
+  readonly index: number;
+  readonly total: number;
+  readonly status: 'completed' | 'failed' | 'cancelled';
+  readonly run: string | undefined;
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly trainable: number | undefined;
+  readonly message?: string;
+}
+
 export interface StepEvent extends Base {
   readonly type: 'step';
   readonly step: number;
@@ -80,7 +111,7 @@ export interface EvaluationEvent extends Base {
 
 export interface ArtifactEvent extends Base {
   readonly type: 'artifact';
-  readonly kind: 'adapter' | 'config' | 'metrics' | 'predictions' | 'ablation';
+  readonly kind: 'adapter' | 'config' | 'metrics' | 'predictions' | 'ablation' | 'sweep-summary';
   readonly path: string;
 }
 
@@ -105,7 +136,7 @@ export interface EndEvent extends Base {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
-export type JobEvent = StartEvent | EvaluationJobStartEvent | AblationCellEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
+export type JobEvent = StartEvent | EvaluationJobStartEvent | SweepStartEvent | TrialStartEvent | TrialEndEvent | AblationCellEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
 
 type Payload<E> = E extends JobEvent ? Omit<E, 'v' | 'time'> : never;
 export type EventPayload = Payload<JobEvent>;

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
-import { ablateCommand, demoCommand, predictCommand, trainCommand } from './train';
+import { ablateCommand, demoCommand, predictCommand, sweepCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
 
@@ -23,6 +23,8 @@ Usage:
       train one run; the run folder goes under .adapter-lab/runs beside the file
   adapter-lab predict <run-folder> <data-file> [--out FILE] [--threads N]
       one JSON line per example, in file order, with its logits and prediction
+  adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--max-steps N] [--threads N] [--runs DIR] [--events]
+      run the grid × seeds trial after trial; select the best trial per group on validation
   adapter-lab ablate <run-folder> [--data FILE] [--threads N] [--events]
       remove the adapters of every span of layers i..j (and each single site) from a
       trained run and evaluate, without retraining; writes ablation.json to the run
@@ -66,6 +68,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return demoCommand(rest, usage);
     case 'ablate':
       return ablateCommand(rest, usage);
+    case 'sweep':
+      return sweepCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;

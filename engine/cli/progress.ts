@@ -11,12 +11,19 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
   let started = Date.now();
   let tokens = 0;
   let unit = 'steps';
+  let inSweep = false;
   const clear = (): void => {
     if (tty) stream.write('\r\x1b[2K');
   };
   return (e) => {
     switch (e.type) {
       case 'start':
+        if (e.job === 'sweep') {
+          unit = 'trials';
+          inSweep = true;
+          stream.write(`sweep ${e.sweep}: ${e.trials} trials${e.skipped ? ` (${e.skipped} already done, skipped)` : ''}, selected on ${e.metric}\n  sweep folder ${e.sweepDir}\n`);
+          break;
+        }
         if (e.job === 'ablate') {
           unit = 'cells';
           total = e.cells;
@@ -25,6 +32,7 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
           break;
         }
         total = e.steps;
+        unit = 'steps';
         started = Date.now();
         stream.write(`${e.experiment}: ${e.method} on ${e.model}, ${e.parameters.trainable.toLocaleString('en-US')} trainable parameters (${e.parameters.percentOfBase.toFixed(2)}% of ${e.parameters.base.toLocaleString('en-US')}), ${e.examples} examples, ${e.steps} steps, ${e.threads} threads\n  run folder ${e.runDir}\n`);
         break;
@@ -58,6 +66,7 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
         break;
       case 'end':
         clear();
+        if (inSweep && e.run.includes('-sweep-')) unit = 'trials';
         stream.write(`${e.status} after ${e.steps} ${unit} in ${formatSeconds(e.seconds)}${Object.keys(e.metrics).length ? ': ' + Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : ''}\n`);
         break;
       case 'ablation': {
@@ -72,6 +81,14 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
         }
         break;
       }
+      case 'trial-start':
+        clear();
+        stream.write(`trial ${e.index + 1}/${e.total}: ${Object.entries(e.assignments).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')} seed=${e.seed}\n`);
+        break;
+      case 'trial-end':
+        clear();
+        stream.write(`trial ${e.index + 1}/${e.total} ${e.status}${Object.keys(e.metrics).length ? ': ' + Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : ''}${e.message ? ` (${e.message})` : ''}\n`);
+        break;
       case 'artifact':
         break;
     }

@@ -11,6 +11,7 @@ import { formatCount } from '../model/parameters';
 import { defaultRunsDir } from '../runs/store';
 import { runTrainJob, type TrainJobResult } from '../train/job';
 import { runAblation, type AblationResult } from '../train/ablate';
+import { runSweep, type SweepSummary } from '../train/sweep';
 import { predictFile, RunFolderError } from '../train/predict';
 import { findingLines, loadExperimentFile } from './load';
 import { progressPrinter } from './progress';
@@ -158,6 +159,50 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stderr.write(`\n${line(header)}\n${rows.map(line).join('\n')}\n`);
   return results.every((r) => r.result.status === 'completed') ? 0 : exitCodeOf(results[results.length - 1]!.result);
+}
+
+export async function sweepCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'resume'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [file, ...extra] = parsed.positional;
+  if (!file || extra.length) return usage('sweep needs one experiment file');
+  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof maxSteps === 'string') return usage(maxSteps);
+  if (typeof threads === 'string') return usage(threads);
+  const loaded = loadExperimentFile(file);
+  if (!loaded.ok) {
+    if (loaded.validation && loaded.text !== undefined) for (const line of findingLines(file, loaded.text, loaded.validation)) process.stderr.write(line + '\n');
+    process.stderr.write(loaded.message + '\n');
+    return loaded.validation ? 1 : 2;
+  }
+  const experiment = loaded.validation.experiment!;
+  if (!experiment.sweep) return usage(`${file} has no sweep section; use train`);
+  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
+  const resume = parsed.flags.get('resume');
+  const { signal, dispose } = cancellation();
+  try {
+    const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, emit: sinkFor(parsed.flags.has('events')), signal });
+    process.stderr.write(sweepTable(result.summary));
+    if (result.status === 'cancelled') process.stderr.write(`cancelled: continue with adapter-lab sweep ${file} --resume ${result.sweepDir}\n`);
+    return result.status === 'completed' ? 0 : 130;
+  } catch (e) {
+    process.stderr.write(`${file}: error: ${messageOf(e)}\n`);
+    return 1;
+  } finally {
+    dispose();
+  }
+}
+
+function sweepTable(s: SweepSummary): string {
+  const lines = [`\nbest trial per group on validation ${s.metric}:`];
+  for (const g of s.groups) {
+    const name = Object.entries(g.group).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') || '(all trials)';
+    lines.push(`  ${name}: ${g.best.metrics[s.metric]!.toFixed(4)} (trial ${g.best.index}, ${Object.entries(g.best.assignments).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}, seed ${g.best.seed}; over seeds ${g.seeds.mean.toFixed(4)} ± ${g.seeds.std.toFixed(4)}, trainable ${g.best.trainable !== undefined ? formatCount(g.best.trainable) : '?'})`);
+  }
+  const failed = s.trials.filter((t) => t.status === 'failed');
+  if (failed.length) lines.push(`  ${failed.length} trial${failed.length === 1 ? '' : 's'} failed: ${failed.map((t) => t.index).join(', ')}`);
+  return lines.join('\n') + '\n';
 }
 
 export async function ablateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {

@@ -1,0 +1,104 @@
+/** `adapter-lab sweep`: trials, failures, selection per group, and resuming an interrupted sweep. */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { builtinSentiment } from '../../engine/model/builtin';
+import type { SweepSummary, TrialRecord } from '../../engine/train/sweep';
+import { Workspace } from '../support/fixtures';
+import { REPO_ROOT } from '../support/lspClient';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+interface Event { type: string; [k: string]: unknown }
+const events = (stdout: string): Event[] => stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+
+function experiment(grid: string, seeds = 2): string {
+  return `name: sw\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  max_length: 24\nadapter:\n  size: 8\ntraining:\n  learning_rate: 3.0e-3\n  epochs: 1\n  batch_size: 16\nsweep:\n  grid:\n${grid}  seeds: ${seeds}\n`;
+}
+
+describe('adapter-lab sweep', () => {
+  let ws: Workspace;
+  before(() => {
+    ws = new Workspace();
+    const tsv = (rows: { sentence: string; label: number }[]) => ['sentence\tlabel', ...rows.map((r) => `${r.sentence}\t${r.label}`)].join('\n') + '\n';
+    ws.write('train.tsv', tsv(builtinSentiment(64, 1)));
+    ws.write('dev.tsv', tsv(builtinSentiment(24, 2)));
+  });
+  after(() => ws.dispose());
+
+  const sweepDirs = (runs: string) => fs.readdirSync(ws.path(runs)).map((d) => ws.path(runs, d));
+  const summaryOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as SweepSummary;
+
+  test('every grid point × seed runs once; the best per group is chosen on validation', () => {
+    ws.write('a.adapter.yaml', experiment('    method: [adapter, layernorm]\n    adapter.size: [4, 8]\n'));
+    const r = spawnSync(process.execPath, [CLI, 'sweep', 'a.adapter.yaml', '--events', '--max-steps', '2', '--runs', 'runs-a'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const list = events(r.stdout);
+    assert.equal(list.filter((e) => e.type === 'trial-end').length, 8);
+    const [dir] = sweepDirs('runs-a');
+    const summary = summaryOf(dir!);
+    assert.deepEqual(summary.trials.map((t) => t.index), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.ok(summary.trials.every((t) => t.status === 'completed' && fs.existsSync(path.join(dir!, 'runs', t.run!, 'status.json'))));
+    // adapter.size groups the adapter trials; it means nothing for layer-norm tuning.
+    assert.deepEqual(summary.groups.map((g) => g.group), [{ method: 'adapter', 'adapter.size': 4 }, { method: 'adapter', 'adapter.size': 8 }, { method: 'layernorm' }]);
+    for (const g of summary.groups) {
+      const members = summary.trials.filter((t) => JSON.stringify(t.assignments).includes(`"method":"${g.group.method}"`) && (g.group['adapter.size'] === undefined || t.assignments['adapter.size'] === g.group['adapter.size']));
+      assert.equal(g.best.metrics.accuracy, Math.max(...members.map((m) => m.metrics.accuracy!)));
+    }
+    assert.equal(summary.tradeoff.length, 3);
+    assert.ok(summary.tradeoff.find((p) => p.group.includes('layernorm'))!.trainable < summary.tradeoff.find((p) => p.group.includes('"adapter.size":8'))!.trainable);
+  });
+
+  test('a failing trial is recorded and the sweep goes on', () => {
+    ws.write('b.adapter.yaml', experiment('    training.learning_rate: [1.0e+30, 3.0e-3]\n', 1));
+    const r = spawnSync(process.execPath, [CLI, 'sweep', 'b.adapter.yaml', '--max-steps', '2', '--runs', 'runs-b'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = summaryOf(sweepDirs('runs-b')[0]!);
+    assert.deepEqual(summary.trials.map((t) => t.status), ['failed', 'completed']);
+    assert.match(summary.trials[0]!.message ?? '', /loss became/);
+    assert.match(r.stderr, /1 trial failed: 0/);
+  });
+
+  test('an interrupted sweep resumes, skipping finished trials, with none duplicated or lost', async () => {
+    ws.write('c.adapter.yaml', experiment('    adapter.size: [2, 4, 8]\n', 2));
+    const child = spawn(process.execPath, [CLI, 'sweep', 'c.adapter.yaml', '--events', '--runs', 'runs-c'], { cwd: ws.root });
+    let out = '';
+    let sent = false;
+    await new Promise<void>((resolve) => {
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+        if (!sent && events(out.slice(0, out.lastIndexOf('\n') + 1)).some((e) => e.type === 'trial-start' && e.index === 2)) {
+          sent = true;
+          child.kill('SIGINT');
+          resolve();
+        }
+      });
+    });
+    assert.equal(await new Promise((resolve) => child.on('close', resolve)), 130);
+    const [dir] = sweepDirs('runs-c');
+    const before = fs.readFileSync(path.join(dir!, 'trials.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as TrialRecord);
+    assert.deepEqual(before.filter((t) => t.status === 'completed').map((t) => t.index), [0, 1]);
+    const r = spawnSync(process.execPath, [CLI, 'sweep', 'c.adapter.yaml', '--events', '--resume', dir!, '--max-steps', '2'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const started = events(r.stdout).filter((e) => e.type === 'trial-start').map((e) => e.index);
+    assert.deepEqual(started, [2, 3, 4, 5], 'finished trials are skipped');
+    const summary = summaryOf(dir!);
+    assert.deepEqual(summary.trials.map((t) => [t.index, t.status]), [0, 1, 2, 3, 4, 5].map((i) => [i, 'completed']));
+  });
+
+  test('resuming with a different experiment file is refused', () => {
+    ws.write('d.adapter.yaml', experiment('    adapter.size: [2, 4]\n', 1));
+    const [dir] = sweepDirs('runs-c');
+    const r = spawnSync(process.execPath, [CLI, 'sweep', 'd.adapter.yaml', '--resume', dir!], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 1);
+    assert.match(r.stderr, /was started from a different experiment file/);
+  });
+
+  test('a file without a sweep is pointed to train', () => {
+    ws.write('e.adapter.yaml', experiment('    adapter.size: [2]\n', 1).replace(/sweep:[\s\S]*$/, ''));
+    const r = spawnSync(process.execPath, [CLI, 'sweep', 'e.adapter.yaml'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /has no sweep section; use train/);
+  });
+});
