@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
-import { ablateCommand, demoCommand, predictCommand, sweepCommand, trainCommand } from './train';
+import { ablateCommand, demoCommand, predictCommand, runsCommand, sweepCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
 
@@ -28,6 +28,8 @@ Usage:
   adapter-lab ablate <run-folder> [--data FILE] [--threads N] [--events]
       remove the adapters of every span of layers i..j (and each single site) from a
       trained run and evaluate, without retraining; writes ablation.json to the run
+  adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
+      the runs and sweeps in .adapter-lab/runs (or DIR)
   adapter-lab validate [--json] <file.adapter.yaml>...   check experiment files
   adapter-lab validate --builtin                          check the built-in quickstart experiment
   adapter-lab schema [--out FILE]                         print the experiment JSON Schema
@@ -70,6 +72,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return ablateCommand(rest, usage);
     case 'sweep':
       return sweepCommand(rest, usage);
+    case 'runs':
+      return runsCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;
