@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
-import { ablateCommand, demoCommand, predictCommand, runsCommand, sweepCommand, trainCommand } from './train';
+import { ablateCommand, demoCommand, evaluateCommand, predictCommand, runsCommand, sweepCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
 
@@ -28,6 +28,8 @@ Usage:
   adapter-lab ablate <run-folder> [--data FILE] [--threads N] [--events]
       remove the adapters of every span of layers i..j (and each single site) from a
       trained run and evaluate, without retraining; writes ablation.json to the run
+  adapter-lab evaluate <run-folder> <data-file> [--threads N]
+      the run's metrics on a labelled file (one JSON line on standard output)
   adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
       the runs and sweeps in .adapter-lab/runs (or DIR)
   adapter-lab validate [--json] <file.adapter.yaml>...   check experiment files
@@ -74,6 +76,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return sweepCommand(rest, usage);
     case 'runs':
       return runsCommand(rest, usage);
+    case 'evaluate':
+      return evaluateCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;

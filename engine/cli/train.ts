@@ -12,6 +12,7 @@ import { describe as describeRun, isLive, listRuns } from '../runs/catalog';
 import { defaultRunsDir } from '../runs/store';
 import { runTrainJob, type TrainJobResult } from '../train/job';
 import { runAblation, type AblationResult } from '../train/ablate';
+import { evaluateRun } from '../train/evaluate';
 import { runSweep, type SweepSummary } from '../train/sweep';
 import { predictFile, RunFolderError } from '../train/predict';
 import { findingLines, loadExperimentFile } from './load';
@@ -253,6 +254,24 @@ export async function runsCommand(args: readonly string[], usage: (m: string) =>
     }
     default:
       return usage('runs needs list, show or delete');
+  }
+}
+
+export async function evaluateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['threads'], []);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [runDir, dataFile, ...extra] = parsed.positional;
+  if (!runDir || !dataFile || extra.length) return usage('evaluate needs a run folder and a labelled data file');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof threads === 'string') return usage(threads);
+  try {
+    const result = await evaluateRun(runDir, dataFile, threads);
+    process.stdout.write(JSON.stringify(result) + '\n');
+    process.stderr.write(`${result.run} on ${dataFile} (${result.examples} examples): ${Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`error: ${messageOf(e)}\n`);
+    return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
   }
 }
 

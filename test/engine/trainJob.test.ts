@@ -101,6 +101,19 @@ describe('adapter-lab train', () => {
     assert.deepEqual(config.leave_out, [], 'robust training keeps adapters in every layer');
   });
 
+  test('evaluate: the run\'s metrics on a labelled file equal its own final evaluation on that file', () => {
+    const [dir] = runFolders(ws.path('runs-a'));
+    const r = run(['evaluate', dir!, 'dev.tsv'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    const result = JSON.parse(r.stdout) as { examples: number; metrics: { accuracy: number } };
+    const last = fs.readFileSync(path.join(dir!, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event).filter((m) => m.type === 'evaluation').pop()!;
+    assert.equal(result.examples, 20);
+    assert.equal(result.metrics.accuracy, last.value);
+    const missing = run(['evaluate', dir!, 'nope.tsv'], ws.root);
+    assert.equal(missing.status, 2);
+    assert.match(missing.stderr, /nope.tsv.*not found/);
+  });
+
   test('predict on a folder that is not a run: exit 2 and a clear message', () => {
     const r = run(['predict', ws.root, 'dev.tsv'], ws.root);
     assert.equal(r.status, 2);
