@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
-import { ablateCommand, demoCommand, evaluateCommand, predictCommand, runsCommand, sweepCommand, trainCommand } from './train';
+import { ablateCommand, demoCommand, evaluateCommand, predictCommand, resumeCommand, runsCommand, sweepCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
 
@@ -19,8 +19,10 @@ Usage:
   adapter-lab demo [--max-steps N] [--threads N] [--runs DIR] [--events]
       train adapters and full fine-tuning side by side on the built-in model and a
       generated task (no files needed; the built-in model is not pretrained)
-  adapter-lab train <file.adapter.yaml> [--max-steps N] [--threads N] [--runs DIR] [--events]
+  adapter-lab train <file.adapter.yaml> [--max-steps N] [--threads N] [--runs DIR] [--checkpoint-every N] [--events]
       train one run; the run folder goes under .adapter-lab/runs beside the file
+  adapter-lab resume <run-folder> [--threads N] [--events]
+      continue a killed or cancelled run from its last checkpoint to the same end
   adapter-lab predict <run-folder> <data-file> [--out FILE] [--threads N]
       one JSON line per example, in file order, with its logits and prediction
   adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--max-steps N] [--threads N] [--runs DIR] [--events]
@@ -78,6 +80,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return runsCommand(rest, usage);
     case 'evaluate':
       return evaluateCommand(rest, usage);
+    case 'resume':
+      return resumeCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -10,7 +10,7 @@ import { loadModel } from '../model/load';
 import { formatCount } from '../model/parameters';
 import { describe as describeRun, isLive, listRuns } from '../runs/catalog';
 import { defaultRunsDir } from '../runs/store';
-import { runTrainJob, type TrainJobResult } from '../train/job';
+import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../train/job';
 import { runAblation, type AblationResult } from '../train/ablate';
 import { evaluateRun } from '../train/evaluate';
 import { runSweep, type SweepSummary } from '../train/sweep';
@@ -71,10 +71,12 @@ export function exitCodeOf(r: TrainJobResult): number {
 }
 
 export async function trainCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads'], ['events']);
+  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'checkpoint-every'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   const [file, ...extra] = parsed.positional;
   if (!file || extra.length) return usage('train needs one experiment file');
+  const checkpointEvery = positiveInt(parsed.flags.get('checkpoint-every'), 'checkpoint-every');
+  if (typeof checkpointEvery === 'string') return usage(checkpointEvery);
   const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof maxSteps === 'string') return usage(maxSteps);
@@ -88,7 +90,8 @@ export async function trainCommand(args: readonly string[], usage: (m: string) =
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const { signal, dispose } = cancellation();
   try {
-    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, threads, emit: sinkFor(parsed.flags.has('events')), signal });
+    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, threads, checkpointEvery, emit: sinkFor(parsed.flags.has('events')), signal });
+    if (result.status === 'cancelled') process.stderr.write(`continue with: adapter-lab resume ${result.runDir}\n`);
     return exitCodeOf(result);
   } catch (e) {
     process.stderr.write(`${file}: error: ${messageOf(e)}\n`);
@@ -161,6 +164,26 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ');
   process.stderr.write(`\n${line(header)}\n${rows.map(line).join('\n')}\n`);
   return results.every((r) => r.result.status === 'completed') ? 0 : exitCodeOf(results[results.length - 1]!.result);
+}
+
+export async function resumeCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['threads', 'checkpoint-every'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [runDir, ...extra] = parsed.positional;
+  if (!runDir || extra.length) return usage('resume needs a run folder');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  const checkpointEvery = positiveInt(parsed.flags.get('checkpoint-every'), 'checkpoint-every');
+  if (typeof threads === 'string') return usage(threads);
+  if (typeof checkpointEvery === 'string') return usage(checkpointEvery);
+  const { signal, dispose } = cancellation();
+  try {
+    return exitCodeOf(await resumeTrainJob(path.resolve(runDir), { threads, checkpointEvery, emit: sinkFor(parsed.flags.has('events')), signal }));
+  } catch (e) {
+    process.stderr.write(`error: ${messageOf(e)}\n`);
+    return e instanceof RunFolderError ? 2 : 1;
+  } finally {
+    dispose();
+  }
 }
 
 export async function sweepCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {

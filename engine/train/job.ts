@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { writeSafetensors } from '../checkpoint/safetensors';
+import { openSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import type { Experiment } from '../config/experiment';
 import { layersOf } from '../config/layers';
 import type { LabelMap } from '../data/examples';
@@ -17,11 +17,12 @@ import { resolveProvider } from '../runtime/provider';
 import { initAdapters, initHead } from '../model/init';
 import * as names from '../model/names';
 import { countParameters, type ParameterCounts } from '../model/parameters';
-import { appendJsonLine, createRunDir, RUN_FILES, writeJson, writeAtomic, type RunStatusRecord } from '../runs/store';
+import { appendJsonLine, createRunDir, readJsonLines, RUN_FILES, writeJson, writeAtomic, type RunStatusRecord } from '../runs/store';
 import type { FloatTensor } from '../tensor';
 import { Random } from '../util/random';
 import { makeBatches } from './batches';
 import { planRun, type RunPlan } from './plan';
+import { RunFolderError } from './runModel';
 import { prepareTask, type TaskInputs } from './tasks';
 import { NonFiniteLossError, Trainer } from './trainer';
 
@@ -38,7 +39,14 @@ export interface TrainJobOptions {
   readonly signal?: AbortSignal;
   /** Already loaded model (the demo trains two methods on one model). */
   readonly model?: LoadedModel;
+  /** Save parameters and optimizer state every this many steps (and at each epoch's end), for resume. */
+  readonly checkpointEvery?: number;
+  /** Continue a run from its last checkpoint instead of starting one (see resumeTrainJob). */
+  readonly resume?: { readonly runDir: string; readonly totalSteps: number };
 }
+
+export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+const DEFAULT_CHECKPOINT_EVERY = 100;
 
 export interface TrainJobResult {
   readonly runDir: string;
@@ -66,20 +74,24 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const train = task.train;
   const stepsPerEpoch = Math.ceil(train.length / e.training.batchSize);
   const plannedSteps = stepsPerEpoch * e.training.epochs;
-  const totalSteps = Math.max(1, Math.min(plannedSteps, opts.maxSteps ?? Infinity));
+  const totalSteps = opts.resume?.totalSteps ?? Math.max(1, Math.min(plannedSteps, opts.maxSteps ?? Infinity));
   const threads = opts.threads ?? e.runtime.threads ?? os.cpus().length;
   // Refused before a run folder exists: an unusable device is a setup problem, not a failed run.
   const { provider, note: providerNote } = await resolveProvider(e.runtime.device);
 
-  const runDir = createRunDir(opts.runsDir, e.name);
+  const runDir = opts.resume ? opts.resume.runDir : createRunDir(opts.runsDir, e.name);
   const run = path.basename(runDir);
   const status = (s: RunStatusRecord['status'], step: number, message?: string): void =>
     writeJson(path.join(runDir, RUN_FILES.status), { status: s, started: new Date(started).toISOString(), ...(s === 'running' ? {} : { ended: new Date().toISOString() }), step, pid: process.pid, ...(message ? { message } : {}) } satisfies RunStatusRecord);
-  writeAtomic(path.join(runDir, RUN_FILES.experiment), opts.source);
-  writeJson(path.join(runDir, RUN_FILES.config), { experiment: e, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps, stepsPerEpoch });
-  writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider, threads, model: model.ref, pretrained: !model.builtin });
-  if (labelMap) writeJson(path.join(runDir, RUN_FILES.labels), labelMap.toJSON());
-  status('running', 0);
+  if (!opts.resume) {
+    writeAtomic(path.join(runDir, RUN_FILES.experiment), opts.source);
+    writeJson(path.join(runDir, RUN_FILES.config), { experiment: e, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps, stepsPerEpoch });
+    writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider, threads, model: model.ref, pretrained: !model.builtin });
+    if (labelMap) writeJson(path.join(runDir, RUN_FILES.labels), labelMap.toJSON());
+  }
+  const checkpoint = opts.resume ? readCheckpoint(runDir) : undefined;
+  if (opts.resume) dropRecordsAfter(path.join(runDir, RUN_FILES.metrics), checkpoint?.step ?? 0);
+  status('running', checkpoint?.step ?? 0);
 
   emit({ type: 'start', job: 'train', run, runDir, experiment: e.name, method: e.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase }, steps: totalSteps, epochs: e.training.epochs, examples: train.length, provider, threads });
   if (providerNote) emit({ type: 'log', level: 'info', message: providerNote });
@@ -95,26 +107,39 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     totalSteps,
   }, { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed });
   weights.clear();
+  if (checkpoint) {
+    trainer.restore(checkpoint.state, checkpoint.step);
+    emit({ type: 'log', level: 'info', message: `resumed from the checkpoint at step ${checkpoint.step} of ${totalSteps}` });
+  } else if (opts.resume) emit({ type: 'log', level: 'warning', message: 'the run has no checkpoint: it starts again from step 0' });
 
   const metrics: Record<string, number> = {};
+  const every = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   let step = 0;
   let outcome: TrainJobResult['status'] = 'completed';
   let message: string | undefined;
-  const dropRng = new Random(e.training.seed ^ 0xd809);
   try {
     for (let epoch = 1; epoch <= e.training.epochs && step < totalSteps; epoch++) {
+      // Batches are a function of (seed, epoch), so a resumed run sees the same ones.
       const batches = makeBatches(train, e.training.batchSize, e.training.seed + epoch, e.task.kind);
       for (const batch of batches) {
         if (step >= totalSteps) break;
+        if (step < trainer.steps) {
+          step++; // done before the checkpoint
+          continue;
+        }
         if (opts.signal?.aborted) throw new CancelledError();
         const t = performance.now();
-        const r = await trainer.step(batch, robustGates(plan, model.dims.layers, dropRng));
+        const r = await trainer.step(batch, robustGates(plan, model.dims.layers, e.training.seed, step + 1));
         step++;
         const event = { type: 'step', step, epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, examples: batch.batchSize, tokens: batch.tokens, seconds: (performance.now() - t) / 1000 } as const;
         emit(event);
         appendJsonLine(path.join(runDir, RUN_FILES.metrics), event);
+        if (step % every === 0 && step < totalSteps) writeCheckpoint(runDir, trainer);
       }
-      if (task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir));
+      if (step > (checkpoint?.step ?? 0) || step === totalSteps) {
+        if (task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir));
+        if (step < totalSteps) writeCheckpoint(runDir, trainer);
+      }
     }
   } catch (err) {
     if (err instanceof CancelledError) {
@@ -133,6 +158,9 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   if (outcome !== 'failed') {
     try {
       saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit);
+      // A finished run's weights supersede its checkpoint; a cancelled run keeps it to resume.
+      if (outcome === 'completed') fs.rmSync(path.join(runDir, CHECKPOINT_FILE), { force: true });
+      else writeCheckpoint(runDir, trainer);
     } catch (err) {
       // A run whose weights could not be written (a full disk, say) has failed, and says so.
       outcome = 'failed';
@@ -149,11 +177,40 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
 
 class CancelledError extends Error {}
 
-/** Robust AdapterDrop: at each step the adapters of a random number of the lowest droppable layers are off. */
-function robustGates(plan: RunPlan, layers: number, rng: Random): Float32Array | undefined {
+/** Trainable parameters and Adam moments, with the step in the file's metadata; written atomically. */
+function writeCheckpoint(runDir: string, trainer: Trainer): void {
+  writeSafetensors(path.join(runDir, CHECKPOINT_FILE), trainer.snapshot(), { format: 'adapter-lab-checkpoint', step: String(trainer.steps) });
+}
+
+function readCheckpoint(runDir: string): { step: number; state: Map<string, FloatTensor> } | undefined {
+  const file = path.join(runDir, CHECKPOINT_FILE);
+  if (!fs.existsSync(file)) return undefined;
+  const f = openSafetensors(file);
+  try {
+    const step = Number(f.metadata?.step);
+    if (!Number.isInteger(step) || step < 0) throw new Error(`${file} has no valid step in its metadata`);
+    const state = new Map<string, FloatTensor>();
+    for (const info of f.tensors) state.set(info.name, f.readFloat(info.name));
+    return { step, state };
+  } finally {
+    f.close();
+  }
+}
+
+/** Removes step and evaluation records past `step` (a killed run wrote them after its last checkpoint). */
+function dropRecordsAfter(file: string, step: number): void {
+  const kept = readJsonLines<{ step?: number }>(file).filter((r) => (r.step ?? 0) <= step);
+  writeAtomic(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
+}
+
+/**
+ * Robust AdapterDrop: at each step the adapters of a random number of the lowest droppable
+ * layers are off. The draw depends on (seed, step) only, so a resumed run draws the same.
+ */
+function robustGates(plan: RunPlan, layers: number, seed: number, step: number): Float32Array | undefined {
   if (plan.robustDrop.length === 0) return undefined;
   const gates = new Float32Array(layers * 2).fill(1);
-  const n = rng.int(plan.robustDrop.length + 1);
+  const n = new Random((seed ^ 0xd809) + Math.imul(step, 0x9e3779b1)).int(plan.robustDrop.length + 1);
   for (const l of plan.robustDrop.slice(0, n)) gates[l * 2] = gates[l * 2 + 1] = 0;
   return gates;
 }
@@ -203,4 +260,19 @@ function saveTrained(runDir: string, trainer: Trainer, plan: RunPlan, e: Experim
     weights: plan.spec.head.kind === 'span' ? [names.qaOutputs.weight, names.qaOutputs.bias] : [names.classifier.weight, names.classifier.bias],
   });
   emit({ type: 'artifact', kind: 'adapter', path: dir });
+}
+
+/** Continues a killed or cancelled run from its last checkpoint, in its own folder, to the same end. */
+export async function resumeTrainJob(runDir: string, opts: Omit<TrainJobOptions, 'experiment' | 'source' | 'runsDir' | 'resume' | 'maxSteps'>): Promise<TrainJobResult> {
+  let config: { experiment: Experiment; totalSteps: number };
+  let source: string;
+  try {
+    config = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { experiment: Experiment; totalSteps: number };
+    source = fs.readFileSync(path.join(runDir, RUN_FILES.experiment), 'utf8');
+  } catch (e) {
+    throw new RunFolderError(`${runDir} is not a run folder (${(e as Error).message})`);
+  }
+  const status = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.status), 'utf8')) as RunStatusRecord;
+  if (status.status === 'completed') throw new RunFolderError(`${path.basename(runDir)} has already completed`);
+  return runTrainJob({ ...opts, experiment: config.experiment, source, runsDir: path.dirname(runDir), resume: { runDir, totalSteps: config.totalSteps } });
 }
