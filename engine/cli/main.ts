@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
-import { ablateCommand, demoCommand, evaluateCommand, predictCommand, resumeCommand, runsCommand, sweepCommand, trainCommand } from './train';
+import { ablateCommand, demoCommand, evaluateCommand, exportCommand, predictCommand, resumeCommand, runsCommand, sweepCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
 
@@ -30,6 +30,8 @@ Usage:
   adapter-lab ablate <run-folder> [--data FILE] [--threads N] [--events]
       remove the adapters of every span of layers i..j (and each single site) from a
       trained run and evaluate, without retraining; writes ablation.json to the run
+  adapter-lab export <run-folder> --onnx FILE [--threads N]
+      the adapted model as an ONNX file for inference (checked against the engine)
   adapter-lab evaluate <run-folder> <data-file> [--threads N]
       the run's metrics on a labelled file (one JSON line on standard output)
   adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
@@ -82,6 +84,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return evaluateCommand(rest, usage);
     case 'resume':
       return resumeCommand(rest, usage);
+    case 'export':
+      return exportCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -13,6 +13,7 @@ import { defaultRunsDir } from '../runs/store';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../train/job';
 import { runAblation, type AblationResult } from '../train/ablate';
 import { evaluateRun } from '../train/evaluate';
+import { exportOnnx } from '../train/export';
 import { runSweep, type SweepSummary } from '../train/sweep';
 import { predictFile, RunFolderError } from '../train/predict';
 import { findingLines, loadExperimentFile } from './load';
@@ -291,6 +292,24 @@ export async function evaluateCommand(args: readonly string[], usage: (m: string
     const result = await evaluateRun(runDir, dataFile, threads);
     process.stdout.write(JSON.stringify(result) + '\n');
     process.stderr.write(`${result.run} on ${dataFile} (${result.examples} examples): ${Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n`);
+    return 0;
+  } catch (e) {
+    process.stderr.write(`error: ${messageOf(e)}\n`);
+    return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
+  }
+}
+
+export async function exportCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['onnx', 'threads'], []);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [runDir, ...extra] = parsed.positional;
+  const onnx = parsed.flags.get('onnx');
+  if (!runDir || extra.length || typeof onnx !== 'string') return usage('export needs a run folder and --onnx FILE');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof threads === 'string') return usage(threads);
+  try {
+    const r = await exportOnnx(runDir, onnx, threads);
+    process.stderr.write(`wrote ${r.file} (${(r.bytes / 2 ** 20).toFixed(1)} MiB); its logits match the engine's to ${r.maxDifference.toExponential(1)} on ${r.checked} examples\n`);
     return 0;
   } catch (e) {
     process.stderr.write(`error: ${messageOf(e)}\n`);

@@ -9,6 +9,7 @@ import { parameterShapes } from '../../engine/model/bert';
 import { builtinSentiment, builtinVocab } from '../../engine/model/builtin';
 import { initModel } from '../../engine/model/init';
 import { floatTensor, type FloatTensor } from '../../engine/tensor';
+import { loadRun } from '../../engine/train/runModel';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 
@@ -112,6 +113,27 @@ describe('adapter-lab train', () => {
     const missing = run(['evaluate', dir!, 'nope.tsv'], ws.root);
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /nope.tsv.*not found/);
+  });
+
+  test('export --onnx: a standalone model whose logits equal predict\'s', async () => {
+    const [dir] = runFolders(ws.path('runs-a'));
+    const r = run(['export', dir!, '--onnx', 'model.onnx'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /its logits match the engine's to .* on 20 examples/);
+    const ort = await import('onnxruntime-node');
+    const session = await ort.InferenceSession.create(ws.path('model.onnx'));
+    assert.deepEqual([...session.inputNames].sort(), ['attention_mask', 'input_ids', 'token_type_ids']);
+    assert.deepEqual([...session.outputNames], ['logits']);
+    // One example through the exported file, against the engine's prediction for it.
+    const predicted = JSON.parse(run(['predict', dir!, 'dev.tsv'], ws.root).stdout.split('\n')[0]!) as { logits: number[] };
+    const tokenizer = loadRun(dir!).model.tokenizer;
+    const first = fs.readFileSync(ws.path('dev.tsv'), 'utf8').split('\n')[1]!.split('\t')[0]!;
+    const enc = tokenizer.encode(first, undefined, { maxLength: 24 });
+    const t = (v: number[]) => new ort.Tensor('int64', BigInt64Array.from(v.map(BigInt)), [1, v.length]);
+    const out = await session.run({ input_ids: t(enc.inputIds), token_type_ids: t(enc.tokenTypeIds), attention_mask: t(enc.attentionMask) });
+    const logits = Array.from(out.logits!.data as Float32Array);
+    await session.release();
+    logits.forEach((v, i) => assert.ok(Math.abs(v - predicted.logits[i]!) < 1e-4, `${v} vs ${predicted.logits[i]}`));
   });
 
   test('predict on a folder that is not a run: exit 2 and a clear message', () => {
