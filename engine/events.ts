@@ -30,7 +30,7 @@ export interface StartEvent extends Base {
 /** The start of a job that evaluates a finished run (ablation). */
 export interface EvaluationJobStartEvent extends Base {
   readonly type: 'start';
-  readonly job: 'ablate';
+  readonly job: 'ablate' | 'drop-curve';
   readonly run: string;
   readonly runDir: string;
   readonly metric: string;

@@ -27,9 +27,10 @@ Usage:
       one JSON line per example, in file order, with its logits and prediction
   adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--max-steps N] [--threads N] [--runs DIR] [--events]
       run the grid × seeds trial after trial; select the best trial per group on validation
-  adapter-lab ablate <run-folder> [--data FILE] [--threads N] [--events]
+  adapter-lab ablate <run-folder> [--drop-curve] [--data FILE] [--threads N] [--events]
       remove the adapters of every span of layers i..j (and each single site) from a
-      trained run and evaluate, without retraining; writes ablation.json to the run
+      trained run and evaluate, without retraining; writes ablation.json to the run;
+      --drop-curve: the AdapterDrop curve, n lowest layers removed (drop-curve.json)
   adapter-lab export <run-folder> --onnx FILE [--threads N]
       the adapted model as an ONNX file for inference (checked against the engine)
   adapter-lab evaluate <run-folder> <data-file> [--threads N]

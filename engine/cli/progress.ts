@@ -24,7 +24,7 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
           stream.write(`sweep ${e.sweep}: ${e.trials} trials${e.skipped ? ` (${e.skipped} already done, skipped)` : ''}, selected on ${e.metric}\n  sweep folder ${e.sweepDir}\n`);
           break;
         }
-        if (e.job === 'ablate') {
+        if (e.job !== 'train') {
           unit = 'cells';
           total = e.cells;
           started = Date.now();

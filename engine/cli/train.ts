@@ -318,17 +318,18 @@ export async function exportCommand(args: readonly string[], usage: (m: string) 
 }
 
 export async function ablateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['data', 'threads'], ['events']);
+  const parsed = parseFlags(args, ['data', 'threads'], ['events', 'drop-curve']);
   if (typeof parsed === 'string') return usage(parsed);
   const [runDir, ...extra] = parsed.positional;
   if (!runDir || extra.length) return usage('ablate needs a run folder');
+  const curve = parsed.flags.has('drop-curve');
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof threads === 'string') return usage(threads);
   const data = parsed.flags.get('data');
   const { signal, dispose } = cancellation();
   try {
-    const result = await runAblation({ runDir, dataFile: typeof data === 'string' ? data : undefined, threads, emit: sinkFor(parsed.flags.has('events')), signal });
-    process.stderr.write(heatmap(result));
+    const result = await runAblation({ runDir, dataFile: typeof data === 'string' ? data : undefined, threads, emit: sinkFor(parsed.flags.has('events')), signal, mode: curve ? 'drop-curve' : 'spans' });
+    process.stderr.write(curve ? dropCurve(result) : heatmap(result));
     return result.status === 'completed' ? 0 : 130;
   } catch (e) {
     process.stderr.write(`error: ${messageOf(e)}\n`);
@@ -336,6 +337,12 @@ export async function ablateCommand(args: readonly string[], usage: (m: string) 
   } finally {
     dispose();
   }
+}
+
+/** The AdapterDrop curve as text: n lowest layers without adapters → metric. */
+function dropCurve(r: AblationResult): string {
+  const rows = [`  n=0  ${r.baseline[r.metric]?.toFixed(4)}`, ...r.cells.map((c) => `  n=${c.to + 1}  ${c.value.toFixed(4)}`)];
+  return `\n${r.metric} with the adapters of the n lowest layers removed at inference:\n${rows.join('\n')}\n`;
 }
 
 /** The span heatmap as text: row i, column j = the metric with layers i..j removed. */

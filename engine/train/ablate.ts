@@ -30,6 +30,8 @@ export interface AblationResult {
 }
 
 export const ABLATION_FILE = 'ablation.json';
+/** The AdapterDrop curve: cell n removes the adapters of layers 0..n-1. */
+export const DROP_CURVE_FILE = 'drop-curve.json';
 
 export interface AblationOptions {
   readonly runDir: string;
@@ -38,6 +40,8 @@ export interface AblationOptions {
   readonly threads?: number;
   readonly emit: EventSink;
   readonly signal?: AbortSignal;
+  /** `spans` (the heatmap, default) or `drop-curve` (n lowest layers removed, n = 1..L). */
+  readonly mode?: 'spans' | 'drop-curve';
 }
 
 export async function runAblation(opts: AblationOptions): Promise<AblationResult> {
@@ -49,9 +53,10 @@ export async function runAblation(opts: AblationOptions): Promise<AblationResult
   const dataFile = opts.dataFile ?? e.task.validation;
   if (!dataFile) throw new Error('the run has no validation file: give one with --data');
   const evaluation = prepareEvaluation(e, run.model.tokenizer, run.labels, path.resolve(dataFile));
-  const cells = cellsToRun(e.ablation.spans, run.spec.adapters?.sites ?? [], L);
+  const curve = opts.mode === 'drop-curve';
+  const cells = curve ? Array.from({ length: L }, (_, n): Cell => ({ from: 0, to: n, site: 'both' })) : cellsToRun(e.ablation.spans, run.spec.adapters?.sites ?? [], L);
   const runName = path.basename(opts.runDir);
-  emit({ type: 'start', job: 'ablate', run: runName, runDir: opts.runDir, metric: e.task.metric, cells: cells.length, examples: evaluation.inputs.length });
+  emit({ type: 'start', job: curve ? 'drop-curve' : 'ablate', run: runName, runDir: opts.runDir, metric: e.task.metric, cells: cells.length, examples: evaluation.inputs.length });
 
   const trainer = await Trainer.create(run.spec, run.weights, [], undefined, { threads: opts.threads, gates: true });
   const done: AblationCell[] = [];
@@ -74,7 +79,7 @@ export async function runAblation(opts: AblationOptions): Promise<AblationResult
     await trainer.release();
   }
   const result: AblationResult = { metric: e.task.metric, dataFile: path.resolve(dataFile), layers: L, baseline, cells: done, status };
-  const file = path.join(opts.runDir, ABLATION_FILE);
+  const file = path.join(opts.runDir, curve ? DROP_CURVE_FILE : ABLATION_FILE);
   writeJson(file, result);
   emit({ type: 'artifact', kind: 'ablation', path: file });
   emit({ type: 'end', status, run: runName, seconds: (Date.now() - started) / 1000, steps: done.length, metrics: baseline });

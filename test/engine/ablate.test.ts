@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { builtinSentiment } from '../../engine/model/builtin';
-import { ABLATION_FILE, type AblationResult } from '../../engine/train/ablate';
+import { ABLATION_FILE, DROP_CURVE_FILE, type AblationResult } from '../../engine/train/ablate';
 import { makeBatches } from '../../engine/train/batches';
 import { loadRun } from '../../engine/train/runModel';
 import { prepareEvaluation } from '../../engine/train/tasks';
@@ -74,6 +74,18 @@ describe('adapter-lab ablate', () => {
     await noAdapters.release();
     assert.ok(Math.max(...Array.from(off.data, (v, i) => Math.abs(v - none.data[i]!))) < 1e-5, 'gates of 0 equal no adapters');
     assert.ok(Math.max(...Array.from(on.data, (v, i) => Math.abs(v - none.data[i]!))) > 1e-3, 'the adapters change the logits');
+  });
+
+  test('--drop-curve: one cell per n lowest layers removed; n = L removes every adapter', () => {
+    const r = spawnSync(process.execPath, [CLI, 'ablate', runDir, '--drop-curve', '--events'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const list = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as Event);
+    assert.equal(list[0]!.job, 'drop-curve');
+    assert.deepEqual(list.filter((e) => e.type === 'ablation').map((c) => [c.from, c.to]), [[0, 0], [0, 1], [0, 2], [0, 3]]);
+    const curve = JSON.parse(fs.readFileSync(path.join(runDir, DROP_CURVE_FILE), 'utf8')) as AblationResult;
+    const spans = JSON.parse(fs.readFileSync(path.join(runDir, ABLATION_FILE), 'utf8')) as AblationResult;
+    for (const c of curve.cells) assert.equal(c.value, spans.cells.find((s) => s.site === 'both' && s.from === 0 && s.to === c.to)!.value);
+    assert.match(r.stderr, /n=4  \d\.\d{4}/);
   });
 
   test('a folder that is not a run: exit 2 and a clear message', () => {
