@@ -16,7 +16,7 @@ import { evaluateRun } from '../train/evaluate';
 import { exportOnnx } from '../train/export';
 import { runSweep, type SweepSummary } from '../train/sweep';
 import { predictFile, RunFolderError } from '../train/predict';
-import { findingLines, loadExperimentFile } from './load';
+import { findingLines, loadExperimentFile, type Loaded } from './load';
 import { progressPrinter } from './progress';
 
 export interface ParsedFlags {
@@ -83,11 +83,7 @@ export async function trainCommand(args: readonly string[], usage: (m: string) =
   if (typeof maxSteps === 'string') return usage(maxSteps);
   if (typeof threads === 'string') return usage(threads);
   const loaded = loadExperimentFile(file);
-  if (!loaded.ok) {
-    if (loaded.validation && loaded.text !== undefined) for (const line of findingLines(file, loaded.text, loaded.validation)) process.stderr.write(line + '\n');
-    process.stderr.write(loaded.message + '\n');
-    return loaded.validation ? 1 : 2;
-  }
+  if (!loaded.ok) return reportUnloadable(file, loaded);
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const { signal, dispose } = cancellation();
   try {
@@ -117,8 +113,7 @@ export async function predictCommand(args: readonly string[], usage: (m: string)
     else process.stdout.write(text);
     return 0;
   } catch (e) {
-    process.stderr.write(`error: ${messageOf(e)}\n`);
-    return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
+    return failure(e);
   }
 }
 
@@ -180,8 +175,7 @@ export async function resumeCommand(args: readonly string[], usage: (m: string) 
   try {
     return exitCodeOf(await resumeTrainJob(path.resolve(runDir), { threads, checkpointEvery, emit: sinkFor(parsed.flags.has('events')), signal }));
   } catch (e) {
-    process.stderr.write(`error: ${messageOf(e)}\n`);
-    return e instanceof RunFolderError ? 2 : 1;
+    return failure(e);
   } finally {
     dispose();
   }
@@ -197,11 +191,7 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
   if (typeof maxSteps === 'string') return usage(maxSteps);
   if (typeof threads === 'string') return usage(threads);
   const loaded = loadExperimentFile(file);
-  if (!loaded.ok) {
-    if (loaded.validation && loaded.text !== undefined) for (const line of findingLines(file, loaded.text, loaded.validation)) process.stderr.write(line + '\n');
-    process.stderr.write(loaded.message + '\n');
-    return loaded.validation ? 1 : 2;
-  }
+  if (!loaded.ok) return reportUnloadable(file, loaded);
   const experiment = loaded.validation.experiment!;
   if (!experiment.sweep) return usage(`${file} has no sweep section; use train`);
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
@@ -294,8 +284,7 @@ export async function evaluateCommand(args: readonly string[], usage: (m: string
     process.stderr.write(`${result.run} on ${dataFile} (${result.examples} examples): ${Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`error: ${messageOf(e)}\n`);
-    return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
+    return failure(e);
   }
 }
 
@@ -312,8 +301,7 @@ export async function exportCommand(args: readonly string[], usage: (m: string) 
     process.stderr.write(`wrote ${r.file} (${(r.bytes / 2 ** 20).toFixed(1)} MiB); its logits match the engine's to ${r.maxDifference.toExponential(1)} on ${r.checked} examples\n`);
     return 0;
   } catch (e) {
-    process.stderr.write(`error: ${messageOf(e)}\n`);
-    return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
+    return failure(e);
   }
 }
 
@@ -332,8 +320,7 @@ export async function ablateCommand(args: readonly string[], usage: (m: string) 
     process.stderr.write(curve ? dropCurve(result) : heatmap(result));
     return result.status === 'completed' ? 0 : 130;
   } catch (e) {
-    process.stderr.write(`error: ${messageOf(e)}\n`);
-    return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
+    return failure(e);
   } finally {
     dispose();
   }
@@ -353,6 +340,19 @@ function heatmap(r: AblationResult): string {
     lines.push(`  ${String(i).padStart(3)} ${Array.from({ length: r.layers }, (_, j) => (j < i ? '' : (cell(i, j)?.value.toFixed(3) ?? '')).padStart(6)).join('')}`);
   }
   return lines.join('\n') + '\n';
+}
+
+/** Prints why an experiment file cannot run (its findings, or why it cannot be read) and gives the exit code. */
+function reportUnloadable(file: string, loaded: Loaded & { ok: false }): number {
+  if (loaded.validation && loaded.text !== undefined) for (const line of findingLines(file, loaded.text, loaded.validation)) process.stderr.write(line + '\n');
+  process.stderr.write(loaded.message + '\n');
+  return loaded.validation ? 1 : 2;
+}
+
+/** Reports a command's failure: exit 2 for a missing or unusable run folder or data file, else 1. */
+function failure(e: unknown): number {
+  process.stderr.write(`error: ${messageOf(e)}\n`);
+  return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
 }
 
 function messageOf(e: unknown): string {
