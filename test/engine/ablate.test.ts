@@ -4,7 +4,6 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { builtinSentiment } from '../../engine/model/builtin';
 import { ABLATION_FILE, DROP_CURVE_FILE, type AblationResult } from '../../engine/train/ablate';
 import { makeBatches } from '../../engine/train/batches';
 import { loadRun } from '../../engine/train/runModel';
@@ -22,9 +21,8 @@ describe('adapter-lab ablate', () => {
   let events: Event[];
   before(() => {
     ws = new Workspace();
-    const tsv = (rows: { sentence: string; label: number }[]) => ['sentence\tlabel', ...rows.map((r) => `${r.sentence}\t${r.label}`)].join('\n') + '\n';
-    ws.write('train.tsv', tsv(builtinSentiment(96, 1)));
-    ws.write('dev.tsv', tsv(builtinSentiment(40, 2)));
+    ws.sentiment('train.tsv', 96, 1);
+    ws.sentiment('dev.tsv', 40, 2);
     ws.write('exp.adapter.yaml', 'name: ablate-me\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  max_length: 24\nadapter:\n  size: 8\n  init_std: 0.5\ntraining:\n  learning_rate: 1.0e-2\n  epochs: 1\n  batch_size: 16\n');
     const train = spawnSync(process.execPath, [CLI, 'train', 'exp.adapter.yaml', '--runs', 'runs'], { cwd: ws.root, encoding: 'utf8' });
     assert.equal(train.status, 0, train.stderr);

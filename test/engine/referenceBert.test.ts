@@ -9,20 +9,15 @@ import type { BertDims } from '../../engine/model/dims';
 import * as names from '../../engine/model/names';
 import { floatTensor, type WeightMap } from '../../engine/tensor';
 import { erf, gelu, MASKED_SCORE, nonLinearity, referenceForward, type ReferenceBatch, type ReferenceConfig } from '../support/referenceBert';
+import { Random } from '../../engine/util/random';
 
 // ---------------------------------------------------------------------------------------
 // Helpers
 
-/** mulberry32: a small seeded generator so failures reproduce. Values in [0, 1). */
+/** A seeded generator so failures reproduce: the engine's own, values in [0, 1). */
 function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
 }
 
 /** Values uniform in [-scale, scale]. */

@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readSafetensors } from '../../engine/checkpoint/safetensors';
-import { builtinSentiment } from '../../engine/model/builtin';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 
@@ -19,9 +18,8 @@ describe('adapter-lab resume', () => {
   let ws: Workspace;
   before(() => {
     ws = new Workspace();
-    const tsv = (rows: { sentence: string; label: number }[]) => ['sentence\tlabel', ...rows.map((r) => `${r.sentence}\t${r.label}`)].join('\n') + '\n';
-    ws.write('train.tsv', tsv(builtinSentiment(64, 1)));
-    ws.write('dev.tsv', tsv(builtinSentiment(16, 2)));
+    ws.sentiment('train.tsv', 64, 1);
+    ws.sentiment('dev.tsv', 16, 2);
     ws.write('exp.adapter.yaml', EXPERIMENT);
   });
   after(() => ws.dispose());

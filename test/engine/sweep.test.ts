@@ -4,7 +4,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { builtinSentiment } from '../../engine/model/builtin';
 import type { SweepSummary, TrialRecord } from '../../engine/train/sweep';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
@@ -21,9 +20,8 @@ describe('adapter-lab sweep', () => {
   let ws: Workspace;
   before(() => {
     ws = new Workspace();
-    const tsv = (rows: { sentence: string; label: number }[]) => ['sentence\tlabel', ...rows.map((r) => `${r.sentence}\t${r.label}`)].join('\n') + '\n';
-    ws.write('train.tsv', tsv(builtinSentiment(64, 1)));
-    ws.write('dev.tsv', tsv(builtinSentiment(24, 2)));
+    ws.sentiment('train.tsv', 64, 1);
+    ws.sentiment('dev.tsv', 24, 2);
   });
   after(() => ws.dispose());
 

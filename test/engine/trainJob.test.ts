@@ -31,9 +31,8 @@ describe('adapter-lab train', () => {
   let ws: Workspace;
   before(() => {
     ws = new Workspace();
-    const tsv = (rows: { sentence: string; label: number }[]) => ['sentence\tlabel', ...rows.map((r) => `${r.sentence}\t${r.label}`)].join('\n') + '\n';
-    ws.write('train.tsv', tsv(builtinSentiment(64, 1)));
-    ws.write('dev.tsv', tsv(builtinSentiment(20, 2)));
+    ws.sentiment('train.tsv', 64, 1);
+    ws.sentiment('dev.tsv', 20, 2);
     ws.write('exp.adapter.yaml', experiment());
   });
   after(() => ws.dispose());

@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { builtinSentiment } from '../../engine/model/builtin';
 
 export interface BertConfig {
   hidden_size: number;
@@ -58,6 +59,11 @@ export class Workspace {
   /** A TSV with a header and rows. */
   tsv(relative: string, header: string[], rows: (string | number)[][]): string {
     return this.write(relative, [header.join('\t'), ...rows.map((r) => r.join('\t'))].join('\n') + '\n');
+  }
+
+  /** The built-in sentiment task as a TSV (columns sentence, label): `count` rows from `seed`. */
+  sentiment(relative: string, count: number, seed: number): string {
+    return this.tsv(relative, ['sentence', 'label'], builtinSentiment(count, seed).map((r) => [r.sentence, r.label]));
   }
 
   dispose(): void {

@@ -4,7 +4,10 @@
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import { CheckpointError } from '../../../engine/checkpoint/errors';
+import { Random } from '../../../engine/util/random';
 
 const folders: string[] = [];
 
@@ -84,14 +87,19 @@ export function f32Bits(x: number): number {
   return view.getUint32(0, true);
 }
 
-/** A small deterministic generator (mulberry32) for test values. */
+/** A seeded generator so failures reproduce: the engine's own, values in [0, 1). */
 export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const random = new Random(seed);
+  return () => random.next();
+}
+
+/** Runs `fn`, which must throw a CheckpointError, and returns it. */
+export function checkpointError(fn: () => unknown): CheckpointError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof CheckpointError) return e;
+    throw e;
+  }
+  return assert.fail('expected a CheckpointError, but nothing was thrown');
 }

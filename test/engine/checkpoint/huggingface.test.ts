@@ -12,7 +12,7 @@ import { baseWeightShapes, CheckpointError, engineName, loadHuggingFaceBert, typ
 import { parameterShapes } from '../../../engine/model/bert';
 import type { BertDims } from '../../../engine/model/dims';
 import * as names from '../../../engine/model/names';
-import { encodeTensors, f32Bytes, i64Bytes, removeTempFolders, tempFolder, u16Bytes, type RawTensor } from './fixture';
+import { encodeTensors, f32Bytes, i64Bytes, removeTempFolders, tempFolder, u16Bytes, type RawTensor, checkpointError } from './fixture';
 
 after(removeTempFolders);
 
@@ -31,15 +31,6 @@ const CONFIG = {
   hidden_act: 'gelu',
 };
 
-function checkpointError(fn: () => unknown): CheckpointError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CheckpointError) return e;
-    throw e;
-  }
-  return assert.fail('expected a CheckpointError, but nothing was thrown');
-}
 
 /** Values that are multiples of 1/8 in [-2, 2): exact in F32 and BF16, and different per tensor. */
 function valueOf(ourName: string, i: number): number {

@@ -16,20 +16,10 @@ import {
   writeSafetensors,
 } from '../../../engine/checkpoint/safetensors';
 import { floatTensor, type FloatTensor, type IntTensor } from '../../../engine/tensor';
-import { f32Bits, f32Bytes, f32Tensor, encodeTensors, i64Bytes, rawSafetensors, removeTempFolders, rng, tempFolder, u16Bytes } from './fixture';
+import { f32Bits, f32Bytes, f32Tensor, encodeTensors, i64Bytes, rawSafetensors, removeTempFolders, rng, tempFolder, u16Bytes, checkpointError } from './fixture';
 
 after(removeTempFolders);
 
-/** Runs `fn`, which must throw a CheckpointError, and returns it. */
-function checkpointError(fn: () => unknown): CheckpointError {
-  try {
-    fn();
-  } catch (e) {
-    if (e instanceof CheckpointError) return e;
-    throw e;
-  }
-  return assert.fail('expected a CheckpointError, but nothing was thrown');
-}
 
 /** The same bytes must be rejected from memory and from a file, with the message matching. */
 function assertRejected(bytes: Uint8Array, pattern: RegExp): void {
