@@ -134,6 +134,23 @@ export interface EndEvent extends Base {
   readonly seconds: number;
   readonly steps: number;
   readonly metrics: Readonly<Record<string, number>>;
+  /** Training with `training.prefix_cache`: what the cache held and the time it saved. */
+  readonly prefixCache?: PrefixCacheReport;
+}
+
+export interface PrefixCacheReport {
+  /** The prefix: embeddings and layers 0..layers−1. */
+  readonly layers: number;
+  readonly examples: number;
+  readonly storage: 'float32' | 'float16' | 'disk';
+  readonly bytes: number;
+  /** Seconds spent running the prefix to fill the cache. */
+  readonly computeSeconds: number;
+  /** Batches read entirely from the cache, and the seconds the reads took. */
+  readonly hits: number;
+  readonly readSeconds: number;
+  /** The prefix runs the reads replaced (at the measured cost per filled batch) minus the reads. */
+  readonly savedSeconds: number;
 }
 
 export type JobEvent = StartEvent | EvaluationJobStartEvent | SweepStartEvent | TrialStartEvent | TrialEndEvent | AblationCellEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;

@@ -62,6 +62,7 @@ export interface Experiment {
     readonly optimizer: Optimizer;
     readonly maxGradNorm: number;
     readonly seed: number;
+    readonly prefixCache: { readonly enabled: boolean; readonly memoryMb: number };
   };
   readonly sweep: { readonly grid: readonly GridAxis[]; readonly seeds: readonly number[] } | undefined;
   readonly ablation: { readonly spans: 'contiguous' | readonly LayerPart[] };
@@ -130,6 +131,7 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
       optimizer: oneOf(training.optimizer, OPTIMIZERS, 'adamw'),
       maxGradNorm: num(training.max_grad_norm, 1, (n) => n > 0),
       seed,
+      prefixCache: { enabled: obj(training.prefix_cache).enabled === true, memoryMb: int(obj(training.prefix_cache).memory_mb, 2048, 0) },
     },
     sweep: root.sweep === undefined ? undefined : resolveSweep(obj(root.sweep), seed),
     ablation: { spans: resolveSpans(obj(root.ablation).spans) },

@@ -361,6 +361,25 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
           default: 42,
           doc: 'Seed for initialisation, data order and dropout; the same seed gives the same run.',
         },
+        prefix_cache: {
+          type: 'object',
+          doc: 'Frozen-prefix caching: the layers below the lowest trained parameter run once per training example, without dropout, and later epochs (and later sweep trials with the same model, data, max length and prefix) start from their stored output.',
+          paper: 'Rücklé et al., 2021: with the adapters of the first n layers dropped, those layers run forward only and their output does not change during training.',
+          fields: {
+            enabled: {
+              type: 'boolean',
+              default: false,
+              doc: 'Cache the frozen prefix. It then runs without dropout (the cached output must not change); the layers above keep theirs.',
+            },
+            memory_mb: {
+              type: 'number',
+              integer: true,
+              min: 0,
+              default: 2048,
+              doc: 'Memory budget in MiB. A cache larger than this is kept in half precision; one larger still is written to a file in the run folder and read back per batch.',
+            },
+          },
+        },
       },
     },
     sweep: {

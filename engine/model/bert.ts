@@ -46,15 +46,39 @@ export interface BuildOptions {
   readonly dtype?: 'float32' | 'float64';
 }
 
-export interface BertGraph {
-  readonly inputIds: Value;
-  readonly tokenTypeIds: Value;
+/**
+ * A part of the model: layers `from` .. `to`−1. Without `from` the segment starts at the
+ * token ids (embeddings); with it, at an input `hidden_in` [tokens, d], the hidden state
+ * that enters layer `from`. Without `to` it ends with the head's logits; with it, at the
+ * hidden state that leaves layer `to`−1. Segments let a frozen prefix run once and be
+ * reused (prefix caching, ablation rows, multi-task inference).
+ */
+export interface SegmentOptions extends BuildOptions {
+  readonly from?: number;
+  readonly to?: number;
+}
+
+export interface BertSegment {
+  /** Present when the segment starts at the embeddings. */
+  readonly inputIds: Value | undefined;
+  readonly tokenTypeIds: Value | undefined;
+  /** Present when the segment starts at a layer: [tokens, d]. */
+  readonly hiddenIn: Value | undefined;
+  /** int64 [batch, sequence]; it also carries the batch's shape. */
   readonly attentionMask: Value;
   readonly gates: Value | undefined;
   /** Trainable parameters by name, in a fixed order. */
   readonly params: Map<string, Value>;
-  /** Final hidden states [tokens, d]. */
+  /** The hidden state [tokens, d] where the segment ends (after its last layer). */
   readonly hidden: Value;
+  /** Present when the segment ends with the head. */
+  readonly logits: Value | undefined;
+}
+
+export interface BertGraph extends BertSegment {
+  readonly inputIds: Value;
+  readonly tokenTypeIds: Value;
+  readonly hiddenIn: undefined;
   /** [batch, labels] for classification and regression; [batch, sequence, 2] for span. */
   readonly logits: Value;
 }
@@ -62,11 +86,20 @@ export interface BertGraph {
 /** float32's most negative value: Hugging Face's additive mask for padded keys. */
 const MASK_VALUE = -3.4028234663852886e38;
 
+/** The whole model: token ids in, logits out. */
 export function buildBert(o: Ops, spec: ModelSpec, weights: WeightMap, options: BuildOptions): BertGraph {
+  return buildBertSegment(o, spec, weights, options) as BertGraph;
+}
+
+export function buildBertSegment(o: Ops, spec: ModelSpec, weights: WeightMap, options: SegmentOptions): BertSegment {
   const { dims } = spec;
   const dtype = options.dtype ?? 'float32';
   const d = dims.hiddenSize;
   const headDim = d / dims.heads;
+  const from = options.from;
+  const to = options.to ?? dims.layers;
+  if (from !== undefined && (!Number.isInteger(from) || from < 0 || from > to)) throw new RangeError(`segment start ${from} is outside 0..${to}`);
+  if (!Number.isInteger(to) || to < 0 || to > dims.layers) throw new RangeError(`segment end ${to} is outside 0..${dims.layers}`);
   const params = new Map<string, Value>();
   const w = (name: string): Value => {
     const tensor = weights.get(name);
@@ -84,22 +117,25 @@ export function buildBert(o: Ops, spec: ModelSpec, weights: WeightMap, options: 
   const linear = (x: Value, p: { weight: string; bias: string }): Value => o.linear(x, w(p.weight), w(p.bias));
   const drop = (x: Value, site: string, rate: 'hidden' | 'attention'): Value => (options.dropout ? options.dropout(x, site, rate) : x);
 
-  const inputIds = o.graph.input('input_ids', 'int64', ['batch', 'sequence']);
-  const tokenTypeIds = o.graph.input('token_type_ids', 'int64', ['batch', 'sequence']);
+  const inputIds = from === undefined ? o.graph.input('input_ids', 'int64', ['batch', 'sequence']) : undefined;
+  const tokenTypeIds = from === undefined ? o.graph.input('token_type_ids', 'int64', ['batch', 'sequence']) : undefined;
+  const hiddenIn = from === undefined ? undefined : o.graph.input('hidden_in', dtype, ['tokens', d]);
   const attentionMask = o.graph.input('attention_mask', 'int64', ['batch', 'sequence']);
   const gates = options.gates ? o.graph.input('adapter_gates', dtype, [dims.layers * 2]) : undefined;
 
   // Run-time sizes: batch × sequence, used to reshape between [tokens, d] and attention's 4-D layout.
-  const ioShape = o.shapeOf(inputIds);
-  const sequence = o.element(ioShape, 1);
-  const positions = o.range(sequence, 'sequence');
+  const ioShape = o.shapeOf(attentionMask);
 
-  // Embeddings: word + position + token type, then layer norm.
-  const E = names.embeddings;
-  let x = o.add(o.add(o.gather(w(E.word), inputIds), o.gather(w(E.position), positions)), o.gather(w(E.tokenType), tokenTypeIds));
-  x = o.layerNorm(x, w(E.lnWeight), w(E.lnBias), spec.layerNormEps);
-  x = drop(x, 'embeddings', 'hidden');
-  let h = o.reshape(x, [-1, d], ['tokens', d]);
+  let h: Value;
+  if (inputIds && tokenTypeIds) {
+    // Embeddings: word + position + token type, then layer norm.
+    const positions = o.range(o.element(ioShape, 1), 'sequence');
+    const E = names.embeddings;
+    let x = o.add(o.add(o.gather(w(E.word), inputIds), o.gather(w(E.position), positions)), o.gather(w(E.tokenType), tokenTypeIds));
+    x = o.layerNorm(x, w(E.lnWeight), w(E.lnBias), spec.layerNormEps);
+    x = drop(x, 'embeddings', 'hidden');
+    h = o.reshape(x, [-1, d], ['tokens', d]);
+  } else h = hiddenIn!;
 
   // Additive mask [batch, 1, 1, sequence]: 0 where attended, float32 min where padded.
   const maskF = o.cast(attentionMask, dtype);
@@ -117,7 +153,7 @@ export function buildBert(o: Ops, spec: ModelSpec, weights: WeightMap, options: 
     return o.add(x, branch);
   };
 
-  for (let i = 0; i < dims.layers; i++) {
+  for (let i = from ?? 0; i < to; i++) {
     const L = names.layer(i);
     const split = (t: Value): Value => o.transpose(o.reshape(t, headsShape, ['batch', 'sequence', dims.heads, headDim]), [0, 2, 1, 3]);
     const q = split(linear(h, L.query));
@@ -136,8 +172,9 @@ export function buildBert(o: Ops, spec: ModelSpec, weights: WeightMap, options: 
     h = o.layerNorm(o.add(h, out), w(L.outputLn.weight), w(L.outputLn.bias), spec.layerNormEps);
   }
 
-  let logits: Value;
-  if (spec.head.kind === 'span') {
+  let logits: Value | undefined;
+  if (options.to !== undefined) logits = undefined;
+  else if (spec.head.kind === 'span') {
     const perToken = linear(h, names.qaOutputs);
     logits = o.reshape(perToken, o.concatShapes([ioShape, o.ints([2])], 3), ['batch', 'sequence', 2]);
   } else {
@@ -147,7 +184,7 @@ export function buildBert(o: Ops, spec: ModelSpec, weights: WeightMap, options: 
     const pooled = o.tanh(linear(cls, names.pooler));
     logits = linear(drop(pooled, 'pooler', 'hidden'), names.classifier);
   }
-  return { inputIds, tokenTypeIds, attentionMask, gates, params, hidden: h, logits };
+  return { inputIds, tokenTypeIds, hiddenIn, attentionMask, gates, params, hidden: h, logits };
 }
 
 /** Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)), as BERT uses. */

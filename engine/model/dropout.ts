@@ -15,7 +15,6 @@ const M2 = 0xc2b2ae35;
 /** Per graph: element indices × GOLDEN, by element count signature, shared by every site of that size. */
 export class DropoutHasher {
   private readonly scaled = new Map<string, Value>();
-  private site = 0;
 
   constructor(
     private readonly o: Ops,
@@ -23,10 +22,14 @@ export class DropoutHasher {
     private readonly seed: Value,
   ) {}
 
-  /** x · mask / (1 − rate), mask = hash(index, seed, site) ≥ rate. */
-  apply(x: Value, rate: number): Value {
+  /**
+   * x · mask / (1 − rate), mask = hash(index, seed, site) ≥ rate. The site is named, not
+   * counted, so a graph that holds only some of the model's layers (a segment after a
+   * cached prefix) draws the same masks at the same sites as the whole model.
+   */
+  apply(x: Value, rate: number, siteName: string): Value {
     const o = this.o;
-    const site = this.site++;
+    const site = siteId(siteName);
     if (rate <= 0) return x;
     const u32 = (v: number): Value => o.scalar(v >>> 0, 'uint32');
     const index = this.indices(x);
@@ -54,6 +57,13 @@ export class DropoutHasher {
     }
     return v;
   }
+}
+
+/** FNV-1a of the site's name: a stable 32-bit id. */
+function siteId(name: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 /** Tensors with the same symbolic element count share their index tensor. */

@@ -21,7 +21,8 @@ import { appendJsonLine, createRunDir, readJsonLines, RUN_FILES, writeJson, writ
 import type { FloatTensor } from '../tensor';
 import { Random } from '../util/random';
 import { makeBatches } from './batches';
-import { planRun, type RunPlan } from './plan';
+import { frozenPrefixLayers, planRun, type RunPlan } from './plan';
+import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from './prefixCache';
 import { RunFolderError } from './runModel';
 import { prepareTask, type TaskInputs } from './tasks';
 import { NonFiniteLossError, Trainer } from './trainer';
@@ -43,6 +44,8 @@ export interface TrainJobOptions {
   readonly checkpointEvery?: number;
   /** Continue a run from its last checkpoint instead of starting one (see resumeTrainJob). */
   readonly resume?: { readonly runDir: string; readonly totalSteps: number };
+  /** Frozen-prefix caches shared with other runs of this process (a sweep's trials). */
+  readonly prefixCaches?: PrefixCachePool;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -98,6 +101,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   if (e.sweep) emit({ type: 'log', level: 'warning', message: 'this file has a sweep: train runs its base settings once (the grid and seeds are not expanded)' });
   if (model.builtin) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
 
+  const prefix = await openPrefixCache(opts, plan, weights, task, model, runDir, threads, provider, emit);
   const trainer = await Trainer.create(plan.spec, weights, plan.trainable, {
     kind: e.training.optimizer,
     learningRate: e.training.learningRate,
@@ -105,7 +109,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     maxGradNorm: e.training.maxGradNorm,
     warmupSteps: Math.round(e.training.warmup * totalSteps),
     totalSteps,
-  }, { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed });
+  }, { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed, prefix: prefix ? { layers: prefix.layers, cached: true } : undefined });
   weights.clear();
   if (checkpoint) {
     trainer.restore(checkpoint.state, checkpoint.step);
@@ -129,7 +133,8 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
         }
         if (opts.signal?.aborted) throw new CancelledError();
         const t = performance.now();
-        const r = await trainer.step(batch, robustGates(plan, model.dims.layers, e.training.seed, step + 1));
+        const input = prefix ? { ...batch, hidden: await prefix.cache.hidden(batch) } : batch;
+        const r = await trainer.step(input, robustGates(plan, model.dims.layers, e.training.seed, step + 1));
         step++;
         const event = { type: 'step', step, epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, examples: batch.batchSize, tokens: batch.tokens, seconds: (performance.now() - t) / 1000 } as const;
         emit(event);
@@ -169,13 +174,68 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
     }
   }
   await trainer.release();
+  let prefixStats: PrefixCacheStats | undefined;
+  if (prefix) {
+    prefixStats = prefix.cache.stats();
+    emit({ type: 'log', level: 'info', message: describePrefixCache(prefixStats, prefix.reused) });
+    if (!opts.prefixCaches) await prefix.cache.release();
+  }
   status(outcome, step, message);
   const seconds = (Date.now() - started) / 1000;
-  emit({ type: 'end', status: outcome, run, seconds, steps: step, metrics });
+  emit({ type: 'end', status: outcome, run, seconds, steps: step, metrics, ...(prefixStats ? { prefixCache: prefixStats } : {}) });
   return { runDir, status: outcome, metrics, parameters, steps: step, ...(message ? { message } : {}) };
 }
 
 class CancelledError extends Error {}
+
+/**
+ * The run's frozen-prefix cache, when `training.prefix_cache.enabled` and the method leaves
+ * a frozen prefix; from the pool when another run of this process already filled it.
+ */
+async function openPrefixCache(
+  opts: TrainJobOptions,
+  plan: RunPlan,
+  weights: Map<string, FloatTensor>,
+  task: TaskInputs,
+  model: LoadedModel,
+  runDir: string,
+  threads: number,
+  provider: 'cpu' | 'webgpu' | 'cuda',
+  emit: (p: EventPayload) => void,
+): Promise<{ cache: PrefixCache; layers: number; reused: boolean } | undefined> {
+  const e = opts.experiment;
+  if (!e.training.prefixCache.enabled) return undefined;
+  const layers = frozenPrefixLayers(plan.trainable, model.dims.layers);
+  if (layers === undefined) {
+    emit({ type: 'log', level: 'warning', message: `training.prefix_cache: method ${e.method} trains the embeddings, so there is no frozen prefix to cache` });
+    return undefined;
+  }
+  const padTo = e.task.kind === 'span' ? e.task.maxLength : undefined;
+  let version = '';
+  try {
+    const st = fs.statSync(e.task.train);
+    version = `${st.size}:${st.mtimeMs}`;
+  } catch {
+    // A built-in task has no file; its examples are fixed by the experiment.
+  }
+  const key = JSON.stringify({ model: model.ref, train: e.task.train, version, text: e.task.text, maxLength: e.task.maxLength, layers, padTo });
+  const spillFile = path.join(opts.prefixCaches ? path.dirname(runDir) : runDir, `prefix-cache-${hashOf(key)}.bin`);
+  const create = () => PrefixCache.create({ spec: plan.spec, weights, layers, examples: task.train, padTo, memoryBytes: e.training.prefixCache.memoryMb * 2 ** 20, spillFile, session: { threads, provider } });
+  const { cache, reused } = opts.prefixCaches ? opts.prefixCaches.get(key, create) : { cache: create(), reused: false };
+  const opened = await cache;
+  emit({ type: 'log', level: 'info', message: `frozen prefix (embeddings${layers ? ` and layers 0–${layers - 1}` : ''}) runs without dropout and is cached${reused ? ' (filled by an earlier trial)' : ''}: ${opened.storage}, ${(opened.bytes / 2 ** 20).toFixed(1)} MiB` });
+  return { cache: opened, layers, reused };
+}
+
+function describePrefixCache(s: PrefixCacheStats, reused: boolean): string {
+  return `prefix cache: ${s.examples} examples (${s.storage}); prefix computed in ${s.computeSeconds.toFixed(2)} s${reused ? ' (over this and earlier trials)' : ''}; ${s.hits} batches read from the cache in ${s.readSeconds.toFixed(2)} s, saving about ${s.savedSeconds.toFixed(2)} s`;
+}
+
+function hashOf(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16).padStart(8, '0');
+}
 
 /** Trainable parameters and Adam moments, with the step in the file's metadata; written atomically. */
 function writeCheckpoint(runDir: string, trainer: Trainer): void {

@@ -67,3 +67,17 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
   const robustDrop = e.method === 'adapter' && e.drop.mode === 'robust' ? dropped : [];
   return { spec, trainable, robustDrop, counting };
 }
+
+/**
+ * How many lowest layers hold nothing trainable: the frozen prefix that can run forward
+ * only (and be cached). Undefined when an embedding weight is trained.
+ */
+export function frozenPrefixLayers(trainable: readonly string[], layers: number): number | undefined {
+  let lowest = layers;
+  for (const n of trainable) {
+    if (n.startsWith('embeddings.')) return undefined;
+    const m = /^encoder\.layer\.(\d+)\./.exec(n);
+    if (m) lowest = Math.min(lowest, Number(m[1]));
+  }
+  return lowest;
+}

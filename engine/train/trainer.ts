@@ -8,7 +8,7 @@ import { buildBert, type ModelSpec } from '../model/bert';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
 import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
 import { stepSeed } from '../model/dropout';
-import { buildTrainingGraph, type DropoutRates, type OptimizerSpec } from './trainingGraph';
+import { buildTrainingGraph, type DropoutRates, type FrozenPrefix, type OptimizerSpec } from './trainingGraph';
 
 /** A padded batch: int64 [batch, sequence] inputs and labels (int64 classes, float32 targets, or int64 [batch, 2] spans). */
 export interface Batch {
@@ -20,6 +20,8 @@ export interface Batch {
   readonly labels?: BigInt64Array | Float32Array;
   /** Unpadded tokens in the batch. */
   readonly tokens: number;
+  /** The cached frozen prefix's output [batch × sequence, d], for a trainer whose step starts above it. */
+  readonly hidden?: Float32Array;
 }
 
 export interface StepResult {
@@ -42,6 +44,8 @@ export class Trainer {
     private readonly forward: EngineSession,
     private readonly gated: boolean,
     private readonly seed: number | undefined,
+    /** The step graph starts above a cached prefix and takes its output (`hidden_in`). */
+    private readonly prefix: FrozenPrefix | undefined,
   ) {
     for (const n of trainable) {
       const w = weights.get(n)!;
@@ -58,30 +62,33 @@ export class Trainer {
     weights: WeightMap,
     trainable: readonly string[],
     optimizer: OptimizerSpec | undefined,
-    session: SessionOptions & { gates?: boolean; dropout?: DropoutRates; seed?: number } = {},
+    session: SessionOptions & { gates?: boolean; dropout?: DropoutRates; seed?: number; prefix?: FrozenPrefix } = {},
   ): Promise<Trainer> {
     const gated = session.gates ?? false;
-    const graph = optimizer ? buildTrainingGraph(spec, weights, trainable, optimizer, { gates: gated, dropout: session.dropout }) : undefined;
+    const graph = optimizer ? buildTrainingGraph(spec, weights, trainable, optimizer, { gates: gated, dropout: session.dropout, prefix: session.prefix }) : undefined;
     const train = graph ? await EngineSession.create(graph.model, session) : undefined;
     const o = new Ops();
     const bert = buildBert(o, spec, weights, { trainable: new Set(trainable), gates: gated });
     o.graph.output(bert.logits, 'logits');
     const forward = await EngineSession.create(o.graph.toOnnx(), session);
-    return new Trainer(spec, weights, trainable, train, forward, gated, graph?.dropout ? (session.seed ?? 0) : undefined);
+    return new Trainer(spec, weights, trainable, train, forward, gated, graph?.dropout ? (session.seed ?? 0) : undefined, session.prefix);
   }
 
   get steps(): number {
     return this.stepCount;
   }
 
-  private feeds(batch: Batch, gates?: Float32Array): Record<string, RunTensor> {
+  private feeds(batch: Batch, gates?: Float32Array, fromPrefix = false): Record<string, RunTensor> {
     if (gates && !this.gated) throw new Error('adapter gates given to a trainer built without them');
     const shape = [batch.batchSize, batch.sequenceLength];
-    const f: Record<string, RunTensor> = {
-      input_ids: { data: batch.inputIds, shape },
-      token_type_ids: { data: batch.tokenTypeIds, shape },
-      attention_mask: { data: batch.attentionMask, shape },
-    };
+    const f: Record<string, RunTensor> = { attention_mask: { data: batch.attentionMask, shape } };
+    if (fromPrefix) {
+      if (!batch.hidden) throw new Error('this trainer steps from a cached prefix: the batch needs its hidden states');
+      f.hidden_in = { data: batch.hidden, shape: [batch.batchSize * batch.sequenceLength, this.spec.dims.hiddenSize] };
+    } else {
+      f.input_ids = { data: batch.inputIds, shape };
+      f.token_type_ids = { data: batch.tokenTypeIds, shape };
+    }
     for (const n of this.trainable) f[n] = { data: this.state.get(n)!, shape: this.shapes.get(n)! };
     if (this.gated) f.adapter_gates = { data: gates ?? new Float32Array(this.spec.dims.layers * 2).fill(1), shape: [this.spec.dims.layers * 2] };
     return f;
@@ -91,7 +98,7 @@ export class Trainer {
   async step(batch: Batch, gates?: Float32Array): Promise<StepResult> {
     if (!this.train) throw new Error('this trainer was created for inference only');
     if (!batch.labels) throw new Error('a training batch needs labels');
-    const f = this.feeds(batch, gates);
+    const f = this.feeds(batch, gates, this.prefix?.cached === true);
     const n = batch.batchSize;
     f.labels = { data: batch.labels, shape: this.spec.head.kind === 'span' ? [n, 2] : [n] };
     f.step = { data: Float32Array.of(this.stepCount + 1), shape: [] };

@@ -8,7 +8,7 @@
 import { gradients } from '../graph/autodiff';
 import type { Value } from '../graph/graph';
 import { Ops } from '../graph/ops';
-import { buildBert, type BuildOptions, type ModelSpec } from '../model/bert';
+import { buildBertSegment, type BuildOptions, type ModelSpec } from '../model/bert';
 import { DropoutHasher } from '../model/dropout';
 import type { WeightMap } from '../tensor';
 
@@ -50,23 +50,37 @@ export interface DropoutRates {
   readonly attention: number;
 }
 
+/**
+ * A frozen prefix: the embeddings and layers 0..layers−1 hold nothing trainable and run
+ * without dropout, so their output is a fixed function of the input. With `cached`, the
+ * graph starts at layer `layers` and takes that output as its input `hidden_in`.
+ */
+export interface FrozenPrefix {
+  readonly layers: number;
+  readonly cached: boolean;
+}
+
 export function buildTrainingGraph(
   spec: ModelSpec,
   weights: WeightMap,
   trainable: readonly string[],
   opt: OptimizerSpec,
-  options: Omit<BuildOptions, 'trainable' | 'dropout'> & { dropout?: DropoutRates } = {},
+  options: Omit<BuildOptions, 'trainable' | 'dropout'> & { dropout?: DropoutRates; prefix?: FrozenPrefix } = {},
 ): TrainingGraph {
   const o = new Ops();
   const dtype = options.dtype ?? 'float32';
   const rates = options.dropout;
+  const prefix = options.prefix;
   const seed = rates && (rates.hidden > 0 || rates.attention > 0) ? o.graph.input('dropout_seed', 'int64', []) : undefined;
   const hasher = seed ? new DropoutHasher(o, seed) : undefined;
-  const bert = buildBert(o, spec, weights, {
+  const inPrefix = (site: string): boolean => prefix !== undefined && (site === 'embeddings' || Number(/^layer(\d+)\./.exec(site)?.[1] ?? Infinity) < prefix.layers);
+  const bert = buildBertSegment(o, spec, weights, {
     ...options,
     trainable: new Set(trainable),
-    dropout: hasher && rates ? (x, _name, kind) => hasher.apply(x, rates[kind]) : undefined,
+    from: prefix?.cached ? prefix.layers : undefined,
+    dropout: hasher && rates ? (x, site, kind) => (inPrefix(site) ? x : hasher.apply(x, rates[kind], site)) : undefined,
   });
+  if (!bert.logits) throw new Error('the training graph needs the head');
   const forwardNodes = o.graph.nodes.length;
   const params = trainable.map((n) => {
     const v = bert.params.get(n);
