@@ -1,7 +1,9 @@
 /**
  * Ablation of a trained adapter (Houlsby et al., Fig. 6): remove the adapters of every
  * contiguous span of layers i..j, and of each single site, without retraining, and evaluate.
- * One graph serves every cell: the adapters' gates are inputs, so a cell is only a run.
+ * No graph is built per cell: the adapters' gates are inputs of per-layer graphs, and the
+ * layer-by-layer model reuses the states below layer i across the cells of row i (and the
+ * state left by cell (i, j−1) for cell (i, j)), see layerwise.ts.
  */
 import * as path from 'node:path';
 import { layersOf } from '../config/layers';
@@ -9,7 +11,7 @@ import { stamp, type EventPayload, type EventSink } from '../events';
 import { writeJson } from '../runs/store';
 import { loadRun } from './runModel';
 import { prepareEvaluation } from './tasks';
-import { Trainer } from './trainer';
+import { LayerwiseModel } from './layerwise';
 
 export interface AblationCell {
   readonly from: number;
@@ -58,25 +60,26 @@ export async function runAblation(opts: AblationOptions): Promise<AblationResult
   const runName = path.basename(opts.runDir);
   emit({ type: 'start', job: curve ? 'drop-curve' : 'ablate', run: runName, runDir: opts.runDir, metric: e.task.metric, cells: cells.length, examples: evaluation.inputs.length });
 
-  const trainer = await Trainer.create(run.spec, run.weights, [], undefined, { threads: opts.threads, gates: true });
+  const model = await LayerwiseModel.create(run.spec, run.weights, { threads: opts.threads });
   const done: AblationCell[] = [];
   let status: AblationResult['status'] = 'completed';
   let baseline: Record<string, number> = {};
   try {
-    baseline = await evaluation.evaluate(trainer, gatesFor(L, undefined));
+    baseline = await evaluation.evaluate(model, gatesFor(L, undefined));
     for (const [index, cell] of cells.entries()) {
       if (opts.signal?.aborted) {
         status = 'cancelled';
         break;
       }
       const t = performance.now();
-      const metrics = await evaluation.evaluate(trainer, gatesFor(L, cell));
+      const metrics = await evaluation.evaluate(model, gatesFor(L, cell));
       const result = { ...cell, value: metrics[e.task.metric]!, metrics };
       done.push(result);
       emit({ type: 'ablation', index, total: cells.length, from: cell.from, to: cell.to, site: cell.site, metric: e.task.metric, value: result.value, metrics, seconds: (performance.now() - t) / 1000 });
     }
   } finally {
-    await trainer.release();
+    emit({ type: 'log', level: 'info', message: `reusing lower-layer states ran ${model.layersRun} encoder layers instead of ${model.batches * L}` });
+    await model.release();
   }
   const result: AblationResult = { metric: e.task.metric, dataFile: path.resolve(dataFile), layers: L, baseline, cells: done, status };
   const file = path.join(opts.runDir, curve ? DROP_CURVE_FILE : ABLATION_FILE);

@@ -13,6 +13,7 @@ import { HIGHER_IS_BETTER } from '../metrics';
 import { loadModel, type LoadedModel } from '../model/load';
 import { appendJsonLine, createRunDir, readJsonLines, writeJson, writeAtomic } from '../runs/store';
 import { runTrainJob } from './job';
+import { PrefixCachePool } from './prefixCache';
 
 export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs' } as const;
 
@@ -76,6 +77,8 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
   const finished = new Map(readJsonLines<TrialRecord>(trialsFile).filter((r) => r.status !== 'cancelled').map((r) => [r.index, r]));
   emit({ type: 'start', job: 'sweep', sweep: path.basename(sweepDir), sweepDir, trials: trials.length, skipped: finished.size, metric: e.task.metric });
   const models = new Map<string, LoadedModel>();
+  // Trials with the same model, data, max length and frozen prefix reuse one prefix cache.
+  const prefixCaches = new PrefixCachePool();
   let status: 'completed' | 'cancelled' = 'completed';
   for (const trial of trials) {
     if (finished.has(trial.index)) continue;
@@ -84,7 +87,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
       break;
     }
     emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
-    const record = await runTrial(trial, opts, sweepDir, models);
+    const record = await runTrial(trial, opts, sweepDir, models, prefixCaches);
     appendJsonLine(trialsFile, record);
     emit({ type: 'trial-end', index: record.index, total: trials.length, status: record.status, run: record.run, metrics: record.metrics, trainable: record.trainable, ...(record.message ? { message: record.message } : {}) });
     if (record.status === 'cancelled') {
@@ -92,6 +95,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
       break;
     }
   }
+  await prefixCaches.release();
   const summary = summarise(e.task.metric, readJsonLines<TrialRecord>(trialsFile));
   const summaryFile = path.join(sweepDir, SWEEP_FILES.summary);
   writeJson(summaryFile, summary);
@@ -101,7 +105,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
   return { sweepDir, summary, status };
 }
 
-async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, models: Map<string, LoadedModel>): Promise<TrialRecord> {
+async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, models: Map<string, LoadedModel>, prefixCaches: PrefixCachePool): Promise<TrialRecord> {
   const base = { index: trial.index, assignments: trial.assignments, seed: trial.seed };
   try {
     // Trials that share a base model load it once.
@@ -111,7 +115,7 @@ async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, mode
       models.set(trial.experiment.model, model);
     }
     const named = { ...trial.experiment, name: `trial-${String(trial.index).padStart(4, '0')}` };
-    const result = await runTrainJob({ experiment: named, source: opts.source, runsDir: path.join(sweepDir, SWEEP_FILES.runs), maxSteps: opts.maxSteps, threads: opts.threads, emit: opts.emit, signal: opts.signal, model });
+    const result = await runTrainJob({ experiment: named, source: opts.source, runsDir: path.join(sweepDir, SWEEP_FILES.runs), maxSteps: opts.maxSteps, threads: opts.threads, emit: opts.emit, signal: opts.signal, model, prefixCaches });
     return { ...base, status: result.status, run: path.basename(result.runDir), metrics: result.metrics, trainable: result.parameters.trainable, ...(result.message ? { message: result.message } : {}) };
   } catch (err) {
     return { ...base, status: 'failed', run: undefined, metrics: {}, trainable: undefined, message: (err as Error).message };

@@ -8,8 +8,12 @@ import { loadExperimentData, loadTextExamples, textTaskOf, type LabelMap } from 
 import { buildSpanFeatures, readSquad, spanTokenizerFrom, type SpanFeature, type SquadExample } from '../data/squad';
 import { computeMetric } from '../metrics';
 import type { BertTokenizer } from '../tokenizer';
-import { encodeExamples, makeBatches, type EncodedExample } from './batches';
-import type { Trainer } from './trainer';
+import { encodeExamples, makeBatches, type EncodedExample, type IndexedBatch } from './batches';
+
+/** Anything that gives a batch's logits, with adapters gated: the trainer, or a layer-by-layer model that reuses states. */
+export interface LogitsSource {
+  logits(batch: IndexedBatch, gates?: Float32Array): Promise<{ readonly data: Float32Array; readonly shape: readonly number[] }>;
+}
 
 export interface TaskInputs {
   readonly train: readonly EncodedExample[];
@@ -18,13 +22,13 @@ export interface TaskInputs {
   /** Classes for classification, 1 for regression, 2 (start, end) for spans. */
   readonly numLabels: number;
   /** Scores the current model on the validation inputs: the experiment's metric first. `gates` switch adapters off (ablation). */
-  readonly evaluate: (trainer: Trainer, gates?: Float32Array) => Promise<Record<string, number>>;
+  readonly evaluate: (trainer: LogitsSource, gates?: Float32Array) => Promise<Record<string, number>>;
 }
 
 /** Inputs and scoring for one evaluation file. */
 export interface Evaluation {
   readonly inputs: readonly EncodedExample[];
-  readonly evaluate: (trainer: Trainer, gates?: Float32Array) => Promise<Record<string, number>>;
+  readonly evaluate: (trainer: LogitsSource, gates?: Float32Array) => Promise<Record<string, number>>;
 }
 
 /** Longest answer considered when decoding spans, in tokens (run_squad's max_answer_length). */
@@ -101,7 +105,7 @@ function prepareSpan(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
 }
 
 /** The best answer text per question: the highest start + end logit over all its windows, start ≤ end ≤ start + 30 tokens. */
-async function predictSpans(trainer: Trainer, examples: readonly SquadExample[], features: readonly SpanFeature[], inputs: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>, gates?: Float32Array): Promise<string[]> {
+async function predictSpans(trainer: LogitsSource, examples: readonly SquadExample[], features: readonly SpanFeature[], inputs: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>, gates?: Float32Array): Promise<string[]> {
   const best = examples.map(() => ({ score: -Infinity, text: '' }));
   for (const batch of makeBatches(inputs, Math.max(e.training.batchSize, 16), 0, 'span', false)) {
     const out = await trainer.logits(batch, gates);
@@ -129,7 +133,7 @@ async function predictSpans(trainer: Trainer, examples: readonly SquadExample[],
 }
 
 /** Predictions (class ids or values) and gold labels for text examples, in their order. */
-export async function predictAll(trainer: Trainer, examples: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>, gates?: Float32Array): Promise<{ predictions: number[]; labels: number[]; logits: number[][] }> {
+export async function predictAll(trainer: LogitsSource, examples: readonly EncodedExample[], e: Pick<Experiment, 'task' | 'training'>, gates?: Float32Array): Promise<{ predictions: number[]; labels: number[]; logits: number[][] }> {
   const predictions: number[] = new Array(examples.length);
   const labels: number[] = new Array(examples.length);
   const logits: number[][] = new Array(examples.length);
