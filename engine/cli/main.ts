@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
+import { multitaskCommand } from './multitask';
 import { ablateCommand, demoCommand, evaluateCommand, exportCommand, predictCommand, resumeCommand, runsCommand, sweepCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
@@ -33,6 +34,9 @@ Usage:
       --drop-curve: the AdapterDrop curve, n lowest layers removed (drop-curve.json)
   adapter-lab export <run-folder> --onnx FILE [--threads N]
       the adapted model as an ONNX file for inference (checked against the engine)
+  adapter-lab multitask <data-file> <run-folder>... [--out FILE] [--compare] [--threads N]
+      several trained adapters over one base model in one pass: the lower layers no run
+      adapts are computed once and shared; --compare also times one pass per task
   adapter-lab evaluate <run-folder> <data-file> [--threads N]
       the run's metrics on a labelled file (one JSON line on standard output)
   adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
@@ -87,6 +91,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return resumeCommand(rest, usage);
     case 'export':
       return exportCommand(rest, usage);
+    case 'multitask':
+      return multitaskCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -1,0 +1,136 @@
+/**
+ * Multi-task inference (AdapterDrop, Rücklé et al.): several trained adapters over one base
+ * model in one pass. The lowest layers that none of the runs adapts (their AdapterDrop
+ * range) are computed once per batch and shared; above them each run's adapters and head
+ * run from that shared state. Runs with the same shapes share one graph, their trained
+ * weights fed as inputs, so the frozen base weights are held once per group, not per run.
+ */
+import { readTable } from '../data/table';
+import { Ops } from '../graph/ops';
+import { buildBertSegment } from '../model/bert';
+import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
+import { makeBatches, type EncodedExample } from './batches';
+import { frozenPrefixLayers } from './plan';
+import { loadRun, RunFolderError, type LoadedRun } from './runModel';
+import { predictAll } from './tasks';
+import { Trainer } from './trainer';
+
+export interface TaskPredictions {
+  readonly run: string;
+  /** Per example, in file order: the label (classification) or value (regression). */
+  readonly predictions: readonly (string | number)[];
+  readonly logits: readonly (readonly number[])[];
+}
+
+export interface MultiTaskResult {
+  readonly tasks: readonly TaskPredictions[];
+  /** The shared prefix: embeddings and layers 0..sharedLayers−1. */
+  readonly sharedLayers: number;
+  readonly examples: number;
+  readonly seconds: number;
+}
+
+export async function multiTaskPredict(runDirs: readonly string[], dataFile: string, options: SessionOptions = {}): Promise<MultiTaskResult> {
+  const runs = runDirs.map((dir) => loadRun(dir));
+  const examples = encodeFor(runs, dataFile);
+  const t0 = performance.now();
+  const shared = Math.min(
+    ...runs.map((r) => {
+      const n = frozenPrefixLayers(r.trainable, r.spec.dims.layers);
+      if (n === undefined) throw new RunFolderError(`${r.runDir} trains the embeddings: it shares no layer with the other runs`);
+      return n;
+    }),
+  );
+  const first = runs[0]!;
+  const prefix = await segmentSession(first, new Set(), undefined, shared, options);
+  // One suffix graph per distinct model shape and trainable set.
+  const groups = new Map<string, EngineSession>();
+  const sessionOf = new Map<LoadedRun, EngineSession>();
+  for (const r of runs) {
+    const key = JSON.stringify([r.spec, r.trainable]);
+    let s = groups.get(key);
+    if (!s) {
+      s = await segmentSession(r, new Set(r.trainable), shared, undefined, options);
+      groups.set(key, s);
+    }
+    sessionOf.set(r, s);
+  }
+  const logits = runs.map(() => new Array<number[]>(examples.length));
+  try {
+    const d = first.spec.dims.hiddenSize;
+    for (const batch of makeBatches(examples, 32, 0, 'classification', false)) {
+      const shape = [batch.batchSize, batch.sequenceLength];
+      const mask: RunTensor = { data: batch.attentionMask, shape };
+      const hidden = (await prefix.run({ input_ids: { data: batch.inputIds, shape }, token_type_ids: { data: batch.tokenTypeIds, shape }, attention_mask: mask }, ['out'])).out!.data as Float32Array;
+      for (const [t, r] of runs.entries()) {
+        const feeds: Record<string, RunTensor> = { hidden_in: { data: hidden, shape: [batch.batchSize * batch.sequenceLength, d] }, attention_mask: mask };
+        for (const name of r.trainable) {
+          const w = r.weights.get(name)!;
+          feeds[name] = { data: w.data, shape: w.shape };
+        }
+        const out = (await sessionOf.get(r)!.run(feeds, ['out'])).out!;
+        const width = out.shape[out.shape.length - 1]!;
+        const data = out.data as Float32Array;
+        batch.indices.forEach((index, row) => (logits[t]![index] = Array.from(data.subarray(row * width, (row + 1) * width))));
+      }
+    }
+  } finally {
+    await prefix.release();
+    for (const s of groups.values()) await s.release();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  return { tasks: runs.map((r, t) => decode(r, logits[t]!)), sharedLayers: shared, examples: examples.length, seconds };
+}
+
+/** The same predictions with one full pass per run (what multi-task inference is compared with). */
+export async function separatePredict(runDirs: readonly string[], dataFile: string, options: SessionOptions = {}): Promise<{ tasks: TaskPredictions[]; seconds: number }> {
+  const runs = runDirs.map((dir) => loadRun(dir));
+  const examples = encodeFor(runs, dataFile);
+  const t0 = performance.now();
+  const tasks: TaskPredictions[] = [];
+  for (const r of runs) {
+    const trainer = await Trainer.create(r.spec, r.weights, [], undefined, options);
+    try {
+      tasks.push(decode(r, (await predictAll(trainer, examples, r.experiment)).logits));
+    } finally {
+      await trainer.release();
+    }
+  }
+  return { tasks, seconds: (performance.now() - t0) / 1000 };
+}
+
+/** Reads and tokenizes the file once, as every run would: they must agree on model, columns and length. */
+function encodeFor(runs: readonly LoadedRun[], dataFile: string): EncodedExample[] {
+  if (runs.length === 0) throw new RunFolderError('multi-task inference needs at least one run');
+  const first = runs[0]!;
+  for (const r of runs) {
+    const e = r.experiment;
+    if (e.task.kind === 'span') throw new RunFolderError(`${r.runDir} is a span (question answering) run; multi-task inference reads text tasks`);
+    if (e.model !== first.experiment.model) throw new RunFolderError(`${r.runDir} uses the base model ${e.model}, not ${first.experiment.model}: multi-task inference needs one base model`);
+    if (JSON.stringify(e.task.text) !== JSON.stringify(first.experiment.task.text) || e.task.maxLength !== first.experiment.task.maxLength) {
+      throw new RunFolderError(`${r.runDir} reads columns ${e.task.text.join(', ')} at max_length ${e.task.maxLength}; the first run reads ${first.experiment.task.text.join(', ')} at ${first.experiment.task.maxLength}: the runs must read the input the same way`);
+    }
+  }
+  const e = first.experiment;
+  const table = readTable(dataFile, { columns: [...e.task.text] });
+  return table.rows.map((row, i) => {
+    const enc = first.model.tokenizer.encode(String(row.cells[0] ?? ''), e.task.text.length > 1 ? String(row.cells[1] ?? '') : undefined, { maxLength: e.task.maxLength });
+    return { index: i, inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds, label: 0 };
+  });
+}
+
+async function segmentSession(run: LoadedRun, trainable: ReadonlySet<string>, from: number | undefined, to: number | undefined, options: SessionOptions): Promise<EngineSession> {
+  const o = new Ops();
+  const s = buildBertSegment(o, run.spec, run.weights, { trainable, from, to });
+  o.graph.output(s.logits ?? s.hidden, 'out');
+  return EngineSession.create(o.graph.toOnnx(), options);
+}
+
+function decode(run: LoadedRun, logits: readonly (readonly number[])[]): TaskPredictions {
+  const regression = run.experiment.task.kind === 'regression';
+  return {
+    run: run.runDir,
+    logits,
+    predictions: logits.map((l) => (regression ? l[0]! : (run.labels?.labels[l.indexOf(Math.max(...l))] ?? l.indexOf(Math.max(...l))))),
+  };
+}
