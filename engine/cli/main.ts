@@ -20,13 +20,13 @@ Usage:
   adapter-lab demo [--max-steps N] [--threads N] [--runs DIR] [--events]
       train adapters and full fine-tuning side by side on the built-in model and a
       generated task (no files needed; the built-in model is not pretrained)
-  adapter-lab train <file.adapter.yaml> [--max-steps N] [--threads N] [--runs DIR] [--checkpoint-every N] [--events]
+  adapter-lab train <file.adapter.yaml> [--max-steps N] [--threads N] [--device D] [--runs DIR] [--checkpoint-every N] [--events]
       train one run; the run folder goes under .adapter-lab/runs beside the file
-  adapter-lab resume <run-folder> [--threads N] [--events]
+  adapter-lab resume <run-folder> [--threads N] [--device D] [--events]
       continue a killed or cancelled run from its last checkpoint to the same end
   adapter-lab predict <run-folder> <data-file> [--out FILE] [--threads N]
       one JSON line per example, in file order, with its logits and prediction
-  adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--max-steps N] [--threads N] [--runs DIR] [--events]
+  adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
       run the grid × seeds trial after trial; select the best trial per group on validation
   adapter-lab ablate <run-folder> [--drop-curve] [--data FILE] [--threads N] [--events]
       remove the adapters of every span of layers i..j (and each single site) from a
@@ -47,6 +47,7 @@ Usage:
   adapter-lab --help | --version
 
 Findings print as file:line:column: severity: message [code].
+--device auto|cpu|webgpu|cuda overrides the file's runtime.device (train, resume, sweep).
 --events writes JSON-lines job events (docs/events.md) to standard output; progress goes
 to standard error.
 Exit codes: 0 ok, 1 the experiment has errors or the job failed, 2 usage or I/O error,

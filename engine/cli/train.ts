@@ -44,6 +44,13 @@ export function parseFlags(args: readonly string[], withValue: readonly string[]
   return { positional, flags };
 }
 
+/** `--device`: overrides the file's `runtime.device`; null when the value is not a device. */
+function deviceFlag(parsed: ParsedFlags): 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefined | null {
+  const v = parsed.flags.get('device');
+  if (v === undefined) return undefined;
+  return v === 'auto' || v === 'cpu' || v === 'webgpu' || v === 'cuda' ? v : null;
+}
+
 function positiveInt(v: string | true | undefined, name: string): number | undefined | string {
   if (v === undefined) return undefined;
   const n = Number(v);
@@ -72,8 +79,10 @@ export function exitCodeOf(r: TrainJobResult): number {
 }
 
 export async function trainCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'checkpoint-every'], ['events']);
+  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'checkpoint-every', 'device'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
   const [file, ...extra] = parsed.positional;
   if (!file || extra.length) return usage('train needs one experiment file');
   const checkpointEvery = positiveInt(parsed.flags.get('checkpoint-every'), 'checkpoint-every');
@@ -87,7 +96,7 @@ export async function trainCommand(args: readonly string[], usage: (m: string) =
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const { signal, dispose } = cancellation();
   try {
-    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, threads, checkpointEvery, emit: sinkFor(parsed.flags.has('events')), signal });
+    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, threads, checkpointEvery, device, emit: sinkFor(parsed.flags.has('events')), signal });
     if (result.status === 'cancelled') process.stderr.write(`continue with: adapter-lab resume ${result.runDir}\n`);
     return exitCodeOf(result);
   } catch (e) {
@@ -163,8 +172,10 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
 }
 
 export async function resumeCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['threads', 'checkpoint-every'], ['events']);
+  const parsed = parseFlags(args, ['threads', 'checkpoint-every', 'device'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
   const [runDir, ...extra] = parsed.positional;
   if (!runDir || extra.length) return usage('resume needs a run folder');
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
@@ -173,7 +184,7 @@ export async function resumeCommand(args: readonly string[], usage: (m: string) 
   if (typeof checkpointEvery === 'string') return usage(checkpointEvery);
   const { signal, dispose } = cancellation();
   try {
-    return exitCodeOf(await resumeTrainJob(path.resolve(runDir), { threads, checkpointEvery, emit: sinkFor(parsed.flags.has('events')), signal }));
+    return exitCodeOf(await resumeTrainJob(path.resolve(runDir), { threads, checkpointEvery, device, emit: sinkFor(parsed.flags.has('events')), signal }));
   } catch (e) {
     return failure(e);
   } finally {
@@ -182,8 +193,10 @@ export async function resumeCommand(args: readonly string[], usage: (m: string) 
 }
 
 export async function sweepCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'resume'], ['events']);
+  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'resume', 'device'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
   const [file, ...extra] = parsed.positional;
   if (!file || extra.length) return usage('sweep needs one experiment file');
   const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
@@ -198,7 +211,7 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
   const resume = parsed.flags.get('resume');
   const { signal, dispose } = cancellation();
   try {
-    const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, emit: sinkFor(parsed.flags.has('events')), signal });
+    const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, device, emit: sinkFor(parsed.flags.has('events')), signal });
     process.stderr.write(sweepTable(result.summary));
     if (result.status === 'cancelled') process.stderr.write(`cancelled: continue with adapter-lab sweep ${file} --resume ${result.sweepDir}\n`);
     return result.status === 'completed' ? 0 : 130;
@@ -350,7 +363,7 @@ function reportUnloadable(file: string, loaded: Loaded & { ok: false }): number 
 }
 
 /** Reports a command's failure: exit 2 for a missing or unusable run folder or data file, else 1. */
-function failure(e: unknown): number {
+export function failure(e: unknown): number {
   process.stderr.write(`error: ${messageOf(e)}\n`);
   return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
 }

@@ -44,6 +44,8 @@ export interface TrainJobOptions {
   readonly checkpointEvery?: number;
   /** Continue a run from its last checkpoint instead of starting one (see resumeTrainJob). */
   readonly resume?: { readonly runDir: string; readonly totalSteps: number };
+  /** Overrides the experiment's `runtime.device` (the CLI's --device). */
+  readonly device?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
   /** Frozen-prefix caches shared with other runs of this process (a sweep's trials). */
   readonly prefixCaches?: PrefixCachePool;
 }
@@ -80,7 +82,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const totalSteps = opts.resume?.totalSteps ?? Math.max(1, Math.min(plannedSteps, opts.maxSteps ?? Infinity));
   const threads = opts.threads ?? e.runtime.threads ?? os.cpus().length;
   // Refused before a run folder exists: an unusable device is a setup problem, not a failed run.
-  const { provider, note: providerNote } = await resolveProvider(e.runtime.device);
+  const { provider, note: providerNote } = await resolveProvider(opts.device ?? e.runtime.device);
 
   const runDir = opts.resume ? opts.resume.runDir : createRunDir(opts.runsDir, e.name);
   const run = path.basename(runDir);

@@ -58,6 +58,8 @@ export interface SweepOptions {
   readonly resume?: string;
   readonly maxSteps?: number;
   readonly threads?: number;
+  /** Overrides the experiment's `runtime.device` in every trial. */
+  readonly device?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
   readonly emit: EventSink;
   readonly signal?: AbortSignal;
 }
@@ -115,7 +117,7 @@ async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, mode
       models.set(trial.experiment.model, model);
     }
     const named = { ...trial.experiment, name: `trial-${String(trial.index).padStart(4, '0')}` };
-    const result = await runTrainJob({ experiment: named, source: opts.source, runsDir: path.join(sweepDir, SWEEP_FILES.runs), maxSteps: opts.maxSteps, threads: opts.threads, emit: opts.emit, signal: opts.signal, model, prefixCaches });
+    const result = await runTrainJob({ experiment: named, source: opts.source, runsDir: path.join(sweepDir, SWEEP_FILES.runs), maxSteps: opts.maxSteps, threads: opts.threads, device: opts.device, emit: opts.emit, signal: opts.signal, model, prefixCaches });
     return { ...base, status: result.status, run: path.basename(result.runDir), metrics: result.metrics, trainable: result.parameters.trainable, ...(result.message ? { message: result.message } : {}) };
   } catch (err) {
     return { ...base, status: 'failed', run: undefined, metrics: {}, trainable: undefined, message: (err as Error).message };
