@@ -10,7 +10,7 @@ import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
 import { multitaskCommand } from './multitask';
-import { ablateCommand, demoCommand, evaluateCommand, exportCommand, predictCommand, resumeCommand, runsCommand, sweepCommand, trainCommand } from './train';
+import { ablateCommand, demoCommand, evaluateCommand, exportCommand, importCommand, predictCommand, resumeCommand, runsCommand, sweepCommand, sweepTrialCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
 
@@ -26,14 +26,21 @@ Usage:
       continue a killed or cancelled run from its last checkpoint to the same end
   adapter-lab predict <run-folder> <data-file> [--out FILE] [--threads N]
       one JSON line per example, in file order, with its logits and prediction
-  adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
-      run the grid × seeds trial after trial; select the best trial per group on validation
+  adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--workers N] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
+      run the grid × seeds, trial after trial or in N worker processes (at most one per
+      core, the threads split between them); select the best trial per group on validation
   adapter-lab ablate <run-folder> [--drop-curve] [--data FILE] [--threads N] [--events]
       remove the adapters of every span of layers i..j (and each single site) from a
       trained run and evaluate, without retraining; writes ablation.json to the run;
       --drop-curve: the AdapterDrop curve, n lowest layers removed (drop-curve.json)
-  adapter-lab export <run-folder> --onnx FILE [--threads N]
-      the adapted model as an ONNX file for inference (checked against the engine)
+  adapter-lab export <run-folder> [--onnx FILE] [--adapter DIR [--force]] [--threads N]
+      --onnx: the adapted model as an ONNX file for inference (checked against the engine);
+      --adapter: the trained adapter in AdapterHub's folder layout (a non-empty DIR only
+      with --force)
+  adapter-lab import <adapter-folder> [--model REF] [--data FILE] [--runs DIR] [--name NAME] [--events]
+      a saved adapter as a new completed run, for evaluate, predict, ablate and export;
+      --model: the base model (default: the one the adapter names); --data: a labelled
+      file that serves as the run's validation data
   adapter-lab multitask <data-file> <run-folder>... [--out FILE] [--compare] [--threads N]
       several trained adapters over one base model in one pass: the lower layers no run
       adapts are computed once and shared; --compare also times one pass per task
@@ -84,6 +91,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return ablateCommand(rest, usage);
     case 'sweep':
       return sweepCommand(rest, usage);
+    case 'sweep-trial':
+      return sweepTrialCommand(rest, usage);
     case 'runs':
       return runsCommand(rest, usage);
     case 'evaluate':
@@ -92,6 +101,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return resumeCommand(rest, usage);
     case 'export':
       return exportCommand(rest, usage);
+    case 'import':
+      return importCommand(rest, usage);
     case 'multitask':
       return multitaskCommand(rest, usage);
     default:

@@ -9,12 +9,14 @@ import { builtinSentiment } from '../model/builtin';
 import { loadModel } from '../model/load';
 import { formatCount } from '../model/parameters';
 import { describe as describeRun, isLive, listRuns } from '../runs/catalog';
-import { defaultRunsDir } from '../runs/store';
+import { defaultRunsDir, RUN_FILES } from '../runs/store';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../train/job';
 import { runAblation, type AblationResult } from '../train/ablate';
 import { evaluateRun } from '../train/evaluate';
 import { exportOnnx } from '../train/export';
-import { runSweep, type SweepSummary } from '../train/sweep';
+import { ADAPTER_FILES, AdapterFolderError, exportAdapterFolder } from '../train/adapterFolder';
+import { importAdapter } from '../train/importAdapter';
+import { runSweep, runSweepTrial, type SweepSummary } from '../train/sweep';
 import { predictFile, RunFolderError } from '../train/predict';
 import { findingLines, loadExperimentFile, type Loaded } from './load';
 import { progressPrinter } from './progress';
@@ -192,8 +194,32 @@ export async function resumeCommand(args: readonly string[], usage: (m: string) 
   }
 }
 
+/** `adapter-lab sweep-trial <sweep-folder> <index>`: one trial, run by a sweep's worker process. */
+export async function sweepTrialCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['max-steps', 'threads', 'device'], []);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [sweepDir, index, ...extra] = parsed.positional;
+  if (!sweepDir || index === undefined || !/^\d+$/.test(index) || extra.length) return usage('sweep-trial needs a sweep folder and a trial index');
+  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  const device = deviceFlag(parsed);
+  if (typeof maxSteps === 'string') return usage(maxSteps);
+  if (typeof threads === 'string') return usage(threads);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const { signal, dispose } = cancellation();
+  try {
+    // Events only: the parent sweep prints progress.
+    const record = await runSweepTrial(path.resolve(sweepDir), Number(index), { maxSteps, threads, device, emit: (e) => process.stdout.write(JSON.stringify(e) + '\n'), signal });
+    return record.status === 'completed' ? 0 : record.status === 'cancelled' ? 130 : 1;
+  } catch (e) {
+    return failure(e);
+  } finally {
+    dispose();
+  }
+}
+
 export async function sweepCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'resume', 'device'], ['events']);
+  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'resume', 'device', 'workers'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   const device = deviceFlag(parsed);
   if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
@@ -207,11 +233,15 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
   if (!loaded.ok) return reportUnloadable(file, loaded);
   const experiment = loaded.validation.experiment!;
   if (!experiment.sweep) return usage(`${file} has no sweep section; use train`);
+  const workers = positiveInt(parsed.flags.get('workers'), 'workers');
+  if (typeof workers === 'string') return usage(workers);
+  // Workers are processes of this same CLI; more than the cores would only contend.
+  const workerCount = Math.min(workers ?? 1, os.cpus().length);
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const resume = parsed.flags.get('resume');
   const { signal, dispose } = cancellation();
   try {
-    const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, device, emit: sinkFor(parsed.flags.has('events')), signal });
+    const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, device, workers: workerCount > 1 ? { count: workerCount, command: [process.execPath, process.argv[1]!] } : undefined, emit: sinkFor(parsed.flags.has('events')), signal });
     process.stderr.write(sweepTable(result.summary));
     if (result.status === 'cancelled') process.stderr.write(`cancelled: continue with adapter-lab sweep ${file} --resume ${result.sweepDir}\n`);
     return result.status === 'completed' ? 0 : 130;
@@ -302,16 +332,53 @@ export async function evaluateCommand(args: readonly string[], usage: (m: string
 }
 
 export async function exportCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['onnx', 'threads'], []);
+  const parsed = parseFlags(args, ['onnx', 'adapter', 'threads'], ['force']);
   if (typeof parsed === 'string') return usage(parsed);
   const [runDir, ...extra] = parsed.positional;
   const onnx = parsed.flags.get('onnx');
-  if (!runDir || extra.length || typeof onnx !== 'string') return usage('export needs a run folder and --onnx FILE');
+  const adapter = parsed.flags.get('adapter');
+  if (!runDir || extra.length || (typeof onnx !== 'string' && typeof adapter !== 'string')) return usage('export needs a run folder and --onnx FILE, --adapter DIR or both');
+  if (parsed.flags.has('force') && typeof adapter !== 'string') return usage('--force goes with --adapter DIR');
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof threads === 'string') return usage(threads);
   try {
-    const r = await exportOnnx(runDir, onnx, threads);
-    process.stderr.write(`wrote ${r.file} (${(r.bytes / 2 ** 20).toFixed(1)} MiB); its logits match the engine's to ${r.maxDifference.toExponential(1)} on ${r.checked} examples\n`);
+    if (typeof adapter === 'string') {
+      const r = exportAdapterFolder(path.join(runDir, RUN_FILES.adapterDir), adapter, { force: parsed.flags.has('force') });
+      process.stderr.write(`wrote ${r.dir} (${Object.keys(ADAPTER_FILES).length} files, ${(r.bytes / 2 ** 20).toFixed(2)} MiB)\n`);
+    }
+    if (typeof onnx === 'string') {
+      if (importedWithoutData(runDir)) throw new RunFolderError(`${runDir} was imported without data, and --onnx checks the exported model on the run's validation examples: import it again with --data FILE`);
+      const r = await exportOnnx(runDir, onnx, threads);
+      process.stderr.write(`wrote ${r.file} (${(r.bytes / 2 ** 20).toFixed(1)} MiB); its logits match the engine's to ${r.maxDifference.toExponential(1)} on ${r.checked} examples\n`);
+    }
+    return 0;
+  } catch (e) {
+    return failure(e);
+  }
+}
+
+/** Whether a run came from `import` with no data file (its experiment names none). */
+function importedWithoutData(runDir: string): boolean {
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { experiment?: { task?: { train?: string; validation?: string } } };
+    const task = config.experiment?.task;
+    return task !== undefined && !task.train && !task.validation;
+  } catch {
+    return false; // exportOnnx reports an unreadable run folder itself
+  }
+}
+
+/** `adapter-lab import`: a saved adapter folder becomes a new, completed run in the run store. */
+export async function importCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['model', 'runs', 'name', 'data'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [adapterDir, ...extra] = parsed.positional;
+  if (!adapterDir || extra.length) return usage('import needs one adapter folder');
+  const flag = (name: string) => (typeof parsed.flags.get(name) === 'string' ? (parsed.flags.get(name) as string) : undefined);
+  const runsDir = path.resolve(flag('runs') ?? path.join('.adapter-lab', 'runs'));
+  try {
+    const r = await importAdapter({ adapterDir, runsDir, model: flag('model'), name: flag('name'), data: flag('data'), emit: parsed.flags.has('events') ? (e) => process.stdout.write(JSON.stringify(e) + '\n') : undefined });
+    process.stderr.write(`imported ${path.resolve(adapterDir)} (${r.experiment.method}, ${formatCount(r.parameters.trainable)} trained parameters) on ${r.experiment.model}\n  run folder ${r.runDir}\n`);
     return 0;
   } catch (e) {
     return failure(e);
@@ -362,10 +429,10 @@ function reportUnloadable(file: string, loaded: Loaded & { ok: false }): number 
   return loaded.validation ? 1 : 2;
 }
 
-/** Reports a command's failure: exit 2 for a missing or unusable run folder or data file, else 1. */
+/** Reports a command's failure: exit 2 for a missing or unusable run folder, adapter folder or data file, else 1. */
 export function failure(e: unknown): number {
   process.stderr.write(`error: ${messageOf(e)}\n`);
-  return e instanceof RunFolderError || e instanceof DataError ? 2 : 1;
+  return e instanceof RunFolderError || e instanceof DataError || e instanceof AdapterFolderError ? 2 : 1;
 }
 
 function messageOf(e: unknown): string {

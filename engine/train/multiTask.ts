@@ -34,35 +34,50 @@ export async function multiTaskPredict(runDirs: readonly string[], dataFile: str
   const runs = runDirs.map((dir) => loadRun(dir));
   const examples = encodeFor(runs, dataFile);
   const t0 = performance.now();
-  const shared = Math.min(
-    ...runs.map((r) => {
+  const shared = sharedPrefix(runs);
+  const logits = await sharedLogits(runs, shared, examples, options);
+  const seconds = (performance.now() - t0) / 1000;
+  return { tasks: runs.map((r, t) => decode(r, logits[t]!)), sharedLayers: shared, examples: examples.length, seconds };
+}
+
+/** What a task brings: its model shape, its trainable names and its weights (base + trained). */
+export type TaskModel = Pick<LoadedRun, 'runDir' | 'spec' | 'trainable' | 'weights'>;
+
+/** The layers no task trains anything in: the embeddings and layers 0..n−1. */
+export function sharedPrefix(tasks: readonly TaskModel[]): number {
+  return Math.min(
+    ...tasks.map((r) => {
       const n = frozenPrefixLayers(r.trainable, r.spec.dims.layers);
       if (n === undefined) throw new RunFolderError(`${r.runDir} trains the embeddings: it shares no layer with the other runs`);
       return n;
     }),
   );
-  const first = runs[0]!;
+}
+
+/** Every task's logits per example: the prefix once per batch, then each task above it. */
+export async function sharedLogits(tasks: readonly TaskModel[], shared: number, examples: readonly EncodedExample[], options: SessionOptions = {}): Promise<number[][][]> {
+  const first = tasks[0]!;
   const prefix = await segmentSession(first, new Set(), undefined, shared, options);
   // One suffix graph per distinct model shape and trainable set.
   const groups = new Map<string, EngineSession>();
-  const sessionOf = new Map<LoadedRun, EngineSession>();
-  for (const r of runs) {
-    const key = JSON.stringify([r.spec, r.trainable]);
-    let s = groups.get(key);
-    if (!s) {
-      s = await segmentSession(r, new Set(r.trainable), shared, undefined, options);
-      groups.set(key, s);
-    }
-    sessionOf.set(r, s);
-  }
-  const logits = runs.map(() => new Array<number[]>(examples.length));
+  const sessionOf = new Map<TaskModel, EngineSession>();
+  const logits = tasks.map(() => new Array<number[]>(examples.length));
   try {
+    for (const r of tasks) {
+      const key = JSON.stringify([r.spec, r.trainable]);
+      let s = groups.get(key);
+      if (!s) {
+        s = await segmentSession(r, new Set(r.trainable), shared, undefined, options);
+        groups.set(key, s);
+      }
+      sessionOf.set(r, s);
+    }
     const d = first.spec.dims.hiddenSize;
     for (const batch of makeBatches(examples, 32, 0, 'classification', false)) {
       const shape = [batch.batchSize, batch.sequenceLength];
       const mask: RunTensor = { data: batch.attentionMask, shape };
       const hidden = (await prefix.run({ input_ids: { data: batch.inputIds, shape }, token_type_ids: { data: batch.tokenTypeIds, shape }, attention_mask: mask }, ['out'])).out!.data as Float32Array;
-      for (const [t, r] of runs.entries()) {
+      for (const [t, r] of tasks.entries()) {
         const feeds: Record<string, RunTensor> = { hidden_in: { data: hidden, shape: [batch.batchSize * batch.sequenceLength, d] }, attention_mask: mask };
         for (const name of r.trainable) {
           const w = r.weights.get(name)!;
@@ -78,8 +93,7 @@ export async function multiTaskPredict(runDirs: readonly string[], dataFile: str
     await prefix.release();
     for (const s of groups.values()) await s.release();
   }
-  const seconds = (performance.now() - t0) / 1000;
-  return { tasks: runs.map((r, t) => decode(r, logits[t]!)), sharedLayers: shared, examples: examples.length, seconds };
+  return logits;
 }
 
 /** The same predictions with one full pass per run (what multi-task inference is compared with). */
@@ -119,7 +133,7 @@ function encodeFor(runs: readonly LoadedRun[], dataFile: string): EncodedExample
   });
 }
 
-async function segmentSession(run: LoadedRun, trainable: ReadonlySet<string>, from: number | undefined, to: number | undefined, options: SessionOptions): Promise<EngineSession> {
+async function segmentSession(run: TaskModel, trainable: ReadonlySet<string>, from: number | undefined, to: number | undefined, options: SessionOptions): Promise<EngineSession> {
   const o = new Ops();
   const s = buildBertSegment(o, run.spec, run.weights, { trainable, from, to });
   o.graph.output(s.logits ?? s.hidden, 'out');

@@ -6,9 +6,13 @@
  * (trainable parameters vs metric) for each group.
  */
 import * as fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { validateExperiment } from '../config/validate';
 import { expandSweep, type Experiment, type Trial } from '../config/experiment';
-import { stamp, type EventPayload, type EventSink } from '../events';
+import { stamp, type EventPayload, type EventSink, type JobEvent } from '../events';
 import { HIGHER_IS_BETTER } from '../metrics';
 import { loadModel, type LoadedModel } from '../model/load';
 import { appendJsonLine, createRunDir, readJsonLines, writeJson, writeAtomic } from '../runs/store';
@@ -60,6 +64,11 @@ export interface SweepOptions {
   readonly threads?: number;
   /** Overrides the experiment's `runtime.device` in every trial. */
   readonly device?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  /**
+   * Run this many trials at once, each in a worker process started with `workerCommand`
+   * (the CLI: node and its script) and `sweep-trial`; the cores are split between them.
+   */
+  readonly workers?: { readonly count: number; readonly command: readonly string[] };
   readonly emit: EventSink;
   readonly signal?: AbortSignal;
 }
@@ -73,7 +82,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
   if (opts.resume) checkResumable(sweepDir, opts.source, trials.length);
   else {
     writeAtomic(path.join(sweepDir, SWEEP_FILES.experiment), opts.source);
-    writeJson(path.join(sweepDir, SWEEP_FILES.definition), { name: e.name, metric: e.task.metric, grid: e.sweep?.grid ?? [], seeds: e.sweep?.seeds ?? [], trials: trials.map((t) => ({ index: t.index, assignments: t.assignments, seed: t.seed })) });
+    writeJson(path.join(sweepDir, SWEEP_FILES.definition), { name: e.name, baseDir: opts.baseDir, metric: e.task.metric, grid: e.sweep?.grid ?? [], seeds: e.sweep?.seeds ?? [], trials: trials.map((t) => ({ index: t.index, assignments: t.assignments, seed: t.seed })) });
   }
   // Finished trials of an earlier attempt are kept; a cancelled one runs again.
   const finished = new Map(readJsonLines<TrialRecord>(trialsFile).filter((r) => r.status !== 'cancelled').map((r) => [r.index, r]));
@@ -82,19 +91,37 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
   // Trials with the same model, data, max length and frozen prefix reuse one prefix cache.
   const prefixCaches = new PrefixCachePool();
   let status: 'completed' | 'cancelled' = 'completed';
-  for (const trial of trials) {
-    if (finished.has(trial.index)) continue;
-    if (opts.signal?.aborted) {
-      status = 'cancelled';
-      break;
-    }
-    emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
-    const record = await runTrial(trial, opts, sweepDir, models, prefixCaches);
-    appendJsonLine(trialsFile, record);
-    emit({ type: 'trial-end', index: record.index, total: trials.length, status: record.status, run: record.run, metrics: record.metrics, trainable: record.trainable, ...(record.message ? { message: record.message } : {}) });
-    if (record.status === 'cancelled') {
-      status = 'cancelled';
-      break;
+  const pending = trials.filter((t) => !finished.has(t.index));
+  const record = (r: TrialRecord): void => {
+    appendJsonLine(trialsFile, r);
+    emit({ type: 'trial-end', index: r.index, total: trials.length, status: r.status, run: r.run, metrics: r.metrics, trainable: r.trainable, ...(r.message ? { message: r.message } : {}) });
+    if (r.status === 'cancelled') status = 'cancelled';
+  };
+  if (opts.workers && opts.workers.count > 1) {
+    // A pool: each worker takes the next pending trial until none is left or the sweep is cancelled.
+    const threads = Math.max(1, Math.floor((opts.threads ?? os.cpus().length) / opts.workers.count));
+    const next = async (): Promise<void> => {
+      for (let trial = pending.shift(); trial; trial = pending.shift()) {
+        if (opts.signal?.aborted) {
+          status = 'cancelled';
+          return;
+        }
+        emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
+        record(await runWorkerTrial(trial, sweepDir, opts, threads));
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(opts.workers.count, pending.length) }, next));
+    if (opts.signal?.aborted) status = 'cancelled';
+  } else {
+    for (const trial of pending) {
+      if (opts.signal?.aborted) {
+        status = 'cancelled';
+        break;
+      }
+      emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
+      const r = await runTrial(trial, opts, sweepDir, models, prefixCaches);
+      record(r);
+      if (r.status === 'cancelled') break;
     }
   }
   await prefixCaches.release();
@@ -122,6 +149,58 @@ async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, mode
   } catch (err) {
     return { ...base, status: 'failed', run: undefined, metrics: {}, trainable: undefined, message: (err as Error).message };
   }
+}
+
+/**
+ * One trial in a worker process (`adapter-lab sweep-trial`): its events are forwarded as
+ * they come; its record is read from them (start: run and parameters; end: status, metrics).
+ */
+function runWorkerTrial(trial: Trial, sweepDir: string, opts: SweepOptions, threads: number): Promise<TrialRecord> {
+  const base = { index: trial.index, assignments: trial.assignments, seed: trial.seed };
+  const [exe, ...script] = opts.workers!.command;
+  const args = [...script, 'sweep-trial', sweepDir, String(trial.index), '--threads', String(threads), ...(opts.maxSteps ? ['--max-steps', String(opts.maxSteps)] : []), ...(opts.device ? ['--device', opts.device] : [])];
+  return new Promise((resolve) => {
+    const child = spawn(exe!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const stop = (): void => void child.kill('SIGTERM');
+    opts.signal?.addEventListener('abort', stop, { once: true });
+    let run: string | undefined;
+    let trainable: number | undefined;
+    let end: { status: TrialRecord['status']; metrics: Record<string, number> } | undefined;
+    let message: string | undefined;
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-2000)));
+    readline.createInterface({ input: child.stdout }).on('line', (text) => {
+      let event: JobEvent;
+      try {
+        event = JSON.parse(text) as JobEvent;
+      } catch {
+        return;
+      }
+      if (event.type === 'start' && event.job === 'train') {
+        run = event.run;
+        trainable = event.parameters.trainable;
+      } else if (event.type === 'end') end = { status: event.status, metrics: { ...event.metrics } };
+      else if (event.type === 'error') message = event.message;
+      opts.emit(event);
+    });
+    child.on('close', (code) => {
+      opts.signal?.removeEventListener('abort', stop);
+      if (end) resolve({ ...base, status: end.status, run, metrics: end.metrics, trainable, ...(message ? { message } : {}) });
+      else resolve({ ...base, status: code === 130 || opts.signal?.aborted ? 'cancelled' : 'failed', run, metrics: {}, trainable, message: message ?? (stderr.trim().split('\n').pop() || `the worker exited with code ${code}`) });
+    });
+  });
+}
+
+/** `adapter-lab sweep-trial`: runs one trial of a sweep folder in this process (a worker). */
+export async function runSweepTrial(sweepDir: string, index: number, opts: Pick<SweepOptions, 'maxSteps' | 'threads' | 'device' | 'emit' | 'signal'>): Promise<TrialRecord> {
+  const definition = JSON.parse(fs.readFileSync(path.join(sweepDir, SWEEP_FILES.definition), 'utf8')) as { baseDir?: string };
+  const source = fs.readFileSync(path.join(sweepDir, SWEEP_FILES.experiment), 'utf8');
+  const baseDir = definition.baseDir ?? path.dirname(sweepDir);
+  const validation = validateExperiment(source, { filePath: path.join(baseDir, SWEEP_FILES.experiment) });
+  if (!validation.ok || !validation.experiment) throw new Error(`${sweepDir}: the sweep's experiment file no longer validates`);
+  const trial = expandSweep(validation.plain, baseDir).find((t) => t.index === index);
+  if (!trial) throw new Error(`${sweepDir} has no trial ${index}`);
+  return runTrial(trial, { ...opts, experiment: validation.experiment, plain: validation.plain, source, baseDir, runsDir: '' }, sweepDir, new Map(), new PrefixCachePool());
 }
 
 function checkResumable(sweepDir: string, source: string, trials: number): void {

@@ -28,6 +28,27 @@ describe('adapter-lab sweep', () => {
   const sweepDirs = (runs: string) => fs.readdirSync(ws.path(runs)).map((d) => ws.path(runs, d));
   const summaryOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as SweepSummary;
 
+  test('--workers 2: trials run in two worker processes at once, each recorded once, with the same results as one after another', () => {
+    ws.write('w.adapter.yaml', experiment('    adapter.size: [4, 8]\n'));
+    const parallel = spawnSync(process.execPath, [CLI, 'sweep', 'w.adapter.yaml', '--events', '--max-steps', '3', '--workers', '2', '--threads', '2', '--runs', 'runs-w'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(parallel.status, 0, parallel.stderr);
+    const list = events(parallel.stdout);
+    assert.equal(list.filter((e) => e.type === 'trial-end' && e.status === 'completed').length, 4);
+    // Two trials were in flight at once: a second trial started before the first ended.
+    const order = list.filter((e) => e.type === 'trial-start' || e.type === 'trial-end').map((e) => e.type);
+    assert.deepEqual(order.slice(0, 2), ['trial-start', 'trial-start']);
+    // The workers' own events reach the sweep's stream: 4 trials × 3 steps.
+    assert.equal(list.filter((e) => e.type === 'step').length, 12);
+    const serial = spawnSync(process.execPath, [CLI, 'sweep', 'w.adapter.yaml', '--max-steps', '3', '--runs', 'runs-s'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(serial.status, 0, serial.stderr);
+    const [p] = sweepDirs('runs-w');
+    const [q] = sweepDirs('runs-s');
+    const a = summaryOf(p!);
+    const b = summaryOf(q!);
+    assert.deepEqual(a.trials.map((t) => t.index), [0, 1, 2, 3]);
+    assert.deepEqual(a.trials.map((t) => t.metrics), b.trials.map((t) => t.metrics), 'a trial\'s result does not depend on where it ran');
+  });
+
   test('every grid point × seed runs once; the best per group is chosen on validation', () => {
     ws.write('a.adapter.yaml', experiment('    method: [adapter, layernorm]\n    adapter.size: [4, 8]\n'));
     const r = spawnSync(process.execPath, [CLI, 'sweep', 'a.adapter.yaml', '--events', '--max-steps', '2', '--runs', 'runs-a'], { cwd: ws.root, encoding: 'utf8' });
