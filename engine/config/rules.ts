@@ -92,6 +92,12 @@ function checkMethodKeys({ root, text, experiment }: RuleInput, out: Finding[]):
       out.push(finding('irrelevant-key', `\`${key}\` settings are ignored with \`method: ${experiment.method}\`; they apply to \`method: adapter\``, e.keyRange));
     }
   }
+  // Full fine-tuning and layer-norm tuning train the embeddings: nothing below them is frozen.
+  const training = entryOf(root, 'training');
+  const cache = training?.value.kind === 'map' ? entryOf(training.value, 'prefix_cache') : undefined;
+  if (experiment.training.prefixCache.enabled && cache && ![...methods].some((m) => m === 'adapter' || m === 'top_k')) {
+    out.push(finding('irrelevant-key', `\`training.prefix_cache\` has no effect with \`method: ${experiment.method}\`: it trains the embeddings, so no layer below the trained ones is frozen`, cache.keyRange));
+  }
 }
 
 function checkNeedsValidation({ root, experiment }: RuleInput, out: Finding[]): void {
