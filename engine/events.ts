@@ -52,6 +52,19 @@ export interface AblationCellEvent extends Base {
   readonly seconds: number;
 }
 
+/** The start of an import: a saved adapter folder becomes a new, completed run (no training). See ImportJobEvent. */
+export interface ImportStartEvent extends Base {
+  readonly type: 'start';
+  readonly job: 'import';
+  readonly run: string;
+  readonly runDir: string;
+  /** The adapter folder imported. */
+  readonly from: string;
+  readonly method: string;
+  readonly model: string;
+  readonly parameters: { readonly trainable: number; readonly base: number; readonly percentOfBase: number };
+}
+
 /** The start of a sweep: its trials run one after another, each a training run of its own. */
 export interface SweepStartEvent extends Base {
   readonly type: 'start';
@@ -162,4 +175,17 @@ export type EventSink = (event: JobEvent) => void;
 
 export function stamp(payload: EventPayload): JobEvent {
   return { v: EVENTS_VERSION, time: new Date().toISOString(), ...payload } as JobEvent;
+}
+
+/**
+ * The stream of `adapter-lab import --events`: start, artifact, end (error and a failed end
+ * when writing the run fails). Kept out of JobEvent: imports are not jobs the extension
+ * runs and follows, so its job handling need not know them.
+ */
+export type ImportJobEvent = ImportStartEvent | ArtifactEvent | ErrorEvent | EndEvent;
+type ImportPayload<E> = E extends ImportJobEvent ? Omit<E, 'v' | 'time'> : never;
+export type ImportEventPayload = ImportPayload<ImportJobEvent>;
+
+export function stampImport(payload: ImportEventPayload): ImportJobEvent {
+  return { v: EVENTS_VERSION, time: new Date().toISOString(), ...payload } as ImportJobEvent;
 }

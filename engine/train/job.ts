@@ -9,17 +9,17 @@ import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { openSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import type { Experiment } from '../config/experiment';
-import { layersOf } from '../config/layers';
 import type { LabelMap } from '../data/examples';
 import { stamp, type EventPayload, type EventSink } from '../events';
 import { loadModel, type LoadedModel } from '../model/load';
 import { resolveProvider } from '../runtime/provider';
 import { initAdapters, initHead } from '../model/init';
-import * as names from '../model/names';
+import { adapterNameFrom } from '../model/hubNames';
 import { countParameters, type ParameterCounts } from '../model/parameters';
 import { appendJsonLine, createRunDir, readJsonLines, RUN_FILES, writeJson, writeAtomic, type RunStatusRecord } from '../runs/store';
 import type { FloatTensor } from '../tensor';
 import { Random } from '../util/random';
+import { adapterSettingsOf, writeAdapterFolder } from './adapterFolder';
 import { makeBatches } from './batches';
 import { frozenPrefixLayers, planRun, type RunPlan } from './plan';
 import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from './prefixCache';
@@ -289,37 +289,20 @@ async function evaluate(trainer: Trainer, task: TaskInputs, e: Experiment, step:
 
 function saveTrained(runDir: string, trainer: Trainer, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): void {
   const dir = path.join(runDir, RUN_FILES.adapterDir);
-  fs.mkdirSync(dir, { recursive: true });
-  const tensors = new Map<string, FloatTensor>();
-  for (const name of plan.trainable) tensors.set(name, trainer.weight(name));
-  writeSafetensors(path.join(dir, 'adapter.safetensors'), tensors, { format: 'adapter-lab', method: e.method });
-  const d = model.dims.hiddenSize;
-  const adapterLayers = plan.spec.adapters?.layers ?? [];
-  writeJson(path.join(dir, 'adapter_config.json'), {
-    // Houlsby-style fields, as AdapterHub names them.
-    architecture: 'bottleneck',
-    method: e.method,
-    model: model.ref,
-    hidden_size: d,
-    bottleneck_size: e.adapter.size,
-    reduction_factor: d / e.adapter.size,
-    mh_adapter: e.adapter.sites.includes('attention'),
-    output_adapter: e.adapter.sites.includes('ffn'),
-    non_linearity: e.adapter.nonLinearity,
-    init_weights: 'houlsby',
-    init_std: e.adapter.initStd,
-    leave_out: Array.from({ length: model.dims.layers }, (_, i) => i).filter((l) => !adapterLayers.includes(l)),
-    train_layernorm: e.adapter.trainLayerNorm,
-    drop: { layers: layersOf(e.drop.layers, model.dims.layers), mode: e.drop.mode },
-    top_k: e.method === 'top_k' ? e.topK : undefined,
-    trainable_parameters: parameters.trainable,
-    parameter_names: plan.trainable,
-  });
-  writeJson(path.join(dir, 'head_config.json'), {
-    head_type: e.task.kind,
-    num_labels: plan.spec.head.kind === 'span' ? 2 : plan.spec.head.numLabels,
-    label2id: labelMap ? Object.fromEntries(labelMap.labels.map((l, i) => [l, i])) : undefined,
-    weights: plan.spec.head.kind === 'span' ? [names.qaOutputs.weight, names.qaOutputs.bias] : [names.classifier.weight, names.classifier.bias],
+  const weights = new Map<string, FloatTensor>();
+  for (const name of plan.trainable) weights.set(name, trainer.weight(name));
+  // The run keeps its adapter in the layout it is exported in (AdapterHub's), so export is a copy.
+  writeAdapterFolder(dir, {
+    name: adapterNameFrom(e.name),
+    modelRef: model.ref,
+    dims: model.dims,
+    headDropout: model.dropout.hidden,
+    settings: adapterSettingsOf(e, model.dims.layers),
+    spec: plan.spec,
+    trainable: plan.trainable,
+    weights,
+    trainableParameters: parameters.trainable,
+    labels: labelMap?.labels,
   });
   emit({ type: 'artifact', kind: 'adapter', path: dir });
 }

@@ -4,13 +4,13 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readSafetensors } from '../checkpoint/safetensors';
 import type { Experiment } from '../config/experiment';
 import { LabelMap } from '../data/examples';
 import type { ModelSpec } from '../model/bert';
 import { loadModel, type LoadedModel } from '../model/load';
 import { RUN_FILES } from '../runs/store';
 import type { WeightMap } from '../tensor';
+import { ADAPTER_FILES, readAdapterFolder } from './adapterFolder';
 
 export class RunFolderError extends Error {}
 
@@ -38,11 +38,13 @@ export function loadRun(runDir: string): LoadedRun {
   } catch (e) {
     throw new RunFolderError(`${runDir} is not a run folder: cannot read ${RUN_FILES.config} (${(e as Error).message})`);
   }
-  const weightsFile = path.join(runDir, RUN_FILES.adapterDir, 'adapter.safetensors');
-  if (!fs.existsSync(weightsFile)) throw new RunFolderError(`${runDir} has no trained weights (${RUN_FILES.adapterDir}/adapter.safetensors): the run did not finish`);
+  const adapterDir = path.join(runDir, RUN_FILES.adapterDir);
+  if (!fs.existsSync(path.join(adapterDir, ADAPTER_FILES.config))) throw new RunFolderError(`${runDir} has no trained weights (${RUN_FILES.adapterDir}/${ADAPTER_FILES.config}): the run did not finish`);
   const labels = fs.existsSync(file(RUN_FILES.labels)) ? LabelMap.fromJSON(JSON.parse(fs.readFileSync(file(RUN_FILES.labels), 'utf8'))) : undefined;
   const model = loadModel(config.experiment.model);
+  // Validated against the model the run builds: a damaged adapter folder is refused here, by file and field.
+  const saved = readAdapterFolder(adapterDir, { dims: model.dims, spec: config.plan.spec, trainable: config.plan.trainable });
   const weights = new Map(model.weights);
-  for (const [name, t] of readSafetensors(weightsFile)) if (t.dtype === 'float32') weights.set(name, t);
+  for (const [name, t] of saved.weights) weights.set(name, t);
   return { runDir, experiment: config.experiment, spec: config.plan.spec, trainable: config.plan.trainable, labels, model, weights };
 }

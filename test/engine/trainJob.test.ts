@@ -66,10 +66,11 @@ describe('adapter-lab train', () => {
     const metrics = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event);
     assert.equal(metrics.filter((m) => m.type === 'step').length, 5);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, 'labels.json'), 'utf8')), { labels: ['0', '1'] });
-    const adapterConfig = JSON.parse(fs.readFileSync(path.join(dir, 'adapter', 'adapter_config.json'), 'utf8')) as { bottleneck_size: number; mh_adapter: boolean; output_adapter: boolean; trainable_parameters: number };
-    assert.deepEqual([adapterConfig.bottleneck_size, adapterConfig.mh_adapter, adapterConfig.output_adapter], [8, true, true]);
-    assert.equal(adapterConfig.trainable_parameters, config.parameters.trainable);
-    assert.ok(fs.statSync(path.join(dir, 'adapter', 'adapter.safetensors')).size > config.parameters.trainable * 4);
+    const adapterConfig = JSON.parse(fs.readFileSync(path.join(dir, 'adapter', 'adapter_config.json'), 'utf8')) as { config: { mh_adapter: boolean; output_adapter: boolean }; adapter_lab: { bottleneck_size: number; trainable_parameters: number } };
+    assert.deepEqual([adapterConfig.adapter_lab.bottleneck_size, adapterConfig.config.mh_adapter, adapterConfig.config.output_adapter], [8, true, true]);
+    assert.equal(adapterConfig.adapter_lab.trainable_parameters, config.parameters.trainable);
+    const weightBytes = fs.statSync(path.join(dir, 'adapter', 'adapter.safetensors')).size + fs.statSync(path.join(dir, 'adapter', 'model_head.safetensors')).size;
+    assert.ok(weightBytes > config.parameters.trainable * 4);
     assert.equal(fs.readFileSync(path.join(dir, 'experiment.adapter.yaml'), 'utf8'), experiment());
   });
 
@@ -96,9 +97,9 @@ describe('adapter-lab train', () => {
     assert.equal(list.filter((e) => e.type === 'step').length, 4);
     assert.ok(list.some((e) => e.type === 'log' && e.level === 'warning' && /has a sweep: train runs its base settings once/.test(e.message as string)));
     const [dir] = runFolders(ws.path('runs-robust'));
-    const config = JSON.parse(fs.readFileSync(path.join(dir!, 'adapter', 'adapter_config.json'), 'utf8')) as { drop: { layers: number[]; mode: string }; leave_out: number[] };
-    assert.deepEqual(config.drop, { layers: [0, 1, 2], mode: 'robust' });
-    assert.deepEqual(config.leave_out, [], 'robust training keeps adapters in every layer');
+    const config = JSON.parse(fs.readFileSync(path.join(dir!, 'adapter', 'adapter_config.json'), 'utf8')) as { config: { leave_out: number[] }; adapter_lab: { drop: { layers: number[]; mode: string } } };
+    assert.deepEqual(config.adapter_lab.drop, { layers: [0, 1, 2], mode: 'robust' });
+    assert.deepEqual(config.config.leave_out, [], 'robust training keeps adapters in every layer');
   });
 
   test('evaluate: the run\'s metrics on a labelled file equal its own final evaluation on that file', () => {
@@ -318,8 +319,8 @@ describe('span tasks (SQuAD v1.1)', () => {
     assert.deepEqual(Object.keys(metrics).sort(), ['exact_match', 'span_f1']);
     for (const v of Object.values(metrics)) assert.ok(v >= 0 && v <= 1);
     const [dir] = runFolders(ws.path('runs'));
-    const head = JSON.parse(fs.readFileSync(path.join(dir!, 'adapter', 'head_config.json'), 'utf8')) as { head_type: string; num_labels: number };
-    assert.deepEqual([head.head_type, head.num_labels], ['span', 2]);
+    const head = JSON.parse(fs.readFileSync(path.join(dir!, 'adapter', 'head_config.json'), 'utf8')) as { config: { head_type: string; num_labels: number }; adapter_lab: { task: string } };
+    assert.deepEqual([head.config.head_type, head.config.num_labels, head.adapter_lab.task], ['question_answering', 2, 'span']);
   });
 });
 
