@@ -2,7 +2,7 @@
 // benchmarks, and regenerates the JSON Schema and the key reference from the schema.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -33,6 +33,12 @@ await Promise.all([
 chmodSync(join(root, 'dist/cli.js'), 0o755);
 log('bundled dist/extension.js, dist/server.js, dist/cli.js');
 
+// The result panels' page script and stylesheet (webviews: a browser, not Node).
+await build({ entryPoints: ['client/webview/main.ts'], outfile: 'dist/webview/panel.js', bundle: true, platform: 'browser', format: 'iife', target: 'es2020', minify: true, logLevel: 'warning', absWorkingDir: root });
+mkdirSync(join(root, 'dist/webview'), { recursive: true });
+copyFileSync(join(root, 'client/webview/panel.css'), join(root, 'dist/webview/panel.css'));
+log(`bundled dist/webview/panel.js (${statSync(join(root, 'dist/webview/panel.js')).size} bytes) and panel.css`);
+
 // Locally the generated files are refreshed; in CI a stale committed copy fails the build.
 execFileSync(process.execPath, [join(root, 'out/generate.js'), ...(process.env.CI === 'true' ? [] : ['--write'])], { stdio: 'inherit', cwd: root });
 
@@ -40,4 +46,7 @@ if (!process.argv.includes('--no-tsc')) {
   // Type-checks everything and emits tests and benchmarks to out/.
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit', cwd: root });
   log('type-checked; tests compiled to out/');
+  // The panels' browser code has its own settings (DOM types, no Node); type-check only.
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'client/webview/tsconfig.json'], { stdio: 'inherit', cwd: root });
+  log('type-checked client/webview');
 }

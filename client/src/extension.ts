@@ -1,11 +1,19 @@
 /**
- * The Adapter Lab extension: starts the language server for experiment files and
- * answers the commands its code lenses carry.
+ * The Adapter Lab extension: starts the language server for experiment files, runs
+ * experiments as engine jobs (child processes of the bundled CLI), shows the run store in
+ * the "Runs" view and results in webview panels.
  */
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { Commands, LANGUAGE_ID } from '../../server/src/protocol';
+import { LANGUAGE_ID } from '../../server/src/protocol';
+import { registerCommands } from './commands';
+import { JobService } from './jobs';
+import { PanelHost } from './panels';
+import { RunsTreeProvider } from './runsTree';
+import { affects, openPanelOnStart, parallelJobs, runsDirectory } from './settings';
+
+export const RUNS_VIEW = 'adapterLab.runs';
 
 let client: LanguageClient | undefined;
 
@@ -26,48 +34,37 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   client = new LanguageClient('adapterLab', 'Adapter Lab', serverOptions, clientOptions);
   context.subscriptions.push(output);
 
-  const cli = context.asAbsolutePath(path.join('dist', 'cli.js'));
+  const jobs = new JobService(context.asAbsolutePath(path.join('dist', 'cli.js')), parallelJobs());
+  const runsDir = (): string | undefined => runsDirectory();
+  const tree = new RunsTreeProvider(runsDir);
+  const panels = new PanelHost(context.extensionUri, jobs, runsDir);
+  const view = vscode.window.createTreeView(RUNS_VIEW, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   context.subscriptions.push(
-    // Training runs the bundled engine CLI in a terminal, where its progress shows.
-    vscode.commands.registerCommand(Commands.train, async (uri?: string) => {
-      const target = await runnableTarget(uri);
-      if (!target) return;
-      // The extension host's executable is Electron in desktop VS Code: it runs scripts as Node only with this set.
-      const terminal = vscode.window.createTerminal({ name: `Adapter Lab: ${path.basename(target.fsPath)}`, cwd: path.dirname(target.fsPath), env: { ELECTRON_RUN_AS_NODE: '1' } });
-      terminal.show();
-      terminal.sendText(`${quote(process.execPath)} ${quote(cli)} train ${quote(target.fsPath)}`);
+    jobs,
+    tree,
+    panels,
+    view,
+    ...registerCommands({ jobs, panels, tree }),
+    jobs.onDidStartJob((started) => {
+      tree.refresh();
+      if (openPanelOnStart()) panels.open(started.kind, [started.id]);
     }),
+    jobs.onDidChangeJobs(() => tree.refresh()),
+    // A new evaluation changes a run's headline metric in the view.
+    jobs.onDidEmit(({ events }) => {
+      if (events.some((e) => e.type === 'evaluation' || e.type === 'trial-end')) tree.refresh(1000);
+    }),
+    vscode.workspace.onDidChangeConfiguration((e) => {
+      if (affects(e, 'parallelJobs')) jobs.setParallelJobs(parallelJobs());
+      if (affects(e, 'runsDirectory')) tree.refresh(0);
+    }),
+    vscode.workspace.onDidChangeWorkspaceFolders(() => tree.refresh(0)),
+    // Granting trust needs no reload: the job commands check trust each time they run.
+    vscode.workspace.onDidGrantWorkspaceTrust(() => tree.refresh(0)),
   );
-  for (const [id, what] of [
-    [Commands.runSweep, 'Sweeps'],
-    [Commands.runAblation, 'Ablations'],
-  ] as const) {
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (uri?: string) => {
-        if (await runnableTarget(uri)) void vscode.window.showInformationMessage(`${what} are not part of this version of the Adapter Lab engine yet; Train runs one experiment.`);
-      }),
-    );
-  }
+  view.message = vscode.workspace.isTrusted ? undefined : 'This workspace is not trusted: runs are listed, but jobs do not run here.';
+  context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => (view.message = undefined)));
   await client.start();
-}
-
-/** The experiment to run, if it has no errors; otherwise the user is shown the findings. */
-async function runnableTarget(uri: string | undefined): Promise<vscode.Uri | undefined> {
-  const target = uri ? vscode.Uri.parse(uri) : vscode.window.activeTextEditor?.document.uri;
-  if (!target) return void vscode.window.showWarningMessage('Open an experiment file (*.adapter.yaml) first.');
-  const errors = vscode.languages.getDiagnostics(target).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
-  if (errors.length > 0) {
-    await vscode.commands.executeCommand('workbench.actions.view.problems');
-    return void vscode.window.showErrorMessage(`${path.basename(target.fsPath)} has ${errors.length} error${errors.length === 1 ? '' : 's'}; fix them before running.`);
-  }
-  const document = vscode.workspace.textDocuments.find((d) => d.uri.toString() === target.toString());
-  if (document?.isDirty) await document.save();
-  return target;
-}
-
-/** POSIX shell quoting (the terminal's default shell on Linux and macOS). */
-function quote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
 export async function deactivate(): Promise<void> {

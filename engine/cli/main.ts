@@ -54,7 +54,8 @@ Usage:
   adapter-lab --help | --version
 
 Findings print as file:line:column: severity: message [code].
---device auto|cpu|webgpu|cuda overrides the file's runtime.device (train, resume, sweep).
+--device auto|cpu|webgpu|cuda overrides the file's runtime.device (train, resume, sweep);
+ablate, evaluate and export run on the CPU unless given --device.
 --events writes JSON-lines job events (docs/events.md) to standard output; progress goes
 to standard error.
 Exit codes: 0 ok, 1 the experiment has errors or the job failed, 2 usage or I/O error,

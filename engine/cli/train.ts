@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { validateExperiment } from '../config/validate';
+import { resolveProvider } from '../runtime/provider';
 import { DataError } from '../data/errors';
 import type { JobEvent } from '../events';
 import { builtinSentiment } from '../model/builtin';
@@ -51,6 +52,11 @@ function deviceFlag(parsed: ParsedFlags): 'auto' | 'cpu' | 'webgpu' | 'cuda' | u
   const v = parsed.flags.get('device');
   if (v === undefined) return undefined;
   return v === 'auto' || v === 'cpu' || v === 'webgpu' || v === 'cuda' ? v : null;
+}
+
+/** The provider for a job on a finished run: the CPU unless --device asks for another (refused with the reason when it cannot run). */
+async function providerFor(device: 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefined): Promise<'cpu' | 'webgpu' | 'cuda'> {
+  return device ? (await resolveProvider(device)).provider : 'cpu';
 }
 
 function positiveInt(v: string | true | undefined, name: string): number | undefined | string {
@@ -315,14 +321,16 @@ export async function runsCommand(args: readonly string[], usage: (m: string) =>
 }
 
 export async function evaluateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['threads'], []);
+  const parsed = parseFlags(args, ['threads', 'device'], []);
   if (typeof parsed === 'string') return usage(parsed);
   const [runDir, dataFile, ...extra] = parsed.positional;
   if (!runDir || !dataFile || extra.length) return usage('evaluate needs a run folder and a labelled data file');
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof threads === 'string') return usage(threads);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
   try {
-    const result = await evaluateRun(runDir, dataFile, threads);
+    const result = await evaluateRun(runDir, dataFile, { threads, provider: await providerFor(device) });
     process.stdout.write(JSON.stringify(result) + '\n');
     process.stderr.write(`${result.run} on ${dataFile} (${result.examples} examples): ${Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n`);
     return 0;
@@ -332,7 +340,7 @@ export async function evaluateCommand(args: readonly string[], usage: (m: string
 }
 
 export async function exportCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['onnx', 'adapter', 'threads'], ['force']);
+  const parsed = parseFlags(args, ['onnx', 'adapter', 'threads', 'device'], ['force']);
   if (typeof parsed === 'string') return usage(parsed);
   const [runDir, ...extra] = parsed.positional;
   const onnx = parsed.flags.get('onnx');
@@ -341,6 +349,8 @@ export async function exportCommand(args: readonly string[], usage: (m: string) 
   if (parsed.flags.has('force') && typeof adapter !== 'string') return usage('--force goes with --adapter DIR');
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof threads === 'string') return usage(threads);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
   try {
     if (typeof adapter === 'string') {
       const r = exportAdapterFolder(path.join(runDir, RUN_FILES.adapterDir), adapter, { force: parsed.flags.has('force') });
@@ -348,7 +358,7 @@ export async function exportCommand(args: readonly string[], usage: (m: string) 
     }
     if (typeof onnx === 'string') {
       if (importedWithoutData(runDir)) throw new RunFolderError(`${runDir} was imported without data, and --onnx checks the exported model on the run's validation examples: import it again with --data FILE`);
-      const r = await exportOnnx(runDir, onnx, threads);
+      const r = await exportOnnx(runDir, onnx, { threads, provider: await providerFor(device) });
       process.stderr.write(`wrote ${r.file} (${(r.bytes / 2 ** 20).toFixed(1)} MiB); its logits match the engine's to ${r.maxDifference.toExponential(1)} on ${r.checked} examples\n`);
     }
     return 0;
@@ -386,8 +396,10 @@ export async function importCommand(args: readonly string[], usage: (m: string) 
 }
 
 export async function ablateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['data', 'threads'], ['events', 'drop-curve']);
+  const parsed = parseFlags(args, ['data', 'threads', 'device'], ['events', 'drop-curve']);
   if (typeof parsed === 'string') return usage(parsed);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
   const [runDir, ...extra] = parsed.positional;
   if (!runDir || extra.length) return usage('ablate needs a run folder');
   const curve = parsed.flags.has('drop-curve');
@@ -396,7 +408,7 @@ export async function ablateCommand(args: readonly string[], usage: (m: string) 
   const data = parsed.flags.get('data');
   const { signal, dispose } = cancellation();
   try {
-    const result = await runAblation({ runDir, dataFile: typeof data === 'string' ? data : undefined, threads, emit: sinkFor(parsed.flags.has('events')), signal, mode: curve ? 'drop-curve' : 'spans' });
+    const result = await runAblation({ runDir, dataFile: typeof data === 'string' ? data : undefined, threads, provider: await providerFor(device), emit: sinkFor(parsed.flags.has('events')), signal, mode: curve ? 'drop-curve' : 'spans' });
     process.stderr.write(curve ? dropCurve(result) : heatmap(result));
     return result.status === 'completed' ? 0 : 130;
   } catch (e) {

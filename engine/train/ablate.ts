@@ -40,6 +40,7 @@ export interface AblationOptions {
   /** Defaults to the run's validation file. */
   readonly dataFile?: string;
   readonly threads?: number;
+  readonly provider?: 'cpu' | 'webgpu' | 'cuda';
   readonly emit: EventSink;
   readonly signal?: AbortSignal;
   /** `spans` (the heatmap, default) or `drop-curve` (n lowest layers removed, n = 1..L). */
@@ -60,7 +61,7 @@ export async function runAblation(opts: AblationOptions): Promise<AblationResult
   const runName = path.basename(opts.runDir);
   emit({ type: 'start', job: curve ? 'drop-curve' : 'ablate', run: runName, runDir: opts.runDir, metric: e.task.metric, cells: cells.length, examples: evaluation.inputs.length });
 
-  const model = await LayerwiseModel.create(run.spec, run.weights, { threads: opts.threads });
+  const model = await LayerwiseModel.create(run.spec, run.weights, { threads: opts.threads, provider: opts.provider });
   const done: AblationCell[] = [];
   let status: AblationResult['status'] = 'completed';
   let baseline: Record<string, number> = {};

@@ -2,6 +2,7 @@
 import * as path from 'node:path';
 import { loadRun } from './runModel';
 import { prepareEvaluation } from './tasks';
+import type { SessionOptions } from '../runtime/session';
 import { Trainer } from './trainer';
 
 export interface EvaluationResult {
@@ -11,10 +12,10 @@ export interface EvaluationResult {
   readonly metrics: Readonly<Record<string, number>>;
 }
 
-export async function evaluateRun(runDir: string, dataFile: string, threads?: number): Promise<EvaluationResult> {
+export async function evaluateRun(runDir: string, dataFile: string, session: SessionOptions = {}): Promise<EvaluationResult> {
   const run = loadRun(runDir);
   const evaluation = prepareEvaluation(run.experiment, run.model.tokenizer, run.labels, path.resolve(dataFile));
-  const trainer = await Trainer.create(run.spec, run.weights, [], undefined, { threads });
+  const trainer = await Trainer.create(run.spec, run.weights, [], undefined, session);
   try {
     return { run: path.basename(runDir), dataFile: path.resolve(dataFile), examples: evaluation.inputs.length, metrics: await evaluation.evaluate(trainer) };
   } finally {

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { Ops } from '../graph/ops';
 import { buildBert } from '../model/bert';
 import { writeAtomic } from '../runs/store';
-import { EngineSession } from '../runtime/session';
+import { EngineSession, type SessionOptions } from '../runtime/session';
 import { makeBatches } from './batches';
 import { loadRun } from './runModel';
 import { prepareEvaluation } from './tasks';
@@ -26,7 +26,7 @@ export interface ExportResult {
 /** Exported logits must match the engine's this closely (both run float32 on onnxruntime). */
 const TOLERANCE = 1e-4;
 
-export async function exportOnnx(runDir: string, file: string, threads?: number): Promise<ExportResult> {
+export async function exportOnnx(runDir: string, file: string, session: SessionOptions = {}): Promise<ExportResult> {
   const run = loadRun(runDir);
   const o = new Ops();
   const bert = buildBert(o, run.spec, run.weights, { trainable: new Set() });
@@ -34,8 +34,8 @@ export async function exportOnnx(runDir: string, file: string, threads?: number)
   const bytes = o.graph.toOnnx(18, `Adapter Lab export of ${path.basename(runDir)} (${run.experiment.method}, ${run.experiment.model})`);
 
   // The check: the exported bytes in a fresh session against the engine's own forward pass.
-  const exported = await EngineSession.create(bytes, { threads });
-  const engine = await Trainer.create(run.spec, run.weights, [], undefined, { threads });
+  const exported = await EngineSession.create(bytes, session);
+  const engine = await Trainer.create(run.spec, run.weights, [], undefined, session);
   let maxDifference = 0;
   let checked = 0;
   try {

@@ -1,0 +1,91 @@
+/**
+ * What the extension asks the engine CLI to do, as argument arrays (never a shell line, so
+ * nothing is quoted and paths with spaces or quotes pass through on every platform).
+ * No `vscode` here: the settings arrive as plain values.
+ */
+import * as path from 'node:path';
+
+export type Device = 'auto' | 'cpu' | 'webgpu' | 'cuda';
+export const DEVICES: readonly Device[] = ['auto', 'cpu', 'webgpu', 'cuda'];
+
+export interface EngineSettings {
+  /** Absolute; every command that creates runs gets it, so the runs view and the CLI agree. */
+  readonly runsDir: string;
+  /** Undefined: the engine uses every core (or the experiment's runtime.threads). */
+  readonly threads: number | undefined;
+  /** `auto` is not passed: the experiment's runtime.device decides. */
+  readonly device: Device;
+}
+
+export type JobRequest =
+  | { readonly command: 'train'; readonly file: string; readonly maxSteps?: number }
+  | { readonly command: 'sweep'; readonly file: string; readonly maxSteps?: number }
+  | { readonly command: 'ablate'; readonly runDir: string; readonly mode: 'spans' | 'drop-curve'; readonly data?: string }
+  | { readonly command: 'evaluate'; readonly runDir: string; readonly data: string }
+  | { readonly command: 'export-onnx'; readonly runDir: string; readonly file: string }
+  /** `force`: replace an existing folder (the save dialog has asked). */
+  | { readonly command: 'export-adapter'; readonly runDir: string; readonly dir: string; readonly force?: boolean };
+
+export type JobCommand = JobRequest['command'];
+
+/** Whether the command streams job events (`--events`); evaluate and export print a result or nothing. */
+export function streamsEvents(command: JobCommand): boolean {
+  return command === 'train' || command === 'sweep' || command === 'ablate';
+}
+
+export function cliArgs(request: JobRequest, settings: EngineSettings): string[] {
+  const common = (): string[] => [...(settings.threads ? ['--threads', String(settings.threads)] : []), ...(settings.device !== 'auto' ? ['--device', settings.device] : [])];
+  const steps = (n: number | undefined): string[] => (n ? ['--max-steps', String(n)] : []);
+  switch (request.command) {
+    case 'train':
+    case 'sweep':
+      return [request.command, request.file, '--events', '--runs', settings.runsDir, ...steps(request.maxSteps), ...common()];
+    case 'ablate':
+      return ['ablate', request.runDir, '--events', ...(request.mode === 'drop-curve' ? ['--drop-curve'] : []), ...(request.data ? ['--data', request.data] : []), ...common()];
+    case 'evaluate':
+      return ['evaluate', request.runDir, request.data, ...common()];
+    case 'export-onnx':
+      return ['export', request.runDir, '--onnx', request.file, ...common()];
+    case 'export-adapter':
+      return ['export', request.runDir, '--adapter', request.dir, ...(request.force ? ['--force'] : []), ...common()];
+  }
+}
+
+/** A short title for a job: what it does and to what. */
+export function jobTitle(request: JobRequest): string {
+  switch (request.command) {
+    case 'train':
+      return `Train ${path.basename(request.file)}`;
+    case 'sweep':
+      return `Sweep ${path.basename(request.file)}`;
+    case 'ablate':
+      return `${request.mode === 'drop-curve' ? 'AdapterDrop curve' : 'Ablation'} of ${path.basename(request.runDir)}`;
+    case 'evaluate':
+      return `Evaluate ${path.basename(request.runDir)} on ${path.basename(request.data)}`;
+    case 'export-onnx':
+      return `Export ${path.basename(request.runDir)} to ONNX`;
+    case 'export-adapter':
+      return `Export the adapter of ${path.basename(request.runDir)}`;
+  }
+}
+
+/** The folder a job runs in: beside the experiment file (relative paths in it resolve there), or the run's. */
+export function jobCwd(request: JobRequest): string {
+  return request.command === 'train' || request.command === 'sweep' ? path.dirname(request.file) : path.dirname(request.runDir);
+}
+
+/**
+ * The runs folder: the setting (absolute, or relative to the first workspace folder), else
+ * `.adapter-lab/runs` in the first workspace folder, else beside the experiment file (what
+ * the CLI does on its own).
+ */
+export function resolveRunsDir(setting: string, workspaceFolder: string | undefined, experimentFile: string | undefined): string | undefined {
+  const configured = setting.trim();
+  if (configured) {
+    if (path.isAbsolute(configured)) return path.normalize(configured);
+    const base = workspaceFolder ?? (experimentFile ? path.dirname(experimentFile) : undefined);
+    return base ? path.resolve(base, configured) : undefined;
+  }
+  if (workspaceFolder) return path.join(workspaceFolder, '.adapter-lab', 'runs');
+  return experimentFile ? path.join(path.dirname(path.resolve(experimentFile)), '.adapter-lab', 'runs') : undefined;
+}

@@ -1,0 +1,268 @@
+/**
+ * The commands (package.json `contributes.commands`): running experiments and finished runs
+ * as jobs, and acting on the run store from the runs view.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { describe, isLive, listRuns, type RunEntry } from '../../engine/runs/catalog';
+import { ABLATION_FILE, DROP_CURVE_FILE, SWEEP_FILES } from '../../engine/runs/replay';
+import { Commands } from '../../server/src/protocol';
+import type { JobRequest } from './cliArgs';
+import { createExample } from './example';
+import type { JobResult, JobService } from './jobs';
+import type { PanelHost } from './panels';
+import { isRunNode, keySettings, type RunsTreeProvider } from './runsTree';
+import { engineSettings, runsDirectory } from './settings';
+import { experimentName, experimentUri, latestCompletedRun, pickRun, runnableTarget, selectedNodes } from './targets';
+import { jobsAllowed } from './trust';
+
+export interface CommandContext {
+  readonly jobs: JobService;
+  readonly panels: PanelHost;
+  readonly tree: RunsTreeProvider;
+}
+
+/** Every command id the extension registers (the code lenses carry the first three). */
+export const CommandIds = {
+  ...Commands,
+  evaluate: 'adapterLab.evaluate',
+  dropCurve: 'adapterLab.dropCurve',
+  exportOnnx: 'adapterLab.exportOnnx',
+  exportAdapter: 'adapterLab.exportAdapter',
+  stopJob: 'adapterLab.stopJob',
+  openResults: 'adapterLab.openResults',
+  compareRuns: 'adapterLab.compareRuns',
+  refreshRuns: 'adapterLab.refreshRuns',
+  revealRun: 'adapterLab.revealRun',
+  deleteRun: 'adapterLab.deleteRun',
+  createExample: 'adapterLab.createExample',
+  jobMenu: 'adapterLab.jobMenu',
+} as const;
+
+export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+  const c = new JobCommands(ctx);
+  const reg = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
+  return [
+    reg(CommandIds.train, (arg) => c.runExperiment('train', arg)),
+    reg(CommandIds.runSweep, (arg) => c.runExperiment('sweep', arg)),
+    reg(CommandIds.runAblation, (arg) => c.ablate('spans', arg)),
+    reg(CommandIds.dropCurve, (arg) => c.ablate('drop-curve', arg)),
+    reg(CommandIds.evaluate, (arg) => c.evaluate(arg)),
+    reg(CommandIds.exportOnnx, (arg) => c.exportOnnx(arg)),
+    reg(CommandIds.exportAdapter, (arg) => c.exportAdapter(arg)),
+    reg(CommandIds.stopJob, () => ctx.jobs.stopJob()),
+    reg(CommandIds.jobMenu, () => ctx.jobs.jobMenu()),
+    reg(CommandIds.openResults, (arg) => c.openResults(arg)),
+    reg(CommandIds.compareRuns, (arg, selection) => c.compare(arg, selection)),
+    reg(CommandIds.refreshRuns, () => ctx.tree.refresh(0)),
+    reg(CommandIds.revealRun, (arg) => c.reveal(arg)),
+    reg(CommandIds.deleteRun, (arg, selection) => c.delete(arg, selection)),
+    reg(CommandIds.createExample, () => createExample()),
+  ];
+}
+
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+class JobCommands {
+  constructor(private readonly ctx: CommandContext) {}
+
+  private runsDir(experimentFile?: string): string | undefined {
+    const dir = runsDirectory(experimentFile);
+    if (!dir) void vscode.window.showWarningMessage('Adapter Lab: open a folder (or set adapterLab.runsDirectory) so runs have somewhere to go.');
+    return dir;
+  }
+
+  /** Runs a job and reports how it ended; the caller adds what to offer on success. */
+  private async job(request: JobRequest, runsDir: string): Promise<JobResult | undefined> {
+    const result = await this.ctx.jobs.run(request, engineSettings(runsDir));
+    this.ctx.tree.refresh();
+    const { exit } = result;
+    if (exit.outcome === 'failed') {
+      // Failures before the first event (usage, unreadable files) are only on standard error.
+      const detail = exit.message && !/exited with code/.test(exit.message) ? exit.message : (result.stderrTail.filter((l) => /error/i.test(l)).pop() ?? exit.message ?? 'see the log');
+      void vscode.window.showErrorMessage(`Adapter Lab: ${this.titleOf(request)} failed: ${detail}`, 'Show Log').then((c) => c && this.ctx.jobs.log.show(true));
+      return undefined;
+    }
+    if (exit.outcome === 'cancelled') {
+      void vscode.window.showInformationMessage(`Adapter Lab: ${this.titleOf(request)} was cancelled.${request.command === 'train' ? ' The run is kept; `adapter-lab resume` continues it.' : ''}`);
+      return undefined;
+    }
+    return result;
+  }
+
+  private titleOf(request: JobRequest): string {
+    return request.command === 'train' ? 'training' : request.command === 'sweep' ? 'the sweep' : request.command === 'ablate' ? (request.mode === 'drop-curve' ? 'the AdapterDrop curve' : 'the ablation') : request.command === 'evaluate' ? 'evaluation' : 'the export';
+  }
+
+  private offerResults(message: string, id: string | undefined): void {
+    void vscode.window.showInformationMessage(message, ...(id ? ['Open Results'] : [])).then((choice) => {
+      if (choice && id) this.ctx.panels.open(this.kindFor(id), [id]);
+    });
+  }
+
+  private kindFor(id: string): 'run' | 'sweep' | 'ablation' {
+    const base = path.basename(id);
+    if (base === ABLATION_FILE || base === DROP_CURVE_FILE) return 'ablation';
+    return fs.existsSync(path.join(id, SWEEP_FILES.definition)) ? 'sweep' : 'run';
+  }
+
+  async runExperiment(command: 'train' | 'sweep', arg: unknown): Promise<void> {
+    if (!(await jobsAllowed(command === 'train' ? 'Training' : 'A sweep'))) return;
+    const target = await runnableTarget(arg);
+    if (!target) return;
+    const runsDir = this.runsDir(target.fsPath);
+    if (!runsDir) return;
+    const result = await this.job({ command, file: target.fsPath }, runsDir);
+    if (!result) return;
+    const metrics = result.end ? Object.entries(result.end.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : '';
+    this.offerResults(`Adapter Lab: ${command === 'train' ? 'training' : 'the sweep'} of ${path.basename(target.fsPath)} completed${metrics ? ` (${metrics})` : ''}.`, result.id);
+  }
+
+  /** Ablation or AdapterDrop curve: of the run the view names, else the newest completed run of the active experiment, else one picked from the store. */
+  async ablate(mode: 'spans' | 'drop-curve', arg: unknown): Promise<void> {
+    const what = mode === 'drop-curve' ? 'The AdapterDrop curve' : 'An ablation';
+    if (!(await jobsAllowed(what))) return;
+    const file = isRunNode(arg) ? undefined : experimentUri(arg);
+    const runsDir = runsDirectory(file?.fsPath);
+    let run: RunEntry | undefined;
+    if (file) {
+      const name = experimentName(file.fsPath);
+      run = runsDir && name ? latestCompletedRun(runsDir, name) : undefined;
+      // Asked from the experiment itself (code lens, editor title): its runs, or none.
+      if (!run && arg !== undefined) {
+        return void vscode.window.showInformationMessage(`${path.basename(file.fsPath)} has no completed run yet: train it first.`, 'Train').then((c) => c && vscode.commands.executeCommand(CommandIds.train, file.toString()));
+      }
+    }
+    run ??= await pickRun(arg, runsDir, { placeHolder: `${what} of which run?`, filter: (e) => e.kind === 'run' && e.status === 'completed' });
+    if (!run || !runsDir) return;
+    const result = await this.job({ command: 'ablate', runDir: run.dir, mode }, runsDir);
+    if (result?.id) this.offerResults(`Adapter Lab: ${mode === 'drop-curve' ? 'the AdapterDrop curve' : 'the ablation'} of ${run.name} is done.`, result.id);
+  }
+
+  async evaluate(arg: unknown): Promise<void> {
+    if (!(await jobsAllowed('Evaluation'))) return;
+    const runsDir = runsDirectory();
+    const run = await pickRun(arg, runsDir, { placeHolder: 'Evaluate which run?', filter: (e) => e.kind === 'run' && (e.status === 'completed' || e.status === 'cancelled') });
+    if (!run || !runsDir) return;
+    const data = await pickDataFile(run.dir);
+    if (!data) return;
+    const result = await this.job({ command: 'evaluate', runDir: run.dir, data }, runsDir);
+    if (!result) return;
+    const value = result.data[result.data.length - 1] as { metrics?: Record<string, number>; examples?: number } | undefined;
+    const metrics = value?.metrics ? Object.entries(value.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : 'no metrics reported';
+    const line = `${run.name} on ${path.basename(data)}${value?.examples !== undefined ? ` (${value.examples} examples)` : ''}: ${metrics}`;
+    this.ctx.jobs.log.info(`[evaluate] ${line}`);
+    void vscode.window.showInformationMessage(`Adapter Lab: ${line}`, 'Show Log').then((c) => c && this.ctx.jobs.log.show(true));
+  }
+
+  async exportOnnx(arg: unknown): Promise<void> {
+    if (!(await jobsAllowed('Export'))) return;
+    const runsDir = runsDirectory();
+    const run = await pickRun(arg, runsDir, { placeHolder: 'Export which run to ONNX?' });
+    if (!run || !runsDir) return;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    const target = await vscode.window.showSaveDialog({ filters: { 'ONNX model': ['onnx'] }, saveLabel: 'Export', ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `${run.name}.onnx`) } : {}) });
+    if (!target) return;
+    if (await this.job({ command: 'export-onnx', runDir: run.dir, file: target.fsPath }, runsDir)) {
+      void vscode.window.showInformationMessage(`Adapter Lab: exported ${run.name} to ${path.basename(target.fsPath)}.`, 'Reveal').then((c) => c && vscode.commands.executeCommand('revealFileInOS', target));
+    }
+  }
+
+  async exportAdapter(arg: unknown): Promise<void> {
+    if (!(await jobsAllowed('Export'))) return;
+    const runsDir = runsDirectory();
+    const run = await pickRun(arg, runsDir, { placeHolder: 'Export the adapter of which run?' });
+    if (!run || !runsDir) return;
+    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+    // A save dialog names the new folder; the engine creates it.
+    const target = await vscode.window.showSaveDialog({ title: 'Export Adapter Folder', saveLabel: 'Export', ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `${run.name}-adapter`) } : {}) });
+    if (!target) return;
+    // The save dialog has already asked whether to replace an existing folder.
+    if (await this.job({ command: 'export-adapter', runDir: run.dir, dir: target.fsPath, force: fs.existsSync(target.fsPath) }, runsDir)) {
+      void vscode.window.showInformationMessage(`Adapter Lab: exported the adapter of ${run.name} to ${path.basename(target.fsPath)}.`, 'Reveal').then((c) => c && vscode.commands.executeCommand('revealFileInOS', target));
+    }
+  }
+
+  async openResults(arg: unknown): Promise<void> {
+    const runsDir = runsDirectory();
+    const entry = await pickRun(arg, runsDir, { placeHolder: 'Open the results of which run or sweep?', filter: (e) => e.kind !== 'unreadable', sweeps: true });
+    if (!entry) return;
+    if (entry.kind === 'sweep') return this.ctx.panels.open('sweep', [entry.dir]);
+    this.ctx.panels.open('run', [entry.dir]);
+    // Ablation results of the run open beside its training curves.
+    const ablations = [ABLATION_FILE, DROP_CURVE_FILE].map((f) => path.join(entry.dir, f)).filter((f) => fs.existsSync(f));
+    if (ablations.length) this.ctx.panels.open('ablation', ablations);
+  }
+
+  async compare(arg: unknown, selection: unknown): Promise<void> {
+    let nodes = selectedNodes(arg, selection).map((n) => n.entry);
+    if (nodes.length < 2) {
+      const runsDir = runsDirectory();
+      if (!runsDir) return;
+      const candidates = listRuns(runsDir).filter((e) => e.kind === 'run');
+      const picked = await vscode.window.showQuickPick(
+        candidates.map((e) => ({ label: e.name, description: [e.method, e.status, e.metric ? `${e.metric.name} ${e.metric.value.toFixed(4)}` : ''].filter(Boolean).join(' · '), picked: nodes.some((n) => n.dir === e.dir), entry: e })),
+        { canPickMany: true, placeHolder: 'Compare which runs? (two or more)' },
+      );
+      if (!picked) return;
+      nodes = picked.map((p) => p.entry);
+    }
+    const runs = nodes.filter((e) => e.kind === 'run');
+    if (runs.length < 2) return void vscode.window.showInformationMessage('Select two or more runs to compare.');
+    this.ctx.panels.open('compare', runs.map((e) => e.dir));
+  }
+
+  async reveal(arg: unknown): Promise<void> {
+    const entry = await pickRun(arg, runsDirectory(), { placeHolder: 'Reveal which run?', filter: () => true, sweeps: true });
+    if (entry) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(entry.dir));
+  }
+
+  /** Deletes runs or sweeps after a modal confirmation; refuses live ones, as `adapter-lab runs delete` does. */
+  async delete(arg: unknown, selection: unknown): Promise<void> {
+    let entries = selectedNodes(arg, selection).map((n) => n.entry);
+    if (entries.length === 0) {
+      const e = await pickRun(arg, runsDirectory(), { placeHolder: 'Delete which run?', filter: () => true, sweeps: true });
+      if (!e) return;
+      entries = [e];
+    }
+    const busy = entries.filter((e) => this.isLive(e));
+    if (busy.length) return void vscode.window.showErrorMessage(`${busy.map((e) => e.name).join(', ')} ${busy.length === 1 ? 'is' : 'are'} running; stop ${busy.length === 1 ? 'it' : 'them'} first.`);
+    const foreign = entries.filter((e) => e.kind === 'unreadable' && !fs.existsSync(path.join(e.dir, 'status.json')));
+    if (foreign.length) return void vscode.window.showErrorMessage(`${foreign.map((e) => e.name).join(', ')} ${foreign.length === 1 ? 'is not a run or sweep folder' : 'are not run or sweep folders'}; nothing deleted.`);
+    const what = entries.length === 1 ? entries[0]!.name : plural(entries.length, 'run');
+    const choice = await vscode.window.showWarningMessage(`Delete ${what}?`, { modal: true, detail: `${entries.map((e) => e.dir).join('\n')}\n\nThe folder${entries.length === 1 ? '' : 's'} and everything in ${entries.length === 1 ? 'it' : 'them'} (weights, metrics, results) will be removed.` }, 'Delete');
+    if (choice !== 'Delete') return;
+    for (const e of entries) {
+      try {
+        fs.rmSync(e.dir, { recursive: true, force: true });
+      } catch (err) {
+        void vscode.window.showErrorMessage(`Could not delete ${e.name}: ${(err as Error).message}`);
+      }
+    }
+    this.ctx.tree.refresh(0);
+  }
+
+  /** Live: a running process writes it (a run's pid, a sweep's trials) or a job of this window does. */
+  private isLive(e: RunEntry): boolean {
+    if (this.ctx.jobs.isBusy(e.dir)) return true;
+    if (e.kind === 'sweep') return listRuns(path.join(e.dir, SWEEP_FILES.runs)).some((t) => isLive(t));
+    return isLive(describe(e.dir));
+  }
+}
+
+/** The data file to evaluate on: the run's own validation or train file, or any file. */
+async function pickDataFile(runDir: string): Promise<string | undefined> {
+  const k = keySettings(runDir);
+  type Item = vscode.QuickPickItem & { file?: string };
+  const items: Item[] = [];
+  if (k.validation && fs.existsSync(k.validation)) items.push({ label: 'Validation file', description: k.validation, file: k.validation });
+  if (k.train && fs.existsSync(k.train)) items.push({ label: 'Training file', description: k.train, file: k.train });
+  items.push({ label: '$(folder-opened) Choose a file…' });
+  const picked = items.length === 1 ? items[0] : await vscode.window.showQuickPick(items, { placeHolder: 'Evaluate on which labelled data file?' });
+  if (!picked) return undefined;
+  if (picked.file) return picked.file;
+  const base = k.validation ? vscode.Uri.file(path.dirname(k.validation)) : vscode.workspace.workspaceFolders?.[0]?.uri;
+  const files = await vscode.window.showOpenDialog({ canSelectMany: false, filters: { 'Data files': ['tsv', 'csv', 'jsonl', 'json'] }, openLabel: 'Evaluate', ...(base ? { defaultUri: base } : {}) });
+  return files?.[0]?.fsPath;
+}

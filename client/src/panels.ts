@@ -1,0 +1,228 @@
+/**
+ * The result panels' host side: one webview panel per job and kind, drawn only from job
+ * events (panelProtocol.ts). A panel starts from `init` (the live history of a job running
+ * in this window, or the job replayed from the run store) and then gets live events in
+ * batches. Panels come back after a window reload through a serializer per view type.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import type { JobEvent } from '../../engine/events';
+import { jobLabel, replayJob, replayKind, type JobHistory } from '../../engine/runs/replay';
+import type { JobService } from './jobs';
+import { makeNonce, panelHtml } from './panelHtml';
+import type { HostToPanel, PanelKind, PanelState, PanelToHost } from './panelProtocol';
+
+export const PANEL_VIEW_TYPES: Record<PanelKind, string> = {
+  run: 'adapterLab.panel.run',
+  sweep: 'adapterLab.panel.sweep',
+  ablation: 'adapterLab.panel.ablation',
+  compare: 'adapterLab.panel.compare',
+};
+
+/** Live events reach a panel at most this often (a few messages a second, however fast the steps). */
+const FLUSH_MS = 250;
+
+const EXPORT_FILTERS: Record<'png' | 'svg' | 'csv', Record<string, string[]>> = {
+  png: { 'PNG image': ['png'] },
+  svg: { 'SVG image': ['svg'] },
+  csv: { 'CSV table': ['csv'] },
+};
+
+/** The panel kind that shows a store path: a sweep folder, a run folder, or an ablation file. */
+export function kindOf(id: string): PanelKind {
+  const kind = replayKind(id);
+  return kind === 'ablation' || kind === 'drop-curve' ? 'ablation' : kind;
+}
+
+export function defaultTitle(kind: PanelKind, ids: readonly string[]): string {
+  if (kind === 'compare') return `Compare ${ids.length} runs`;
+  const first = ids[0] ?? '';
+  if (kind === 'ablation') {
+    const runs = [...new Set(ids.map((id) => path.basename(path.dirname(id))))];
+    return runs.length === 1 ? `Ablation: ${runs[0]}` : `AdapterDrop: ${runs.length} runs`;
+  }
+  return `${kind === 'sweep' ? 'Sweep' : 'Run'}: ${path.basename(first)}`;
+}
+
+class ResultPanel {
+  /** Set when the webview has loaded and been sent `init`; false again while it is hidden (its page is discarded). */
+  private ready = false;
+  private readonly pending = new Map<string, JobEvent[]>();
+  private timer: NodeJS.Timeout | undefined;
+  private readonly disposables: vscode.Disposable[] = [];
+
+  constructor(
+    readonly panel: vscode.WebviewPanel,
+    readonly state: PanelState,
+    private readonly host: PanelHost,
+  ) {
+    this.disposables.push(
+      panel.webview.onDidReceiveMessage((m: PanelToHost) => void this.receive(m)),
+      panel.onDidChangeViewState(() => {
+        if (!panel.visible) this.ready = false;
+      }),
+    );
+  }
+
+  get key(): string {
+    return panelKey(this.state.kind, this.state.ids);
+  }
+
+  shows(id: string): boolean {
+    return this.state.ids.includes(id);
+  }
+
+  /** Queues live events; they go out together at most every FLUSH_MS. */
+  push(id: string, events: readonly JobEvent[]): void {
+    if (!this.ready) return; // the next `ready` sends everything through `init`
+    const list = this.pending.get(id);
+    if (list) list.push(...events);
+    else this.pending.set(id, [...events]);
+    this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    if (!this.ready) return void this.pending.clear();
+    for (const [id, events] of this.pending) void this.post({ type: 'events', id, events });
+    this.pending.clear();
+  }
+
+  private post(message: HostToPanel): Thenable<boolean> {
+    return this.panel.webview.postMessage(message);
+  }
+
+  private async receive(m: PanelToHost): Promise<void> {
+    switch (m?.type) {
+      case 'ready':
+        this.pending.clear();
+        await this.post({ type: 'init', kind: this.state.kind, title: this.state.title, jobs: this.state.ids.map((id) => this.host.historyOf(id)) });
+        this.ready = true;
+        return;
+      case 'export':
+        return saveExport(m);
+      case 'open':
+        return this.open(m.id);
+    }
+  }
+
+  /** Opens another job's panel (a trial from the sweep table); only paths inside what this panel shows or the runs folder. */
+  private open(id: unknown): void {
+    if (typeof id !== 'string') return;
+    const target = path.resolve(id);
+    const roots = [...this.state.ids.map((i) => (kindOf(i) === 'ablation' ? path.dirname(i) : i)), this.host.runsDir()].filter((r): r is string => r !== undefined);
+    const inside = roots.some((r) => target === r || target.startsWith(r + path.sep));
+    if (!inside || !fs.existsSync(target)) return void vscode.window.showWarningMessage(`Adapter Lab: cannot open ${path.basename(target)} (not in the runs folder).`);
+    this.host.open(kindOf(target), [target]);
+  }
+
+  dispose(): void {
+    if (this.timer) clearTimeout(this.timer);
+    for (const d of this.disposables) d.dispose();
+  }
+}
+
+function panelKey(kind: PanelKind, ids: readonly string[]): string {
+  return `${kind}:${[...ids].sort().join('|')}`;
+}
+
+async function saveExport(m: Extract<PanelToHost, { type: 'export' }>): Promise<void> {
+  const format = m.format in EXPORT_FILTERS ? m.format : undefined;
+  if (!format || typeof m.data !== 'string') return;
+  const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
+  // The suggested name comes from the page: only its base name is used, never a path.
+  const name = path.basename(String(m.suggestedName || `figure.${format}`)).replace(/[\\/:*?"<>|]+/g, '-');
+  const target = await vscode.window.showSaveDialog({ filters: EXPORT_FILTERS[format], ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, name) } : {}) });
+  if (!target) return;
+  const bytes = format === 'png' ? Buffer.from(m.data, 'base64') : Buffer.from(m.data, 'utf8');
+  try {
+    await vscode.workspace.fs.writeFile(target, bytes);
+    void vscode.window.showInformationMessage(`Saved ${path.basename(target.fsPath)}.`);
+  } catch (e) {
+    void vscode.window.showErrorMessage(`Could not save ${target.fsPath}: ${(e as Error).message}`);
+  }
+}
+
+export class PanelHost implements vscode.Disposable {
+  private readonly panels = new Map<string, ResultPanel>();
+  private readonly disposables: vscode.Disposable[] = [];
+  private readonly webviewRoot: vscode.Uri;
+
+  constructor(
+    private readonly extensionUri: vscode.Uri,
+    private readonly jobs: JobService,
+    readonly runsDir: () => string | undefined,
+  ) {
+    this.webviewRoot = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
+    for (const [kind, viewType] of Object.entries(PANEL_VIEW_TYPES) as [PanelKind, string][]) {
+      this.disposables.push(
+        vscode.window.registerWebviewPanelSerializer(viewType, {
+          deserializeWebviewPanel: async (panel, state: unknown) => this.restore(kind, panel, state),
+        }),
+      );
+    }
+    this.disposables.push(
+      jobs.onDidEmit(({ id, events }) => {
+        for (const p of this.panels.values()) if (p.shows(id)) p.push(id, events);
+      }),
+    );
+  }
+
+  /** The job's events: live when it runs in this window, else from the run store. */
+  historyOf(id: string): JobHistory {
+    const live = this.jobs.history(id);
+    if (live) return { id, label: jobLabel(id), events: [...live] };
+    return replayJob(id);
+  }
+
+  /** Opens (or reveals) the panel of these jobs. */
+  open(kind: PanelKind, ids: readonly string[], title = defaultTitle(kind, ids)): void {
+    const resolved = ids.map((id) => path.resolve(id));
+    const existing = this.panels.get(panelKey(kind, resolved));
+    if (existing) return existing.panel.reveal(undefined, true);
+    const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPES[kind], title, { viewColumn: vscode.ViewColumn.Beside, preserveFocus: true }, this.options());
+    this.attach(panel, { kind, title, ids: resolved });
+  }
+
+  private options(): vscode.WebviewPanelOptions & vscode.WebviewOptions {
+    // Hidden panels are rebuilt from `init` when shown again, which costs less than keeping their pages alive.
+    return { enableScripts: true, localResourceRoots: [this.webviewRoot], retainContextWhenHidden: false };
+  }
+
+  private attach(panel: vscode.WebviewPanel, state: PanelState): void {
+    panel.webview.options = this.options();
+    panel.iconPath = vscode.Uri.joinPath(this.extensionUri, 'client', 'media', 'adapter-lab.svg');
+    const webview = panel.webview;
+    webview.html = panelHtml({
+      scriptUri: webview.asWebviewUri(vscode.Uri.joinPath(this.webviewRoot, 'panel.js')).toString(),
+      styleUri: webview.asWebviewUri(vscode.Uri.joinPath(this.webviewRoot, 'panel.css')).toString(),
+      cspSource: webview.cspSource,
+      nonce: makeNonce(),
+      kind: state.kind,
+      title: state.title,
+    });
+    const entry = new ResultPanel(panel, state, this);
+    this.panels.set(entry.key, entry);
+    panel.onDidDispose(() => {
+      entry.dispose();
+      if (this.panels.get(entry.key) === entry) this.panels.delete(entry.key);
+    });
+  }
+
+  /** A panel coming back after a reload: its state names the jobs, which are read again from disk. */
+  private restore(kind: PanelKind, panel: vscode.WebviewPanel, state: unknown): void {
+    const s = state as Partial<PanelState> | undefined;
+    const ids = Array.isArray(s?.ids) ? s.ids.filter((i): i is string => typeof i === 'string') : [];
+    if (ids.length === 0) return void panel.dispose();
+    const title = typeof s?.title === 'string' ? s.title : defaultTitle(kind, ids);
+    if (this.panels.has(panelKey(kind, ids))) return void panel.dispose();
+    this.attach(panel, { kind, title, ids });
+  }
+
+  /** Panels stay open: after a window reload the serializers bring them back. */
+  dispose(): void {
+    for (const p of this.panels.values()) p.dispose();
+    for (const d of this.disposables) d.dispose();
+  }
+}

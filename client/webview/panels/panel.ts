@@ -1,0 +1,11 @@
+/** What every panel implements; main.ts owns the models and calls render once per frame at most. */
+import type { JobModel } from '../state';
+
+export interface Panel {
+  readonly root: HTMLElement;
+  /** Redraws from the models (all of them; folding already happened). */
+  render(jobs: readonly JobModel[]): void;
+}
+
+/** The panel's title, read when an export is named (the host may retitle the panel). */
+export type TitleSource = () => string;

@@ -1,0 +1,354 @@
+/**
+ * The result panels in a real browser (Chromium through playwright-core), drawn from
+ * recorded event streams (test/fixtures/events, recorded with the engine CLI). Each test
+ * also fails on any request beyond the page's own files, on a script error and on a dialog.
+ * Screenshots go to out/test-artifacts/panels/.
+ */
+import * as assert from 'node:assert/strict';
+import { after, before, describe, test, type TestContext } from 'node:test';
+import type { Browser } from 'playwright-core';
+import type { JobEvent, TrialEndEvent } from '../../engine/events';
+import { summarise, type TrialRecord } from '../../engine/train/sweep';
+import type { JobHistory, PanelKind, PanelToHost } from '../../client/src/panelProtocol';
+import { hasChromium, launch, NO_CHROMIUM, openPanel, parseCsv, readEvents, replay, splitRuns, startServer, type PanelPage, type Server } from './harness';
+
+const XSS = '<img src=x onerror=alert(1)>';
+
+let browser: Browser | undefined;
+let server: Server | undefined;
+
+before(async () => {
+  if (!hasChromium()) return;
+  server = await startServer();
+  browser = await launch();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+/** Opens a panel (or skips the test without Chromium), runs the body, then checks what every panel must hold. */
+async function withPanel(t: TestContext, kind: PanelKind, title: string, body: (p: PanelPage) => Promise<void>, theme?: string): Promise<void> {
+  if (!browser || !server) {
+    t.skip(NO_CHROMIUM);
+    return;
+  }
+  const p = await openPanel(browser, server, kind, title, theme);
+  try {
+    await body(p);
+    assert.deepEqual(p.foreign, [], 'the page requested something beyond its own files');
+    assert.deepEqual(p.errors, [], 'the page threw');
+    assert.deepEqual(p.dialogs, [], 'a dialog opened');
+  } finally {
+    await p.close();
+  }
+}
+
+async function init(p: PanelPage, kind: PanelKind, title: string, jobs: readonly JobHistory[]): Promise<void> {
+  await p.send({ type: 'init', kind, title, jobs });
+  await p.drawn(jobs.reduce((n, j) => n + j.events.length, 0));
+}
+
+const pointCount = (p: PanelPage, chart: string, nth = 0) => p.evaluate<number>(`Number(document.querySelectorAll('figure[data-chart="${chart}"]')[${nth}].getAttribute('data-point-count'))`);
+const count = (p: PanelPage, selector: string) => p.evaluate<number>(`document.querySelectorAll(${JSON.stringify(selector)}).length`);
+const text = (p: PanelPage) => p.evaluate<string>('document.body.innerText');
+
+/** What a drawing consists of: every chart's point count and path geometry, every table cell. */
+const SNAPSHOT = `JSON.stringify({
+  charts: [...document.querySelectorAll('figure.chart')].map((f) => [f.dataset.chart, f.dataset.pointCount, [...f.querySelectorAll('path, circle, rect')].map((e) => e.getAttribute('d') ?? e.getAttribute('cy') ?? e.getAttribute('data-value')).join('|')]),
+  cells: [...document.querySelectorAll('td, dd')].map((c) => c.textContent),
+})`;
+
+const run = (): JobHistory => ({ id: '.adapter-lab/runs/quickstart', label: 'quickstart', events: readEvents('run.jsonl') });
+const sweep = (): JobHistory => ({ id: '.adapter-lab/runs/houlsby-sweep', label: 'houlsby-sweep', events: readEvents('sweep.jsonl') });
+const ablate = (): JobHistory => ({ id: '.adapter-lab/runs/adapterdrop-robust', label: 'robust (AdapterDrop)', events: readEvents('ablate.jsonl') });
+const curves = (): JobHistory[] => [
+  { id: '.adapter-lab/runs/adapterdrop-standard', label: 'standard training', events: readEvents('drop-curve-standard.jsonl') },
+  { id: '.adapter-lab/runs/adapterdrop-robust', label: 'robust training', events: readEvents('drop-curve-robust.jsonl') },
+];
+const ofType = <T extends JobEvent['type']>(events: readonly JobEvent[], type: T) => events.filter((e): e is Extract<JobEvent, { type: T }> => e.type === type);
+
+describe('run panel', () => {
+  test('draws the curves, parameters and status from the events', async (t) => {
+    await withPanel(t, 'run', 'quickstart', async (p) => {
+      const job = run();
+      await init(p, 'run', 'quickstart', [job]);
+      const steps = ofType(job.events, 'step');
+      const evals = ofType(job.events, 'evaluation');
+      assert.equal(steps.length, 30);
+      assert.equal(await pointCount(p, 'loss'), steps.length);
+      assert.equal(await pointCount(p, 'lr'), steps.length);
+      assert.equal(await pointCount(p, 'metric'), evals.length);
+      assert.equal(await pointCount(p, 'throughput'), steps.length);
+      assert.equal(await count(p, 'figure[data-chart="metric"] circle.marker'), evals.length);
+      const body = await text(p);
+      assert.match(body, /18,178 \(6\.54% of base\)/);
+      assert.match(body, /30 \/ 30/);
+      assert.equal(await p.evaluate('document.querySelector(".panel-header .badge").dataset.status'), 'completed');
+      // The host's serializer restores the panel from this.
+      assert.deepEqual((await p.recorded()).state, { kind: 'run', title: 'quickstart', ids: [job.id] });
+      await p.screenshot('run');
+    });
+  });
+
+  test('live replay in batches ends with the same drawing as one init', async (t) => {
+    if (!browser || !server) return t.skip(NO_CHROMIUM);
+    const job = run();
+    const live = await openPanel(browser, server, 'run', 'quickstart');
+    const whole = await openPanel(browser, server, 'run', 'quickstart');
+    try {
+      await replay(live, 'run', 'quickstart', [job], 4);
+      await init(whole, 'run', 'quickstart', [job]);
+      assert.equal(await live.evaluate<string>(SNAPSHOT), await whole.evaluate<string>(SNAPSHOT));
+      assert.deepEqual(live.errors, []);
+    } finally {
+      await live.close();
+      await whole.close();
+    }
+  });
+
+  test('thousands of steps: every point counted, the drawing thinned', async (t) => {
+    await withPanel(t, 'run', 'long run', async (p) => {
+      const events = run().events;
+      const start = events[0]!;
+      const n = 6000;
+      const steps: JobEvent[] = Array.from({ length: n }, (_, i) => ({ v: 1, time: new Date(Date.parse(start.time) + i * 10).toISOString(), type: 'step', step: i + 1, epoch: 1, loss: 1 / (1 + i / 500) + 0.05 * Math.sin(i), lr: 1e-3, gradNorm: 1, examples: 16, tokens: 120, seconds: 0.01 }));
+      const job: JobHistory = { id: 'long', label: 'long run', events: [{ ...start, steps: n } as JobEvent] };
+      await init(p, 'run', 'long run', [job]);
+      const t0 = Date.now();
+      for (let i = 0; i < n; i += 200) await p.send({ type: 'events', id: 'long', events: steps.slice(i, i + 200) });
+      await p.drawn(n + 1);
+      const ms = Date.now() - t0;
+      assert.equal(await pointCount(p, 'loss'), n);
+      const drawn = await p.evaluate<number>(`document.querySelector('figure[data-chart="loss"] path.line').getAttribute('d').split(/[ML]/).length - 1`);
+      assert.ok(drawn <= 2100 && drawn > 500, `drew ${drawn} points`);
+      assert.ok(ms < 15_000, `30 batches of 200 steps took ${ms} ms`);
+    });
+  });
+
+  test('an error message and a label with markup render as text', async (t) => {
+    await withPanel(t, 'run', XSS, async (p) => {
+      const events = run().events.slice(0, 8);
+      const failing: JobEvent[] = [...events, { v: 1, time: events[7]!.time, type: 'error', code: 'engine-error', message: XSS }, { v: 1, time: events[7]!.time, type: 'end', status: 'failed', run: XSS, seconds: 1, steps: 6, metrics: {} }];
+      await init(p, 'run', XSS, [{ id: 'x', label: XSS, events: failing }]);
+      assert.equal(await p.evaluate('document.querySelector(".error-message").textContent'), `engine-error: ${XSS}`);
+      assert.ok(await p.evaluate<boolean>('!document.querySelector(".error-message").hidden'));
+      assert.equal(await p.evaluate('document.querySelector("h1").textContent'), XSS);
+      assert.ok((await text(p)).includes(XSS), 'the markup is visible as text');
+      assert.equal(await count(p, 'img'), 0);
+      assert.equal(await p.evaluate('document.querySelector(".panel-header .badge").dataset.status'), 'failed');
+      await p.evaluate('new Promise((r) => setTimeout(r, 100))');
+    });
+  });
+
+  test('follows the theme classes', async (t) => {
+    if (!browser || !server) return t.skip(NO_CHROMIUM);
+    const colours: string[] = [];
+    for (const theme of ['vscode-light', 'vscode-dark', 'vscode-high-contrast']) {
+      await withPanel(t, 'run', 'theme', async (p) => {
+        await init(p, 'run', 'theme', [run()]);
+        colours.push(await p.evaluate<string>('getComputedStyle(document.body).backgroundColor + " " + getComputedStyle(document.querySelector("svg text")).fill'));
+        if (theme === 'vscode-dark') await p.screenshot('run-dark');
+      }, theme);
+    }
+    assert.equal(new Set(colours).size, 3, colours.join(' / '));
+  });
+});
+
+describe('sweep panel', () => {
+  const metricOf = (e: TrialEndEvent) => e.metrics.accuracy;
+
+  test('table, sorting, filtering, best per group, trade-off and parallel coordinates', async (t) => {
+    await withPanel(t, 'sweep', 'houlsby-sweep', async (p) => {
+      const job = sweep();
+      await init(p, 'sweep', 'houlsby-sweep', [job]);
+      const ends = ofType(job.events, 'trial-end');
+      assert.equal(ends.length, 36);
+      const order = () => p.evaluate<number[]>('[...document.querySelectorAll("tr[data-trial-index]")].map((r) => Number(r.dataset.trialIndex))');
+      assert.deepEqual(await order(), ends.map((e) => e.index));
+
+      // Sort by the metric: ascending, then descending (ties by trial index).
+      const byMetric = (dir: number) => [...ends].sort((a, b) => (metricOf(a)! - metricOf(b)!) * dir || a.index - b.index).map((e) => e.index);
+      await p.page.click('th button[data-column="metric"]');
+      await p.drawn(job.events.length);
+      assert.deepEqual(await order(), byMetric(1));
+      assert.equal(await p.evaluate('document.querySelector("th:has(button[data-column=metric])").getAttribute("aria-sort")'), 'ascending');
+      await p.page.click('th button[data-column="metric"]');
+      assert.deepEqual(await order(), byMetric(-1));
+      assert.equal(await p.evaluate('document.querySelector("th:has(button[data-column=metric])").getAttribute("aria-sort")'), 'descending');
+
+      // Best per group, as the engine's summarise() selects it.
+      const records: TrialRecord[] = ends.map((e) => ({ index: e.index, status: e.status, assignments: ofType(job.events, 'trial-start').find((s) => s.index === e.index)!.assignments, seed: 0, run: e.run, metrics: e.metrics, trainable: e.trainable }));
+      const expected = summarise('accuracy', records).groups.map((g) => g.best.index).sort((a, b) => a - b);
+      const marked = await p.evaluate<number[]>('[...document.querySelectorAll("tr[data-best=true]")].map((r) => Number(r.dataset.trialIndex)).sort((a, b) => a - b)');
+      assert.deepEqual(marked, expected);
+      assert.equal(await count(p, 'tr.marked'), expected.length);
+
+      // Filter: the learning-rate value 0.003 is in 12 trials.
+      await p.page.fill('input[data-filter="trials"]', '0.003');
+      assert.equal(await count(p, 'tr[data-trial-index]'), 12);
+      await p.page.fill('input[data-filter="trials"]', '');
+      assert.equal(await count(p, 'tr[data-trial-index]'), 36);
+
+      assert.equal(await pointCount(p, 'tradeoff'), expected.length);
+      assert.equal(await count(p, 'figure[data-chart="tradeoff"] path.error-bar'), expected.length);
+      assert.equal(await pointCount(p, 'parallel'), 36);
+      assert.equal(await count(p, 'figure[data-chart="parallel"] path.pc-line.best'), expected.length);
+      await p.screenshot('sweep');
+
+      // A trial's run opens in its own panel.
+      await p.page.click('tr[data-trial-index="3"] button.link');
+      const posted = (await p.recorded()).posted;
+      const open = posted.find((m): m is Extract<PanelToHost, { type: 'open' }> => m.type === 'open');
+      const trialStart = job.events[job.events.findIndex((e) => e.type === 'trial-start' && e.index === 3) + 1]!;
+      assert.equal(open?.id, 'runDir' in trialStart ? trialStart.runDir : undefined);
+    });
+  });
+
+  test('exports: CSV parses back to the table, SVG is well-formed, PNG is a PNG', async (t) => {
+    await withPanel(t, 'sweep', 'houlsby "sweep", 1', async (p) => {
+      await init(p, 'sweep', 'houlsby "sweep", 1', [sweep()]);
+      await p.page.click('th button[data-column="metric"]');
+      await p.page.fill('input[data-filter="trials"]', '64');
+      await p.page.click('[data-export="csv"]');
+      await p.page.click('figure[data-chart="tradeoff"] [data-export="svg"]');
+      await p.page.click('figure[data-chart="tradeoff"] [data-export="png"]');
+      await p.until('window.__panelTest.posted.filter((m) => m.type === "export").length === 3');
+      const exports = (await p.recorded()).posted.filter((m): m is Extract<PanelToHost, { type: 'export' }> => m.type === 'export');
+      const csv = exports.find((m) => m.format === 'csv')!;
+      assert.match(csv.suggestedName, /^[A-Za-z0-9._-]+\.csv$/);
+      const rows = parseCsv(csv.data);
+      const headers = await p.evaluate<string[]>('[...document.querySelectorAll("thead th button.sort")].map((b) => b.textContent)');
+      assert.deepEqual(rows[0], headers);
+      const table = await p.evaluate<string[]>('[...document.querySelectorAll("tr[data-trial-index]")].map((r) => r.dataset.trialIndex)');
+      assert.equal(rows.length - 1, table.length);
+      assert.deepEqual(rows.slice(1).map((r) => r[0]), table);
+      // Raw values: the metric and trainable columns read back as the events' numbers.
+      const ends = new Map(ofType(sweep().events, 'trial-end').map((e) => [String(e.index), e]));
+      for (const r of rows.slice(1)) {
+        const e = ends.get(r[0]!)!;
+        assert.equal(Number(r[headers.indexOf('accuracy')]), e.metrics.accuracy);
+        assert.equal(Number(r[headers.indexOf('trainable')]), e.trainable);
+        assert.equal(r[headers.indexOf('adapter.size')], '64');
+      }
+      const svg = exports.find((m) => m.format === 'svg')!;
+      assert.match(svg.suggestedName, /tradeoff\.svg$/);
+      const parsed = await p.page.evaluate((s) => {
+        const doc = new (globalThis as unknown as { DOMParser: new () => { parseFromString(s: string, t: string): { documentElement: { nodeName: string; getAttribute(n: string): string | null }; getElementsByTagName(n: string): { length: number } } } }).DOMParser().parseFromString(s, 'image/svg+xml');
+        return { root: doc.documentElement.nodeName, errors: doc.getElementsByTagName('parsererror').length, xmlns: doc.documentElement.getAttribute('xmlns'), circles: doc.getElementsByTagName('circle').length };
+      }, svg.data);
+      assert.deepEqual(parsed, { root: 'svg', errors: 0, xmlns: 'http://www.w3.org/2000/svg', circles: 2 });
+      const png = Buffer.from(exports.find((m) => m.format === 'png')!.data, 'base64');
+      assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+      assert.equal(png.readUInt32BE(16), 1280, 'width: the chart at twice its size');
+    });
+  });
+
+  test('assignment values, labels and failure messages with markup render as text', async (t) => {
+    await withPanel(t, 'sweep', XSS, async (p) => {
+      const events = sweep().events;
+      const cut = events.findIndex((e) => e.type === 'trial-end') + 1;
+      const hostile: JobEvent[] = events.slice(0, cut).map((e): JobEvent => (e.type === 'trial-start' ? { ...e, assignments: { ...e.assignments, 'adapter.size': XSS, [XSS]: XSS } } : e));
+      hostile.push({ v: 1, time: events[0]!.time, type: 'trial-start', index: 1, total: 36, assignments: { method: XSS }, seed: 43 }, { v: 1, time: events[0]!.time, type: 'trial-end', index: 1, total: 36, status: 'failed', run: undefined, metrics: {}, trainable: undefined, message: XSS });
+      await init(p, 'sweep', XSS, [{ id: 's', label: XSS, events: hostile }]);
+      assert.equal(await count(p, 'tr[data-trial-index]'), 2);
+      const body = await text(p);
+      assert.ok(body.includes(XSS));
+      assert.ok(body.includes(`trial 1: ${XSS}`));
+      assert.equal(await count(p, 'img'), 0);
+      assert.ok(await p.evaluate<boolean>(`[...document.querySelectorAll('th button.sort')].some((b) => b.textContent === ${JSON.stringify(XSS)})`));
+      await p.evaluate('new Promise((r) => setTimeout(r, 100))');
+    });
+  });
+});
+
+describe('ablation panel', () => {
+  test('heatmap of every span, the diagonal marked, single sites, and the AdapterDrop curves', async (t) => {
+    await withPanel(t, 'ablation', 'adapterdrop', async (p) => {
+      const jobs = [ablate(), ...curves()];
+      await init(p, 'ablation', 'adapterdrop', jobs);
+      const cells = ofType(jobs[0]!.events, 'ablation');
+      const spans = cells.filter((c) => c.site === 'both');
+      const L = 6;
+      assert.equal(spans.length, (L * (L + 1)) / 2);
+      const drawn = await p.evaluate<{ from: number; to: number; value: number; diagonal: boolean; title: string }[]>(
+        `[...document.querySelectorAll('figure[data-chart="heatmap"] rect[data-from]')].map((r) => ({ from: Number(r.dataset.from), to: Number(r.dataset.to), value: Number(r.dataset.value), diagonal: r.dataset.diagonal === 'true', title: r.querySelector('title').textContent }))`,
+      );
+      assert.equal(drawn.length, L * (L + 1) / 2);
+      assert.equal(await pointCount(p, 'heatmap'), spans.length);
+      assert.deepEqual(drawn.map(({ from, to, value }) => ({ from, to, value })), spans.map(({ from, to, value }) => ({ from, to, value })));
+      assert.ok(drawn.every((c) => c.to >= c.from));
+      assert.deepEqual(drawn.filter((c) => c.diagonal).map((c) => c.from), [0, 1, 2, 3, 4, 5]);
+      assert.ok(drawn.filter((c) => c.diagonal).every((c) => c.from === c.to));
+      assert.match(drawn[1]!.title, /^layers 0–1 removed: accuracy /);
+      assert.equal(await count(p, '.heat-legend stop'), 5);
+      assert.equal(await count(p, 'table[data-table="single-sites"] tbody tr'), cells.length - spans.length);
+
+      // Drop curve: n = 0 (every adapter) and n = 1..L for each regime.
+      assert.equal(await pointCount(p, 'drop-curve'), 2 * (L + 1));
+      assert.equal(await count(p, 'figure[data-chart="drop-curve"] g.series'), 2 + 2);
+      const robust = await p.evaluate<string[]>(`[...document.querySelectorAll('figure[data-chart="drop-curve"] g[data-series="1"] circle title')].map((t) => t.textContent)`);
+      const end = ofType(curves()[1]!.events, 'end')[0]!;
+      assert.equal(robust.length, L + 1);
+      assert.ok(robust[0]!.startsWith(`robust training: layers dropped (lowest first) 0, accuracy ${end.metrics.accuracy}`), robust[0]);
+      await p.screenshot('ablation');
+    });
+  });
+
+  test('cells appear as the events arrive', async (t) => {
+    await withPanel(t, 'ablation', 'live ablation', async (p) => {
+      const job = ablate();
+      await p.send({ type: 'init', kind: 'ablation', title: 'live ablation', jobs: [{ ...job, events: job.events.slice(0, 6) }] });
+      await p.drawn(6);
+      const before = await count(p, 'rect[data-from]');
+      assert.equal(before, ofType(job.events.slice(0, 6), 'ablation').length);
+      await p.send({ type: 'events', id: job.id, events: job.events.slice(6) });
+      await p.drawn(job.events.length);
+      assert.equal(await count(p, 'rect[data-from]'), 21);
+      const fresh = await openPanel(browser!, server!, 'ablation', 'live ablation');
+      try {
+        await init(fresh, 'ablation', 'live ablation', [job]);
+        assert.equal(await p.evaluate<string>(SNAPSHOT), await fresh.evaluate<string>(SNAPSHOT));
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+});
+
+describe('compare panel', () => {
+  test('overlays the runs and lists their final metrics', async (t) => {
+    await withPanel(t, 'compare', 'demo', async (p) => {
+      const events = readEvents('demo.jsonl');
+      const jobs = splitRuns(events, (i) => (i === 0 ? 'adapters' : 'full fine-tuning'));
+      assert.equal(jobs.length, 2);
+      await init(p, 'compare', 'demo', jobs);
+      assert.equal(await pointCount(p, 'loss'), ofType(events, 'step').length);
+      assert.equal(await pointCount(p, 'metric'), ofType(events, 'evaluation').length);
+      assert.equal(await count(p, 'figure[data-chart="loss"] path.line'), 2);
+      assert.equal(await p.evaluate('document.querySelector("[data-run-count]").dataset.runCount'), '2');
+      const rows = await p.evaluate<string[][]>('[...document.querySelectorAll("table[data-table=final-metrics] tbody tr")].map((r) => [...r.cells].map((c) => c.textContent))');
+      assert.deepEqual(rows.map((r) => [r[0], r[1], r.at(-1)]), ofType(events, 'end').map((e, i) => [jobs[i]!.label, i === 0 ? 'adapter' : 'full', String(e.metrics.accuracy)]));
+      await p.screenshot('compare');
+    });
+  });
+});
+
+describe('page security', () => {
+  test('the CSP refuses an inline script without the nonce, and the page needs no network', async (t) => {
+    await withPanel(t, 'run', 'csp', async (p) => {
+      await init(p, 'run', 'csp', [run()]);
+      await p.evaluate(`(() => { const s = document.createElement('script'); s.textContent = 'window.__inlineRan = true'; document.body.appendChild(s); })()`);
+      await p.evaluate(`(() => { const d = document.createElement('div'); d.setAttribute('onclick', 'window.__handlerRan = true'); document.body.appendChild(d); d.click(); })()`);
+      await p.until('window.__panelTest.violations.length >= 2');
+      assert.equal(await p.evaluate('window.__inlineRan'), undefined);
+      assert.equal(await p.evaluate('window.__handlerRan'), undefined);
+      const v = (await p.recorded()).violations;
+      assert.ok(v.every((x) => x.directive.startsWith('script-src')), JSON.stringify(v));
+      assert.ok(v.some((x) => x.blocked === 'inline'), JSON.stringify(v));
+      const csp = await p.evaluate<string>(`document.querySelector('meta[http-equiv="Content-Security-Policy"]').content`);
+      assert.doesNotMatch(csp, /unsafe-inline|unsafe-eval/);
+    });
+  });
+});
