@@ -15,6 +15,8 @@ export interface EngineSettings {
   readonly threads: number | undefined;
   /** `auto` is not passed: the experiment's runtime.device decides. */
   readonly device: Device;
+  /** Trials a sweep runs at once, each in its own engine process (1: one after another). */
+  readonly sweepWorkers?: number;
 }
 
 export type JobRequest =
@@ -38,8 +40,9 @@ export function cliArgs(request: JobRequest, settings: EngineSettings): string[]
   const steps = (n: number | undefined): string[] => (n ? ['--max-steps', String(n)] : []);
   switch (request.command) {
     case 'train':
+      return ['train', request.file, '--events', '--runs', settings.runsDir, ...steps(request.maxSteps), ...common()];
     case 'sweep':
-      return [request.command, request.file, '--events', '--runs', settings.runsDir, ...steps(request.maxSteps), ...common()];
+      return ['sweep', request.file, '--events', '--runs', settings.runsDir, ...steps(request.maxSteps), ...((settings.sweepWorkers ?? 1) > 1 ? ['--workers', String(settings.sweepWorkers)] : []), ...common()];
     case 'ablate':
       return ['ablate', request.runDir, '--events', ...(request.mode === 'drop-curve' ? ['--drop-curve'] : []), ...(request.data ? ['--data', request.data] : []), ...common()];
     case 'evaluate':

@@ -12,6 +12,7 @@ export const Settings = {
   device: 'device',
   threads: 'threads',
   parallelJobs: 'parallelJobs',
+  sweepWorkers: 'sweepWorkers',
   openPanelOnStart: 'openPanelOnStart',
 } as const;
 
@@ -33,10 +34,12 @@ export function engineSettings(runsDir: string): EngineSettings {
   const c = config();
   const threads = c.get<number>(Settings.threads, 0);
   const device = c.get<string>(Settings.device, 'auto');
+  const workers = c.get<number>(Settings.sweepWorkers, 1);
   return {
     runsDir,
     threads: Number.isInteger(threads) && threads > 0 ? threads : undefined,
     device: (DEVICES as readonly string[]).includes(device) ? (device as Device) : 'auto',
+    sweepWorkers: Number.isInteger(workers) && workers > 1 ? workers : 1,
   };
 }
 

@@ -35,6 +35,7 @@ describe('cli arguments', () => {
   test('train and sweep always get --events and --runs; threads and device only when set', () => {
     assert.deepEqual(cliArgs({ command: 'train', file: '/w/a b.adapter.yaml' }, { runsDir: '/w/runs', threads: undefined, device: 'auto' }), ['train', '/w/a b.adapter.yaml', '--events', '--runs', '/w/runs']);
     assert.deepEqual(cliArgs({ command: 'sweep', file: 'f', maxSteps: 3 }, { runsDir: 'r', threads: 4, device: 'cuda' }), ['sweep', 'f', '--events', '--runs', 'r', '--max-steps', '3', '--threads', '4', '--device', 'cuda']);
+    assert.deepEqual(cliArgs({ command: 'sweep', file: 'f' }, { runsDir: 'r', threads: undefined, device: 'auto', sweepWorkers: 2 }), ['sweep', 'f', '--events', '--runs', 'r', '--workers', '2']);
     assert.deepEqual(cliArgs({ command: 'ablate', runDir: 'run', mode: 'drop-curve' }, { runsDir: 'r', threads: undefined, device: 'auto' }), ['ablate', 'run', '--events', '--drop-curve']);
     assert.deepEqual(cliArgs({ command: 'evaluate', runDir: 'run', data: 'd.tsv' }, { runsDir: 'r', threads: 2, device: 'cpu' }), ['evaluate', 'run', 'd.tsv', '--threads', '2', '--device', 'cpu']);
     assert.deepEqual(cliArgs({ command: 'export-onnx', runDir: 'run', file: 'm.onnx' }, { runsDir: 'r', threads: undefined, device: 'auto' }), ['export', 'run', '--onnx', 'm.onnx']);
