@@ -137,11 +137,14 @@ export function buildBertSegment(o: Ops, spec: ModelSpec, weights: WeightMap, op
     h = o.reshape(x, [-1, d], ['tokens', d]);
   } else h = hiddenIn!;
 
-  // Additive mask [batch, 1, 1, sequence]: 0 where attended, float32 min where padded.
-  const maskF = o.cast(attentionMask, dtype);
-  const maskBias = o.unsqueeze(o.mul(o.sub(o.scalar(1, dtype), maskF), o.scalar(MASK_VALUE, dtype)), [1, 2]);
-  const headsShape = o.concatShapes([ioShape, o.ints([dims.heads, headDim])], 4);
-  const scale = o.scalar(1 / Math.sqrt(headDim), dtype);
+  // Attention's constants, built only when the segment has layers (unused ones would be pruned, with a warning).
+  const attention = (from ?? 0) < to ? attentionConstants() : undefined;
+  function attentionConstants() {
+    // Additive mask [batch, 1, 1, sequence]: 0 where attended, float32 min where padded.
+    const maskF = o.cast(attentionMask, dtype);
+    const maskBias = o.unsqueeze(o.mul(o.sub(o.scalar(1, dtype), maskF), o.scalar(MASK_VALUE, dtype)), [1, 2]);
+    return { maskBias, headsShape: o.concatShapes([ioShape, o.ints([dims.heads, headDim])], 4), scale: o.scalar(1 / Math.sqrt(headDim), dtype) };
+  }
 
   const adapterLayers = new Set(spec.adapters?.layers ?? []);
   const adapt = (x: Value, layer: number, site: AdapterSite): Value => {
@@ -154,6 +157,7 @@ export function buildBertSegment(o: Ops, spec: ModelSpec, weights: WeightMap, op
   };
 
   for (let i = from ?? 0; i < to; i++) {
+    const { maskBias, headsShape, scale } = attention!;
     const L = names.layer(i);
     const split = (t: Value): Value => o.transpose(o.reshape(t, headsShape, ['batch', 'sequence', dims.heads, headDim]), [0, 2, 1, 3]);
     const q = split(linear(h, L.query));

@@ -14,6 +14,12 @@ export interface RunTensor {
 export interface SessionOptions {
   readonly threads?: number;
   readonly provider?: 'cpu' | 'webgpu' | 'cuda';
+  /**
+   * Whether idle worker threads spin waiting for work (onnxruntime's default). Off for
+   * sessions run one after another in a pipeline (a model layer by layer): each session has
+   * its own threads, and spinning ones starve the next session's.
+   */
+  readonly spinning?: boolean;
 }
 
 export class EngineSession {
@@ -29,6 +35,7 @@ export class EngineSession {
       // arena kept the last one: BERT-base peaked at 10.5 GiB and spent half its step on page
       // faults (13.3 s vs 5.3 s per step; bench/trainStep.bench.ts).
       enableMemPattern: false,
+      ...(options.spinning === false ? { extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } } } : {}),
     });
     return new EngineSession(session);
   }

@@ -42,7 +42,7 @@ export class LayerwiseModel implements LogitsSource {
       const o = new Ops();
       const s = buildBertSegment(o, spec, weights, { trainable: new Set(), gates: from !== undefined && to !== undefined, from, to });
       o.graph.output(s.logits ?? s.hidden, 'out');
-      return EngineSession.create(o.graph.toOnnx(), options);
+      return EngineSession.create(o.graph.toOnnx(), { ...options, spinning: false });
     };
     const L = spec.dims.layers;
     const embed = await segment(undefined, 0);

@@ -137,7 +137,7 @@ async function segmentSession(run: TaskModel, trainable: ReadonlySet<string>, fr
   const o = new Ops();
   const s = buildBertSegment(o, run.spec, run.weights, { trainable, from, to });
   o.graph.output(s.logits ?? s.hidden, 'out');
-  return EngineSession.create(o.graph.toOnnx(), options);
+  return EngineSession.create(o.graph.toOnnx(), { ...options, spinning: false });
 }
 
 function decode(run: LoadedRun, logits: readonly (readonly number[])[]): TaskPredictions {

@@ -85,7 +85,7 @@ export class PrefixCache {
     const o = new Ops();
     const segment = buildBertSegment(o, options.spec, options.weights, { trainable: new Set(), to: options.layers });
     o.graph.output(segment.hidden, 'hidden');
-    const session = await EngineSession.create(o.graph.toOnnx(), options.session);
+    const session = await EngineSession.create(o.graph.toOnnx(), { ...options.session, spinning: false });
     return new PrefixCache(options, session);
   }
 
