@@ -44,8 +44,9 @@ Usage:
   adapter-lab multitask <data-file> <run-folder>... [--out FILE] [--compare] [--threads N]
       several trained adapters over one base model in one pass: the lower layers no run
       adapts are computed once and shared; --compare also times one pass per task
-  adapter-lab evaluate <run-folder> <data-file> [--threads N]
-      the run's metrics on a labelled file (one JSON line on standard output)
+  adapter-lab evaluate <run-folder | adapter-folder> <data-file> [--model REF] [--threads N] [--device D]
+      the metrics of a run, or of a saved adapter folder (on --model or the base model it
+      names), on a labelled file (one JSON line on standard output)
   adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
       the runs and sweeps in .adapter-lab/runs (or DIR)
   adapter-lab validate [--json] <file.adapter.yaml>...   check experiment files

@@ -321,21 +321,30 @@ export async function runsCommand(args: readonly string[], usage: (m: string) =>
 }
 
 export async function evaluateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['threads', 'device'], []);
+  const parsed = parseFlags(args, ['threads', 'device', 'model'], []);
   if (typeof parsed === 'string') return usage(parsed);
-  const [runDir, dataFile, ...extra] = parsed.positional;
-  if (!runDir || !dataFile || extra.length) return usage('evaluate needs a run folder and a labelled data file');
+  const [target, dataFile, ...extra] = parsed.positional;
+  if (!target || !dataFile || extra.length) return usage('evaluate needs a run folder (or a saved adapter folder) and a labelled data file');
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof threads === 'string') return usage(threads);
   const device = deviceFlag(parsed);
   if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  // A saved adapter folder (adapter_config.json, no run record) is imported into a temporary run first.
+  const savedAdapter = fs.existsSync(path.join(target, ADAPTER_FILES.config)) && !fs.existsSync(path.join(target, RUN_FILES.config));
+  const model = parsed.flags.get('model');
+  if (model !== undefined && !savedAdapter) return usage('--model goes with a saved adapter folder (a run names its own model)');
+  const scratch = savedAdapter ? fs.mkdtempSync(path.join(os.tmpdir(), 'adapter-lab-evaluate-')) : undefined;
   try {
-    const result = await evaluateRun(runDir, dataFile, { threads, provider: await providerFor(device) });
+    const runDir = scratch ? (await importAdapter({ adapterDir: target, runsDir: scratch, model: typeof model === 'string' ? model : undefined, data: dataFile })).runDir : target;
+    const evaluated = await evaluateRun(runDir, dataFile, { threads, provider: await providerFor(device) });
+    const result = scratch ? { ...evaluated, run: path.basename(path.resolve(target)) } : evaluated;
     process.stdout.write(JSON.stringify(result) + '\n');
     process.stderr.write(`${result.run} on ${dataFile} (${result.examples} examples): ${Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n`);
     return 0;
   } catch (e) {
     return failure(e);
+  } finally {
+    if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
   }
 }
 

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openSafetensors, readSafetensors, writeSafetensors } from '../../engine/checkpoint/safetensors';
@@ -160,6 +161,13 @@ describe('adapter-lab export --adapter and import', () => {
     assert.deepEqual(evaluate(imported), original);
     const last = fs.readFileSync(path.join(runDir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; value: number }).filter((m) => m.type === 'evaluation').pop()!;
     assert.equal(original.accuracy, last.value, 'evaluate reproduces the run\'s own final evaluation');
+    // A saved adapter folder evaluates directly, without an import of one's own; nothing is left behind.
+    const before = fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('adapter-lab-evaluate-')).length;
+    const direct = run(['evaluate', 'exported', 'dev.tsv'], ws.root);
+    assert.equal(direct.status, 0, direct.stderr);
+    assert.deepEqual((JSON.parse(direct.stdout) as { run: string; metrics: Record<string, number> }).metrics, original);
+    assert.equal((JSON.parse(direct.stdout) as { run: string }).run, 'exported');
+    assert.equal(fs.readdirSync(os.tmpdir()).filter((d) => d.startsWith('adapter-lab-evaluate-')).length, before);
 
     const logits = (dir: string) => {
       const p = run(['predict', dir, 'dev.tsv'], ws.root);
