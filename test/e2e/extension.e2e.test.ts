@@ -246,6 +246,24 @@ describe('Adapter Lab in VS Code (code-server)', { skip: missing ? `end-to-end t
     await waitFor(`${run}/status.json to say "cancelled"`, async () => (runStatus(run) === 'cancelled' ? true : undefined), 10_000);
   }, 100_000);
 
+  step('after a window reload the Run panel is rebuilt from the run store', ['Train from the code lens opens the Run panel, which draws the loss'], async () => {
+    const page = browser.page;
+    const completed = runFolders().find((d) => runStatus(d) === 'completed');
+    assert.ok(completed, 'the first run is completed');
+    const steps = fs.readFileSync(path.join(workspace, '.adapter-lab', 'runs', completed, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).length;
+    // VS Code's own reload: it saves the webviews' state before the page goes.
+    await runCommand(page, 'Developer: Reload Window');
+    await page.waitForLoadState('domcontentloaded');
+    await visible(page.locator('.monaco-workbench'), 'the workbench after the reload', 30_000);
+    // A restored panel that is not in front is rebuilt when its tab is shown.
+    const tab = page.locator('.tabs-container .tab', { hasText: `Run: ${completed}` }).first();
+    await visible(tab, `the restored tab "Run: ${completed}"`, 30_000);
+    await tab.click();
+    const points = await lossPoints(30_000, completed);
+    assert.equal(points, steps, 'the restored loss chart has one point per recorded step');
+    await browser.screenshot('6-restored');
+  }, 90_000);
+
   test('nothing was requested from a host other than 127.0.0.1 or localhost', () => {
     assert.deepEqual(browser?.foreignRequests ?? [], []);
   });
