@@ -211,6 +211,9 @@ class JobCommands {
     const runs = nodes.filter((e) => e.kind === 'run');
     if (runs.length < 2) return void vscode.window.showInformationMessage('Select two or more runs to compare.');
     this.ctx.panels.open('compare', runs.map((e) => e.dir));
+    // Runs trained in different AdapterDrop regimes (standard, robust, per n): their curves side by side, one line each.
+    const curves = runs.map((e) => path.join(e.dir, DROP_CURVE_FILE)).filter((f) => fs.existsSync(f));
+    if (curves.length >= 2) this.ctx.panels.open('ablation', curves);
   }
 
   async reveal(arg: unknown): Promise<void> {
