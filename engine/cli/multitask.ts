@@ -14,7 +14,10 @@ export async function multitaskCommand(args: readonly string[], usage: (m: strin
   if (n !== undefined && !(Number.isInteger(n) && n >= 1)) return usage('--threads must be a positive integer');
   try {
     const result = await multiTaskPredict(runDirs, dataFile, { threads: n });
-    const names = result.tasks.map((t) => path.basename(t.run));
+    // Keys are the run folders' names, or the paths as given when two names are the same.
+    const base = result.tasks.map((t) => path.basename(t.run));
+    const names = new Set(base).size === base.length ? base : runDirs;
+    if (new Set(names).size !== names.length) return usage('multitask: the same run folder is given twice');
     const lines = Array.from({ length: result.examples }, (_, i) => JSON.stringify({ index: i, predictions: Object.fromEntries(result.tasks.map((t, k) => [names[k], t.predictions[i]])) }));
     const text = lines.join('\n') + (lines.length ? '\n' : '');
     const out = parsed.flags.get('out');

@@ -307,6 +307,14 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
 export function checkAdapterFolder(folder: AdapterFolder, expect: ModelExpectation): void {
   const configFile = path.join(folder.dir, ADAPTER_FILES.config);
   if (folder.hiddenSize !== expect.dims.hiddenSize) throw new AdapterFolderError(configFile, `hidden_size is ${folder.hiddenSize}, but the base model's hidden size is ${expect.dims.hiddenSize}`);
+  // Settings the weights cannot check: they must still fit the base model.
+  const { layers, maxPositions } = expect.dims;
+  const s = folder.settings;
+  if (s.task.maxLength > maxPositions) throw new AdapterFolderError(configFile, `adapter_lab.task.max_length is ${s.task.maxLength}, but the base model has ${maxPositions} position embeddings`);
+  for (const [field, list] of [['adapter_lab.adapter_layers', s.adapter.layers], ['adapter_lab.drop.layers', s.drop.layers], ['config.leave_out', folder.leaveOut]] as const) {
+    const bad = list.find((l) => !Number.isInteger(l) || l < 0 || l >= layers);
+    if (bad !== undefined) throw new AdapterFolderError(configFile, `${field} names layer ${bad}, but the base model has layers 0..${layers - 1}`);
+  }
   const naming = hubNaming(folder.name, folder.head.kind);
   const fileOf = (internal: string) => path.join(folder.dir, naming.toHub(internal).startsWith('heads.') ? ADAPTER_FILES.headWeights : ADAPTER_FILES.weights);
   const shapes = parameterShapes(expect.spec);

@@ -103,15 +103,27 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   if (e.sweep) emit({ type: 'log', level: 'warning', message: 'this file has a sweep: train runs its base settings once (the grid and seeds are not expanded)' });
   if (model.builtin) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
 
-  const prefix = await openPrefixCache(opts, plan, weights, task, model, runDir, threads, provider, emit);
-  const trainer = await Trainer.create(plan.spec, weights, plan.trainable, {
-    kind: e.training.optimizer,
-    learningRate: e.training.learningRate,
-    weightDecay: e.training.weightDecay,
-    maxGradNorm: e.training.maxGradNorm,
-    warmupSteps: Math.round(e.training.warmup * totalSteps),
-    totalSteps,
-  }, { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed, prefix: prefix ? { layers: prefix.layers, cached: true } : undefined });
+  // A failure while building the sessions fails the run (never leaves it "running") and frees what was opened.
+  let prefix: OpenedPrefix | undefined;
+  let trainer: Trainer;
+  try {
+    prefix = await openPrefixCache(opts, plan, weights, task, model, runDir, threads, provider, emit);
+    trainer = await Trainer.create(plan.spec, weights, plan.trainable, {
+      kind: e.training.optimizer,
+      learningRate: e.training.learningRate,
+      weightDecay: e.training.weightDecay,
+      maxGradNorm: e.training.maxGradNorm,
+      warmupSteps: Math.round(e.training.warmup * totalSteps),
+      totalSteps,
+    }, { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed, prefix: prefix ? { layers: prefix.layers, cached: true } : undefined });
+  } catch (err) {
+    if (prefix && !opts.prefixCaches) await prefix.cache.release();
+    const message = `could not build the model: ${(err as Error).message}`;
+    emit({ type: 'error', code: 'engine-error', message });
+    status('failed', checkpoint?.step ?? 0, message);
+    emit({ type: 'end', status: 'failed', run, seconds: (Date.now() - started) / 1000, steps: checkpoint?.step ?? 0, metrics: {} });
+    return { runDir, status: 'failed', metrics: {}, parameters, steps: checkpoint?.step ?? 0, message };
+  }
   weights.clear();
   if (checkpoint) {
     trainer.restore(checkpoint.state, checkpoint.step);
@@ -178,7 +190,8 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   await trainer.release();
   let prefixStats: PrefixCacheStats | undefined;
   if (prefix) {
-    prefixStats = prefix.cache.stats();
+    // This run's share: a pooled cache's counters include earlier trials'.
+    prefixStats = since(prefix.cache.stats(), prefix.before);
     emit({ type: 'log', level: 'info', message: describePrefixCache(prefixStats, prefix.reused) });
     if (!opts.prefixCaches) await prefix.cache.release();
   }
@@ -204,7 +217,7 @@ async function openPrefixCache(
   threads: number,
   provider: 'cpu' | 'webgpu' | 'cuda',
   emit: (p: EventPayload) => void,
-): Promise<{ cache: PrefixCache; layers: number; reused: boolean } | undefined> {
+): Promise<OpenedPrefix | undefined> {
   const e = opts.experiment;
   if (!e.training.prefixCache.enabled) return undefined;
   const layers = frozenPrefixLayers(plan.trainable, model.dims.layers);
@@ -226,11 +239,23 @@ async function openPrefixCache(
   const { cache, reused } = opts.prefixCaches ? opts.prefixCaches.get(key, create) : { cache: create(), reused: false };
   const opened = await cache;
   emit({ type: 'log', level: 'info', message: `frozen prefix (embeddings${layers ? ` and layers 0–${layers - 1}` : ''}) runs without dropout and is cached${reused ? ' (filled by an earlier trial)' : ''}: ${opened.storage}, ${(opened.bytes / 2 ** 20).toFixed(1)} MiB` });
-  return { cache: opened, layers, reused };
+  return { cache: opened, layers, reused, before: opened.stats() };
+}
+
+interface OpenedPrefix {
+  readonly cache: PrefixCache;
+  readonly layers: number;
+  readonly reused: boolean;
+  /** The cache's counters when this run opened it. */
+  readonly before: PrefixCacheStats;
+}
+
+function since(now: PrefixCacheStats, before: PrefixCacheStats): PrefixCacheStats {
+  return { ...now, computeSeconds: now.computeSeconds - before.computeSeconds, hits: now.hits - before.hits, readSeconds: now.readSeconds - before.readSeconds, savedSeconds: Math.max(0, now.savedSeconds - before.savedSeconds) };
 }
 
 function describePrefixCache(s: PrefixCacheStats, reused: boolean): string {
-  return `prefix cache: ${s.examples} examples (${s.storage}); prefix computed in ${s.computeSeconds.toFixed(2)} s${reused ? ' (over this and earlier trials)' : ''}; ${s.hits} batches read from the cache in ${s.readSeconds.toFixed(2)} s, saving about ${s.savedSeconds.toFixed(2)} s`;
+  return `prefix cache: ${s.examples} examples (${s.storage}); prefix computed in ${s.computeSeconds.toFixed(2)} s${reused ? ' (filled by an earlier trial)' : ''}; ${s.hits} batches read from the cache in ${s.readSeconds.toFixed(2)} s, saving about ${s.savedSeconds.toFixed(2)} s`;
 }
 
 function hashOf(text: string): string {

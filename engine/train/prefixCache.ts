@@ -11,6 +11,7 @@
  * heads read every position, so span examples are stored padded to max_length: the state at
  * a padded position depends only on that example, so any shorter batch padding is exact.
  */
+import { constants as bufferConstants } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { padBatch } from '../data/batching';
@@ -22,6 +23,8 @@ import type { WeightMap } from '../tensor';
 import type { EncodedExample, IndexedBatch } from './batches';
 
 export type PrefixStorage = 'float32' | 'float16' | 'disk';
+
+const MAX_LENGTH = bufferConstants.MAX_LENGTH;
 
 /** What the cache holds and the time it saved (reported in the run's end event). */
 export type PrefixCacheStats = PrefixCacheReport;
@@ -65,11 +68,13 @@ export class PrefixCache {
     for (let i = 0; i < n; i++) this.offsets[i + 1] = this.offsets[i]! + this.rows[i]! * d;
     this.filled = new Uint8Array(n);
     const elements = this.offsets[n]!;
-    if (elements * 4 <= options.memoryBytes) {
+    // A typed array holds at most MAX_LENGTH bytes: a larger cache goes to disk whatever the budget.
+    const fits = (bytes: number): boolean => bytes <= options.memoryBytes && bytes <= MAX_LENGTH;
+    if (fits(elements * 4)) {
       this.storage = 'float32';
       this.f32 = new Float32Array(elements);
       this.bytes = elements * 4;
-    } else if (elements * 2 <= options.memoryBytes) {
+    } else if (fits(elements * 2)) {
       this.storage = 'float16';
       this.f16 = new Uint16Array(elements);
       this.bytes = elements * 2;
@@ -86,7 +91,12 @@ export class PrefixCache {
     const segment = buildBertSegment(o, options.spec, options.weights, { trainable: new Set(), to: options.layers });
     o.graph.output(segment.hidden, 'hidden');
     const session = await EngineSession.create(o.graph.toOnnx(), { ...options.session, spinning: false });
-    return new PrefixCache(options, session);
+    try {
+      return new PrefixCache(options, session);
+    } catch (e) {
+      await session.release();
+      throw e;
+    }
   }
 
   /** The prefix's output for a batch, [batch × sequence, d] in the batch's padding. */
@@ -211,6 +221,8 @@ export class PrefixCachePool {
     if (found) return { cache: found, reused: true };
     const cache = create();
     this.caches.set(key, cache);
+    // A cache that could not be built is not kept: the next trial tries again.
+    cache.catch(() => this.caches.get(key) === cache && this.caches.delete(key));
     return { cache, reused: false };
   }
 

@@ -74,6 +74,7 @@ export interface SweepOptions {
 }
 
 export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; summary: SweepSummary; status: 'completed' | 'cancelled' }> {
+  const started = Date.now();
   const e = opts.experiment;
   const emit = (p: EventPayload): void => opts.emit(stamp(p));
   const trials = expandSweep(opts.plain, opts.baseDir);
@@ -99,7 +100,10 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
   };
   if (opts.workers && opts.workers.count > 1) {
     // A pool: each worker takes the next pending trial until none is left or the sweep is cancelled.
-    const threads = Math.max(1, Math.floor((opts.threads ?? os.cpus().length) / opts.workers.count));
+    // The threads the sweep may use (flag, file, or every core) are split; never more workers than threads.
+    const budget = opts.threads ?? e.runtime.threads ?? os.cpus().length;
+    const count = Math.max(1, Math.min(opts.workers.count, budget));
+    const threads = Math.max(1, Math.floor(budget / count));
     const next = async (): Promise<void> => {
       for (let trial = pending.shift(); trial; trial = pending.shift()) {
         if (opts.signal?.aborted) {
@@ -110,7 +114,7 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
         record(await runWorkerTrial(trial, sweepDir, opts, threads));
       }
     };
-    await Promise.all(Array.from({ length: Math.min(opts.workers.count, pending.length) }, next));
+    await Promise.all(Array.from({ length: Math.min(count, pending.length) }, next));
     if (opts.signal?.aborted) status = 'cancelled';
   } else {
     for (const trial of pending) {
@@ -130,11 +134,11 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
   writeJson(summaryFile, summary);
   emit({ type: 'artifact', kind: 'sweep-summary', path: summaryFile });
   const best = summary.groups.length ? Math.max(...summary.groups.map((g) => g.best.metrics[e.task.metric] ?? -Infinity)) : NaN;
-  emit({ type: 'end', status, run: path.basename(sweepDir), seconds: 0, steps: summary.trials.length, metrics: Number.isFinite(best) ? { [e.task.metric]: best } : {} });
+  emit({ type: 'end', status, run: path.basename(sweepDir), seconds: (Date.now() - started) / 1000, steps: summary.trials.length, metrics: Number.isFinite(best) ? { [e.task.metric]: best } : {} });
   return { sweepDir, summary, status };
 }
 
-async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, models: Map<string, LoadedModel>, prefixCaches: PrefixCachePool): Promise<TrialRecord> {
+async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, models: Map<string, LoadedModel>, prefixCaches: PrefixCachePool | undefined): Promise<TrialRecord> {
   const base = { index: trial.index, assignments: trial.assignments, seed: trial.seed };
   try {
     // Trials that share a base model load it once.
@@ -200,7 +204,8 @@ export async function runSweepTrial(sweepDir: string, index: number, opts: Pick<
   if (!validation.ok || !validation.experiment) throw new Error(`${sweepDir}: the sweep's experiment file no longer validates`);
   const trial = expandSweep(validation.plain, baseDir).find((t) => t.index === index);
   if (!trial) throw new Error(`${sweepDir} has no trial ${index}`);
-  return runTrial(trial, { ...opts, experiment: validation.experiment, plain: validation.plain, source, baseDir, runsDir: '' }, sweepDir, new Map(), new PrefixCachePool());
+  // No pool: a worker runs one trial, whose cache (and spill file) lives and ends in its own run folder.
+  return runTrial(trial, { ...opts, experiment: validation.experiment, plain: validation.plain, source, baseDir, runsDir: '' }, sweepDir, new Map(), undefined);
 }
 
 function checkResumable(sweepDir: string, source: string, trials: number): void {

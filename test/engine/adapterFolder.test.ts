@@ -285,6 +285,8 @@ describe('adapter-lab export --adapter and import', () => {
     assert.match(importDamaged('field', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => delete j.config.reduction_factor)), /adapter_config\.json: field "config\.reduction_factor" is missing/);
     assert.match(importDamaged('placement', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => (j.config.original_ln_before = true))), /adapter_config\.json: field "config\.original_ln_before" is true; .*Houlsby/);
     assert.match(importDamaged('head-file', (dir) => fs.rmSync(path.join(dir, 'model_head.safetensors'))), /model_head\.safetensors: cannot open the file \(ENOENT\)/);
+    assert.match(importDamaged('length', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => ((j.adapter_lab.task as { max_length: number }).max_length = 100000))), /adapter_config\.json: adapter_lab\.task\.max_length is 100000, but the base model has 128 position embeddings/);
+    assert.match(importDamaged('layers', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => (j.config.leave_out = [0, 99]))), /adapter_config\.json: config\.leave_out names layer 99, but the base model has layers 0\.\.3/);
     assert.match(importDamaged('no-model', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => ((j.model_name = 'no-such-model'), delete j.adapter_lab.model))), /the base model "no-such-model" \(model_name\) is not a built-in model or a model folder here; give one with --model/);
   });
 

@@ -49,6 +49,22 @@ describe('adapter-lab sweep', () => {
     assert.deepEqual(a.trials.map((t) => t.metrics), b.trials.map((t) => t.metrics), 'a trial\'s result does not depend on where it ran');
   });
 
+  test('--workers 2 with the prefix cache spilled to disk: each trial uses its own spill file, results equal a serial sweep, nothing is left behind', () => {
+    ws.write('c.adapter.yaml', experiment('    training.epochs: [1, 2]\n', 1).replace('adapter:\n  size: 8\n', 'adapter:\n  size: 8\ndrop:\n  layers: 0..1\n').replace('  batch_size: 16\n', '  batch_size: 16\n  prefix_cache:\n    enabled: true\n    memory_mb: 0\n'));
+    const parallel = spawnSync(process.execPath, [CLI, 'sweep', 'c.adapter.yaml', '--events', '--workers', '2', '--threads', '2', '--runs', 'runs-c'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(parallel.status, 0, parallel.stderr);
+    assert.ok(events(parallel.stdout).some((e) => e.type === 'log' && /disk/.test(String(e.message))), 'the cache went to disk');
+    const serial = spawnSync(process.execPath, [CLI, 'sweep', 'c.adapter.yaml', '--runs', 'runs-d'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(serial.status, 0, serial.stderr);
+    const [p] = sweepDirs('runs-c');
+    const [q] = sweepDirs('runs-d');
+    assert.deepEqual(summaryOf(p!).trials.map((t) => t.metrics), summaryOf(q!).trials.map((t) => t.metrics));
+    for (const dir of [p!, q!]) {
+      const left = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.includes('prefix-cache'));
+      assert.deepEqual(left, [], `spill files left in ${dir}`);
+    }
+  });
+
   test('every grid point × seed runs once; the best per group is chosen on validation', () => {
     ws.write('a.adapter.yaml', experiment('    method: [adapter, layernorm]\n    adapter.size: [4, 8]\n'));
     const r = spawnSync(process.execPath, [CLI, 'sweep', 'a.adapter.yaml', '--events', '--max-steps', '2', '--runs', 'runs-a'], { cwd: ws.root, encoding: 'utf8' });
