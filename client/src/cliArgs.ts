@@ -85,7 +85,7 @@ export function jobCwd(request: JobRequest): string {
 export function resolveRunsDir(setting: string, workspaceFolder: string | undefined, experimentFile: string | undefined): string | undefined {
   const configured = setting.trim();
   if (configured) {
-    if (path.isAbsolute(configured)) return path.normalize(configured);
+    if (path.isAbsolute(configured)) return path.resolve(configured);
     const base = workspaceFolder ?? (experimentFile ? path.dirname(experimentFile) : undefined);
     return base ? path.resolve(base, configured) : undefined;
   }

@@ -85,7 +85,7 @@ class JobCommands {
       return undefined;
     }
     if (exit.outcome === 'cancelled') {
-      void vscode.window.showInformationMessage(`Adapter Lab: ${this.titleOf(request)} was cancelled.${request.command === 'train' ? ' The run is kept; `adapter-lab resume` continues it.' : ''}`);
+      void vscode.window.showInformationMessage(`Adapter Lab: ${this.titleOf(request)} was cancelled.${request.command === 'train' && result.id ? ' The run is kept; `adapter-lab resume` continues it.' : ''}`);
       return undefined;
     }
     return result;

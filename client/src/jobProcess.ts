@@ -119,9 +119,10 @@ export class JobProcess {
   private signal(sig: NodeJS.Signals): void {
     if (this.pid === undefined || this.done) return;
     try {
-      // Windows has no process groups or SIGTERM: kill() terminates the process at once.
+      // Windows has no process groups or SIGTERM: taskkill ends the whole tree (a sweep's
+      // workers included) at once, so the run is not marked cancelled there.
       if (POSIX) process.kill(-this.pid, sig);
-      else this.child.kill(sig);
+      else spawn('taskkill', ['/PID', String(this.pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on('error', () => this.child.kill(sig));
     } catch {
       // Already gone.
     }

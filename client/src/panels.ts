@@ -73,6 +73,13 @@ class ResultPanel {
     return this.state.ids.includes(id);
   }
 
+  /** Sends everything again (`init`), from the current histories; live events follow it. */
+  reinit(): void {
+    if (!this.ready) return; // the coming `ready` sends init anyway
+    this.pending.clear();
+    void this.post({ type: 'init', kind: this.state.kind, title: this.state.title, jobs: this.state.ids.map((id) => this.host.historyOf(id)) });
+  }
+
   /** Queues live events; they go out together at most every FLUSH_MS. */
   push(id: string, events: readonly JobEvent[]): void {
     if (!this.ready) return; // the next `ready` sends everything through `init`
@@ -97,8 +104,9 @@ class ResultPanel {
     switch (m?.type) {
       case 'ready':
         this.pending.clear();
-        await this.post({ type: 'init', kind: this.state.kind, title: this.state.title, jobs: this.state.ids.map((id) => this.host.historyOf(id)) });
+        // Ready before the await: events that arrive while init is posted queue behind it (postMessage keeps order).
         this.ready = true;
+        await this.post({ type: 'init', kind: this.state.kind, title: this.state.title, jobs: this.state.ids.map((id) => this.host.historyOf(id)) });
         return;
       case 'export':
         return saveExport(m);
@@ -128,7 +136,7 @@ function panelKey(kind: PanelKind, ids: readonly string[]): string {
 }
 
 async function saveExport(m: Extract<PanelToHost, { type: 'export' }>): Promise<void> {
-  const format = m.format in EXPORT_FILTERS ? m.format : undefined;
+  const format = Object.hasOwn(EXPORT_FILTERS, m.format) ? m.format : undefined;
   if (!format || typeof m.data !== 'string') return;
   const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
   // The suggested name comes from the page: only its base name is used, never a path.
@@ -165,6 +173,10 @@ export class PanelHost implements vscode.Disposable {
     this.disposables.push(
       jobs.onDidEmit(({ id, events }) => {
         for (const p of this.panels.values()) if (p.shows(id)) p.push(id, events);
+      }),
+      // A job started again on the same files (a second ablation of a run) replaces what its panels show.
+      jobs.onDidStartJob(({ id }) => {
+        for (const p of this.panels.values()) if (p.shows(id)) p.reinit();
       }),
     );
   }

@@ -225,7 +225,10 @@ function replaySweep(sweepDir: string, out: EventList): void {
   const runsDir = path.join(sweepDir, SWEEP_FILES.runs);
   const records = readJsonLines<StoredTrial>(path.join(sweepDir, SWEEP_FILES.trials)).filter((r) => r && typeof r.index === 'number');
   const trialRun = (run: string): void => {
-    const replayed = replayJob(path.join(runsDir, run));
+    // A record names a folder inside runs/: one plain name, never a path (a crafted ".." would
+    // make the sweep replay itself, or read outside the store).
+    if (!isFolderName(run)) return out.warn(`${sweep}: trial record names "${run}", which is not a run folder name; skipped`);
+    const replayed = replayRunFolder(path.join(runsDir, run));
     for (const event of replayed.events) out.events.push(event);
     const last = replayed.events[replayed.events.length - 1];
     if (last) out.setClock(Date.parse(last.time));
@@ -298,4 +301,20 @@ function replayAblation(file: string, out: EventList): void {
   }
   out.push({ type: 'artifact', kind: 'ablation', path: file });
   out.push({ type: 'end', status: a.status ?? 'completed', run, seconds: 0, steps: cells.length, metrics: a.baseline ?? {} });
+}
+
+/** A trial's run folder (never a sweep: a trial record cannot make the replay recurse). */
+function replayRunFolder(dir: string): { readonly events: readonly JobEvent[] } {
+  const out = new EventList(fileTime(dir));
+  try {
+    replayRun(dir, out);
+  } catch (e) {
+    out.warn(`could not read ${dir}: ${(e as Error).message}`);
+  }
+  return { events: out.events };
+}
+
+/** One plain folder name: no separators, not "." or "..". */
+function isFolderName(name: string): boolean {
+  return typeof name === 'string' && name !== '' && name !== '.' && name !== '..' && !/[\\/]/.test(name) && path.basename(name) === name;
 }

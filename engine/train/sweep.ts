@@ -110,8 +110,14 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
           status = 'cancelled';
           return;
         }
+        // A trial's events are kept together (trial-start, its run's events, trial-end), as readers of the
+        // stream expect: trials run at once, so each worker's events are held until its trial ends.
+        emit({ type: 'log', level: 'info', message: `trial ${trial.index + 1} of ${trials.length} started in a worker` });
+        const held: JobEvent[] = [];
+        const r = await runWorkerTrial(trial, sweepDir, { ...opts, emit: (event) => held.push(event) }, threads);
         emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
-        record(await runWorkerTrial(trial, sweepDir, opts, threads));
+        for (const event of held) opts.emit(event);
+        record(r);
       }
     };
     await Promise.all(Array.from({ length: Math.min(count, pending.length) }, next));
