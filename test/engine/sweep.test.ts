@@ -29,8 +29,8 @@ describe('adapter-lab sweep', () => {
   const summaryOf = (dir: string) => JSON.parse(fs.readFileSync(path.join(dir, 'summary.json'), 'utf8')) as SweepSummary;
 
   test('--workers 2: trials run in two worker processes at once, each recorded once, with the same results as one after another', () => {
-    ws.write('w.adapter.yaml', experiment('    adapter.size: [4, 8]\n'));
-    const parallel = spawnSync(process.execPath, [CLI, 'sweep', 'w.adapter.yaml', '--events', '--max-steps', '3', '--workers', '2', '--threads', '2', '--runs', 'runs-w'], { cwd: ws.root, encoding: 'utf8' });
+    ws.write('workers.adapter.yaml', experiment('    adapter.size: [4, 8]\n'));
+    const parallel = spawnSync(process.execPath, [CLI, 'sweep', 'workers.adapter.yaml', '--events', '--max-steps', '3', '--workers', '2', '--threads', '2', '--runs', 'runs-workers'], { cwd: ws.root, encoding: 'utf8' });
     assert.equal(parallel.status, 0, parallel.stderr);
     const list = events(parallel.stdout);
     assert.equal(list.filter((e) => e.type === 'trial-end' && e.status === 'completed').length, 4);
@@ -42,10 +42,10 @@ describe('adapter-lab sweep', () => {
     assert.deepEqual(shape, Array.from({ length: 4 }, () => ['trial-start', 'start', 'end', 'trial-end']).flat());
     // The workers' own events reach the sweep's stream: 4 trials × 3 steps.
     assert.equal(list.filter((e) => e.type === 'step').length, 12);
-    const serial = spawnSync(process.execPath, [CLI, 'sweep', 'w.adapter.yaml', '--max-steps', '3', '--runs', 'runs-s'], { cwd: ws.root, encoding: 'utf8' });
+    const serial = spawnSync(process.execPath, [CLI, 'sweep', 'workers.adapter.yaml', '--max-steps', '3', '--runs', 'runs-serial'], { cwd: ws.root, encoding: 'utf8' });
     assert.equal(serial.status, 0, serial.stderr);
-    const [p] = sweepDirs('runs-w');
-    const [q] = sweepDirs('runs-s');
+    const [p] = sweepDirs('runs-workers');
+    const [q] = sweepDirs('runs-serial');
     const a = summaryOf(p!);
     const b = summaryOf(q!);
     assert.deepEqual(a.trials.map((t) => t.index), [0, 1, 2, 3]);
@@ -53,14 +53,14 @@ describe('adapter-lab sweep', () => {
   });
 
   test('--workers 2 with the prefix cache spilled to disk: each trial uses its own spill file, results equal a serial sweep, nothing is left behind', () => {
-    ws.write('c.adapter.yaml', experiment('    training.epochs: [1, 2]\n', 1).replace('adapter:\n  size: 8\n', 'adapter:\n  size: 8\ndrop:\n  layers: 0..1\n').replace('  batch_size: 16\n', '  batch_size: 16\n  prefix_cache:\n    enabled: true\n    memory_mb: 0\n'));
-    const parallel = spawnSync(process.execPath, [CLI, 'sweep', 'c.adapter.yaml', '--events', '--workers', '2', '--threads', '2', '--runs', 'runs-c'], { cwd: ws.root, encoding: 'utf8' });
+    ws.write('spill.adapter.yaml', experiment('    training.epochs: [1, 2]\n', 1).replace('adapter:\n  size: 8\n', 'adapter:\n  size: 8\ndrop:\n  layers: 0..1\n').replace('  batch_size: 16\n', '  batch_size: 16\n  prefix_cache:\n    enabled: true\n    memory_mb: 0\n'));
+    const parallel = spawnSync(process.execPath, [CLI, 'sweep', 'spill.adapter.yaml', '--events', '--workers', '2', '--threads', '2', '--runs', 'runs-spill-parallel'], { cwd: ws.root, encoding: 'utf8' });
     assert.equal(parallel.status, 0, parallel.stderr);
     assert.ok(events(parallel.stdout).some((e) => e.type === 'log' && /disk/.test(String(e.message))), 'the cache went to disk');
-    const serial = spawnSync(process.execPath, [CLI, 'sweep', 'c.adapter.yaml', '--runs', 'runs-d'], { cwd: ws.root, encoding: 'utf8' });
+    const serial = spawnSync(process.execPath, [CLI, 'sweep', 'spill.adapter.yaml', '--runs', 'runs-spill-serial'], { cwd: ws.root, encoding: 'utf8' });
     assert.equal(serial.status, 0, serial.stderr);
-    const [p] = sweepDirs('runs-c');
-    const [q] = sweepDirs('runs-d');
+    const [p] = sweepDirs('runs-spill-parallel');
+    const [q] = sweepDirs('runs-spill-serial');
     assert.deepEqual(summaryOf(p!).trials.map((t) => t.metrics), summaryOf(q!).trials.map((t) => t.metrics));
     for (const dir of [p!, q!]) {
       const left = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) => f.includes('prefix-cache'));
