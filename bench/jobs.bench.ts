@@ -27,12 +27,8 @@ import { PrefixCache } from '../engine/train/prefixCache';
 import { predictAll } from '../engine/train/tasks';
 import { Trainer } from '../engine/train/trainer';
 import { Random } from '../engine/util/random';
+import { arg } from './args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
 const threads = Number(arg('threads', String(os.cpus().length)));
 const steps = Number(arg('steps', '3'));
 const only = new Set(arg('only', '1,2,3,4,5').split(',').map(Number));

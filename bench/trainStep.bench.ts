@@ -17,12 +17,8 @@ import type { BertDims } from '../engine/model/dims';
 import { initAdapters, initHead, initModel } from '../engine/model/init';
 import { EngineSession } from '../engine/runtime/session';
 import { Trainer, type Batch } from '../engine/train/trainer';
+import { arg } from './args';
 
-const args = process.argv.slice(2);
-const arg = (name: string, fallback: string): string => {
-  const i = args.indexOf(`--${name}`);
-  return i >= 0 && args[i + 1] ? args[i + 1]! : fallback;
-};
 const threads = Number(arg('threads', String(os.cpus().length)));
 const steps = Number(arg('steps', '3'));
 const drop = Number(arg('drop', '0'));
