@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { experimentJsonSchema } from '../config/jsonSchema';
 import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
+import { dropRegimesCommand } from './dropRegimes';
 import { multitaskCommand } from './multitask';
 import { ablateCommand, demoCommand, evaluateCommand, exportCommand, importCommand, predictCommand, resumeCommand, runsCommand, sweepCommand, sweepTrialCommand, trainCommand } from './train';
 
@@ -41,6 +42,9 @@ Usage:
       a saved adapter as a new completed run, for evaluate, predict, ablate and export;
       --model: the base model (default: the one the adapter names); --data: a labelled
       file that serves as the run's validation data
+  adapter-lab drop-regimes <file.adapter.yaml> [--n 2,4,...] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
+      AdapterDrop's curve (metric vs n lowest layers dropped) for three training regimes:
+      standard, robust, and one run per n with layers 0..n-1 dropped (regimes.json)
   adapter-lab multitask <data-file> <run-folder>... [--out FILE] [--compare] [--threads N]
       several trained adapters over one base model in one pass: the lower layers no run
       adapts are computed once and shared; --compare also times one pass per task
@@ -107,6 +111,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return importCommand(rest, usage);
     case 'multitask':
       return multitaskCommand(rest, usage);
+    case 'drop-regimes':
+      return dropRegimesCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;

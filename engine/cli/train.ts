@@ -48,7 +48,7 @@ export function parseFlags(args: readonly string[], withValue: readonly string[]
 }
 
 /** `--device`: overrides the file's `runtime.device`; null when the value is not a device. */
-function deviceFlag(parsed: ParsedFlags): 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefined | null {
+export function deviceFlag(parsed: ParsedFlags): 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefined | null {
   const v = parsed.flags.get('device');
   if (v === undefined) return undefined;
   return v === 'auto' || v === 'cpu' || v === 'webgpu' || v === 'cuda' ? v : null;
@@ -59,14 +59,14 @@ async function providerFor(device: 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefine
   return device ? (await resolveProvider(device)).provider : 'cpu';
 }
 
-function positiveInt(v: string | true | undefined, name: string): number | undefined | string {
+export function positiveInt(v: string | true | undefined, name: string): number | undefined | string {
   if (v === undefined) return undefined;
   const n = Number(v);
   return Number.isInteger(n) && n >= 1 ? n : `--${name} must be a positive integer`;
 }
 
 /** Cancels on SIGINT/SIGTERM: the job stops after the current step and the run ends `cancelled`. */
-function cancellation(): { signal: AbortSignal; dispose: () => void } {
+export function cancellation(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
@@ -74,7 +74,7 @@ function cancellation(): { signal: AbortSignal; dispose: () => void } {
   return { signal: controller.signal, dispose: () => (process.off('SIGINT', onSignal), process.off('SIGTERM', onSignal)) };
 }
 
-function sinkFor(events: boolean): (e: JobEvent) => void {
+export function sinkFor(events: boolean): (e: JobEvent) => void {
   const human = progressPrinter();
   return (e) => {
     if (events) process.stdout.write(JSON.stringify(e) + '\n');
@@ -444,7 +444,7 @@ function heatmap(r: AblationResult): string {
 }
 
 /** Prints why an experiment file cannot run (its findings, or why it cannot be read) and gives the exit code. */
-function reportUnloadable(file: string, loaded: Loaded & { ok: false }): number {
+export function reportUnloadable(file: string, loaded: Loaded & { ok: false }): number {
   if (loaded.validation && loaded.text !== undefined) for (const line of findingLines(file, loaded.text, loaded.validation)) process.stderr.write(line + '\n');
   process.stderr.write(loaded.message + '\n');
   return loaded.validation ? 1 : 2;

@@ -1,0 +1,48 @@
+/** `adapter-lab drop-regimes`: AdapterDrop's curve for the standard, robust and specialized training regimes. */
+import * as path from 'node:path';
+import { defaultRunsDir } from '../runs/store';
+import { runDropRegimes, type DropRegimesResult } from '../train/dropRegimes';
+import { loadExperimentFile } from './load';
+import { cancellation, deviceFlag, failure, parseFlags, positiveInt, reportUnloadable, sinkFor } from './train';
+
+export async function dropRegimesCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['n', 'max-steps', 'threads', 'device', 'runs'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [file, ...extra] = parsed.positional;
+  if (!file || extra.length) return usage('drop-regimes needs one experiment file');
+  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  const device = deviceFlag(parsed);
+  if (typeof maxSteps === 'string') return usage(maxSteps);
+  if (typeof threads === 'string') return usage(threads);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const nFlag = parsed.flags.get('n');
+  const specialized = typeof nFlag === 'string' ? nFlag.split(',').map((s) => Number(s.trim())) : undefined;
+  if (specialized?.some((n) => !Number.isInteger(n))) return usage('--n takes layer counts such as 2,4,6');
+  const loaded = loadExperimentFile(file);
+  if (!loaded.ok) return reportUnloadable(file, loaded);
+  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
+  const { signal, dispose } = cancellation();
+  try {
+    const result = await runDropRegimes({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, specialized, maxSteps, threads, device, emit: sinkFor(parsed.flags.has('events')), signal });
+    process.stderr.write(table(result));
+    return result.status === 'completed' ? 0 : result.status === 'cancelled' ? 130 : 1;
+  } catch (e) {
+    return failure(e);
+  } finally {
+    dispose();
+  }
+}
+
+/** n down, one column per regime. */
+function table(r: DropRegimesResult): string {
+  const width = 13;
+  const lines = [`${r.metric} with the n lowest layers' adapters dropped (${r.dir})`, ['n'.padEnd(4), ...r.curves.map((c) => c.regime.padStart(width))].join('')];
+  for (let n = 0; n <= r.layers; n++) {
+    const cells = r.curves.map((c) => c.points.find((p) => p.n === n)?.value);
+    if (cells.every((v) => v === undefined)) continue;
+    lines.push([String(n).padEnd(4), ...cells.map((v) => (v === undefined ? '—' : v.toFixed(4)).padStart(width))].join(''));
+  }
+  if (r.status !== 'completed') lines.push(`${r.status}: ${r.message ?? ''}`);
+  return lines.join('\n') + '\n';
+}
