@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { defaultRunsDir } from '../runs/store';
 import { runDropRegimes, type DropRegimesResult } from '../train/dropRegimes';
 import { loadExperimentFile } from './load';
-import { cancellation, deviceFlag, failure, parseFlags, positiveInt, reportUnloadable, sinkFor } from './train';
+import { cancellation, deviceFlag, failure, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
 
 export async function dropRegimesCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['n', 'max-steps', 'threads', 'device', 'runs'], ['events']);

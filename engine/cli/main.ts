@@ -11,7 +11,12 @@ import { formatCount } from '../model/parameters';
 import { findingLines, loadExperimentFile } from './load';
 import { dropRegimesCommand } from './dropRegimes';
 import { multitaskCommand } from './multitask';
-import { ablateCommand, demoCommand, evaluateCommand, exportCommand, importCommand, predictCommand, resumeCommand, runsCommand, sweepCommand, sweepTrialCommand, trainCommand } from './train';
+import { ablateCommand } from './ablate';
+import { evaluateCommand, predictCommand } from './evaluate';
+import { exportCommand, importCommand } from './export';
+import { runsCommand } from './runs';
+import { sweepCommand, sweepTrialCommand } from './sweep';
+import { demoCommand, resumeCommand, trainCommand } from './train';
 
 const VERSION = '0.1.0';
 

@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { multiTaskPredict, separatePredict } from '../train/multiTask';
-import { failure, parseFlags } from './train';
+import { failure, parseFlags } from './command';
 
 export async function multitaskCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['out', 'threads'], ['compare']);

@@ -1,0 +1,42 @@
+/** `adapter-lab ablate`: the span heatmap, or AdapterDrop's curve with --drop-curve. */
+import { runAblation, type AblationResult } from '../train/ablate';
+import { cancellation, deviceFlag, failure, parseFlags, positiveInt, providerFor, sinkFor } from './command';
+
+export async function ablateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['data', 'threads', 'device'], ['events', 'drop-curve']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const [runDir, ...extra] = parsed.positional;
+  if (!runDir || extra.length) return usage('ablate needs a run folder');
+  const curve = parsed.flags.has('drop-curve');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof threads === 'string') return usage(threads);
+  const data = parsed.flags.get('data');
+  const { signal, dispose } = cancellation();
+  try {
+    const result = await runAblation({ runDir, dataFile: typeof data === 'string' ? data : undefined, threads, provider: await providerFor(device), emit: sinkFor(parsed.flags.has('events')), signal, mode: curve ? 'drop-curve' : 'spans' });
+    process.stderr.write(curve ? dropCurve(result) : heatmap(result));
+    return result.status === 'completed' ? 0 : 130;
+  } catch (e) {
+    return failure(e);
+  } finally {
+    dispose();
+  }
+}
+
+/** The AdapterDrop curve as text: n lowest layers without adapters → metric. */
+function dropCurve(r: AblationResult): string {
+  const rows = [`  n=0  ${r.baseline[r.metric]?.toFixed(4)}`, ...r.cells.map((c) => `  n=${c.to + 1}  ${c.value.toFixed(4)}`)];
+  return `\n${r.metric} with the adapters of the n lowest layers removed at inference:\n${rows.join('\n')}\n`;
+}
+
+/** The span heatmap as text: row i, column j = the metric with layers i..j removed. */
+function heatmap(r: AblationResult): string {
+  const cell = (i: number, j: number) => r.cells.find((c) => c.site === 'both' && c.from === i && c.to === j);
+  const lines = [`\n${r.metric} with the adapters of layers i..j removed (baseline ${r.baseline[r.metric]?.toFixed(4)}):`, `  i\\j ${Array.from({ length: r.layers }, (_, j) => String(j).padStart(6)).join('')}`];
+  for (let i = 0; i < r.layers; i++) {
+    lines.push(`  ${String(i).padStart(3)} ${Array.from({ length: r.layers }, (_, j) => (j < i ? '' : (cell(i, j)?.value.toFixed(3) ?? '')).padStart(6)).join('')}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,93 @@
+/**
+ * What every command shares: flag parsing, cancellation on SIGINT/SIGTERM, the event
+ * sink (JSON lines on standard output, progress on standard error) and exit codes.
+ */
+import { resolveProvider } from '../runtime/provider';
+import { DataError } from '../data/errors';
+import type { JobEvent } from '../events';
+import type { TrainJobResult } from '../train/job';
+import { AdapterFolderError } from '../train/adapterFolder';
+import { RunFolderError } from '../train/predict';
+import { findingLines, type Loaded } from './load';
+import { progressPrinter } from './progress';
+
+export interface ParsedFlags {
+  readonly positional: string[];
+  readonly flags: Map<string, string | true>;
+}
+
+export function parseFlags(args: readonly string[], withValue: readonly string[], boolean: readonly string[]): ParsedFlags | string {
+  const positional: string[] = [];
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (!a.startsWith('--')) {
+      positional.push(a);
+      continue;
+    }
+    const name = a.slice(2);
+    if (boolean.includes(name)) flags.set(name, true);
+    else if (withValue.includes(name)) {
+      const v = args[++i];
+      if (v === undefined || v.startsWith('--')) return `--${name} needs a value`;
+      flags.set(name, v);
+    } else return `unknown option ${a}`;
+  }
+  return { positional, flags };
+}
+
+/** `--device`: overrides the file's `runtime.device`; null when the value is not a device. */
+export function deviceFlag(parsed: ParsedFlags): 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefined | null {
+  const v = parsed.flags.get('device');
+  if (v === undefined) return undefined;
+  return v === 'auto' || v === 'cpu' || v === 'webgpu' || v === 'cuda' ? v : null;
+}
+
+/** The provider for a job on a finished run: the CPU unless --device asks for another (refused with the reason when it cannot run). */
+export async function providerFor(device: 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefined): Promise<'cpu' | 'webgpu' | 'cuda'> {
+  return device ? (await resolveProvider(device)).provider : 'cpu';
+}
+
+export function positiveInt(v: string | true | undefined, name: string): number | undefined | string {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  return Number.isInteger(n) && n >= 1 ? n : `--${name} must be a positive integer`;
+}
+
+/** Cancels on SIGINT/SIGTERM: the job stops after the current step and the run ends `cancelled`. */
+export function cancellation(): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return { signal: controller.signal, dispose: () => (process.off('SIGINT', onSignal), process.off('SIGTERM', onSignal)) };
+}
+
+export function sinkFor(events: boolean): (e: JobEvent) => void {
+  const human = progressPrinter();
+  return (e) => {
+    if (events) process.stdout.write(JSON.stringify(e) + '\n');
+    human(e);
+  };
+}
+
+export function exitCodeOf(r: TrainJobResult): number {
+  return r.status === 'completed' ? 0 : r.status === 'cancelled' ? 130 : 1;
+}
+
+/** Prints why an experiment file cannot run (its findings, or why it cannot be read) and gives the exit code. */
+export function reportUnloadable(file: string, loaded: Loaded & { ok: false }): number {
+  if (loaded.validation && loaded.text !== undefined) for (const line of findingLines(file, loaded.text, loaded.validation)) process.stderr.write(line + '\n');
+  process.stderr.write(loaded.message + '\n');
+  return loaded.validation ? 1 : 2;
+}
+
+/** Reports a command's failure: exit 2 for a missing or unusable run folder, adapter folder or data file, else 1. */
+export function failure(e: unknown): number {
+  process.stderr.write(`error: ${messageOf(e)}\n`);
+  return e instanceof RunFolderError || e instanceof DataError || e instanceof AdapterFolderError ? 2 : 1;
+}
+
+export function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}

@@ -1,0 +1,66 @@
+/** `adapter-lab export` (ONNX, AdapterHub-style folder) and `import` (a saved adapter as a run). */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { formatCount } from '../model/parameters';
+import { RUN_FILES } from '../runs/store';
+import { exportOnnx } from '../train/export';
+import { ADAPTER_FILES, exportAdapterFolder } from '../train/adapterFolder';
+import { importAdapter } from '../train/importAdapter';
+import { RunFolderError } from '../train/predict';
+import { deviceFlag, failure, parseFlags, positiveInt, providerFor } from './command';
+
+export async function exportCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['onnx', 'adapter', 'threads', 'device'], ['force']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [runDir, ...extra] = parsed.positional;
+  const onnx = parsed.flags.get('onnx');
+  const adapter = parsed.flags.get('adapter');
+  if (!runDir || extra.length || (typeof onnx !== 'string' && typeof adapter !== 'string')) return usage('export needs a run folder and --onnx FILE, --adapter DIR or both');
+  if (parsed.flags.has('force') && typeof adapter !== 'string') return usage('--force goes with --adapter DIR');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof threads === 'string') return usage(threads);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  try {
+    if (typeof adapter === 'string') {
+      const r = exportAdapterFolder(path.join(runDir, RUN_FILES.adapterDir), adapter, { force: parsed.flags.has('force') });
+      process.stderr.write(`wrote ${r.dir} (${Object.keys(ADAPTER_FILES).length} files, ${(r.bytes / 2 ** 20).toFixed(2)} MiB)\n`);
+    }
+    if (typeof onnx === 'string') {
+      if (importedWithoutData(runDir)) throw new RunFolderError(`${runDir} was imported without data, and --onnx checks the exported model on the run's validation examples: import it again with --data FILE`);
+      const r = await exportOnnx(runDir, onnx, { threads, provider: await providerFor(device) });
+      process.stderr.write(`wrote ${r.file} (${(r.bytes / 2 ** 20).toFixed(1)} MiB); its logits match the engine's to ${r.maxDifference.toExponential(1)} on ${r.checked} examples\n`);
+    }
+    return 0;
+  } catch (e) {
+    return failure(e);
+  }
+}
+
+/** Whether a run came from `import` with no data file (its experiment names none). */
+function importedWithoutData(runDir: string): boolean {
+  try {
+    const config = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { experiment?: { task?: { train?: string; validation?: string } } };
+    const task = config.experiment?.task;
+    return task !== undefined && !task.train && !task.validation;
+  } catch {
+    return false; // exportOnnx reports an unreadable run folder itself
+  }
+}
+
+/** `adapter-lab import`: a saved adapter folder becomes a new, completed run in the run store. */
+export async function importCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['model', 'runs', 'name', 'data'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [adapterDir, ...extra] = parsed.positional;
+  if (!adapterDir || extra.length) return usage('import needs one adapter folder');
+  const flag = (name: string) => (typeof parsed.flags.get(name) === 'string' ? (parsed.flags.get(name) as string) : undefined);
+  const runsDir = path.resolve(flag('runs') ?? path.join('.adapter-lab', 'runs'));
+  try {
+    const r = await importAdapter({ adapterDir, runsDir, model: flag('model'), name: flag('name'), data: flag('data'), emit: parsed.flags.has('events') ? (e) => process.stdout.write(JSON.stringify(e) + '\n') : undefined });
+    process.stderr.write(`imported ${path.resolve(adapterDir)} (${r.experiment.method}, ${formatCount(r.parameters.trainable)} trained parameters) on ${r.experiment.model}\n  run folder ${r.runDir}\n`);
+    return 0;
+  } catch (e) {
+    return failure(e);
+  }
+}

@@ -1,0 +1,78 @@
+/** `adapter-lab sweep` and `sweep-trial` (one trial, in a sweep's worker process). */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { formatCount } from '../model/parameters';
+import { defaultRunsDir } from '../runs/store';
+import { runSweep, runSweepTrial, type SweepSummary } from '../train/sweep';
+import { loadExperimentFile } from './load';
+import { cancellation, deviceFlag, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
+
+/** `adapter-lab sweep-trial <sweep-folder> <index>`: one trial, run by a sweep's worker process. */
+export async function sweepTrialCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['max-steps', 'threads', 'device'], []);
+  if (typeof parsed === 'string') return usage(parsed);
+  const [sweepDir, index, ...extra] = parsed.positional;
+  if (!sweepDir || index === undefined || !/^\d+$/.test(index) || extra.length) return usage('sweep-trial needs a sweep folder and a trial index');
+  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  const device = deviceFlag(parsed);
+  if (typeof maxSteps === 'string') return usage(maxSteps);
+  if (typeof threads === 'string') return usage(threads);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const { signal, dispose } = cancellation();
+  try {
+    // Events only: the parent sweep prints progress.
+    const record = await runSweepTrial(path.resolve(sweepDir), Number(index), { maxSteps, threads, device, emit: (e) => process.stdout.write(JSON.stringify(e) + '\n'), signal });
+    return record.status === 'completed' ? 0 : record.status === 'cancelled' ? 130 : 1;
+  } catch (e) {
+    return failure(e);
+  } finally {
+    dispose();
+  }
+}
+
+export async function sweepCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
+  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'resume', 'device', 'workers'], ['events']);
+  if (typeof parsed === 'string') return usage(parsed);
+  const device = deviceFlag(parsed);
+  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const [file, ...extra] = parsed.positional;
+  if (!file || extra.length) return usage('sweep needs one experiment file');
+  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
+  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
+  if (typeof maxSteps === 'string') return usage(maxSteps);
+  if (typeof threads === 'string') return usage(threads);
+  const loaded = loadExperimentFile(file);
+  if (!loaded.ok) return reportUnloadable(file, loaded);
+  const experiment = loaded.validation.experiment!;
+  if (!experiment.sweep) return usage(`${file} has no sweep section; use train`);
+  const workers = positiveInt(parsed.flags.get('workers'), 'workers');
+  if (typeof workers === 'string') return usage(workers);
+  // Workers are processes of this same CLI; more than the cores would only contend.
+  const workerCount = Math.min(workers ?? 1, os.cpus().length);
+  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
+  const resume = parsed.flags.get('resume');
+  const { signal, dispose } = cancellation();
+  try {
+    const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, device, workers: workerCount > 1 ? { count: workerCount, command: [process.execPath, process.argv[1]!] } : undefined, emit: sinkFor(parsed.flags.has('events')), signal });
+    process.stderr.write(sweepTable(result.summary));
+    if (result.status === 'cancelled') process.stderr.write(`cancelled: continue with adapter-lab sweep ${file} --resume ${result.sweepDir}\n`);
+    return result.status === 'completed' ? 0 : 130;
+  } catch (e) {
+    process.stderr.write(`${file}: error: ${messageOf(e)}\n`);
+    return 1;
+  } finally {
+    dispose();
+  }
+}
+
+function sweepTable(s: SweepSummary): string {
+  const lines = [`\nbest trial per group on validation ${s.metric}:`];
+  for (const g of s.groups) {
+    const name = Object.entries(g.group).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ') || '(all trials)';
+    lines.push(`  ${name}: ${g.best.metrics[s.metric]!.toFixed(4)} (trial ${g.best.index}, ${Object.entries(g.best.assignments).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')}, seed ${g.best.seed}; over seeds ${g.seeds.mean.toFixed(4)} ± ${g.seeds.std.toFixed(4)}, trainable ${g.best.trainable !== undefined ? formatCount(g.best.trainable) : '?'})`);
+  }
+  const failed = s.trials.filter((t) => t.status === 'failed');
+  if (failed.length) lines.push(`  ${failed.length} trial${failed.length === 1 ? '' : 's'} failed: ${failed.map((t) => t.index).join(', ')}`);
+  return lines.join('\n') + '\n';
+}
