@@ -191,39 +191,76 @@ function nodeOfPlain(value: unknown): TreeNode {
 }
 
 export interface SweepSize {
+  /** The grid's Cartesian product. */
+  readonly combinations: number;
+  /** Distinct configurations: combinations less those that differ only in settings their method ignores. */
   readonly configurations: number;
   readonly seeds: number;
+  /** Trials the sweep runs: configurations × seeds (what `expandSweep` returns). */
   readonly runs: number;
 }
 
 export function sweepSize(experiment: Experiment): SweepSize {
-  if (!experiment.sweep) return { configurations: 1, seeds: 1, runs: 1 };
-  const configurations = experiment.sweep.grid.reduce((n, axis) => n * axis.values.length, 1);
+  if (!experiment.sweep) return { combinations: 1, configurations: 1, seeds: 1, runs: 1 };
+  const combinations = experiment.sweep.grid.reduce((n, axis) => n * axis.values.length, 1);
+  const configurations = sweepConfigurations(experiment).length;
   const seeds = experiment.sweep.seeds.length;
-  return { configurations, seeds, runs: configurations * seeds };
+  return { combinations, configurations, seeds, runs: configurations * seeds };
+}
+
+/**
+ * Whether a setting changes what a run of `method` does. Mirrors the rules' `irrelevant-key`
+ * checks: `top_k` is read by `top_k` only, `adapter.*` and `drop.*` by `adapter` only, and the
+ * frozen-prefix cache does nothing for methods that train the embeddings.
+ */
+export function settingAppliesTo(dotted: string, method: string): boolean {
+  if (dotted === 'top_k') return method === 'top_k';
+  if (dotted.startsWith('adapter.') || dotted.startsWith('drop.')) return method === 'adapter';
+  if (dotted.startsWith('training.prefix_cache.')) return method === 'adapter' || method === 'top_k';
+  return true;
+}
+
+/**
+ * The sweep's distinct configurations, in grid order (the last axis changes fastest).
+ * Assignments a configuration's method ignores are left out, so grid points that differ
+ * only in them (method × top_k with `method: full`, say) are one configuration; the first
+ * occurrence keeps its place.
+ */
+export function sweepConfigurations(base: Experiment): Readonly<Record<string, unknown>>[] {
+  const axes = base.sweep?.grid ?? [];
+  let combos: Record<string, unknown>[] = [{}];
+  for (const axis of axes) combos = combos.flatMap((c) => axis.values.map((v) => ({ ...c, [axis.path]: v })));
+  const seen = new Set<string>();
+  const out: Record<string, unknown>[] = [];
+  for (const combo of combos) {
+    const method = typeof combo.method === 'string' ? combo.method : base.method;
+    const effective = Object.fromEntries(Object.entries(combo).filter(([p]) => settingAppliesTo(p, method)));
+    const key = JSON.stringify(effective);
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(effective);
+  }
+  return out;
 }
 
 /** One trial of a sweep: the grid point it takes and the seed it runs with. */
 export interface Trial {
   readonly index: number;
+  /** The grid settings this trial takes, without those its method ignores. */
   readonly assignments: Readonly<Record<string, unknown>>;
   readonly seed: number;
   readonly experiment: Experiment;
 }
 
-/** Expands a sweep into its trials (grid order: the last axis changes fastest; seeds innermost). */
+/**
+ * Expands a sweep into its trials: each distinct configuration (see `sweepConfigurations`)
+ * once per seed, seeds innermost; indices are dense from 0.
+ */
 export function expandSweep(plain: unknown, baseDir: string): Trial[] {
   const base = resolveExperiment(plain, baseDir);
-  const axes = base.sweep?.grid ?? [];
   const seeds = base.sweep?.seeds ?? [base.training.seed];
   const trials: Trial[] = [];
-  const combos: Record<string, unknown>[] = [{}];
-  for (const axis of axes) {
-    const next: Record<string, unknown>[] = [];
-    for (const c of combos) for (const v of axis.values) next.push({ ...c, [axis.path]: v });
-    combos.splice(0, combos.length, ...next);
-  }
-  for (const assignments of combos) {
+  for (const assignments of sweepConfigurations(base)) {
     for (const seed of seeds) {
       const copy = structuredClone(obj(plain));
       for (const [p, v] of Object.entries(assignments)) setPath(copy, p.split('.'), v);

@@ -61,7 +61,9 @@ export function validateExperiment(text: string, options: ValidateOptions = {}):
   const sweepEntry = tree.root ? entryOf(tree.root, 'sweep') : undefined;
   if (sweep && sweepEntry && experiment?.sweep && !syntaxBroken) {
     const axes = experiment.sweep.grid.map((a) => `${a.values.length} ${a.path.split('.').pop()}`).join(' × ');
-    const detail = axes ? `${axes} = ${sweep.configurations} configurations × ${sweep.seeds} seed${sweep.seeds === 1 ? '' : 's'}` : `${sweep.seeds} seed${sweep.seeds === 1 ? '' : 's'}`;
+    // Grid points that differ only in settings their method ignores run once (expandSweep).
+    const configurations = sweep.configurations === sweep.combinations ? `${sweep.configurations} configurations` : `${sweep.combinations} combinations → ${sweep.configurations} distinct configurations`;
+    const detail = axes ? `${axes} = ${configurations} × ${sweep.seeds} seed${sweep.seeds === 1 ? '' : 's'}` : `${sweep.seeds} seed${sweep.seeds === 1 ? '' : 's'}`;
     findings.push(finding('sweep-size', `The sweep expands to ${sweep.runs} run${sweep.runs === 1 ? '' : 's'} (${detail})`, sweepEntry.keyRange));
   }
   const parameters = experiment && model?.ok ? parametersOf(experiment, model, files) : undefined;

@@ -68,15 +68,19 @@ describe('adapter-lab sweep', () => {
     }
   });
 
-  test('every grid point × seed runs once; the best per group is chosen on validation', () => {
+  test('every distinct configuration × seed runs once; the best per group is chosen on validation', () => {
     ws.write('a.adapter.yaml', experiment('    method: [adapter, layernorm]\n    adapter.size: [4, 8]\n'));
     const r = spawnSync(process.execPath, [CLI, 'sweep', 'a.adapter.yaml', '--events', '--max-steps', '2', '--runs', 'runs-a'], { cwd: ws.root, encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
     const list = events(r.stdout);
-    assert.equal(list.filter((e) => e.type === 'trial-end').length, 8);
+    // adapter × {4, 8} and layernorm once (adapter.size means nothing to it), × 2 seeds.
+    assert.equal(list.filter((e) => e.type === 'trial-end').length, 6);
     const [dir] = sweepDirs('runs-a');
     const summary = summaryOf(dir!);
-    assert.deepEqual(summary.trials.map((t) => t.index), [0, 1, 2, 3, 4, 5, 6, 7]);
+    assert.deepEqual(summary.trials.map((t) => t.index), [0, 1, 2, 3, 4, 5]);
+    const a4 = { method: 'adapter', 'adapter.size': 4 };
+    const a8 = { method: 'adapter', 'adapter.size': 8 };
+    assert.deepEqual(summary.trials.map((t) => t.assignments), [a4, a4, a8, a8, { method: 'layernorm' }, { method: 'layernorm' }]);
     assert.ok(summary.trials.every((t) => t.status === 'completed' && fs.existsSync(path.join(dir!, 'runs', t.run!, 'status.json'))));
     // adapter.size groups the adapter trials; it means nothing for layer-norm tuning.
     assert.deepEqual(summary.groups.map((g) => g.group), [{ method: 'adapter', 'adapter.size': 4 }, { method: 'adapter', 'adapter.size': 8 }, { method: 'layernorm' }]);
@@ -86,6 +90,34 @@ describe('adapter-lab sweep', () => {
     }
     assert.equal(summary.tradeoff.length, 3);
     assert.ok(summary.tradeoff.find((p) => p.group.includes('layernorm'))!.trainable < summary.tradeoff.find((p) => p.group.includes('"adapter.size":8'))!.trainable);
+  });
+
+  test('method × top_k: each k runs once, full fine-tuning once, and the best is chosen per k', () => {
+    ws.write('k.adapter.yaml', experiment('    method: [full, top_k]\n    top_k: [1, 2]\n    training.learning_rate: [3.0e-3, 1.0e-3]\n', 1).replace('adapter:\n  size: 8\n', ''));
+    const r = spawnSync(process.execPath, [CLI, 'sweep', 'k.adapter.yaml', '--events', '--max-steps', '2', '--runs', 'runs-k'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const summary = summaryOf(sweepDirs('runs-k')[0]!);
+    // Not 2 × 2 × 2 = 8: full does not read top_k, so its two grid points per learning rate are one.
+    assert.deepEqual(summary.trials.map((t) => [t.index, t.assignments]), [
+      [0, { method: 'full', 'training.learning_rate': 3e-3 }],
+      [1, { method: 'full', 'training.learning_rate': 1e-3 }],
+      [2, { method: 'top_k', top_k: 1, 'training.learning_rate': 3e-3 }],
+      [3, { method: 'top_k', top_k: 1, 'training.learning_rate': 1e-3 }],
+      [4, { method: 'top_k', top_k: 2, 'training.learning_rate': 3e-3 }],
+      [5, { method: 'top_k', top_k: 2, 'training.learning_rate': 1e-3 }],
+    ]);
+    assert.deepEqual(events(r.stdout).filter((e) => e.type === 'trial-start').map((e) => e.index), [0, 1, 2, 3, 4, 5]);
+    assert.deepEqual(summary.groups.map((g) => g.group), [{ method: 'full' }, { method: 'top_k', top_k: 1 }, { method: 'top_k', top_k: 2 }]);
+    const byK: [number, number[]][] = [[1, [2, 3]], [2, [4, 5]]];
+    for (const [k, members] of byK) {
+      const group = summary.groups.find((x) => x.group.top_k === k)!;
+      assert.equal(group.trials, 2);
+      assert.equal(group.best.metrics.accuracy, Math.max(...members.map((i) => summary.trials[i]!.metrics.accuracy!)));
+      assert.ok(members.includes(group.best.index));
+    }
+    // Training the top 2 layers trains more than the top 1.
+    const trainable = (k: number) => summary.trials.find((t) => t.assignments.top_k === k)!.trainable!;
+    assert.ok(trainable(2) > trainable(1));
   });
 
   test('a failing trial is recorded and the sweep goes on', () => {
