@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe as describeRun, isLive, listRuns } from '../runs/catalog';
+import { lockHolder } from '../runs/lock';
 import { parseFlags } from './command';
 
 export async function runsCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
@@ -39,6 +40,12 @@ export async function runsCommand(args: readonly string[], usage: (m: string) =>
       }
       if (isLive(entry)) {
         process.stderr.write(`error: ${entry.name} is running (pid ${entry.pid}); stop it first\n`);
+        return 1;
+      }
+      // A finished run can still be written by another job (an ablation).
+      const holder = lockHolder(dir);
+      if (holder) {
+        process.stderr.write(`error: ${entry.name} is in use by ${holder.job} (pid ${holder.pid}); stop it first\n`);
         return 1;
       }
       if (!parsed.flags.has('yes')) {

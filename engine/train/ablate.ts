@@ -8,8 +8,9 @@
 import * as path from 'node:path';
 import { layersOf } from '../config/layers';
 import { stamp, type EventPayload, type EventSink } from '../events';
+import { withRunLock } from '../runs/lock';
 import { writeJson } from '../runs/store';
-import { loadRun } from './runModel';
+import { loadRun, type LoadedRun } from './runModel';
 import { prepareEvaluation } from './tasks';
 import { LayerwiseModel } from './layerwise';
 
@@ -48,9 +49,14 @@ export interface AblationOptions {
 }
 
 export async function runAblation(opts: AblationOptions): Promise<AblationResult> {
+  const run = loadRun(opts.runDir);
+  // One writer per run folder: no second ablation, and no training still writing the run, at the same time.
+  return withRunLock(opts.runDir, opts.mode === 'drop-curve' ? 'drop-curve' : 'ablate', () => ablateLocked(opts, run));
+}
+
+async function ablateLocked(opts: AblationOptions, run: LoadedRun): Promise<AblationResult> {
   const started = Date.now();
   const emit = (p: EventPayload): void => opts.emit(stamp(p));
-  const run = loadRun(opts.runDir);
   const e = run.experiment;
   const L = run.spec.dims.layers;
   const dataFile = opts.dataFile ?? e.task.validation;
