@@ -20,16 +20,30 @@ export async function sweepTrialCommand(args: readonly string[], usage: (m: stri
   if (typeof threads === 'string') return usage(threads);
   if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
   const { signal, dispose } = cancellation();
+  // A worker ends with its sweep: the IPC channel from the parent closes when it dies (SIGKILL included).
+  const orphan = new AbortController();
+  const orphaned = (): void => {
+    process.stdout.on('error', () => undefined); // nobody reads the events any more
+    orphan.abort();
+    // The trial stops after its current step; a step that hangs must not keep the worker alive.
+    setTimeout(() => process.exit(130), ORPHAN_GRACE_MS).unref();
+  };
+  if (process.connected) process.once('disconnect', orphaned);
   try {
     // Events only: the parent sweep prints progress.
-    const record = await runSweepTrial(path.resolve(sweepDir), Number(index), { maxSteps, threads, device, emit: (e) => process.stdout.write(JSON.stringify(e) + '\n'), signal });
+    const record = await runSweepTrial(path.resolve(sweepDir), Number(index), { maxSteps, threads, device, emit: (e) => process.stdout.write(JSON.stringify(e) + '\n'), signal: AbortSignal.any([signal, orphan.signal]) });
     return record.status === 'completed' ? 0 : record.status === 'cancelled' ? 130 : 1;
   } catch (e) {
     return failure(e);
   } finally {
     dispose();
+    process.off('disconnect', orphaned);
+    // An open channel would keep this process alive after its trial.
+    if (process.connected) process.disconnect();
   }
 }
+
+const ORPHAN_GRACE_MS = 3000;
 
 export async function sweepCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'resume', 'device', 'workers'], ['events']);
@@ -57,7 +71,8 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
     const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, device, workers: workerCount > 1 ? { count: workerCount, command: [process.execPath, process.argv[1]!] } : undefined, emit: sinkFor(parsed.flags.has('events')), signal });
     process.stderr.write(sweepTable(result.summary));
     if (result.status === 'cancelled') process.stderr.write(`cancelled: continue with adapter-lab sweep ${file} --resume ${result.sweepDir}\n`);
-    return result.status === 'completed' ? 0 : 130;
+    if (result.status === 'failed') process.stderr.write(`failed: every trial of ${result.sweepDir} failed\n`);
+    return result.status === 'completed' ? 0 : result.status === 'failed' ? 1 : 130;
   } catch (e) {
     process.stderr.write(`${file}: error: ${messageOf(e)}\n`);
     return 1;

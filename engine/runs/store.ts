@@ -17,6 +17,19 @@ export interface RunStatusRecord {
   readonly pid: number;
 }
 
+/** A sweep folder's `status.json`: the sweep as a whole, beside its trials' own run folders. */
+export interface SweepStatusRecord {
+  readonly status: RunStatus;
+  readonly started: string;
+  readonly ended?: string;
+  /** The sweep's process (workers have their own, in their trials' run folders). */
+  readonly pid: number;
+  readonly host: string;
+  /** Of `total` trials, `done` have a record (completed or failed), `failed` of them failed. */
+  readonly trials: { readonly total: number; readonly done: number; readonly failed: number };
+  readonly message?: string;
+}
+
 export function defaultRunsDir(experimentFile: string): string {
   return path.join(path.dirname(path.resolve(experimentFile)), '.adapter-lab', 'runs');
 }
@@ -61,6 +74,24 @@ export function writeJson(file: string, value: unknown): void {
 /** Appends one JSON line; a crash can only lose or cut the last line, which readers skip. */
 export function appendJsonLine(file: string, value: unknown): void {
   fs.appendFileSync(file, JSON.stringify(value) + '\n');
+}
+
+/**
+ * Cuts a torn last line (a crash mid-append) back to the last newline, so a line appended
+ * next starts on a line of its own instead of being glued to the fragment. Returns whether
+ * anything was cut.
+ */
+export function repairTornLine(file: string): boolean {
+  let data: Buffer;
+  try {
+    data = fs.readFileSync(file);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw e;
+  }
+  if (data.length === 0 || data[data.length - 1] === 0x0a) return false;
+  fs.truncateSync(file, data.lastIndexOf(0x0a) + 1);
+  return true;
 }
 
 /** Reads JSON lines, skipping a final line cut short by a crash. */

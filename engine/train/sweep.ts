@@ -6,20 +6,28 @@
  * (trainable parameters vs metric) for each group.
  */
 import * as fs from 'node:fs';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessByStdio } from 'node:child_process';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import type { Readable } from 'node:stream';
+import * as ort from 'onnxruntime-node';
 import { validateExperiment } from '../config/validate';
 import { expandSweep, type Experiment, type Trial } from '../config/experiment';
 import { stamp, type EventPayload, type EventSink, type JobEvent } from '../events';
 import { HIGHER_IS_BETTER } from '../metrics';
 import { loadModel, type LoadedModel } from '../model/load';
-import { appendJsonLine, createRunDir, readJsonLines, writeJson, writeAtomic } from '../runs/store';
-import { runTrainJob } from './job';
+import { resolveProvider } from '../runtime/provider';
+import { bestValue, describe as describeRun, isLive, listRuns } from '../runs/catalog';
+import { acquireRunLock } from '../runs/lock';
+import { appendJsonLine, createRunDir, readJsonLines, repairTornLine, RUN_FILES, writeJson, writeAtomic, type SweepStatusRecord } from '../runs/store';
+import { ENGINE_VERSION, resumeTrainJob, runTrainJob } from './job';
 import { PrefixCachePool } from './prefixCache';
 
-export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs' } as const;
+export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs', status: 'status.json', environment: 'environment.json' } as const;
+
+/** How a sweep ends: `failed` when every trial failed. */
+export type SweepOutcome = 'completed' | 'failed' | 'cancelled';
 
 /** Axes that define a group: the best trial is chosen among the others (learning rate, epochs, seeds, …). */
 export const GROUP_AXES = ['method', 'adapter.size', 'top_k'] as const;
@@ -73,92 +81,200 @@ export interface SweepOptions {
   readonly signal?: AbortSignal;
 }
 
-export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; summary: SweepSummary; status: 'completed' | 'cancelled' }> {
-  const started = Date.now();
+export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; summary: SweepSummary; status: SweepOutcome }> {
+  const e = opts.experiment;
+  const trials = expandSweep(opts.plain, opts.baseDir);
+  // Refused before a folder exists, as train does: an unusable device is a setup problem.
+  const { provider } = await resolveProvider(opts.device ?? e.runtime.device);
+  let sweepDir: string;
+  if (opts.resume) {
+    sweepDir = path.resolve(opts.resume);
+    checkResumable(sweepDir, opts.source, trials);
+  } else sweepDir = createRunDir(opts.runsDir, `${e.name}-sweep`);
+  // One writer per sweep folder: a second sweep (or --resume) on it is refused before it writes.
+  const lock = acquireRunLock(sweepDir, 'sweep');
+  try {
+    refuseLiveTrials(sweepDir);
+    return await sweepLocked(opts, trials, sweepDir, provider);
+  } finally {
+    lock.release();
+  }
+}
+
+async function sweepLocked(opts: SweepOptions, trials: readonly Trial[], sweepDir: string, provider: string): Promise<{ sweepDir: string; summary: SweepSummary; status: SweepOutcome }> {
+  const started = new Date();
   const e = opts.experiment;
   const emit = (p: EventPayload): void => opts.emit(stamp(p));
-  const trials = expandSweep(opts.plain, opts.baseDir);
-  const sweepDir = opts.resume ? path.resolve(opts.resume) : createRunDir(opts.runsDir, `${e.name}-sweep`);
   const trialsFile = path.join(sweepDir, SWEEP_FILES.trials);
-  if (opts.resume) checkResumable(sweepDir, opts.source, trials.length);
-  else {
-    writeAtomic(path.join(sweepDir, SWEEP_FILES.experiment), opts.source);
-    writeJson(path.join(sweepDir, SWEEP_FILES.definition), { name: e.name, baseDir: opts.baseDir, metric: e.task.metric, grid: e.sweep?.grid ?? [], seeds: e.sweep?.seeds ?? [], trials: trials.map((t) => ({ index: t.index, assignments: t.assignments, seed: t.seed })) });
-  }
-  // Finished trials of an earlier attempt are kept; a cancelled one runs again.
-  const finished = new Map(readJsonLines<TrialRecord>(trialsFile).filter((r) => r.status !== 'cancelled').map((r) => [r.index, r]));
-  emit({ type: 'start', job: 'sweep', sweep: path.basename(sweepDir), sweepDir, trials: trials.length, skipped: finished.size, metric: e.task.metric });
-  const models = new Map<string, LoadedModel>();
-  // Trials with the same model, data, max length and frozen prefix reuse one prefix cache.
-  const prefixCaches = new PrefixCachePool();
-  let status: 'completed' | 'cancelled' = 'completed';
-  const pending = trials.filter((t) => !finished.has(t.index));
-  const record = (r: TrialRecord): void => {
-    appendJsonLine(trialsFile, r);
-    emit({ type: 'trial-end', index: r.index, total: trials.length, status: r.status, run: r.run, metrics: r.metrics, trainable: r.trainable, ...(r.message ? { message: r.message } : {}) });
-    if (r.status === 'cancelled') status = 'cancelled';
+  // A crash mid-append leaves a fragment; the next record must not be glued to it.
+  repairTornLine(trialsFile);
+  const latest = new Map(readJsonLines<TrialRecord>(trialsFile).map((r) => [r.index, r]));
+  const writeStatus = (status: SweepStatusRecord['status'], message?: string): void => {
+    const records = [...latest.values()].filter((r) => r.status !== 'cancelled');
+    writeJson(path.join(sweepDir, SWEEP_FILES.status), {
+      status,
+      started: started.toISOString(),
+      ...(status === 'running' ? {} : { ended: new Date().toISOString() }),
+      pid: process.pid,
+      host: os.hostname(),
+      trials: { total: trials.length, done: records.length, failed: records.filter((r) => r.status === 'failed').length },
+      ...(message ? { message } : {}),
+    } satisfies SweepStatusRecord);
   };
-  if (opts.workers && opts.workers.count > 1) {
-    // A pool: each worker takes the next pending trial until none is left or the sweep is cancelled.
-    // The threads the sweep may use (flag, file, or every core) are split; never more workers than threads.
-    const budget = opts.threads ?? e.runtime.threads ?? os.cpus().length;
-    const count = Math.max(1, Math.min(opts.workers.count, budget));
-    const threads = Math.max(1, Math.floor(budget / count));
-    const next = async (): Promise<void> => {
-      for (let trial = pending.shift(); trial; trial = pending.shift()) {
+  // The threads the sweep may use (flag, file, or every core) are split between workers; never more workers than threads.
+  const budget = opts.threads ?? e.runtime.threads ?? os.cpus().length;
+  const workerCount = opts.workers && opts.workers.count > 1 ? Math.max(1, Math.min(opts.workers.count, budget)) : 1;
+  const workerThreads = Math.max(1, Math.floor(budget / workerCount));
+  writeStatus('running');
+  writeJson(path.join(sweepDir, SWEEP_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, os: `${os.type()} ${os.release()}`, provider, threads: budget, workers: workerCount, threadsPerTrial: workerCount > 1 ? workerThreads : budget });
+  if (!opts.resume) {
+    writeAtomic(path.join(sweepDir, SWEEP_FILES.experiment), opts.source);
+    writeJson(path.join(sweepDir, SWEEP_FILES.definition), { name: e.name, baseDir: opts.baseDir, metric: e.task.metric, grid: e.sweep?.grid ?? [], seeds: e.sweep?.seeds ?? [], trials: trials.map(definitionOf) });
+  }
+  try {
+    // Finished trials of an earlier attempt are kept; a cancelled one runs again.
+    const finished = new Set([...latest.values()].filter((r) => r.status !== 'cancelled').map((r) => r.index));
+    emit({ type: 'start', job: 'sweep', sweep: path.basename(sweepDir), sweepDir, trials: trials.length, skipped: finished.size, metric: e.task.metric });
+    const models = new Map<string, LoadedModel>();
+    // Trials with the same model, data, max length and frozen prefix reuse one prefix cache.
+    const prefixCaches = new PrefixCachePool();
+    let status: SweepOutcome = 'completed';
+    const pending = trials.filter((t) => !finished.has(t.index));
+    const record = (r: TrialRecord): void => {
+      appendJsonLine(trialsFile, r);
+      latest.set(r.index, r);
+      writeStatus('running');
+      emit({ type: 'trial-end', index: r.index, total: trials.length, status: r.status, run: r.run, metrics: r.metrics, trainable: r.trainable, ...(r.message ? { message: r.message } : {}) });
+      if (r.status === 'cancelled') status = 'cancelled';
+    };
+    if (workerCount > 1) {
+      // A pool: each worker takes the next pending trial until none is left or the sweep is cancelled.
+      const next = async (): Promise<void> => {
+        for (let trial = pending.shift(); trial; trial = pending.shift()) {
+          if (opts.signal?.aborted) {
+            status = 'cancelled';
+            return;
+          }
+          // A trial's events are kept together (trial-start, its run's events, trial-end), as readers of the
+          // stream expect: trials run at once, so each worker's events are held until its trial ends.
+          emit({ type: 'log', level: 'info', message: `trial ${trial.index + 1} of ${trials.length} started in a worker` });
+          const held: JobEvent[] = [];
+          const r = await runWorkerTrial(trial, sweepDir, { ...opts, emit: (event) => held.push(event) }, workerThreads);
+          emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
+          for (const event of held) opts.emit(event);
+          record(r);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(workerCount, pending.length) }, next));
+      if (opts.signal?.aborted) status = 'cancelled';
+    } else {
+      for (const trial of pending) {
         if (opts.signal?.aborted) {
           status = 'cancelled';
-          return;
+          break;
         }
-        // A trial's events are kept together (trial-start, its run's events, trial-end), as readers of the
-        // stream expect: trials run at once, so each worker's events are held until its trial ends.
-        emit({ type: 'log', level: 'info', message: `trial ${trial.index + 1} of ${trials.length} started in a worker` });
-        const held: JobEvent[] = [];
-        const r = await runWorkerTrial(trial, sweepDir, { ...opts, emit: (event) => held.push(event) }, threads);
         emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
-        for (const event of held) opts.emit(event);
+        const r = await runTrial(trial, opts, sweepDir, models, prefixCaches);
         record(r);
+        if (r.status === 'cancelled') break;
       }
-    };
-    await Promise.all(Array.from({ length: Math.min(count, pending.length) }, next));
-    if (opts.signal?.aborted) status = 'cancelled';
-  } else {
-    for (const trial of pending) {
-      if (opts.signal?.aborted) {
-        status = 'cancelled';
-        break;
-      }
-      emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
-      const r = await runTrial(trial, opts, sweepDir, models, prefixCaches);
-      record(r);
-      if (r.status === 'cancelled') break;
     }
+    await prefixCaches.release();
+    const summary = summarise(e.task.metric, [...latest.values()]);
+    if (status === 'completed' && trials.length > 0 && trials.every((t) => latest.get(t.index)?.status === 'failed')) status = 'failed';
+    const summaryFile = path.join(sweepDir, SWEEP_FILES.summary);
+    writeJson(summaryFile, summary);
+    writeStatus(status, status === 'failed' ? 'every trial failed' : undefined);
+    emit({ type: 'artifact', kind: 'sweep-summary', path: summaryFile });
+    const best = bestValue(e.task.metric, summary.groups.map((g) => g.best.metrics[e.task.metric]));
+    emit({ type: 'end', status, run: path.basename(sweepDir), seconds: (Date.now() - started.getTime()) / 1000, steps: summary.trials.length, metrics: best !== undefined ? { [e.task.metric]: best } : {} });
+    return { sweepDir, summary, status };
+  } catch (err) {
+    writeStatus('failed', (err as Error).message);
+    throw err;
   }
-  await prefixCaches.release();
-  const summary = summarise(e.task.metric, readJsonLines<TrialRecord>(trialsFile));
-  const summaryFile = path.join(sweepDir, SWEEP_FILES.summary);
-  writeJson(summaryFile, summary);
-  emit({ type: 'artifact', kind: 'sweep-summary', path: summaryFile });
-  const best = summary.groups.length ? Math.max(...summary.groups.map((g) => g.best.metrics[e.task.metric] ?? -Infinity)) : NaN;
-  emit({ type: 'end', status, run: path.basename(sweepDir), seconds: (Date.now() - started) / 1000, steps: summary.trials.length, metrics: Number.isFinite(best) ? { [e.task.metric]: best } : {} });
-  return { sweepDir, summary, status };
+}
+
+/** A trial as sweep.json lists it. */
+function definitionOf(t: Trial): { index: number; assignments: Readonly<Record<string, unknown>>; seed: number } {
+  return { index: t.index, assignments: t.assignments, seed: t.seed };
+}
+
+/**
+ * A trial run still written by a live process (a worker of an earlier attempt that outlived
+ * its sweep) would be resumed or removed under it: refuse, naming it.
+ */
+function refuseLiveTrials(sweepDir: string): void {
+  const live = listRuns(path.join(sweepDir, SWEEP_FILES.runs)).find(isLive);
+  if (live) throw new Error(`${sweepDir}: trial run ${live.name} is still being written by pid ${live.pid}; stop it first`);
 }
 
 async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, models: Map<string, LoadedModel>, prefixCaches: PrefixCachePool | undefined): Promise<TrialRecord> {
   const base = { index: trial.index, assignments: trial.assignments, seed: trial.seed };
+  const runsDir = path.join(sweepDir, SWEEP_FILES.runs);
   try {
+    const earlier = previousAttempt(runsDir, trial.index);
+    if (earlier.kind === 'completed') {
+      // Finished before the sweep could record it: its run is the trial's result.
+      opts.emit(stamp({ type: 'log', level: 'info', message: `trial ${trial.index + 1}: ${earlier.record.run} had completed before the sweep was interrupted; it is kept` }));
+      return { ...base, ...earlier.record };
+    }
     // Trials that share a base model load it once.
     let model = models.get(trial.experiment.model);
     if (!model) {
       model = loadModel(trial.experiment.model);
       models.set(trial.experiment.model, model);
     }
-    const named = { ...trial.experiment, name: `trial-${String(trial.index).padStart(4, '0')}` };
-    const result = await runTrainJob({ experiment: named, source: opts.source, runsDir: path.join(sweepDir, SWEEP_FILES.runs), maxSteps: opts.maxSteps, threads: opts.threads, device: opts.device, emit: opts.emit, signal: opts.signal, model, prefixCaches });
+    const common = { threads: opts.threads, device: opts.device, emit: opts.emit, signal: opts.signal, model, prefixCaches };
+    // An interrupted attempt continues in its own folder from its last checkpoint, so no second folder is left for the trial.
+    const result = earlier.kind === 'resume'
+      ? await resumeTrainJob(earlier.runDir, common)
+      : await runTrainJob({ ...common, experiment: { ...trial.experiment, name: trialRunName(trial.index) }, source: opts.source, runsDir, maxSteps: opts.maxSteps });
     return { ...base, status: result.status, run: path.basename(result.runDir), metrics: result.metrics, trainable: result.parameters.trainable, ...(result.message ? { message: result.message } : {}) };
   } catch (err) {
     return { ...base, status: 'failed', run: undefined, metrics: {}, trainable: undefined, message: (err as Error).message };
   }
+}
+
+function trialRunName(index: number): string {
+  return `trial-${String(index).padStart(4, '0')}`;
+}
+
+type PreviousAttempt =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'resume'; readonly runDir: string }
+  | { readonly kind: 'completed'; readonly record: Pick<TrialRecord, 'status' | 'run' | 'metrics' | 'trainable'> };
+
+/**
+ * What an interrupted attempt left of a trial without a record (the sweep was killed while
+ * it ran, or between its end and its record). A completed run is the result; an unfinished
+ * one that can resume (config, experiment file, a status that is not `failed`) continues;
+ * anything else (a folder cut short at creation, a failed run) is removed and the trial runs
+ * again. Of several attempts only the one kept stays, so each trial has one run folder.
+ */
+function previousAttempt(runsDir: string, index: number): PreviousAttempt {
+  const pattern = new RegExp(`^${trialRunName(index)}-\\d{8}-\\d{6}(?:-\\d+)?$`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(runsDir).filter((n) => pattern.test(n)).sort();
+  } catch {
+    return { kind: 'none' };
+  }
+  const entries = names.map((n) => describeRun(path.join(runsDir, n)));
+  const completed = entries.filter((en) => en.kind === 'run' && en.status === 'completed').pop();
+  const resumable = entries.filter((en) => en.kind === 'run' && (en.status === 'running' || en.status === 'cancelled') && fs.existsSync(path.join(en.dir, RUN_FILES.experiment))).pop();
+  const kept = completed ?? resumable;
+  for (const en of entries) if (en !== kept) fs.rmSync(en.dir, { recursive: true, force: true });
+  if (!kept) return { kind: 'none' };
+  if (kept === resumable) return { kind: 'resume', runDir: kept.dir };
+  const evaluations = readJsonLines<{ type: string; metrics?: Record<string, number> }>(path.join(kept.dir, RUN_FILES.metrics)).filter((m) => m.type === 'evaluation');
+  let trainable: number | undefined;
+  try {
+    trainable = (JSON.parse(fs.readFileSync(path.join(kept.dir, RUN_FILES.config), 'utf8')) as { parameters?: { trainable?: number } }).parameters?.trainable;
+  } catch {
+    trainable = undefined;
+  }
+  return { kind: 'completed', record: { status: 'completed', run: kept.name, metrics: evaluations[evaluations.length - 1]?.metrics ?? {}, trainable } };
 }
 
 /**
@@ -167,10 +283,22 @@ async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, mode
  */
 function runWorkerTrial(trial: Trial, sweepDir: string, opts: SweepOptions, threads: number): Promise<TrialRecord> {
   const base = { index: trial.index, assignments: trial.assignments, seed: trial.seed };
+  // Recovery is the parent's when the earlier attempt completed: a worker would have nothing to run, and no events to report it with.
+  let earlier: PreviousAttempt;
+  try {
+    earlier = previousAttempt(path.join(sweepDir, SWEEP_FILES.runs), trial.index);
+  } catch (err) {
+    return Promise.resolve({ ...base, status: 'failed', run: undefined, metrics: {}, trainable: undefined, message: (err as Error).message });
+  }
+  if (earlier.kind === 'completed') {
+    opts.emit(stamp({ type: 'log', level: 'info', message: `trial ${trial.index + 1}: ${earlier.record.run} had completed before the sweep was interrupted; it is kept` }));
+    return Promise.resolve({ ...base, ...earlier.record });
+  }
   const [exe, ...script] = opts.workers!.command;
   const args = [...script, 'sweep-trial', sweepDir, String(trial.index), '--threads', String(threads), ...(opts.maxSteps ? ['--max-steps', String(opts.maxSteps)] : []), ...(opts.device ? ['--device', opts.device] : [])];
   return new Promise((resolve) => {
-    const child = spawn(exe!, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // The IPC channel closes when this process dies, however it dies: the worker then stops (see sweep-trial).
+    const child = spawn(exe!, args, { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] }) as ChildProcessByStdio<null, Readable, Readable>;
     const stop = (): void => void child.kill('SIGTERM');
     opts.signal?.addEventListener('abort', stop, { once: true });
     let run: string | undefined;
@@ -214,15 +342,18 @@ export async function runSweepTrial(sweepDir: string, index: number, opts: Pick<
   return runTrial(trial, { ...opts, experiment: validation.experiment, plain: validation.plain, source, baseDir, runsDir: '' }, sweepDir, new Map(), undefined);
 }
 
-function checkResumable(sweepDir: string, source: string, trials: number): void {
+function checkResumable(sweepDir: string, source: string, trials: readonly Trial[]): void {
   let definition: { trials: unknown[] };
+  let saved: string;
   try {
     definition = JSON.parse(fs.readFileSync(path.join(sweepDir, SWEEP_FILES.definition), 'utf8')) as { trials: unknown[] };
+    saved = fs.readFileSync(path.join(sweepDir, SWEEP_FILES.experiment), 'utf8');
   } catch {
     throw new Error(`${sweepDir} is not a sweep folder (no ${SWEEP_FILES.definition})`);
   }
-  const saved = fs.readFileSync(path.join(sweepDir, SWEEP_FILES.experiment), 'utf8');
-  if (saved !== source || definition.trials.length !== trials) throw new Error(`${sweepDir} was started from a different experiment file: resume needs the same file`);
+  if (saved !== source) throw new Error(`${sweepDir} was started from a different experiment file: resume needs the same file`);
+  // Trial indices must mean the same grid points as when the sweep started.
+  if (JSON.stringify(definition.trials) !== JSON.stringify(trials.map(definitionOf))) throw new Error(`${sweepDir} lists other trials than this file expands to now (it was started by another engine version); start a new sweep`);
 }
 
 function groupKey(assignments: Readonly<Record<string, unknown>>): Record<string, unknown> {

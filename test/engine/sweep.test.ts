@@ -155,6 +155,9 @@ describe('adapter-lab sweep', () => {
     assert.deepEqual(started, [2, 3, 4, 5], 'finished trials are skipped');
     const summary = summaryOf(dir!);
     assert.deepEqual(summary.trials.map((t) => [t.index, t.status]), [0, 1, 2, 3, 4, 5].map((i) => [i, 'completed']));
+    // The cancelled trial went on in its own folder: one folder per trial.
+    assert.equal(fs.readdirSync(path.join(dir!, 'runs')).length, 6);
+    assert.equal(new Set(summary.trials.map((t) => t.run)).size, 6);
   });
 
   test('resuming with a different experiment file is refused', () => {
