@@ -30,8 +30,18 @@ export interface JobProcessOptions {
   /** The program that runs the CLI: the extension host's own executable (Electron in desktop VS Code), or node in tests. */
   readonly execPath?: string;
   readonly env?: NodeJS.ProcessEnv;
-  /** How long a job may take to stop after SIGTERM before it is killed (the engine finishes its current step first). */
+  /**
+   * How long a job may take to stop after SIGTERM before it is killed (default
+   * DEFAULT_KILL_AFTER_MS). The engine stops at once on SIGTERM; the grace period is for a
+   * step that is inside a native call and a worker that has to write its run's end.
+   */
   readonly killAfterMs?: number;
+  /**
+   * The job runs several top-level jobs one after another (drop-regimes): its exit code says
+   * how the whole ended, not the last job's end event (a specialized run may fail while the
+   * whole completes).
+   */
+  readonly composite?: boolean;
 }
 
 export interface JobProcessListener {
@@ -42,7 +52,8 @@ export interface JobProcessListener {
   onLog?(line: string, stream: 'stdout' | 'stderr'): void;
 }
 
-const DEFAULT_KILL_AFTER_MS = 5000;
+/** A BERT-base step on a slow CPU can take tens of seconds; a kill before the engine has written `cancelled` leaves the run looking interrupted. */
+export const DEFAULT_KILL_AFTER_MS = 30_000;
 const POSIX = process.platform !== 'win32';
 
 export class JobProcess {
@@ -56,11 +67,13 @@ export class JobProcess {
   private lastError: string | undefined;
   private done = false;
   private readonly killAfterMs: number;
+  private readonly composite: boolean;
   /** Open start events: a sweep's trials start and end inside it, so its own end is the one that closes depth 0. */
   private depth = 0;
 
   private constructor(opts: JobProcessOptions, listener: JobProcessListener) {
     this.killAfterMs = opts.killAfterMs ?? DEFAULT_KILL_AFTER_MS;
+    this.composite = opts.composite ?? false;
     // ELECTRON_RUN_AS_NODE makes Electron run the script as plain Node. A process group of its
     // own (detached, POSIX) lets cancel reach everything the job started, and keeps a Ctrl+C
     // meant for the editor's own terminal from reaching the job.
@@ -105,8 +118,10 @@ export class JobProcess {
   }
 
   /**
-   * Asks the job to stop: SIGTERM to its whole process group (the engine ends the run
-   * `cancelled` after the current step), then SIGKILL if it is still there after a grace period.
+   * Asks the job to stop: SIGTERM to its whole process group (the engine, a sweep's workers
+   * included, ends its runs `cancelled` and exits with 130), then SIGKILL to the group if
+   * anything is still there after the grace period. Every way to stop a job (Stop Job, the
+   * notification's Cancel, the status-bar menu, closing the window) comes here.
    */
   cancel(): void {
     if (this.done || this.cancelRequested) return;
@@ -151,7 +166,7 @@ export class JobProcess {
 
   /** The outcome: the engine's own `end` status when it said one, else what the exit code means. */
   private exitOf(code: number | null, signal: NodeJS.Signals | null): JobExit {
-    const said = this.lastEnd?.status;
+    const said = this.composite ? undefined : this.lastEnd?.status;
     const outcome: JobOutcome = said ?? (code === 0 ? 'completed' : code === EXIT_CANCELLED || (this.cancelRequested && signal !== null) ? 'cancelled' : 'failed');
     const message = outcome === 'failed' ? (this.lastError ?? (signal ? `the engine was stopped by ${signal}` : `the engine exited with code ${code}`)) : undefined;
     return { outcome, code, signal, ...(message ? { message } : {}) };

@@ -19,13 +19,20 @@ export function tinyWorkspace(): Workspace {
   return ws;
 }
 
+export interface RunJobOptions {
+  /** The script to run (default: the built CLI). */
+  readonly cli?: string;
+  readonly killAfterMs?: number;
+  readonly composite?: boolean;
+}
+
 /** Runs a job to the end, collecting what it reports. */
-export async function runJob(args: string[], cwd: string, onEvent?: (e: JobEvent, job: JobProcess) => void) {
+export async function runJob(args: string[], cwd: string, onEvent?: (e: JobEvent, job: JobProcess) => void, options: RunJobOptions = {}) {
   const events: JobEvent[] = [];
   const logs: string[] = [];
   const data: unknown[] = [];
   const job: JobProcess = JobProcess.start(
-    { cli: CLI, args, cwd, killAfterMs: 5000 },
+    { cli: options.cli ?? CLI, args, cwd, killAfterMs: options.killAfterMs ?? 30_000, composite: options.composite ?? false },
     {
       onEvent: (e) => {
         events.push(e);
