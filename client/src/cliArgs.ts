@@ -22,6 +22,8 @@ export interface EngineSettings {
 export type JobRequest =
   | { readonly command: 'train'; readonly file: string; readonly maxSteps?: number }
   | { readonly command: 'sweep'; readonly file: string; readonly maxSteps?: number }
+  /** AdapterDrop's curve for the standard, robust and specialized training regimes; `specialized`: the n of the specialized runs (default: every n). */
+  | { readonly command: 'drop-regimes'; readonly file: string; readonly specialized?: readonly number[]; readonly maxSteps?: number }
   | { readonly command: 'ablate'; readonly runDir: string; readonly mode: 'spans' | 'drop-curve'; readonly data?: string }
   | { readonly command: 'evaluate'; readonly runDir: string; readonly data: string }
   | { readonly command: 'export-onnx'; readonly runDir: string; readonly file: string }
@@ -32,7 +34,15 @@ export type JobCommand = JobRequest['command'];
 
 /** Whether the command streams job events (`--events`); evaluate and export print a result or nothing. */
 export function streamsEvents(command: JobCommand): boolean {
-  return command === 'train' || command === 'sweep' || command === 'ablate';
+  return command === 'train' || command === 'sweep' || command === 'ablate' || command === 'drop-regimes';
+}
+
+/**
+ * Whether the command runs several top-level jobs one after another (drop-regimes: training
+ * runs and curves), so that its exit code, not the last job's end event, says how it ended.
+ */
+export function isComposite(command: JobCommand): boolean {
+  return command === 'drop-regimes';
 }
 
 export function cliArgs(request: JobRequest, settings: EngineSettings): string[] {
@@ -43,6 +53,8 @@ export function cliArgs(request: JobRequest, settings: EngineSettings): string[]
       return ['train', request.file, '--events', '--runs', settings.runsDir, ...steps(request.maxSteps), ...common()];
     case 'sweep':
       return ['sweep', request.file, '--events', '--runs', settings.runsDir, ...steps(request.maxSteps), ...((settings.sweepWorkers ?? 1) > 1 ? ['--workers', String(settings.sweepWorkers)] : []), ...common()];
+    case 'drop-regimes':
+      return ['drop-regimes', request.file, '--events', '--runs', settings.runsDir, ...(request.specialized?.length ? ['--n', request.specialized.join(',')] : []), ...steps(request.maxSteps), ...common()];
     case 'ablate':
       return ['ablate', request.runDir, '--events', ...(request.mode === 'drop-curve' ? ['--drop-curve'] : []), ...(request.data ? ['--data', request.data] : []), ...common()];
     case 'evaluate':
@@ -61,6 +73,8 @@ export function jobTitle(request: JobRequest): string {
       return `Train ${path.basename(request.file)}`;
     case 'sweep':
       return `Sweep ${path.basename(request.file)}`;
+    case 'drop-regimes':
+      return `AdapterDrop regimes of ${path.basename(request.file)}`;
     case 'ablate':
       return `${request.mode === 'drop-curve' ? 'AdapterDrop curve' : 'Ablation'} of ${path.basename(request.runDir)}`;
     case 'evaluate':
@@ -74,7 +88,14 @@ export function jobTitle(request: JobRequest): string {
 
 /** The folder a job runs in: beside the experiment file (relative paths in it resolve there), or the run's. */
 export function jobCwd(request: JobRequest): string {
-  return request.command === 'train' || request.command === 'sweep' ? path.dirname(request.file) : path.dirname(request.runDir);
+  switch (request.command) {
+    case 'train':
+    case 'sweep':
+    case 'drop-regimes':
+      return path.dirname(request.file);
+    default:
+      return path.dirname(request.runDir);
+  }
 }
 
 /**

@@ -44,6 +44,9 @@ export class ProgressTracker {
   private stepSeconds = 0;
   private lastLoss: number | undefined;
   private lastMetric: string | undefined;
+  /** Jobs that ran one after another at the top level (drop-regimes), and the current one's name. */
+  private topLevelJobs = 0;
+  private stage: string | undefined;
   private snapshot: ProgressSnapshot = { fraction: undefined, message: 'starting…', short: '' };
 
   get current(): ProgressSnapshot {
@@ -54,6 +57,10 @@ export class ProgressTracker {
   update(e: JobEvent): boolean {
     switch (e.type) {
       case 'start':
+        if (this.depth === 0) {
+          this.topLevelJobs++;
+          this.stage = e.job === 'train' ? e.experiment : e.job === 'drop-curve' ? `AdapterDrop curve of ${e.run}` : e.job;
+        }
         this.depth++;
         if (e.job === 'sweep') {
           this.sweepTrials = e.trials;
@@ -63,6 +70,10 @@ export class ProgressTracker {
           this.step = 0;
           this.tokens = 0;
           this.stepSeconds = 0;
+          // A training run after a curve (drop-regimes) counts steps again, not cells.
+          this.cells = 0;
+          this.cell = 0;
+          this.lastLoss = undefined;
         } else if (e.job === 'ablate' || e.job === 'drop-curve') {
           this.cells = e.cells;
           this.cell = 0;
@@ -97,7 +108,7 @@ export class ProgressTracker {
 
   private compute(): ProgressSnapshot {
     const run = this.steps > 0 ? this.step / this.steps : 0;
-    const parts: string[] = [];
+    const parts: string[] = this.topLevelJobs > 1 && this.stage ? [this.stage] : [];
     let fraction: number | undefined;
     let short = '';
     if (this.sweepTrials !== undefined) {

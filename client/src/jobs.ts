@@ -6,15 +6,19 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EndEvent, JobEvent } from '../../engine/events';
-import { cliArgs, jobCwd, jobTitle, streamsEvents, type EngineSettings, type JobRequest } from './cliArgs';
+import { cliArgs, isComposite, jobCwd, jobTitle, streamsEvents, type EngineSettings, type JobRequest } from './cliArgs';
 import { JobProcess, type JobExit } from './jobProcess';
 import { jobIdOf, logLine, ProgressTracker, type ProgressSnapshot } from './jobProgress';
 import { JobQueue, type QueuedJob } from './jobQueue';
 import type { PanelKind } from './panelProtocol';
+import { RegimeSplitter, regimeIds, regimesFileOf } from './regimeHistories';
 
 /** A job's store folder (or ablation file) became known: its panel can open. */
 export interface JobStarted {
+  /** The job's own store id (a run or sweep folder, an ablation file, drop-regimes' regimes.json). */
   readonly id: string;
+  /** The histories its panel shows: the job itself, or drop-regimes' three regimes. */
+  readonly ids: readonly string[];
   readonly kind: PanelKind;
   readonly title: string;
 }
@@ -41,6 +45,8 @@ interface JobMeta {
   readonly title: string;
   readonly request: JobRequest;
   readonly tracker: ProgressTracker;
+  /** drop-regimes: its stream split into one history per training regime. */
+  regimes: RegimeSplitter | undefined;
   /** The store id of the job itself and of the sweep trial running now. */
   id: string | undefined;
   trialId: string | undefined;
@@ -55,6 +61,7 @@ const KIND_OF: Record<JobRequest['command'], PanelKind | undefined> = {
   train: 'run',
   sweep: 'sweep',
   ablate: 'ablation',
+  'drop-regimes': 'ablation',
   evaluate: undefined,
   'export-onnx': undefined,
   'export-adapter': undefined,
@@ -138,12 +145,12 @@ export class JobService implements vscode.Disposable {
    * Queues a job and shows it until it ends. Resolves with how it ended; never rejects.
    */
   run(request: JobRequest, settings: EngineSettings): Promise<JobResult> {
-    const meta: JobMeta = { title: jobTitle(request), request, tracker: new ProgressTracker(), id: undefined, trialId: undefined, depth: 0, data: [], stderrTail: [], totalSteps: undefined, end: undefined };
+    const meta: JobMeta = { title: jobTitle(request), request, tracker: new ProgressTracker(), regimes: undefined, id: undefined, trialId: undefined, depth: 0, data: [], stderrTail: [], totalSteps: undefined, end: undefined };
     const args = cliArgs(request, settings);
     const job = this.queue.submit(meta, () => {
       this.log.info(`[${meta.title}] started: ${this.cli} ${args.join(' ')}`);
       return JobProcess.start(
-        { cli: this.cli, args, cwd: jobCwd(request) },
+        { cli: this.cli, args, cwd: jobCwd(request), composite: isComposite(request.command) },
         {
           onEvent: (e) => this.onEvent(meta, e),
           onData: (value) => meta.data.push(value),
@@ -155,6 +162,10 @@ export class JobService implements vscode.Disposable {
     this.showProgress(job);
     return job.finished.then((exit) => {
       this.log.info(`[${meta.title}] ${exit.outcome}${exit.code !== null ? ` (exit code ${exit.code})` : ''}${exit.message ? `: ${exit.message}` : ''}`);
+      if (meta.regimes) {
+        for (const routed of meta.regimes.finish(exit.outcome)) this.eventsEmitter.fire(routed);
+        for (const id of regimeIds(meta.regimes.regimesFile)) this.histories.delete(id);
+      }
       for (const id of [meta.id, meta.trialId]) if (id) this.histories.delete(id);
       return { exit, id: meta.id, data: meta.data, stderrTail: meta.stderrTail, end: meta.end };
     });
@@ -165,7 +176,18 @@ export class JobService implements vscode.Disposable {
     const jobs = this.queue.jobs().filter((j) => !(j.state.phase === 'running' && j.state.stopping));
     if (jobs.length === 0) return void vscode.window.showInformationMessage('No Adapter Lab job is running.');
     const job = jobs.length === 1 ? jobs[0] : (await vscode.window.showQuickPick(jobs.map((j) => ({ label: j.data.title, description: j.state.phase === 'queued' ? 'queued' : j.data.tracker.current.message, job: j })), { placeHolder: 'Stop which job?' }))?.job;
-    job?.cancel();
+    if (job) this.cancel(job, 'Stop Job');
+  }
+
+  /**
+   * The one way a job is stopped, whoever asks (Stop Job, the notification's Cancel button,
+   * the status-bar menu): a queued job never starts; a running one gets SIGTERM to its
+   * process group, then SIGKILL after the grace period (jobProcess.ts).
+   */
+  cancel(job: QueuedJob<JobMeta>, by: string): void {
+    if (job.state.phase === 'finished' || (job.state.phase === 'running' && job.state.stopping)) return;
+    this.log.info(`[${job.data.title}] ${job.state.phase === 'queued' ? 'removed from the queue' : 'stopping'} (${by})`);
+    job.cancel();
   }
 
   /** The status-bar item's menu: stop a job or show the log. */
@@ -174,13 +196,14 @@ export class JobService implements vscode.Disposable {
     const items: Item[] = this.queue.jobs().map((j) => ({
       label: `$(debug-stop) Stop ${j.data.title}`,
       description: j.state.phase === 'queued' ? 'queued' : j.state.phase === 'running' && j.state.stopping ? 'stopping…' : j.data.tracker.current.message,
-      run: () => j.cancel(),
+      run: () => this.cancel(j, 'status bar'),
     }));
     items.push({ label: '$(output) Show Job Log', run: () => this.log.show(true) });
     (await vscode.window.showQuickPick(items, { placeHolder: 'Adapter Lab jobs' }))?.run();
   }
 
   private onEvent(meta: JobMeta, e: JobEvent): void {
+    if (meta.request.command === 'drop-regimes') return this.onRegimesEvent(meta, e);
     if (e.type === 'start') {
       meta.depth++;
       const id = jobIdOf(e);
@@ -188,19 +211,13 @@ export class JobService implements vscode.Disposable {
         meta.id = id;
         this.histories.set(id, []);
         const kind = KIND_OF[meta.request.command];
-        if (kind) this.startedEmitter.fire({ id, kind, title: meta.title });
+        if (kind) this.startedEmitter.fire({ id, ids: [id], kind, title: meta.title });
       } else if (meta.depth === 2 && id) {
         meta.trialId = id;
         this.histories.set(id, []);
       }
-      if (e.job === 'train') meta.totalSteps = e.steps;
     }
-    const line = logLine(e, 10, meta.totalSteps);
-    if (line !== undefined) {
-      if (e.type === 'error' || (e.type === 'end' && e.status === 'failed')) this.log.error(`[${meta.title}] ${line}`);
-      else if (e.type === 'log' && e.level === 'warning') this.log.warn(`[${meta.title}] ${line}`);
-      else this.log.info(`[${meta.title}] ${line}`);
-    }
+    this.logEvent(meta, e);
     for (const id of [meta.id, meta.trialId]) {
       if (!id) continue;
       const h = this.histories.get(id);
@@ -218,6 +235,36 @@ export class JobService implements vscode.Disposable {
     if (meta.tracker.update(e)) this.scheduleStatus();
   }
 
+  /** drop-regimes: one stream of training runs and curves, shown as one history per training regime. */
+  private onRegimesEvent(meta: JobMeta, e: JobEvent): void {
+    if (!meta.regimes && e.type === 'start' && e.job === 'train') {
+      const file = regimesFileOf(e.runDir);
+      meta.regimes = new RegimeSplitter(file);
+      meta.id = file;
+      const ids = regimeIds(file);
+      for (const id of ids) this.histories.set(id, []);
+      this.startedEmitter.fire({ id: file, ids, kind: 'ablation', title: meta.title });
+    }
+    this.logEvent(meta, e);
+    if (meta.regimes) {
+      for (const routed of meta.regimes.push(e)) {
+        const h = this.histories.get(routed.id);
+        if (h && h.length < MAX_HISTORY) h.push(...routed.events);
+        this.eventsEmitter.fire(routed);
+      }
+    }
+    if (meta.tracker.update(e)) this.scheduleStatus();
+  }
+
+  private logEvent(meta: JobMeta, e: JobEvent): void {
+    if (e.type === 'start' && e.job === 'train') meta.totalSteps = e.steps;
+    const line = logLine(e, 10, meta.totalSteps);
+    if (line === undefined) return;
+    if (e.type === 'error' || (e.type === 'end' && e.status === 'failed')) this.log.error(`[${meta.title}] ${line}`);
+    else if (e.type === 'log' && e.level === 'warning') this.log.warn(`[${meta.title}] ${line}`);
+    else this.log.info(`[${meta.title}] ${line}`);
+  }
+
   private onOutput(meta: JobMeta, line: string, stream: 'stdout' | 'stderr'): void {
     if (stream === 'stderr') {
       meta.stderrTail.push(line);
@@ -233,7 +280,7 @@ export class JobService implements vscode.Disposable {
 
   private showProgress(job: QueuedJob<JobMeta>): void {
     void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: job.data.title, cancellable: true }, (progress, token) => {
-      token.onCancellationRequested(() => job.cancel());
+      token.onCancellationRequested(() => this.cancel(job, 'Cancel'));
       let reported = 0;
       const report = (): void => {
         const s = job.state;

@@ -12,6 +12,7 @@ import { jobLabel, replayJob, replayKind, type JobHistory } from '../../engine/r
 import type { JobService } from './jobs';
 import { makeNonce, panelHtml } from './panelHtml';
 import type { HostToPanel, PanelKind, PanelState, PanelToHost } from './panelProtocol';
+import { parseRegimeId, replayRegimes } from './regimeHistories';
 
 export const PANEL_VIEW_TYPES: Record<PanelKind, string> = {
   run: 'adapterLab.panel.run',
@@ -31,6 +32,7 @@ const EXPORT_FILTERS: Record<'png' | 'svg' | 'csv', Record<string, string[]>> = 
 
 /** The panel kind that shows a store path: a sweep folder, a run folder, or an ablation file. */
 export function kindOf(id: string): PanelKind {
+  if (parseRegimeId(id)) return 'ablation';
   const kind = replayKind(id);
   return kind === 'ablation' || kind === 'drop-curve' ? 'ablation' : kind;
 }
@@ -39,6 +41,8 @@ export function defaultTitle(kind: PanelKind, ids: readonly string[]): string {
   if (kind === 'compare') return `Compare ${ids.length} runs`;
   const first = ids[0] ?? '';
   if (kind === 'ablation') {
+    const regimes = ids.map(parseRegimeId);
+    if (regimes.length && regimes.every((r) => r)) return `AdapterDrop regimes: ${path.basename(path.dirname(regimes[0]!.file))}`;
     const runs = [...new Set(ids.map((id) => path.basename(path.dirname(id))))];
     return runs.length === 1 ? `Ablation: ${runs[0]}` : `AdapterDrop: ${runs.length} runs`;
   }
@@ -77,7 +81,7 @@ class ResultPanel {
   reinit(): void {
     if (!this.ready) return; // the coming `ready` sends init anyway
     this.pending.clear();
-    void this.post({ type: 'init', kind: this.state.kind, title: this.state.title, jobs: this.state.ids.map((id) => this.host.historyOf(id)) });
+    void this.post({ type: 'init', kind: this.state.kind, title: this.state.title, jobs: this.host.historiesOf(this.state.ids) });
   }
 
   /** Queues live events; they go out together at most every FLUSH_MS. */
@@ -106,7 +110,7 @@ class ResultPanel {
         this.pending.clear();
         // Ready before the await: events that arrive while init is posted queue behind it (postMessage keeps order).
         this.ready = true;
-        await this.post({ type: 'init', kind: this.state.kind, title: this.state.title, jobs: this.state.ids.map((id) => this.host.historyOf(id)) });
+        await this.post({ type: 'init', kind: this.state.kind, title: this.state.title, jobs: this.host.historiesOf(this.state.ids) });
         return;
       case 'export':
         return saveExport(m);
@@ -175,17 +179,25 @@ export class PanelHost implements vscode.Disposable {
         for (const p of this.panels.values()) if (p.shows(id)) p.push(id, events);
       }),
       // A job started again on the same files (a second ablation of a run) replaces what its panels show.
-      jobs.onDidStartJob(({ id }) => {
-        for (const p of this.panels.values()) if (p.shows(id)) p.reinit();
+      jobs.onDidStartJob(({ ids }) => {
+        for (const p of this.panels.values()) if (ids.some((id) => p.shows(id))) p.reinit();
       }),
     );
   }
 
-  /** The job's events: live when it runs in this window, else from the run store. */
-  historyOf(id: string): JobHistory {
-    const live = this.jobs.history(id);
-    if (live) return { id, label: jobLabel(id), events: [...live] };
-    return replayJob(id);
+  /** The jobs' events: live when they run in this window, else from the run store. */
+  historiesOf(ids: readonly string[]): JobHistory[] {
+    // The regimes of one drop-regimes job are read from its folder once.
+    const regimes = new Map<string, JobHistory[]>();
+    return ids.map((id) => {
+      const regime = parseRegimeId(id);
+      const live = this.jobs.history(id);
+      if (live) return { id, label: regime ? regime.regime : jobLabel(id), events: [...live] };
+      if (!regime) return replayJob(id);
+      let histories = regimes.get(regime.file);
+      if (!histories) regimes.set(regime.file, (histories = replayRegimes(regime.file)));
+      return histories.find((h) => h.id === id) ?? { id, label: regime.regime, events: [] };
+    });
   }
 
   /** Opens (or reveals) the panel of these jobs. */

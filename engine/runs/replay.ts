@@ -22,6 +22,11 @@ import { readJsonLines, RUN_FILES, type RunStatusRecord } from './store';
 export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs' } as const;
 export const ABLATION_FILE = 'ablation.json';
 export const DROP_CURVE_FILE = 'drop-curve.json';
+/** The summary `adapter-lab drop-regimes` writes in its folder (engine/train/dropRegimes.ts). */
+export const REGIMES_FILE = 'regimes.json';
+/** drop-regimes' folder: its training runs in `runs/`, the specialized runs' curve in `specialized/`. */
+export const REGIME_FILES = { runs: 'runs', specialized: 'specialized' } as const;
+const SPECIALIZED_FOLDER = REGIME_FILES.specialized;
 
 /** The events of one job, oldest first (the same shape the result panels take). */
 export interface JobHistory {
@@ -65,13 +70,48 @@ export function replayJob(target: string): JobHistory {
   return { id, label: jobLabel(id), events: out.events };
 }
 
-/** What a panel calls a job: the run or sweep folder's name, or the run's name and which ablation. */
+/**
+ * What a panel calls a job: the run or sweep folder's name; for an ablation, the run's name
+ * and which ablation; for an AdapterDrop curve, the run's training regime and its name (a
+ * curve's line in the panel is read by regime).
+ */
 export function jobLabel(id: string): string {
   const base = path.basename(id);
-  const run = path.basename(path.dirname(id));
+  const runDir = path.dirname(id);
+  const run = path.basename(runDir);
   if (base === ABLATION_FILE) return `${run} · ablation`;
-  if (base === DROP_CURVE_FILE) return `${run} · AdapterDrop curve`;
+  if (base === DROP_CURVE_FILE) {
+    const regime = trainingRegime(runDir);
+    if (regime === 'specialized') return regime;
+    return regime ? `${regime} · ${run}` : `${run} · AdapterDrop curve`;
+  }
   return base;
+}
+
+/**
+ * How a run was trained with respect to AdapterDrop (Rücklé et al.), from its config.json:
+ * `standard` (every adapter, none dropped), `robust` (a random number of the lowest layers
+ * dropped at each step), `static` (a fixed set of layers dropped). drop-regimes' folder of
+ * specialized runs (one static run per n) is `specialized`. Undefined when unreadable.
+ */
+export type TrainingRegime = 'standard' | 'robust' | 'static' | 'specialized';
+
+interface StoredDrop {
+  readonly experiment?: { readonly drop?: { readonly layers?: { readonly kind?: string }; readonly mode?: string } };
+}
+
+export function trainingRegime(runDir: string): TrainingRegime | undefined {
+  const config = readJson<StoredDrop>(path.join(runDir, RUN_FILES.config));
+  if (!config.ok) return isSpecializedFolder(runDir) ? 'specialized' : undefined;
+  const drop = config.value.experiment?.drop;
+  // Configs written before drop settings existed trained every adapter.
+  if (!drop?.layers || drop.layers.kind === 'none') return 'standard';
+  return drop.mode === 'robust' ? 'robust' : 'static';
+}
+
+/** drop-regimes' `specialized/` folder (it holds a curve, not a run): beside the job's `runs/`. */
+export function isSpecializedFolder(dir: string): boolean {
+  return path.basename(dir) === SPECIALIZED_FOLDER && fs.existsSync(path.join(path.dirname(dir), REGIME_FILES.runs));
 }
 
 /** Events with their times: a running clock advanced by the seconds each record took. */

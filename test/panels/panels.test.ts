@@ -10,6 +10,7 @@ import type { Browser } from 'playwright-core';
 import type { JobEvent, TrialEndEvent } from '../../engine/events';
 import { summarise, type TrialRecord } from '../../engine/train/sweep';
 import type { JobHistory, PanelKind, PanelToHost } from '../../client/src/panelProtocol';
+import { RegimeSplitter, type RoutedEvents } from '../../client/src/regimeHistories';
 import { hasChromium, launch, NO_CHROMIUM, openPanel, parseCsv, readEvents, replay, splitRuns, startServer, type PanelPage, type Server } from './harness';
 
 const XSS = '<img src=x onerror=alert(1)>';
@@ -293,6 +294,45 @@ describe('ablation panel', () => {
       assert.equal(robust.length, L + 1);
       assert.ok(robust[0]!.startsWith(`robust training: layers dropped (lowest first) 0, accuracy ${end.metrics.accuracy}`), robust[0]);
       await p.screenshot('ablation');
+    });
+  });
+
+  test('AdapterDrop regimes: one line per training regime, labelled with it, live as when reopened', async (t) => {
+    const title = 'AdapterDrop regimes: adapterdrop';
+    await withPanel(t, 'ablation', title, async (p) => {
+      // The drop-regimes stream (builtin:mini-bert, L = 6; specialized runs at n = 2 and 4) as the host routes it.
+      const splitter = new RegimeSplitter('.adapter-lab/runs/adapterdrop-drop-regimes-20261206-031905/regimes.json');
+      const live: RoutedEvents[] = [];
+      for (const e of readEvents('drop-regimes.jsonl')) live.push(...splitter.push(e));
+      live.push(...splitter.finish('completed'));
+      const jobs = splitter.historyList();
+      await p.send({ type: 'init', kind: 'ablation', title, jobs: jobs.map((j) => ({ ...j, events: [] })) });
+      for (const r of live) await p.send({ type: 'events', id: r.id, events: r.events });
+      await p.drawn(jobs.reduce((n, j) => n + j.events.length, 0));
+
+      const legend = await p.evaluate<string[]>(`[...document.querySelectorAll('figure[data-chart="drop-curve"] g.legend .legend-label')].map((t) => t.textContent)`);
+      assert.deepEqual(legend, ['standard', 'robust', 'specialized']);
+      const series = await p.evaluate<string[]>(`[...document.querySelectorAll('figure[data-chart="drop-curve"] g[data-series] > title')].map((t) => t.textContent)`);
+      assert.deepEqual(series, ['standard', 'robust', 'specialized']);
+      const L = 6;
+      assert.equal(await pointCount(p, 'drop-curve'), 2 * (L + 1) + 3);
+      const specialized = await p.evaluate<string[]>(`[...document.querySelectorAll('figure[data-chart="drop-curve"] g[data-series="2"] circle title')].map((t) => t.textContent)`);
+      assert.deepEqual(specialized.map((s) => /dropped \(lowest first\) (\d+),/.exec(s)?.[1]), ['0', '2', '4']);
+      assert.ok(specialized.every((s) => s.startsWith('specialized: ')), specialized.join('\n'));
+      // n = 0 of the specialized line is the standard adapter.
+      const standardFirst = await p.evaluate<string>(`document.querySelector('figure[data-chart="drop-curve"] g[data-series="0"] circle title').textContent`);
+      assert.equal(specialized[0]!.replace(/^specialized/, ''), standardFirst.replace(/^standard/, ''));
+      assert.equal(await count(p, 'figure[data-chart="heatmap"]:not([hidden]) rect[data-from]'), 0, 'no heatmap: these are curves only');
+      await p.screenshot('ablation-regimes');
+
+      // Reopened: the same histories in one init draw the same.
+      const fresh = await openPanel(browser!, server!, 'ablation', title);
+      try {
+        await init(fresh, 'ablation', title, jobs);
+        assert.equal(await p.evaluate<string>(SNAPSHOT), await fresh.evaluate<string>(SNAPSHOT));
+      } finally {
+        await fresh.close();
+      }
     });
   });
 
