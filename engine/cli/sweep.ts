@@ -20,14 +20,16 @@ export async function sweepTrialCommand(args: readonly string[], usage: (m: stri
   if (typeof threads === 'string') return usage(threads);
   if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
   const { signal, dispose } = cancellation();
-  // A worker ends with its sweep: the IPC channel from the parent closes when it dies (SIGKILL included).
+  // A worker ends with its sweep: the IPC channel from the parent closes when it dies (SIGKILL included),
+  // and writing an event then fails (EPIPE), whichever the worker notices first.
   const orphan = new AbortController();
   const orphaned = (): void => {
-    process.stdout.on('error', () => undefined); // nobody reads the events any more
+    if (orphan.signal.aborted) return;
     orphan.abort();
     // The trial stops after its current step; a step that hangs must not keep the worker alive.
     setTimeout(() => process.exit(130), ORPHAN_GRACE_MS).unref();
   };
+  process.stdout.on('error', orphaned);
   if (process.connected) process.once('disconnect', orphaned);
   try {
     // Events only: the parent sweep prints progress.

@@ -117,6 +117,20 @@ describe('sweep folders in the run store', () => {
     assert.throws(() => acquireRunLock(dir, 'sweep'), /on elsewhere/);
   });
 
+  test('a held lock is released when its process exits without releasing it, and when a signal nobody handles ends it', async () => {
+    const dir = ws.path('locks-exit');
+    fs.mkdirSync(dir);
+    const exited = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(LOCK_MODULE)}).acquireRunLock(${JSON.stringify(dir)}, 'sweep'); process.exit(3);`]);
+    assert.equal(exited.status, 3);
+    assert.deepEqual(fs.readdirSync(dir), []);
+    const holder = await holdLocks([dir]);
+    assert.equal(lockHolder(dir)?.pid, holder.pid);
+    holder.kill('SIGTERM');
+    await closed(holder);
+    assert.equal(holder.signalCode, 'SIGTERM', 'the signal still ends the process');
+    assert.deepEqual(fs.readdirSync(dir), []);
+  });
+
   test('status.json and environment.json of a finished sweep; --resume and ablate on a folder another job holds are refused before writing anything', async () => {
     const r = cli(['sweep', 'small.adapter.yaml', '--max-steps', '1', '--threads', '1', '--runs', 'runs-small']);
     assert.equal(r.status, 0, r.stderr);
@@ -228,14 +242,16 @@ describe('sweep folders in the run store', () => {
     await until('the workers to exit', () => (workers.every(gone) ? true : undefined), 5000);
     assert.ok(Date.now() - t < 5000);
     const dir = only('runs-orphans');
-    // They stopped as cancelled, with a checkpoint to continue from.
+    // They stopped cleanly, as cancelled.
     for (const n of trialFolders(dir)) assert.equal(readJson<{ status: string }>(path.join(dir, 'runs', n, 'status.json')).status, 'cancelled');
     const folders = trialFolders(dir);
     const r = cli(['sweep', 'long.adapter.yaml', '--events', '--workers', '2', '--threads', '2', '--resume', dir]);
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(trialFolders(dir), folders, 'each trial finished in the folder it started in');
     assert.deepEqual(trialRecords(dir).map((t) => [t.index, t.status]).sort(), [[0, 'completed'], [1, 'completed']]);
-    assert.ok(events(r.stdout).filter((e) => e.type === 'log' && /resumed from the checkpoint/.test(String(e.message))).length === 2);
+    // Each went on in its own run folder (from its checkpoint, or from step 0 when cancelled before one).
+    const resumed = events(r.stdout).filter((e) => e.type === 'start' && e.job === 'train').map((e) => e.run);
+    assert.deepEqual(resumed.sort(), folders);
   });
 
   test('a torn last line of trials.jsonl is cut before the next record, so that record stays readable; a trial that finished unrecorded is kept, not run again', () => {
