@@ -19,7 +19,7 @@ import { HIGHER_IS_BETTER } from '../metrics';
 import { loadModel, type LoadedModel } from '../model/load';
 import { resolveProvider } from '../runtime/provider';
 import { bestValue, describe as describeRun, isLive, listRuns } from '../runs/catalog';
-import { acquireRunLock } from '../runs/lock';
+import { acquireRunLock, FolderLockedError, lockHolder } from '../runs/lock';
 import { appendJsonLine, createRunDir, readJsonLines, repairTornLine, RUN_FILES, writeJson, writeAtomic, type SweepStatusRecord } from '../runs/store';
 import { ENGINE_VERSION, resumeTrainJob, runTrainJob } from './job';
 import { PrefixCachePool } from './prefixCache';
@@ -91,10 +91,13 @@ export async function runSweep(opts: SweepOptions): Promise<{ sweepDir: string; 
     sweepDir = path.resolve(opts.resume);
     checkResumable(sweepDir, opts.source, trials);
   } else sweepDir = createRunDir(opts.runsDir, `${e.name}-sweep`);
-  // One writer per sweep folder: a second sweep (or --resume) on it is refused before it writes.
+  // One writer per sweep folder: a second sweep (or --resume) on it is refused before it writes
+  // anything (checked before a stale lock is taken over, so a refusal leaves the folder as it was).
+  const holder = lockHolder(sweepDir);
+  if (holder) throw new FolderLockedError(sweepDir, holder);
+  refuseLiveTrials(sweepDir);
   const lock = acquireRunLock(sweepDir, 'sweep');
   try {
-    refuseLiveTrials(sweepDir);
     return await sweepLocked(opts, trials, sweepDir, provider);
   } finally {
     lock.release();
@@ -202,11 +205,14 @@ function definitionOf(t: Trial): { index: number; assignments: Readonly<Record<s
 
 /**
  * A trial run still written by a live process (a worker of an earlier attempt that outlived
- * its sweep) would be resumed or removed under it: refuse, naming it.
+ * its sweep, an ablation of it) could be resumed or removed under it: refuse, naming it.
  */
 function refuseLiveTrials(sweepDir: string): void {
-  const live = listRuns(path.join(sweepDir, SWEEP_FILES.runs)).find(isLive);
-  if (live) throw new Error(`${sweepDir}: trial run ${live.name} is still being written by pid ${live.pid}; stop it first`);
+  for (const entry of listRuns(path.join(sweepDir, SWEEP_FILES.runs))) {
+    const holder = lockHolder(entry.dir);
+    if (holder) throw new Error(`${sweepDir}: trial run ${entry.name} is in use by ${holder.job} (pid ${holder.pid}); stop it first`);
+    if (isLive(entry)) throw new Error(`${sweepDir}: trial run ${entry.name} is still being written by pid ${entry.pid}; stop it first`);
+  }
 }
 
 async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, models: Map<string, LoadedModel>, prefixCaches: PrefixCachePool | undefined): Promise<TrialRecord> {

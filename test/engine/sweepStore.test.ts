@@ -131,7 +131,7 @@ describe('sweep folders in the run store', () => {
     assert.deepEqual(fs.readdirSync(dir), []);
   });
 
-  test('status.json and environment.json of a finished sweep; --resume and ablate on a folder another job holds are refused before writing anything', async () => {
+  test('status.json and environment.json of a finished sweep; --resume and ablate on a folder another job holds (or on one of its trial runs) are refused before writing anything', async () => {
     const r = cli(['sweep', 'small.adapter.yaml', '--max-steps', '1', '--threads', '1', '--runs', 'runs-small']);
     assert.equal(r.status, 0, r.stderr);
     const dir = only('runs-small');
@@ -160,7 +160,19 @@ describe('sweep folders in the run store', () => {
       holder.kill('SIGKILL');
       await closed(holder);
     }
-    // The holder is dead: its lock is stale and the resume takes the folder over.
+    // A job holding one of the trial runs (an ablation, say): resuming could remove or rewrite it under that job.
+    const ablating = await holdLocks([run]);
+    try {
+      const before = snapshot(dir);
+      const resumed = cli(['sweep', 'small.adapter.yaml', '--resume', dir, '--max-steps', '1']);
+      assert.notEqual(resumed.status, 0);
+      assert.match(resumed.stderr, new RegExp(`trial run ${path.basename(run)} is in use by sweep \\(pid ${ablating.pid}\\)`));
+      assert.deepEqual(snapshot(dir), before);
+    } finally {
+      ablating.kill('SIGKILL');
+      await closed(ablating);
+    }
+    // The holders are dead: their locks are stale and the resume takes the folder over.
     const again = cli(['sweep', 'small.adapter.yaml', '--resume', dir, '--max-steps', '1']);
     assert.equal(again.status, 0, again.stderr);
     assert.ok(!fs.existsSync(path.join(dir, LOCK_FILE)));
