@@ -63,6 +63,8 @@ export class JobProcess {
   private readonly child: ChildProcess;
   private cancelRequested = false;
   private killTimer: NodeJS.Timeout | undefined;
+  /** The grace period ran out and the group was sent SIGKILL. */
+  private killed = false;
   private lastEnd: Extract<JobEvent, { type: 'end' }> | undefined;
   private lastError: string | undefined;
   private done = false;
@@ -75,8 +77,9 @@ export class JobProcess {
     this.killAfterMs = opts.killAfterMs ?? DEFAULT_KILL_AFTER_MS;
     this.composite = opts.composite ?? false;
     // ELECTRON_RUN_AS_NODE makes Electron run the script as plain Node. A process group of its
-    // own (detached, POSIX) lets cancel reach everything the job started, and keeps a Ctrl+C
-    // meant for the editor's own terminal from reaching the job.
+    // own (detached, POSIX) lets the last-resort SIGKILL reach everything the job started,
+    // tells when all of it has exited, and keeps a Ctrl+C meant for the editor's own
+    // terminal from reaching the job.
     this.child = spawn(opts.execPath ?? process.execPath, [opts.cli, ...opts.args], {
       cwd: opts.cwd,
       env: { ...(opts.env ?? process.env), ELECTRON_RUN_AS_NODE: '1' },
@@ -104,7 +107,9 @@ export class JobProcess {
       this.child.once('close', (code, signal) => {
         out.end().forEach(onStdout);
         err.end().forEach(onStderr);
-        this.finish(resolve, this.exitOf(code, signal));
+        const exit = this.exitOf(code, signal);
+        if (POSIX && this.cancelRequested) void this.groupGone().then(() => this.finish(resolve, exit));
+        else this.finish(resolve, exit);
       });
     });
   }
@@ -118,17 +123,37 @@ export class JobProcess {
   }
 
   /**
-   * Asks the job to stop: SIGTERM to its whole process group (the engine, a sweep's workers
-   * included, ends its runs `cancelled` and exits with 130), then SIGKILL to the group if
-   * anything is still there after the grace period. Every way to stop a job (Stop Job, the
+   * Asks the job to stop: SIGTERM to the engine (it stops what it started, a sweep's workers
+   * included, ends its runs `cancelled` and exits with 130), then SIGKILL to the whole
+   * process group if anything of it is still there after the grace period. Every way to stop a job (Stop Job, the
    * notification's Cancel, the status-bar menu, closing the window) comes here.
    */
   cancel(): void {
     if (this.done || this.cancelRequested) return;
     this.cancelRequested = true;
     this.signal('SIGTERM');
-    this.killTimer = setTimeout(() => this.signal('SIGKILL'), this.killAfterMs);
+    this.killTimer = setTimeout(() => {
+      this.killed = true;
+      this.signal('SIGKILL');
+    }, this.killAfterMs);
     this.killTimer.unref();
+  }
+
+  /**
+   * After a cancel the engine may exit before the processes it started: a sweep's workers
+   * write their runs' `cancelled` after their parent has gone. The job is over when its
+   * whole group is; the grace period's SIGKILL still ends whatever is left.
+   */
+  private async groupGone(): Promise<void> {
+    const pid = this.pid;
+    if (pid === undefined) return;
+    let killedAt: number | undefined;
+    while (groupAlive(pid)) {
+      if (this.killed) killedAt ??= Date.now();
+      // SIGKILL cannot be ignored; a member left a moment after it is not ours to wait for.
+      if (killedAt !== undefined && Date.now() - killedAt > 2000) return;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   private signal(sig: NodeJS.Signals): void {
@@ -136,7 +161,10 @@ export class JobProcess {
     try {
       // Windows has no process groups or SIGTERM: taskkill ends the whole tree (a sweep's
       // workers included) at once, so the run is not marked cancelled there.
-      if (POSIX) process.kill(-this.pid, sig);
+      // SIGTERM goes to the engine alone: it stops what it started (a sweep's workers, each
+      // once). A process signalled twice would find its handler used up and die without
+      // ending its run. SIGKILL, the backstop, goes to the whole group.
+      if (POSIX) process.kill(sig === 'SIGKILL' ? -this.pid : this.pid, sig);
       else spawn('taskkill', ['/PID', String(this.pid), '/T', '/F'], { stdio: 'ignore', windowsHide: true }).on('error', () => this.child.kill(sig));
     } catch {
       // Already gone.

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 interface ProcStat {
   readonly pid: number;
   readonly ppid: number;
+  readonly pgrp: number;
   readonly state: string;
 }
 
@@ -12,7 +13,7 @@ function readStat(pid: number): ProcStat | undefined {
   try {
     const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { pid, state: rest[0]!, ppid: Number(rest[1]) };
+    return { pid, state: rest[0]!, ppid: Number(rest[1]), pgrp: Number(rest[2]) };
   } catch {
     return undefined;
   }
@@ -20,9 +21,18 @@ function readStat(pid: number): ProcStat | undefined {
 
 export const HAS_PROC = fs.existsSync('/proc/self/stat');
 
+function allStats(): ProcStat[] {
+  return fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => readStat(Number(d))).filter((s): s is ProcStat => s !== undefined);
+}
+
+/** Processes of a process group that still run (zombies have exited: they only wait to be reaped), as "pid state". */
+export function runningInGroup(pgid: number): string[] {
+  return allStats().filter((s) => s.pgrp === pgid && s.state !== 'Z' && s.state !== 'X').map((s) => `${s.pid} ${s.state}`);
+}
+
 /** Every live process below `root` (children, grandchildren …), from /proc. */
 export function descendants(root: number): number[] {
-  const stats = fs.readdirSync('/proc').filter((d) => /^\d+$/.test(d)).map((d) => readStat(Number(d))).filter((s): s is ProcStat => s !== undefined);
+  const stats = allStats();
   const out: number[] = [];
   const queue = [root];
   while (queue.length) {
