@@ -12,14 +12,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EVENTS_VERSION, type AblationCellEvent, type EventPayload, type JobEvent, type StepEvent, type EvaluationEvent } from '../events';
 import type { TrialRecord } from '../train/sweep';
-import { readJsonLines, RUN_FILES, type RunStatusRecord } from './store';
+import { bestValue } from './catalog';
+import { readJsonLines, RUN_FILES, type RunStatusRecord, type SweepStatusRecord } from './store';
 
 /**
  * File names of sweep folders and ablation results, as engine/train/sweep.ts and ablate.ts
  * write them (a test keeps them equal). Repeated here because those modules load the
  * training runtime, and readers of the store (the extension host) must not.
  */
-export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs' } as const;
+export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs', status: 'status.json', environment: 'environment.json' } as const;
 export const ABLATION_FILE = 'ablation.json';
 export const DROP_CURVE_FILE = 'drop-curve.json';
 /** The summary `adapter-lab drop-regimes` writes in its folder (engine/train/dropRegimes.ts). */
@@ -293,14 +294,18 @@ function replaySweep(sweepDir: string, out: EventList): void {
   const summaryFile = path.join(sweepDir, SWEEP_FILES.summary);
   const summary = readJson<StoredSummary>(summaryFile);
   if (!summary.ok) return; // the sweep has not ended (or was killed)
+  // The sweep's own status, where it keeps one; older sweep folders: completed when every trial has a record.
+  const status = readJson<Partial<SweepStatusRecord>>(path.join(sweepDir, SWEEP_FILES.status));
+  const said = status.ok ? status.value.status : undefined;
+  if (said === 'running') return; // written again by a resumed sweep
   out.push({ type: 'artifact', kind: 'sweep-summary', path: summaryFile });
   const latest = new Map(records.map((r) => [r.index, r]));
   const done = [...latest.values()].filter((r) => r.status !== 'cancelled').length;
-  // As the engine reports it: the highest best-of-group value.
-  const bests = (summary.value.groups ?? []).map((g) => g.best?.metrics?.[metric]).filter((v): v is number => typeof v === 'number');
-  const best = bests.length ? Math.max(...bests) : NaN;
+  // As the engine reports it: the best of the groups' best values, in the metric's direction.
+  const best = bestValue(metric, (summary.value.groups ?? []).map((g) => g.best?.metrics?.[metric])) ?? NaN;
   out.setClock(fileTime(summaryFile));
-  out.push({ type: 'end', status: done >= planned.length && planned.length > 0 ? 'completed' : 'cancelled', run: sweep, seconds: 0, steps: summary.value.trials?.length ?? latest.size, metrics: Number.isFinite(best) ? { [metric]: best } : {} });
+  const ended = said === 'completed' || said === 'failed' || said === 'cancelled' ? said : done >= planned.length && planned.length > 0 ? 'completed' : 'cancelled';
+  out.push({ type: 'end', status: ended, run: sweep, seconds: 0, steps: summary.value.trials?.length ?? latest.size, metrics: Number.isFinite(best) ? { [metric]: best } : {} });
 }
 
 /** Trial run folders that trials.jsonl does not mention yet, oldest trial first. */

@@ -137,7 +137,8 @@ describe('replayJob', () => {
     const file = path.join(runDir, 'drop-curve.json');
     assert.equal(replayKind(file), 'drop-curve');
     const replayed = replayJob(file);
-    assert.match(replayed.label, /AdapterDrop curve/);
+    // Labelled by the regime the run was trained in (no drop settings: standard) and its name.
+    assert.equal(replayed.label, `standard · ${path.basename(runDir)}`);
     assert.deepEqual(shape(replayed.events), shape(r.events));
     const cells = (events: readonly JobEvent[]) => events.filter((e) => e.type === 'ablation').map((e) => (e.type === 'ablation' ? [e.from, e.to, e.value] : []));
     assert.deepEqual(cells(replayed.events), cells(r.events));
