@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import type { JobEvent } from '../../engine/events';
 import { ABLATION_FILE, DROP_CURVE_FILE } from '../../engine/runs/replay';
+import { regimesStartOf } from './regimeHistories';
 
 export interface ProgressSnapshot {
   /** 0..1, or undefined before the job said how much there is to do. */
@@ -44,7 +45,8 @@ export class ProgressTracker {
   private stepSeconds = 0;
   private lastLoss: number | undefined;
   private lastMetric: string | undefined;
-  /** Jobs that ran one after another at the top level (drop-regimes), and the current one's name. */
+  /** drop-regimes runs training runs and curves one after another: which one is running. */
+  private regimes = false;
   private topLevelJobs = 0;
   private stage: string | undefined;
   private snapshot: ProgressSnapshot = { fraction: undefined, message: 'starting…', short: '' };
@@ -57,10 +59,13 @@ export class ProgressTracker {
   update(e: JobEvent): boolean {
     switch (e.type) {
       case 'start':
-        if (this.depth === 0) {
-          this.topLevelJobs++;
-          this.stage = e.job === 'train' ? e.experiment : e.job === 'drop-curve' ? `AdapterDrop curve of ${e.run}` : e.job;
+        if (regimesStartOf(e)) {
+          this.regimes = true;
+          this.depth++;
+          return false;
         }
+        if (this.depth === 0) this.topLevelJobs++;
+        if (this.depth === 0 || (this.regimes && this.depth === 1)) this.stage = e.job === 'train' ? e.experiment : e.job === 'drop-curve' ? `AdapterDrop curve of ${e.run}` : undefined;
         this.depth++;
         if (e.job === 'sweep') {
           this.sweepTrials = e.trials;
@@ -108,7 +113,8 @@ export class ProgressTracker {
 
   private compute(): ProgressSnapshot {
     const run = this.steps > 0 ? this.step / this.steps : 0;
-    const parts: string[] = this.topLevelJobs > 1 && this.stage ? [this.stage] : [];
+    // Several jobs in a row (drop-regimes, old or new stream): say which one this is.
+    const parts: string[] = (this.regimes || this.topLevelJobs > 1) && this.stage ? [this.stage] : [];
     let fraction: number | undefined;
     let short = '';
     if (this.sweepTrials !== undefined) {
@@ -149,6 +155,8 @@ const metricsText = (m: Readonly<Record<string, number>>): string =>
 export function logLine(e: JobEvent, stepEvery = 10, totalSteps?: number): string | undefined {
   switch (e.type) {
     case 'start':
+      const regimes = regimesStartOf(e);
+      if (regimes) return `AdapterDrop regimes: the standard, robust and specialized runs and their curves on ${regimes.metric} — ${regimes.runDir}`;
       if (e.job === 'sweep') return `sweep ${e.sweep}: ${e.trials} trials${e.skipped ? ` (${e.skipped} already done)` : ''}, selected on ${e.metric} — ${e.sweepDir}`;
       if (e.job === 'train') return `${e.experiment}: ${e.method} on ${e.model}, ${e.parameters.trainable.toLocaleString('en-US')} trainable parameters (${e.parameters.percentOfBase.toFixed(2)}% of the base model), ${e.steps} steps, ${e.provider}, ${e.threads} threads — ${e.runDir}`;
       return `${e.job === 'drop-curve' ? 'AdapterDrop curve' : 'ablation'} of ${e.run}: ${e.cells} cells on ${e.examples} examples (${e.metric})`;

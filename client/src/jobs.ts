@@ -11,7 +11,7 @@ import { JobProcess, type JobExit } from './jobProcess';
 import { jobIdOf, logLine, ProgressTracker, type ProgressSnapshot } from './jobProgress';
 import { JobQueue, type QueuedJob } from './jobQueue';
 import type { PanelKind } from './panelProtocol';
-import { RegimeSplitter, regimeIds, regimesFileOf } from './regimeHistories';
+import { RegimeSplitter, regimeIds, regimesFileFromStart } from './regimeHistories';
 
 /** A job's store folder (or ablation file) became known: its panel can open. */
 export interface JobStarted {
@@ -237,8 +237,8 @@ export class JobService implements vscode.Disposable {
 
   /** drop-regimes: one stream of training runs and curves, shown as one history per training regime. */
   private onRegimesEvent(meta: JobMeta, e: JobEvent): void {
-    if (!meta.regimes && e.type === 'start' && e.job === 'train') {
-      const file = regimesFileOf(e.runDir);
+    const file = meta.regimes ? undefined : regimesFileFromStart(e);
+    if (file) {
       meta.regimes = new RegimeSplitter(file);
       meta.id = file;
       const ids = regimeIds(file);

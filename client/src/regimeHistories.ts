@@ -51,6 +51,29 @@ export function regimesFileOf(trainingRunDir: string): string {
   return path.join(path.dirname(path.dirname(path.resolve(trainingRunDir))), REGIMES_FILE);
 }
 
+/**
+ * drop-regimes' own start, which newer engines write around its runs (`runDir`: the job's
+ * folder). Read structurally: it is not one of the job events the extension's types name.
+ */
+export interface RegimesStart {
+  readonly type: 'start';
+  readonly job: 'drop-regimes';
+  readonly runDir: string;
+  readonly metric: string;
+}
+
+export function regimesStartOf(e: unknown): RegimesStart | undefined {
+  const x = e as Partial<RegimesStart> | null;
+  return x && x.type === 'start' && x.job === 'drop-regimes' && typeof x.runDir === 'string' && typeof x.metric === 'string' ? (x as RegimesStart) : undefined;
+}
+
+/** The job's regimes.json from its first start event: its own, or (older engines) its first training run's. */
+export function regimesFileFromStart(e: JobEvent): string | undefined {
+  const own = regimesStartOf(e);
+  if (own) return path.join(path.resolve(own.runDir), REGIMES_FILE);
+  return e.type === 'start' && e.job === 'train' ? regimesFileOf(e.runDir) : undefined;
+}
+
 const STATIC_RUN = /^static-n(\d+)$/;
 
 type Stage = { readonly kind: 'regime'; readonly regime: 'standard' | 'robust' } | { readonly kind: 'static'; readonly n: number } | { readonly kind: 'none' };
@@ -65,11 +88,31 @@ export class RegimeSplitter {
   private specializedOpen = false;
   private specializedCells = 0;
   private finished = false;
+  /** Open starts; with `outer`, the job's own start … end holds its runs and curves. */
+  private depth = 0;
+  private outer = false;
 
   constructor(readonly regimesFile: string) {}
 
   /** Routes one event of the drop-regimes job; returns what each regime's history gained. */
   push(e: JobEvent): RoutedEvents[] {
+    const own = regimesStartOf(e);
+    if (own) {
+      this.outer = true;
+      this.depth++;
+      this.metric ??= own.metric;
+      return [];
+    }
+    // The job's own end closes the specialized curve; its other events (the summary's artifact) are its, not a regime's.
+    if (this.outer && this.depth === 1) {
+      if (e.type === 'end') {
+        this.depth = 0;
+        return this.finish(e.status, e.time);
+      }
+      if (e.type !== 'start') return [];
+    }
+    if (e.type === 'start') this.depth++;
+    else if (e.type === 'end') this.depth = Math.max(0, this.depth - 1);
     const out = new Routed(this.regimesFile);
     switch (e.type) {
       case 'start':

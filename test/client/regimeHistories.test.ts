@@ -14,6 +14,7 @@ import { cliArgs } from '../../client/src/cliArgs';
 import { parseRegimeId, RegimeSplitter, regimeId, regimeIds, regimesFileOf, replayRegimes } from '../../client/src/regimeHistories';
 import { dropCurvePoints, foldJob } from '../../client/webview/state';
 import type { Workspace } from '../support/fixtures';
+import { REPO_ROOT } from '../support/lspClient';
 import { runJob, tinyExperiment, tinyWorkspace } from './support';
 
 type Curve = readonly { n: number; value: number }[];
@@ -45,6 +46,42 @@ describe('regime history ids', () => {
 
   test('the engine and the replay agree on the summary file name', () => {
     assert.equal(REGIMES_FILE, ENGINE_REGIMES_FILE);
+  });
+});
+
+describe('RegimeSplitter', () => {
+  const fixture = (): JobEvent[] => fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'events', 'drop-regimes.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as JobEvent);
+  const split = (events: readonly JobEvent[], finish?: 'completed'): JobHistory[] => {
+    const s = new RegimeSplitter('/r/x-drop-regimes-20260101-000000/regimes.json');
+    for (const e of events) s.push(e);
+    if (finish) s.finish(finish);
+    return s.historyList();
+  };
+
+  test('the job\'s runs one after another, or inside its own start … end: the same histories', () => {
+    const flat = fixture();
+    const time = flat[0]!.time;
+    // Newer engines wrap the runs in the job's own start and end (and report regimes.json as an artifact).
+    const own = { v: 1, time, type: 'start', job: 'drop-regimes', run: 'x', runDir: '/r/x-drop-regimes-20260101-000000', metric: 'accuracy', layers: 6, specialized: [2, 4], runs: 4 } as unknown as JobEvent;
+    const artifact: JobEvent = { v: 1, time, type: 'artifact', kind: 'ablation', path: '/r/x/regimes.json' };
+    const end: JobEvent = { v: 1, time, type: 'end', status: 'completed', run: 'x', seconds: 1, steps: 4, metrics: { accuracy: 0.5 } };
+    const nested = split([own, ...flat, artifact, end]);
+    const stamped = (h: JobHistory[]) => drawn(h);
+    assert.deepEqual(stamped(nested), stamped(split(flat, 'completed')));
+    assert.deepEqual(nested.map((h) => h.events.length), split(flat, 'completed').map((h) => h.events.length), 'the job\'s own events belong to no regime');
+    assert.equal(nested[2]!.events.at(-1)?.type, 'end', 'the job\'s end closes the specialized curve');
+  });
+
+  test('before the specialized runs the specialized history is empty; a cancelled job ends it cancelled', () => {
+    const flat = fixture();
+    const firstStatic = flat.findIndex((e) => e.type === 'start' && e.job === 'train' && e.experiment.startsWith('static-'));
+    const early = split(flat.slice(0, firstStatic));
+    assert.deepEqual(early[2]!.events.filter((e) => e.type === 'start' && e.job === 'drop-curve'), []);
+    const s = new RegimeSplitter('/r/x/regimes.json');
+    for (const e of flat.slice(0, firstStatic + 3)) s.push(e);
+    const closed = s.finish('cancelled');
+    assert.deepEqual(closed.map((r) => [r.id, r.events.map((e) => e.type === 'end' && e.status)]), [['/r/x/regimes.json#specialized', ['cancelled']]]);
+    assert.deepEqual(s.finish('cancelled'), [], 'finished once');
   });
 });
 
