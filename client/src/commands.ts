@@ -6,21 +6,27 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { describe, isLive, listRuns, type RunEntry } from '../../engine/runs/catalog';
-import { ABLATION_FILE, DROP_CURVE_FILE, SWEEP_FILES } from '../../engine/runs/replay';
+import { ABLATION_FILE, DROP_CURVE_FILE, REGIME_FILES, REGIMES_FILE, SWEEP_FILES } from '../../engine/runs/replay';
 import { Commands } from '../../server/src/protocol';
 import type { JobRequest } from './cliArgs';
 import { createExample } from './example';
+import { failureDetail } from './jobFailure';
 import type { JobResult, JobService } from './jobs';
 import type { PanelHost } from './panels';
-import { isRunNode, keySettings, type RunsTreeProvider } from './runsTree';
+import { regimeIds } from './regimeHistories';
+import { reveal } from './reveal';
+import { isRunNode, keySettings } from './runNodes';
+import type { RunsTreeProvider } from './runsTree';
 import { engineSettings, runsDirectory } from './settings';
-import { experimentName, experimentUri, latestCompletedRun, pickRun, runnableTarget, selectedNodes } from './targets';
+import { experimentName, experimentUri, latestCompletedRun, pickRun, rememberExample, runnableTarget, selectedNodes } from './targets';
 import { jobsAllowed } from './trust';
 
 export interface CommandContext {
   readonly jobs: JobService;
   readonly panels: PanelHost;
   readonly tree: RunsTreeProvider;
+  /** Workspace state: the example the walkthrough created, for its Train step. */
+  readonly state: vscode.Memento;
 }
 
 /** Every command id the extension registers (the code lenses carry the first three). */
@@ -28,6 +34,7 @@ export const CommandIds = {
   ...Commands,
   evaluate: 'adapterLab.evaluate',
   dropCurve: 'adapterLab.dropCurve',
+  dropRegimes: 'adapterLab.dropRegimes',
   exportOnnx: 'adapterLab.exportOnnx',
   exportAdapter: 'adapterLab.exportAdapter',
   stopJob: 'adapterLab.stopJob',
@@ -48,6 +55,7 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     reg(CommandIds.runSweep, (arg) => c.runExperiment('sweep', arg)),
     reg(CommandIds.runAblation, (arg) => c.ablate('spans', arg)),
     reg(CommandIds.dropCurve, (arg) => c.ablate('drop-curve', arg)),
+    reg(CommandIds.dropRegimes, (arg) => c.dropRegimes(arg)),
     reg(CommandIds.evaluate, (arg) => c.evaluate(arg)),
     reg(CommandIds.exportOnnx, (arg) => c.exportOnnx(arg)),
     reg(CommandIds.exportAdapter, (arg) => c.exportAdapter(arg)),
@@ -58,7 +66,11 @@ export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
     reg(CommandIds.refreshRuns, () => ctx.tree.refresh(0)),
     reg(CommandIds.revealRun, (arg) => c.reveal(arg)),
     reg(CommandIds.deleteRun, (arg, selection) => c.delete(arg, selection)),
-    reg(CommandIds.createExample, () => createExample()),
+    reg(CommandIds.createExample, async () => {
+      const uri = await createExample();
+      if (uri) await rememberExample(ctx.state, uri);
+      return uri;
+    }),
   ];
 }
 
@@ -79,8 +91,7 @@ class JobCommands {
     this.ctx.tree.refresh();
     const { exit } = result;
     if (exit.outcome === 'failed') {
-      // Failures before the first event (usage, unreadable files) are only on standard error.
-      const detail = exit.message && !/exited with code/.test(exit.message) ? exit.message : (result.stderrTail.filter((l) => /error/i.test(l)).pop() ?? exit.message ?? 'see the log');
+      const detail = failureDetail(exit, result.stderrTail);
       void vscode.window.showErrorMessage(`Adapter Lab: ${this.titleOf(request)} failed: ${detail}`, 'Show Log').then((c) => c && this.ctx.jobs.log.show(true));
       return undefined;
     }
@@ -92,7 +103,20 @@ class JobCommands {
   }
 
   private titleOf(request: JobRequest): string {
-    return request.command === 'train' ? 'training' : request.command === 'sweep' ? 'the sweep' : request.command === 'ablate' ? (request.mode === 'drop-curve' ? 'the AdapterDrop curve' : 'the ablation') : request.command === 'evaluate' ? 'evaluation' : 'the export';
+    switch (request.command) {
+      case 'train':
+        return 'training';
+      case 'sweep':
+        return 'the sweep';
+      case 'drop-regimes':
+        return 'the AdapterDrop regimes';
+      case 'ablate':
+        return request.mode === 'drop-curve' ? 'the AdapterDrop curve' : 'the ablation';
+      case 'evaluate':
+        return 'evaluation';
+      default:
+        return 'the export';
+    }
   }
 
   private offerResults(message: string, id: string | undefined): void {
@@ -109,7 +133,7 @@ class JobCommands {
 
   async runExperiment(command: 'train' | 'sweep', arg: unknown): Promise<void> {
     if (!(await jobsAllowed(command === 'train' ? 'Training' : 'A sweep'))) return;
-    const target = await runnableTarget(arg);
+    const target = await runnableTarget(arg, this.ctx.state);
     if (!target) return;
     const runsDir = this.runsDir(target.fsPath);
     if (!runsDir) return;
@@ -117,6 +141,19 @@ class JobCommands {
     if (!result) return;
     const metrics = result.end ? Object.entries(result.end.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : '';
     this.offerResults(`Adapter Lab: ${command === 'train' ? 'training' : 'the sweep'} of ${path.basename(target.fsPath)} completed${metrics ? ` (${metrics})` : ''}.`, result.id);
+  }
+
+  /** AdapterDrop regimes: trains the experiment as standard, robust and specialized adapters and shows the three curves in one panel. */
+  async dropRegimes(arg: unknown): Promise<void> {
+    if (!(await jobsAllowed('The AdapterDrop regimes'))) return;
+    const target = await runnableTarget(arg, this.ctx.state);
+    if (!target) return;
+    const runsDir = this.runsDir(target.fsPath);
+    if (!runsDir) return;
+    const result = await this.job({ command: 'drop-regimes', file: target.fsPath }, runsDir);
+    if (!result?.id) return;
+    const ids = regimeIds(result.id);
+    void vscode.window.showInformationMessage(`Adapter Lab: the AdapterDrop regimes of ${path.basename(target.fsPath)} are done.`, 'Open Results').then((c) => c && this.ctx.panels.open('ablation', ids));
   }
 
   /** Ablation or AdapterDrop curve: of the run the view names, else the newest completed run of the active experiment, else one picked from the store. */
@@ -165,7 +202,7 @@ class JobCommands {
     const target = await vscode.window.showSaveDialog({ filters: { 'ONNX model': ['onnx'] }, saveLabel: 'Export', ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `${run.name}.onnx`) } : {}) });
     if (!target) return;
     if (await this.job({ command: 'export-onnx', runDir: run.dir, file: target.fsPath }, runsDir)) {
-      void vscode.window.showInformationMessage(`Adapter Lab: exported ${run.name} to ${path.basename(target.fsPath)}.`, 'Reveal').then((c) => c && vscode.commands.executeCommand('revealFileInOS', target));
+      void vscode.window.showInformationMessage(`Adapter Lab: exported ${run.name} to ${path.basename(target.fsPath)}.`, 'Reveal').then((c) => c && reveal(target.fsPath));
     }
   }
 
@@ -180,7 +217,7 @@ class JobCommands {
     if (!target) return;
     // The save dialog has already asked whether to replace an existing folder.
     if (await this.job({ command: 'export-adapter', runDir: run.dir, dir: target.fsPath, force: fs.existsSync(target.fsPath) }, runsDir)) {
-      void vscode.window.showInformationMessage(`Adapter Lab: exported the adapter of ${run.name} to ${path.basename(target.fsPath)}.`, 'Reveal').then((c) => c && vscode.commands.executeCommand('revealFileInOS', target));
+      void vscode.window.showInformationMessage(`Adapter Lab: exported the adapter of ${run.name} to ${path.basename(target.fsPath)}.`, 'Reveal').then((c) => c && reveal(target.fsPath));
     }
   }
 
@@ -188,6 +225,7 @@ class JobCommands {
     const runsDir = runsDirectory();
     const entry = await pickRun(arg, runsDir, { placeHolder: 'Open the results of which run or sweep?', filter: (e) => e.kind !== 'unreadable', sweeps: true });
     if (!entry) return;
+    if (isRunNode(arg) && arg.kind === 'regimes') return this.ctx.panels.open('ablation', regimeIds(path.join(entry.dir, REGIMES_FILE)));
     if (entry.kind === 'sweep') return this.ctx.panels.open('sweep', [entry.dir]);
     this.ctx.panels.open('run', [entry.dir]);
     // Ablation results of the run open beside its training curves.
@@ -218,7 +256,7 @@ class JobCommands {
 
   async reveal(arg: unknown): Promise<void> {
     const entry = await pickRun(arg, runsDirectory(), { placeHolder: 'Reveal which run?', filter: () => true, sweeps: true });
-    if (entry) await vscode.commands.executeCommand('revealFileInOS', vscode.Uri.file(entry.dir));
+    if (entry) await reveal(entry.dir);
   }
 
   /** Deletes runs or sweeps after a modal confirmation; refuses live ones, as `adapter-lab runs delete` does. */
@@ -231,7 +269,8 @@ class JobCommands {
     }
     const busy = entries.filter((e) => this.isLive(e));
     if (busy.length) return void vscode.window.showErrorMessage(`${busy.map((e) => e.name).join(', ')} ${busy.length === 1 ? 'is' : 'are'} running; stop ${busy.length === 1 ? 'it' : 'them'} first.`);
-    const foreign = entries.filter((e) => e.kind === 'unreadable' && !fs.existsSync(path.join(e.dir, 'status.json')));
+    const regimes = new Set(selectedNodes(arg, selection).filter((n) => n.kind === 'regimes').map((n) => n.entry.dir));
+    const foreign = entries.filter((e) => e.kind === 'unreadable' && !regimes.has(e.dir) && !fs.existsSync(path.join(e.dir, 'status.json')));
     if (foreign.length) return void vscode.window.showErrorMessage(`${foreign.map((e) => e.name).join(', ')} ${foreign.length === 1 ? 'is not a run or sweep folder' : 'are not run or sweep folders'}; nothing deleted.`);
     const what = entries.length === 1 ? entries[0]!.name : plural(entries.length, 'run');
     const choice = await vscode.window.showWarningMessage(`Delete ${what}?`, { modal: true, detail: `${entries.map((e) => e.dir).join('\n')}\n\nThe folder${entries.length === 1 ? '' : 's'} and everything in ${entries.length === 1 ? 'it' : 'them'} (weights, metrics, results) will be removed.` }, 'Delete');
@@ -249,7 +288,9 @@ class JobCommands {
   /** Live: a running process writes it (a run's pid, a sweep's trials) or a job of this window does. */
   private isLive(e: RunEntry): boolean {
     if (this.ctx.jobs.isBusy(e.dir)) return true;
-    if (e.kind === 'sweep') return listRuns(path.join(e.dir, SWEEP_FILES.runs)).some((t) => isLive(t));
+    if (e.kind === 'sweep') return isLive(e) || listRuns(path.join(e.dir, SWEEP_FILES.runs)).some((t) => isLive(t));
+    // A drop-regimes job's folder: live while one of its runs is.
+    if (e.kind === 'unreadable') return listRuns(path.join(e.dir, REGIME_FILES.runs)).some((t) => isLive(t));
     return isLive(describe(e.dir));
   }
 }

@@ -44,10 +44,10 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     tree,
     panels,
     view,
-    ...registerCommands({ jobs, panels, tree }),
+    ...registerCommands({ jobs, panels, tree, state: context.workspaceState }),
     jobs.onDidStartJob((started) => {
       tree.refresh();
-      if (openPanelOnStart()) panels.open(started.kind, [started.id]);
+      if (openPanelOnStart()) panels.open(started.kind, started.ids);
     }),
     jobs.onDidChangeJobs(() => tree.refresh()),
     // A new evaluation changes a run's headline metric in the view.

@@ -1,64 +1,14 @@
 /**
- * The "Runs" view: the run store as a tree (runs, and sweeps with their trials), read with
- * the engine's own catalog so the view and `adapter-lab runs list` always agree.
+ * The "Runs" view: the run store as a tree (runs; sweeps with their trials; drop-regimes
+ * jobs with their runs), read with the engine's own catalog so the view and
+ * `adapter-lab runs list` always agree. What each node says is in runNodes.ts.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { describe, isLive, listRuns, type RunEntry } from '../../engine/runs/catalog';
-import { SWEEP_FILES } from '../../engine/runs/replay';
-import { RUN_FILES } from '../../engine/runs/store';
-
-/** What the view shows for a folder: a run's status, with `interrupted` for a run whose process is gone. */
-export type DisplayStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'unknown';
-
-export interface RunNode {
-  readonly entry: RunEntry;
-  readonly status: DisplayStatus;
-  /** The sweep a trial belongs to. */
-  readonly sweep?: RunNode;
-}
-
-export function isRunNode(value: unknown): value is RunNode {
-  return typeof value === 'object' && value !== null && 'entry' in value && 'status' in value;
-}
-
-export function displayStatus(entry: RunEntry): DisplayStatus {
-  // The catalog calls an unfinished sweep cancelled; it is running while one of its trials is.
-  if (entry.kind === 'sweep' && entry.status !== 'completed') return listRuns(path.join(entry.dir, SWEEP_FILES.runs)).some(isLive) ? 'running' : entry.status;
-  if (entry.status !== 'running') return entry.status;
-  return isLive(entry) ? 'running' : 'interrupted';
-}
-
-/** The creation time in a store folder's name (`<name>-<yyyymmdd-hhmmss>[-n]`), for newest-first order. */
-function stampOf(name: string): string {
-  const m = /-(\d{8}-\d{6})(?:-(\d+))?$/.exec(name);
-  return m ? `${m[1]}-${(m[2] ?? '0').padStart(4, '0')}` : '';
-}
-
-export function newestFirst(entries: readonly RunEntry[]): RunEntry[] {
-  return [...entries].sort((a, b) => stampOf(b.name).localeCompare(stampOf(a.name)) || a.name.localeCompare(b.name));
-}
-
-/** The run's key settings, read from its config.json (small) for the description. */
-interface KeySettings {
-  readonly learningRate?: number;
-  readonly adapterSize?: number;
-  readonly epochs?: number;
-  readonly method?: string;
-  readonly validation?: string;
-  readonly train?: string;
-}
-
-export function keySettings(runDir: string): KeySettings {
-  try {
-    const c = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { experiment?: { method?: string; adapter?: { size?: number }; training?: { learningRate?: number; epochs?: number }; task?: { validation?: string; train?: string } } };
-    const e = c.experiment ?? {};
-    return { learningRate: e.training?.learningRate, adapterSize: e.method === 'adapter' || e.method === 'top_k' ? e.adapter?.size : undefined, epochs: e.training?.epochs, method: e.method, validation: e.task?.validation, train: e.task?.train };
-  } catch {
-    return {};
-  }
-}
+import { listRuns } from '../../engine/runs/catalog';
+import { ABLATION_FILE, DROP_CURVE_FILE } from '../../engine/runs/replay';
+import { childrenOf, describeNode, newestFirst, nodeOf, type DisplayStatus, type NodeKind, type RunNode } from './runNodes';
 
 const ICONS: Record<DisplayStatus, vscode.ThemeIcon> = {
   running: new vscode.ThemeIcon('sync~spin'),
@@ -97,7 +47,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
     this.watcher?.dispose();
     this.watched = dir;
     if (!dir) return;
-    const files = '{status.json,sweep.json,trials.jsonl,summary.json,ablation.json,drop-curve.json}';
+    const files = '{status.json,sweep.json,trials.jsonl,summary.json,ablation.json,drop-curve.json,regimes.json}';
     this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), `{*,*/${files},*/runs/*,*/runs/*/status.json}`));
     const on = (): void => this.refresh();
     this.watcher.onDidCreate(on);
@@ -108,11 +58,10 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
   getChildren(node?: RunNode): RunNode[] {
     if (!node) {
       const dir = this.runsDir();
-      return dir ? newestFirst(listRuns(dir)).map((entry) => ({ entry, status: displayStatus(entry) })) : [];
+      return dir ? newestFirst(listRuns(dir)).map((entry) => nodeOf(entry)) : [];
     }
-    if (node.entry.kind !== 'sweep') return [];
-    // Trials in index order, as the sweep ran them.
-    return listRuns(path.join(node.entry.dir, SWEEP_FILES.runs)).map((entry) => ({ entry, status: displayStatus(entry), sweep: node }));
+    // A sweep's trials in index order, a drop-regimes job's runs: as they ran.
+    return childrenOf(node);
   }
 
   getParent(node: RunNode): RunNode | undefined {
@@ -121,15 +70,15 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
 
   getTreeItem(node: RunNode): vscode.TreeItem {
     const e = node.entry;
-    const item = new vscode.TreeItem(e.name, e.kind === 'sweep' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(e.name, node.kind === 'sweep' || node.kind === 'regimes' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = e.dir;
     item.resourceUri = vscode.Uri.file(e.dir);
-    item.iconPath = e.kind === 'unreadable' ? ICONS.unknown : ICONS[node.status];
+    item.iconPath = node.kind === 'unreadable' ? ICONS.unknown : ICONS[node.status];
     item.description = describeNode(node);
     item.tooltip = tooltipOf(node);
-    // Menus match on kind and status: `adapterLab.run.completed`, `adapterLab.sweep.running`, …
-    item.contextValue = e.kind === 'unreadable' ? 'adapterLab.unreadable' : `adapterLab.${e.kind}.${node.status}`;
-    if (e.kind !== 'unreadable') item.command = { command: 'adapterLab.openResults', title: 'Open Results', arguments: [node] };
+    // Menus match on kind and status: `adapterLab.run.completed`, `adapterLab.sweep.running`, `adapterLab.regimes.completed`, …
+    item.contextValue = node.kind === 'unreadable' ? 'adapterLab.unreadable' : `adapterLab.${node.kind}.${node.status}`;
+    if (node.kind !== 'unreadable') item.command = { command: 'adapterLab.openResults', title: 'Open Results', arguments: [node] };
     return item;
   }
 
@@ -140,52 +89,31 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
   }
 }
 
-function formatNumber(v: number): string {
-  return Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(0) : String(v);
-}
-
-export function describeNode(node: RunNode): string {
-  const e = node.entry;
-  if (e.kind === 'unreadable') return 'unreadable';
-  const parts: string[] = [node.status];
-  if (e.kind === 'sweep') {
-    if (e.trials !== undefined) parts.push(`${e.trials} trials`);
-    if (e.metric) parts.push(`best ${e.metric.name} ${e.metric.value.toFixed(4)}`);
-    return parts.join(' · ');
-  }
-  const k = keySettings(e.dir);
-  if (e.method) parts.push(e.method);
-  const hyper = [k.learningRate !== undefined ? `lr ${formatNumber(k.learningRate)}` : '', k.adapterSize !== undefined ? `size ${k.adapterSize}` : '', k.epochs !== undefined ? `${k.epochs} ep` : ''].filter(Boolean).join(' ');
-  if (hyper) parts.push(hyper);
-  if (e.metric) parts.push(`${e.metric.name} ${e.metric.value.toFixed(4)}`);
-  return parts.join(' · ');
-}
+/** How an interrupted job continues. */
+const RESUME: Partial<Record<NodeKind, string>> = {
+  run: '`adapter-lab resume <run folder>` continues it',
+  sweep: '`adapter-lab sweep <file> --resume <sweep folder>` continues it',
+};
 
 function tooltipOf(node: RunNode): vscode.MarkdownString {
   const e = node.entry;
   const md = new vscode.MarkdownString();
   md.appendMarkdown('**').appendText(e.name).appendMarkdown('**\n\n');
   const rows: [string, string | undefined][] = [
-    ['Kind', e.kind],
-    ['Status', node.status === 'interrupted' ? 'interrupted (marked running, but its process is gone; `adapter-lab resume` continues it)' : node.status],
+    ['Kind', node.kind === 'regimes' ? 'AdapterDrop regimes (standard, robust, specialized)' : e.kind],
+    ['Status', node.status === 'interrupted' ? `interrupted (marked running, but its process is gone; ${RESUME[node.kind] ?? 'its runs are kept'})` : node.status],
     ['Experiment', e.experiment],
     ['Method', e.method],
     ['Started', e.started ? new Date(e.started).toLocaleString() : undefined],
     ['Steps', e.steps !== undefined ? String(e.steps) : undefined],
     ['Trials', e.trials !== undefined ? String(e.trials) : undefined],
-    [e.kind === 'sweep' ? 'Best' : 'Validation', e.metric ? `${e.metric.name} ${e.metric.value.toFixed(4)}` : undefined],
+    [e.kind === 'sweep' ? 'Best trial' : 'Best validation', e.metric ? `${e.metric.name} ${e.metric.value.toFixed(4)}` : undefined],
     ['Folder', e.dir],
   ];
   for (const [k, v] of rows) if (v !== undefined) md.appendMarkdown(`${k}: `).appendText(v).appendMarkdown('  \n');
   if (e.kind === 'run') {
-    const extra = [fs.existsSync(path.join(e.dir, 'ablation.json')) ? 'ablation' : '', fs.existsSync(path.join(e.dir, 'drop-curve.json')) ? 'AdapterDrop curve' : ''].filter(Boolean);
+    const extra = [fs.existsSync(path.join(e.dir, ABLATION_FILE)) ? 'ablation' : '', fs.existsSync(path.join(e.dir, DROP_CURVE_FILE)) ? 'AdapterDrop curve' : ''].filter(Boolean);
     if (extra.length) md.appendMarkdown('Results: ').appendText(extra.join(', ')).appendMarkdown('  \n');
   }
   return md;
-}
-
-/** Re-reads one entry (after a job changed it). */
-export function nodeFor(dir: string): RunNode {
-  const entry = describe(dir);
-  return { entry, status: displayStatus(entry) };
 }

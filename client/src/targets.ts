@@ -9,24 +9,76 @@ import * as vscode from 'vscode';
 import { parse } from 'yaml';
 import { listRuns, type RunEntry } from '../../engine/runs/catalog';
 import { SWEEP_FILES } from '../../engine/runs/replay';
-import { LANGUAGE_ID } from '../../server/src/protocol';
-import { displayStatus, isRunNode, newestFirst, type RunNode } from './runsTree';
+import { chooseExperiment, isExperimentDocument, type OpenDocument } from './experimentChoice';
+import { displayStatus, isRunNode, newestFirst, type RunNode } from './runNodes';
+
+const EXPERIMENT_GLOB = '**/*.{adapter.yaml,adapter.yml}';
+const NOT_EXPERIMENTS = '**/{node_modules,.adapter-lab,.git}/**';
+const EXAMPLE_KEY = 'adapterLab.example';
+const CREATE_EXAMPLE = 'Create Example Experiment';
+
+const openDocument = (d: vscode.TextDocument): OpenDocument => ({ uri: d.uri.toString(), languageId: d.languageId, fileName: d.fileName });
 
 /** The experiment file a command's argument names, or the active editor's. */
 export function experimentUri(arg: unknown): vscode.Uri | undefined {
   if (typeof arg === 'string') return vscode.Uri.parse(arg);
   if (arg instanceof vscode.Uri) return arg;
   const doc = vscode.window.activeTextEditor?.document;
-  return doc && (doc.languageId === LANGUAGE_ID || /\.adapter\.ya?ml$/.test(doc.fileName)) ? doc.uri : undefined;
+  return doc && isExperimentDocument(openDocument(doc)) ? doc.uri : undefined;
+}
+
+/** Remembers the example the walkthrough created, so its "Train" step finds it without an editor. */
+export function rememberExample(state: vscode.Memento, uri: vscode.Uri): Thenable<void> {
+  return state.update(EXAMPLE_KEY, uri.toString());
+}
+
+function rememberedExample(state: vscode.Memento | undefined): string | undefined {
+  const value = state?.get<string>(EXAMPLE_KEY);
+  if (typeof value !== 'string') return undefined;
+  const uri = vscode.Uri.parse(value);
+  return uri.scheme === 'file' && fs.existsSync(uri.fsPath) ? value : undefined;
+}
+
+/**
+ * The experiment a command acts on: the one its argument names, else the active editor's,
+ * a visible experiment editor's, the example just created, or one picked from the
+ * workspace (experimentChoice.ts has the order). Undefined (after saying why) when there is none.
+ */
+export async function resolveExperiment(arg: unknown, state?: vscode.Memento): Promise<vscode.Uri | undefined> {
+  if (typeof arg === 'string' || arg instanceof vscode.Uri) return experimentUri(arg);
+  const workspaceFiles = async (): Promise<string[]> => (vscode.workspace.workspaceFolders?.length ? (await vscode.workspace.findFiles(EXPERIMENT_GLOB, NOT_EXPERIMENTS, 500)).map((u) => u.toString()) : []);
+  const active = vscode.window.activeTextEditor?.document;
+  const visible = vscode.window.visibleTextEditors.map((e) => openDocument(e.document));
+  const example = rememberedExample(state);
+  // The file search only when nothing on screen decides.
+  const quick = chooseExperiment({ active: active && openDocument(active), visible, example, workspaceFiles: [] });
+  const choice = quick.kind === 'none' ? chooseExperiment({ active: undefined, visible: [], example: undefined, workspaceFiles: await workspaceFiles() }) : quick;
+  switch (choice.kind) {
+    case 'file':
+      return vscode.Uri.parse(choice.uri);
+    case 'pick': {
+      const items = choice.uris.map((u) => {
+        const uri = vscode.Uri.parse(u);
+        return { label: path.basename(uri.fsPath), description: vscode.workspace.asRelativePath(uri, true), uri };
+      });
+      const picked = await vscode.window.showQuickPick(items, { placeHolder: 'Which experiment?', matchOnDescription: true });
+      return picked?.uri;
+    }
+    case 'none': {
+      const create = await vscode.window.showWarningMessage('There is no experiment file (*.adapter.yaml) in this workspace to run. Open one, or create the example experiment.', CREATE_EXAMPLE);
+      if (create === CREATE_EXAMPLE) await vscode.commands.executeCommand('adapterLab.createExample');
+      return undefined;
+    }
+  }
 }
 
 /**
  * The experiment to run, if it has no errors; otherwise the Problems view opens and the
  * count is shown. A dirty document is saved first, since the engine reads the file.
  */
-export async function runnableTarget(arg: unknown): Promise<vscode.Uri | undefined> {
-  const target = experimentUri(arg);
-  if (!target) return void vscode.window.showWarningMessage('Open an experiment file (*.adapter.yaml) first.');
+export async function runnableTarget(arg: unknown, state?: vscode.Memento): Promise<vscode.Uri | undefined> {
+  const target = await resolveExperiment(arg, state);
+  if (!target) return undefined;
   if (target.scheme !== 'file') return void vscode.window.showWarningMessage('Save the experiment to a file first: the engine runs files on disk.');
   const errors = vscode.languages.getDiagnostics(target).filter((d) => d.severity === vscode.DiagnosticSeverity.Error);
   if (errors.length > 0) {

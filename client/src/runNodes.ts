@@ -1,0 +1,125 @@
+/**
+ * What the Runs view shows for each folder of the run store: its status (with
+ * `interrupted` for a run whose process is gone), its kind, and a one-line description
+ * (method, key hyperparameters, best metric). Read with the engine's own catalog, so the
+ * view and `adapter-lab runs list` agree. No `vscode` here.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { isLive, listRuns, type RunEntry } from '../../engine/runs/catalog';
+import { REGIME_FILES, REGIMES_FILE, SWEEP_FILES } from '../../engine/runs/replay';
+import { RUN_FILES } from '../../engine/runs/store';
+
+/** What the view shows for a folder: a run's status, with `interrupted` for a run whose process is gone. */
+export type DisplayStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'unknown';
+
+/** A run, a sweep, or a drop-regimes job (which the catalog does not know: its folder holds runs, not a run). */
+export type NodeKind = RunEntry['kind'] | 'regimes';
+
+export interface RunNode {
+  readonly entry: RunEntry;
+  readonly kind: NodeKind;
+  readonly status: DisplayStatus;
+  /** The sweep or drop-regimes job a run belongs to. */
+  readonly sweep?: RunNode;
+}
+
+export function isRunNode(value: unknown): value is RunNode {
+  return typeof value === 'object' && value !== null && 'entry' in value && 'status' in value;
+}
+
+/** A drop-regimes job's folder: its regimes.json, or (before that is written) its training runs. */
+export function isRegimesFolder(dir: string): boolean {
+  if (fs.existsSync(path.join(dir, REGIMES_FILE))) return true;
+  return /-drop-regimes-\d{8}-\d{6}(-\d+)?$/.test(path.basename(dir)) && fs.existsSync(path.join(dir, REGIME_FILES.runs));
+}
+
+export function nodeOf(entry: RunEntry, parent?: RunNode): RunNode {
+  const kind: NodeKind = entry.kind === 'unreadable' && isRegimesFolder(entry.dir) ? 'regimes' : entry.kind;
+  return { entry, kind, status: kind === 'regimes' ? regimesStatus(entry.dir) : displayStatus(entry), ...(parent ? { sweep: parent } : {}) };
+}
+
+/** The runs inside a sweep or drop-regimes job, in the order they ran. */
+export function childrenOf(node: RunNode): RunNode[] {
+  if (node.kind !== 'sweep' && node.kind !== 'regimes') return [];
+  return listRuns(path.join(node.entry.dir, node.kind === 'sweep' ? SWEEP_FILES.runs : REGIME_FILES.runs)).map((entry) => nodeOf(entry, node));
+}
+
+export function displayStatus(entry: RunEntry): DisplayStatus {
+  // Marked running by a process that is gone: killed, or the machine went down.
+  if (entry.status === 'running') return isLive(entry) ? 'running' : 'interrupted';
+  // A sweep folder without a status of its own (written before sweeps kept one): running while one of its trials is.
+  if (entry.kind === 'sweep' && entry.status === 'unknown') return listRuns(path.join(entry.dir, SWEEP_FILES.runs)).some(isLive) ? 'running' : 'unknown';
+  return entry.status;
+}
+
+/** A drop-regimes job: regimes.json's status once written; before, running while one of its runs is. */
+function regimesStatus(dir: string): DisplayStatus {
+  try {
+    const status = (JSON.parse(fs.readFileSync(path.join(dir, REGIMES_FILE), 'utf8')) as { status?: unknown }).status;
+    if (status === 'completed' || status === 'failed' || status === 'cancelled') return status;
+  } catch {
+    // not written yet
+  }
+  return listRuns(path.join(dir, REGIME_FILES.runs)).some(isLive) ? 'running' : 'interrupted';
+}
+
+/** The creation time in a store folder's name (`<name>-<yyyymmdd-hhmmss>[-n]`), for newest-first order. */
+function stampOf(name: string): string {
+  const m = /-(\d{8}-\d{6})(?:-(\d+))?$/.exec(name);
+  return m ? `${m[1]}-${(m[2] ?? '0').padStart(4, '0')}` : '';
+}
+
+export function newestFirst(entries: readonly RunEntry[]): RunEntry[] {
+  return [...entries].sort((a, b) => stampOf(b.name).localeCompare(stampOf(a.name)) || a.name.localeCompare(b.name));
+}
+
+/** The run's key settings, read from its config.json (small) for the description. */
+export interface KeySettings {
+  readonly learningRate?: number;
+  readonly adapterSize?: number;
+  readonly epochs?: number;
+  readonly method?: string;
+  readonly validation?: string;
+  readonly train?: string;
+}
+
+export function keySettings(runDir: string): KeySettings {
+  try {
+    const c = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { experiment?: { method?: string; adapter?: { size?: number }; training?: { learningRate?: number; epochs?: number }; task?: { validation?: string; train?: string } } };
+    const e = c.experiment ?? {};
+    return { learningRate: e.training?.learningRate, adapterSize: e.method === 'adapter' || e.method === 'top_k' ? e.adapter?.size : undefined, epochs: e.training?.epochs, method: e.method, validation: e.task?.validation, train: e.task?.train };
+  } catch {
+    return {};
+  }
+}
+
+function formatNumber(v: number): string {
+  return Math.abs(v) < 1e-2 && v !== 0 ? v.toExponential(0) : String(v);
+}
+
+/** The headline metric: the catalog's best validation value of a run (direction-aware), or a sweep's best trial. */
+export function bestMetricText(entry: RunEntry): string | undefined {
+  return entry.metric ? `best ${entry.metric.name} ${entry.metric.value.toFixed(4)}` : undefined;
+}
+
+/** The view's description of a node: status · method · key hyperparameters · best metric. */
+export function describeNode(node: RunNode): string {
+  const e = node.entry;
+  if (node.kind === 'regimes') return `${node.status} · AdapterDrop regimes`;
+  if (e.kind === 'unreadable') return 'unreadable';
+  const parts: string[] = [node.status];
+  const best = bestMetricText(e);
+  if (e.kind === 'sweep') {
+    if (e.trials !== undefined) parts.push(e.progress && e.progress.done < e.trials ? `${e.progress.done}/${e.trials} trials` : `${e.trials} trials`);
+    if (e.progress?.failed) parts.push(`${e.progress.failed} failed`);
+    if (best) parts.push(best);
+    return parts.join(' · ');
+  }
+  const k = keySettings(e.dir);
+  if (e.method) parts.push(e.method);
+  const hyper = [k.learningRate !== undefined ? `lr ${formatNumber(k.learningRate)}` : '', k.adapterSize !== undefined ? `size ${k.adapterSize}` : '', k.epochs !== undefined ? `${k.epochs} ep` : ''].filter(Boolean).join(' ');
+  if (hyper) parts.push(hyper);
+  if (best) parts.push(best);
+  return parts.join(' · ');
+}

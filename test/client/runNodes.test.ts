@@ -1,0 +1,45 @@
+/** The Runs view's nodes: descriptions with the best metric, and drop-regimes jobs shown as such (not as unreadable folders). */
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { after, describe, test } from 'node:test';
+import { listRuns, type RunEntry } from '../../engine/runs/catalog';
+import { childrenOf, describeNode, isRegimesFolder, nodeOf } from '../../client/src/runNodes';
+import { Workspace } from '../support/fixtures';
+
+describe('run nodes', () => {
+  const ws = new Workspace('adapter-lab-nodes-');
+  after(() => ws.dispose());
+
+  test('a run and a sweep say "best <metric> <value>"', () => {
+    const run: RunEntry = { kind: 'run', name: 'r-20260101-000000', dir: ws.path('r-20260101-000000'), status: 'completed', method: 'adapter', metric: { name: 'accuracy', value: 0.8125 } };
+    assert.match(describeNode(nodeOf(run)), /^completed · adapter · best accuracy 0\.8125$/);
+    const sweep: RunEntry = { kind: 'sweep', name: 's-20260101-000000', dir: ws.path('s-20260101-000000'), status: 'completed', trials: 4, metric: { name: 'f1', value: 0.5 } };
+    assert.equal(describeNode(nodeOf(sweep)), 'completed · 4 trials · best f1 0.5000');
+    assert.equal(describeNode(nodeOf({ ...run, metric: undefined })), 'completed · adapter');
+    const partial: RunEntry = { ...sweep, status: 'cancelled', progress: { done: 2, failed: 1 } };
+    assert.equal(describeNode(nodeOf(partial)), 'cancelled · 2/4 trials · 1 failed · best f1 0.5000');
+    // Marked running by a process that is gone.
+    const dead: RunEntry = { ...run, status: 'running', pid: 2 ** 22 + 12345 };
+    assert.equal(nodeOf(dead).status, 'interrupted');
+    assert.equal(nodeOf({ ...dead, pid: process.pid }).status, 'running');
+  });
+
+  test('a drop-regimes folder is a regimes node with its status and its runs as children', () => {
+    const done = 'quick-drop-regimes-20260101-000000';
+    ws.write(path.join(done, 'regimes.json'), JSON.stringify({ status: 'cancelled', curves: [] }));
+    ws.write(path.join(done, 'runs', 'standard-20260101-000000', 'status.json'), JSON.stringify({ status: 'completed', started: '2026-01-01T00:00:00Z', step: 3 }));
+    ws.write(path.join(done, 'runs', 'standard-20260101-000000', 'config.json'), JSON.stringify({ experiment: { name: 'standard', method: 'adapter', task: { metric: 'accuracy' } } }));
+    const unfinished = 'quick-drop-regimes-20260102-000000';
+    ws.write(path.join(unfinished, 'runs', '.keep'), '');
+    ws.write(path.join('foreign', 'notes.txt'), '');
+    const nodes = listRuns(ws.root).map((e) => nodeOf(e));
+    const by = (name: string) => nodes.find((n) => n.entry.name === name)!;
+    assert.deepEqual([by(done).kind, by(done).status], ['regimes', 'cancelled']);
+    assert.equal(describeNode(by(done)), 'cancelled · AdapterDrop regimes');
+    assert.deepEqual([by(unfinished).kind, by(unfinished).status], ['regimes', 'interrupted'], 'no regimes.json and no live run');
+    assert.deepEqual([by('foreign').kind, describeNode(by('foreign'))], ['unreadable', 'unreadable']);
+    assert.equal(isRegimesFolder(ws.path('foreign')), false);
+    const children = childrenOf(by(done));
+    assert.deepEqual(children.map((c) => [c.entry.name, c.kind, c.status, c.sweep?.entry.name]), [['standard-20260101-000000', 'run', 'completed', done]]);
+  });
+});
