@@ -1,16 +1,20 @@
 /**
  * `npm run test:vscode`: the extension inside a real VS Code (@vscode/test-electron), on a
  * fresh workspace folder. Not part of `npm test` (its files have no `.test` suffix): it needs
- * a VS Code build, which is downloaded on first use. Where that download is impossible
- * (no network), it reports itself skipped and exits 0.
+ * a VS Code build, which is downloaded on first use, and a display. Where the download is
+ * impossible (no network), or on Linux without a display and without xvfb-run, it reports
+ * itself skipped with the reason and exits 0; on Linux without a display but with xvfb-run,
+ * it runs itself again under xvfb-run.
  *
  * Environment: VSCODE_TEST_VERSION (default: the oldest version the manifest supports),
  * VSCODE_EXECUTABLE (an installed VS Code to use instead of downloading one).
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { downloadAndUnzipVSCode, runTests } from '@vscode/test-electron';
+import { displayPlan, onPath, UNDER_XVFB } from './display';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..');
 
@@ -20,6 +24,17 @@ function minimumVersion(): string {
 }
 
 async function main(): Promise<number> {
+  // Before any download: without a display there is nothing to run it in.
+  const display = displayPlan(process.platform, process.env, onPath('xvfb-run'));
+  if (display.kind === 'skip') {
+    console.log(`skipped: ${display.reason}`);
+    return 0;
+  }
+  if (display.kind === 'xvfb') {
+    console.log('no display: running under xvfb-run');
+    const r = spawnSync(display.xvfbRun, ['-a', process.execPath, __filename, ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, [UNDER_XVFB]: '1' } });
+    return r.status ?? 1;
+  }
   let executable = process.env.VSCODE_EXECUTABLE;
   if (!executable) {
     const version = process.env.VSCODE_TEST_VERSION ?? minimumVersion();
