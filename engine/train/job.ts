@@ -7,25 +7,28 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { openSafetensors, writeSafetensors } from '../checkpoint/safetensors';
+import { openSafetensors } from '../checkpoint/safetensors';
 import type { Experiment } from '../config/experiment';
 import type { LabelMap } from '../data/examples';
-import { stamp, type EventPayload, type EventSink } from '../events';
+import { stamp, type ErrorCode, type EventPayload, type EventSink } from '../events';
 import { loadModel, type LoadedModel } from '../model/load';
 import { resolveProvider } from '../runtime/provider';
 import { initAdapters, initHead } from '../model/init';
 import { adapterNameFrom } from '../model/hubNames';
 import { countParameters, type ParameterCounts } from '../model/parameters';
+import { acquireRunLock } from '../runs/lock';
 import { appendJsonLine, createRunDir, readJsonLines, RUN_FILES, writeJson, writeAtomic, type RunStatusRecord } from '../runs/store';
 import type { FloatTensor } from '../tensor';
-import { Random } from '../util/random';
 import { adapterSettingsOf, writeAdapterFolder } from './adapterFolder';
 import { makeBatches } from './batches';
 import { frozenPrefixLayers, planRun, type RunPlan } from './plan';
 import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from './prefixCache';
 import { RunFolderError } from './runModel';
 import { prepareTask, type TaskInputs } from './tasks';
-import { NonFiniteLossError, Trainer } from './trainer';
+import { CancelledError, untilAborted } from './cancellation';
+import { robustDropGates } from './robustDrop';
+import { NonFiniteLossError } from './trainer';
+import { TrainerProcess } from './trainerProcess';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -66,9 +69,9 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const e = opts.experiment;
   const started = Date.now();
   const emit = (p: EventPayload): void => opts.emit(stamp(p));
+  // Setup, before the run folder exists: a failure here throws (the command reports it).
   const model = opts.model ?? loadModel(e.model);
   const task = prepareTask(e, model.tokenizer);
-  const labelMap = task.labelMap;
   const plan = planRun(e, model.dims, task.numLabels, model.layerNormEps);
   const parameters = countParameters(model.dims, plan.counting);
 
@@ -85,109 +88,161 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const { provider, note: providerNote } = await resolveProvider(opts.device ?? e.runtime.device);
 
   const runDir = opts.resume ? opts.resume.runDir : createRunDir(opts.runsDir, e.name);
-  const run = path.basename(runDir);
-  const status = (s: RunStatusRecord['status'], step: number, message?: string): void =>
-    writeJson(path.join(runDir, RUN_FILES.status), { status: s, started: new Date(started).toISOString(), ...(s === 'running' ? {} : { ended: new Date().toISOString() }), step, pid: process.pid, ...(message ? { message } : {}) } satisfies RunStatusRecord);
-  if (!opts.resume) {
-    writeAtomic(path.join(runDir, RUN_FILES.experiment), opts.source);
-    writeJson(path.join(runDir, RUN_FILES.config), { experiment: e, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps, stepsPerEpoch });
-    writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider, threads, model: model.ref, pretrained: !model.builtin });
-    if (labelMap) writeJson(path.join(runDir, RUN_FILES.labels), labelMap.toJSON());
+  const lock = acquireRunLock(runDir, opts.resume ? 'resume' : 'train');
+  try {
+    return await trainInFolder({ opts, emit, started, runDir, model, task, plan, parameters, weights, totalSteps, stepsPerEpoch, threads, provider, providerNote });
+  } finally {
+    lock.release();
   }
-  const checkpoint = opts.resume ? readCheckpoint(runDir) : undefined;
-  if (opts.resume) dropRecordsAfter(path.join(runDir, RUN_FILES.metrics), checkpoint?.step ?? 0);
-  status('running', checkpoint?.step ?? 0);
+}
 
-  emit({ type: 'start', job: 'train', run, runDir, experiment: e.name, method: e.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase }, steps: totalSteps, epochs: e.training.epochs, examples: train.length, provider, threads });
-  if (providerNote) emit({ type: 'log', level: 'info', message: providerNote });
+interface RunSetup {
+  readonly opts: TrainJobOptions;
+  readonly emit: (p: EventPayload) => void;
+  readonly started: number;
+  readonly runDir: string;
+  readonly model: LoadedModel;
+  readonly task: TaskInputs;
+  readonly plan: RunPlan;
+  readonly parameters: ParameterCounts;
+  /** The model's weights with this run's new adapters and head. */
+  readonly weights: Map<string, FloatTensor>;
+  readonly totalSteps: number;
+  readonly stepsPerEpoch: number;
+  readonly threads: number;
+  readonly provider: 'cpu' | 'webgpu' | 'cuda';
+  readonly providerNote: string | undefined;
+}
+
+/** The run, once its folder exists: whatever stops it, its status and the end event say how. */
+async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
+  const { opts, emit, started, runDir, model, task, plan, parameters, weights, totalSteps, threads, provider } = s;
+  const e = opts.experiment;
+  const labelMap = task.labelMap;
+  const train = task.train;
+  const run = path.basename(runDir);
+  const status = (st: RunStatusRecord['status'], step: number, message?: string): void =>
+    writeJson(path.join(runDir, RUN_FILES.status), { status: st, started: new Date(started).toISOString(), ...(st === 'running' ? {} : { ended: new Date().toISOString() }), step, pid: process.pid, ...(message ? { message } : {}) } satisfies RunStatusRecord);
+  const startEvent: EventPayload = { type: 'start', job: 'train', run, runDir, experiment: e.name, method: e.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase }, steps: totalSteps, epochs: e.training.epochs, examples: train.length, provider, threads };
+  let checkpointStep: number | undefined;
+  try {
+    if (!opts.resume) {
+      writeAtomic(path.join(runDir, RUN_FILES.experiment), opts.source);
+      writeJson(path.join(runDir, RUN_FILES.config), { experiment: e, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps, stepsPerEpoch: s.stepsPerEpoch });
+      writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider, threads, model: model.ref, pretrained: !model.builtin });
+      if (labelMap) writeJson(path.join(runDir, RUN_FILES.labels), labelMap.toJSON());
+    }
+    checkpointStep = opts.resume ? checkpointStepOf(runDir) : undefined;
+    if (opts.resume) dropRecordsAfter(path.join(runDir, RUN_FILES.metrics), checkpointStep ?? 0);
+    status('running', checkpointStep ?? 0);
+  } catch (err) {
+    // The run folder exists (a new one, or the one resumed): it says why the run could not start.
+    const message = `could not set up the run: ${(err as Error).message}`;
+    try {
+      status('failed', checkpointStep ?? 0, message);
+    } catch {
+      // The folder itself cannot be written: the events still say why.
+    }
+    emit(startEvent);
+    emit({ type: 'error', code: 'setup-failed', message });
+    emit({ type: 'end', status: 'failed', run, seconds: (Date.now() - started) / 1000, steps: checkpointStep ?? 0, metrics: {}, message });
+    return { runDir, status: 'failed', metrics: {}, parameters, steps: checkpointStep ?? 0, message };
+  }
+
+  emit(startEvent);
+  if (s.providerNote) emit({ type: 'log', level: 'info', message: s.providerNote });
   if (e.sweep) emit({ type: 'log', level: 'warning', message: 'this file has a sweep: train runs its base settings once (the grid and seeds are not expanded)' });
   if (model.builtin) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
 
-  // A failure while building the sessions fails the run (never leaves it "running") and frees what was opened.
-  let prefix: OpenedPrefix | undefined;
-  let trainer: Trainer;
-  try {
-    prefix = await openPrefixCache(opts, plan, weights, task, model, runDir, threads, provider, emit);
-    trainer = await Trainer.create(plan.spec, weights, plan.trainable, {
-      kind: e.training.optimizer,
-      learningRate: e.training.learningRate,
-      weightDecay: e.training.weightDecay,
-      maxGradNorm: e.training.maxGradNorm,
-      warmupSteps: Math.round(e.training.warmup * totalSteps),
-      totalSteps,
-    }, { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed, prefix: prefix ? { layers: prefix.layers, cached: true } : undefined });
-  } catch (err) {
-    if (prefix && !opts.prefixCaches) await prefix.cache.release();
-    const message = `could not build the model: ${(err as Error).message}`;
-    emit({ type: 'error', code: 'engine-error', message });
-    status('failed', checkpoint?.step ?? 0, message);
-    emit({ type: 'end', status: 'failed', run, seconds: (Date.now() - started) / 1000, steps: checkpoint?.step ?? 0, metrics: {} });
-    return { runDir, status: 'failed', metrics: {}, parameters, steps: checkpoint?.step ?? 0, message };
-  }
-  weights.clear();
-  if (checkpoint) {
-    trainer.restore(checkpoint.state, checkpoint.step);
-    emit({ type: 'log', level: 'info', message: `resumed from the checkpoint at step ${checkpoint.step} of ${totalSteps}` });
-  } else if (opts.resume) emit({ type: 'log', level: 'warning', message: 'the run has no checkpoint: it starts again from step 0' });
-
   const metrics: Record<string, number> = {};
   const every = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
-  let step = 0;
-  let outcome: TrainJobResult['status'] = 'completed';
+  const signal = opts.signal;
+  // The last completed optimizer step: what status.json and the end event report, whatever stops the run.
+  let step = checkpointStep ?? 0;
+  let outcome = 'completed' as TrainJobResult['status'];
   let message: string | undefined;
+  let prefix: OpenedPrefix | undefined;
+  let trainer: TrainerProcess | undefined;
+  const fail = (code: ErrorCode, text: string): void => {
+    outcome = 'failed';
+    message = text;
+    emit({ type: 'error', code, message: text });
+  };
   try {
+    try {
+      prefix = await openPrefixCache(opts, plan, weights, task, model, runDir, threads, provider, emit);
+      // The trainer's process rebuilds the base model itself: only the weights this run made are sent.
+      const overrides = new Map([...weights].filter(([name, t]) => model.weights.get(name) !== t));
+      trainer = TrainerProcess.spawn();
+      await untilAborted(
+        trainer.create({
+          modelRef: model.ref,
+          overrides,
+          spec: plan.spec,
+          trainable: plan.trainable,
+          optimizer: { kind: e.training.optimizer, learningRate: e.training.learningRate, weightDecay: e.training.weightDecay, maxGradNorm: e.training.maxGradNorm, warmupSteps: Math.round(e.training.warmup * totalSteps), totalSteps },
+          session: { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed, prefix: prefix ? { layers: prefix.layers, cached: true } : undefined },
+        }),
+        signal,
+      );
+      if (checkpointStep !== undefined) await untilAborted(trainer.restore(path.join(runDir, CHECKPOINT_FILE), checkpointStep), signal);
+    } catch (err) {
+      // A failure while building the sessions fails the run (never leaves it "running").
+      throw err instanceof CancelledError ? err : new BuildError(`could not build the model: ${(err as Error).message}`);
+    }
+    weights.clear();
+    if (checkpointStep !== undefined) emit({ type: 'log', level: 'info', message: `resumed from the checkpoint at step ${checkpointStep} of ${totalSteps}` });
+    else if (opts.resume) emit({ type: 'log', level: 'warning', message: 'the run has no checkpoint: it starts again from step 0' });
+
+    let batchIndex = 0;
     for (let epoch = 1; epoch <= e.training.epochs && step < totalSteps; epoch++) {
       // Batches are a function of (seed, epoch), so a resumed run sees the same ones.
       const batches = makeBatches(train, e.training.batchSize, e.training.seed + epoch, e.task.kind);
+      const epochStartStep = step;
       for (const batch of batches) {
         if (step >= totalSteps) break;
-        if (step < trainer.steps) {
-          step++; // done before the checkpoint
-          continue;
-        }
-        if (opts.signal?.aborted) throw new CancelledError();
+        if (batchIndex++ < step) continue; // done before the checkpoint
+        if (signal?.aborted) throw new CancelledError();
         const t = performance.now();
         const input = prefix ? { ...batch, hidden: await prefix.cache.hidden(batch) } : batch;
-        const r = await trainer.step(input, robustGates(plan, model.dims.layers, e.training.seed, step + 1));
+        const gates = plan.robustDrop.length ? robustDropGates(plan.robustDrop, model.dims.layers, e.training.seed, step + 1) : undefined;
+        // Not waited for once the job is cancelled: the step in flight is abandoned with the trainer's process.
+        const r = await untilAborted(trainer.step(input, gates), signal);
         step++;
         const event = { type: 'step', step, epoch, loss: r.loss, lr: r.lr, gradNorm: r.gradNorm, examples: batch.batchSize, tokens: batch.tokens, seconds: (performance.now() - t) / 1000 } as const;
         emit(event);
         appendJsonLine(path.join(runDir, RUN_FILES.metrics), event);
-        if (step % every === 0 && step < totalSteps) writeCheckpoint(runDir, trainer);
+        if (step % every === 0 && step < totalSteps) checkpointStep = await writeCheckpoint(runDir, trainer, step);
       }
-      if (step > (checkpoint?.step ?? 0) || step === totalSteps) {
-        if (task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir));
-        if (step < totalSteps) writeCheckpoint(runDir, trainer);
+      if (step > epochStartStep || step === totalSteps) {
+        if (task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir, signal));
+        if (step < totalSteps) checkpointStep = await writeCheckpoint(runDir, trainer, step);
       }
     }
   } catch (err) {
     if (err instanceof CancelledError) {
       outcome = 'cancelled';
-      message = 'cancelled by the user';
-    } else if (err instanceof NonFiniteLossError) {
-      outcome = 'failed';
       message = err.message;
-      emit({ type: 'error', code: 'non-finite-loss', message });
-    } else {
-      outcome = 'failed';
-      message = (err as Error).message;
-      emit({ type: 'error', code: 'engine-error', message });
-    }
+    } else if (err instanceof NonFiniteLossError) fail('non-finite-loss', err.message);
+    else fail('engine-error', (err as Error).message);
   }
-  if (outcome !== 'failed') {
+  // Cancelled while the trainer was busy (a step, an evaluation, building): that work is
+  // abandoned and the last checkpoint stays what resume continues from. Otherwise the run
+  // saves what it trained.
+  const abandoned = outcome === 'cancelled' && (trainer === undefined || trainer.busy);
+  if (outcome !== 'failed' && trainer && !abandoned) {
     try {
-      saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit);
+      await saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit);
       // A finished run's weights supersede its checkpoint; a cancelled run keeps it to resume.
       if (outcome === 'completed') fs.rmSync(path.join(runDir, CHECKPOINT_FILE), { force: true });
-      else writeCheckpoint(runDir, trainer);
+      else checkpointStep = await writeCheckpoint(runDir, trainer, step);
     } catch (err) {
       // A run whose weights could not be written (a full disk, say) has failed, and says so.
-      outcome = 'failed';
-      message = `could not save the trained weights: ${(err as Error).message}`;
-      emit({ type: 'error', code: 'save-failed', message });
+      fail('save-failed', `could not save the trained weights: ${(err as Error).message}`);
     }
   }
-  await trainer.release();
+  if (abandoned) emit({ type: 'log', level: 'info', message: `stopped after step ${step}; ${checkpointStep !== undefined ? `resume continues from the checkpoint at step ${checkpointStep}` : 'no checkpoint yet: resume starts again from step 0'}` });
+  await trainer?.release();
   let prefixStats: PrefixCacheStats | undefined;
   if (prefix) {
     // This run's share: a pooled cache's counters include earlier trials'.
@@ -197,11 +252,12 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   }
   status(outcome, step, message);
   const seconds = (Date.now() - started) / 1000;
-  emit({ type: 'end', status: outcome, run, seconds, steps: step, metrics, ...(prefixStats ? { prefixCache: prefixStats } : {}) });
+  emit({ type: 'end', status: outcome, run, seconds, steps: step, metrics, ...(prefixStats ? { prefixCache: prefixStats } : {}), ...(message && outcome !== 'completed' ? { message } : {}) });
   return { runDir, status: outcome, metrics, parameters, steps: step, ...(message ? { message } : {}) };
 }
 
-class CancelledError extends Error {}
+/** The trainer's sessions could not be built. */
+class BuildError extends Error {}
 
 /**
  * The run's frozen-prefix cache, when `training.prefix_cache.enabled` and the method leaves
@@ -235,8 +291,10 @@ async function openPrefixCache(
   }
   const key = JSON.stringify({ model: model.ref, train: e.task.train, version, text: e.task.text, maxLength: e.task.maxLength, layers, padTo });
   const spillFile = path.join(opts.prefixCaches ? path.dirname(runDir) : runDir, `prefix-cache-${hashOf(key)}.bin`);
-  const create = () => PrefixCache.create({ spec: plan.spec, weights, layers, examples: task.train, padTo, memoryBytes: e.training.prefixCache.memoryMb * 2 ** 20, spillFile, session: { threads, provider } });
-  const { cache, reused } = opts.prefixCaches ? opts.prefixCaches.get(key, create) : { cache: create(), reused: false };
+  const budget = e.training.prefixCache.memoryMb * 2 ** 20;
+  const create = (memoryBytes: number) => PrefixCache.create({ spec: plan.spec, weights, layers, examples: task.train, padTo, memoryBytes, spillFile, session: { threads, provider } });
+  // Pooled caches share one budget: a new one gets what the others leave of it.
+  const { cache, reused } = opts.prefixCaches ? opts.prefixCaches.get(key, create, budget) : { cache: create(budget), reused: false };
   const opened = await cache;
   emit({ type: 'log', level: 'info', message: `frozen prefix (embeddings${layers ? ` and layers 0–${layers - 1}` : ''}) runs without dropout and is cached${reused ? ' (filled by an earlier trial)' : ''}: ${opened.storage}, ${(opened.bytes / 2 ** 20).toFixed(1)} MiB` });
   return { cache: opened, layers, reused, before: opened.stats() };
@@ -264,21 +322,21 @@ function hashOf(text: string): string {
   return (h >>> 0).toString(16).padStart(8, '0');
 }
 
-/** Trainable parameters and Adam moments, with the step in the file's metadata; written atomically. */
-function writeCheckpoint(runDir: string, trainer: Trainer): void {
-  writeSafetensors(path.join(runDir, CHECKPOINT_FILE), trainer.snapshot(), { format: 'adapter-lab-checkpoint', step: String(trainer.steps) });
+/** Trainable parameters and Adam moments, with the step in the file's metadata; written atomically (by the trainer's process). */
+async function writeCheckpoint(runDir: string, trainer: TrainerProcess, step: number): Promise<number> {
+  await trainer.checkpoint(path.join(runDir, CHECKPOINT_FILE), { format: 'adapter-lab-checkpoint', step: String(step) });
+  return step;
 }
 
-function readCheckpoint(runDir: string): { step: number; state: Map<string, FloatTensor> } | undefined {
+/** The step a run's checkpoint holds (its tensors are read by the trainer's process), or undefined without one. */
+function checkpointStepOf(runDir: string): number | undefined {
   const file = path.join(runDir, CHECKPOINT_FILE);
   if (!fs.existsSync(file)) return undefined;
   const f = openSafetensors(file);
   try {
     const step = Number(f.metadata?.step);
     if (!Number.isInteger(step) || step < 0) throw new Error(`${file} has no valid step in its metadata`);
-    const state = new Map<string, FloatTensor>();
-    for (const info of f.tensors) state.set(info.name, f.readFloat(info.name));
-    return { step, state };
+    return step;
   } finally {
     f.close();
   }
@@ -290,21 +348,10 @@ function dropRecordsAfter(file: string, step: number): void {
   writeAtomic(file, kept.map((r) => JSON.stringify(r) + '\n').join(''));
 }
 
-/**
- * Robust AdapterDrop: at each step the adapters of a random number of the lowest droppable
- * layers are off. The draw depends on (seed, step) only, so a resumed run draws the same.
- */
-function robustGates(plan: RunPlan, layers: number, seed: number, step: number): Float32Array | undefined {
-  if (plan.robustDrop.length === 0) return undefined;
-  const gates = new Float32Array(layers * 2).fill(1);
-  const n = new Random((seed ^ 0xd809) + Math.imul(step, 0x9e3779b1)).int(plan.robustDrop.length + 1);
-  for (const l of plan.robustDrop.slice(0, n)) gates[l * 2] = gates[l * 2 + 1] = 0;
-  return gates;
-}
-
-async function evaluate(trainer: Trainer, task: TaskInputs, e: Experiment, step: number, epoch: number, emit: (p: EventPayload) => void, runDir: string): Promise<Record<string, number>> {
+async function evaluate(trainer: TrainerProcess, task: TaskInputs, e: Experiment, step: number, epoch: number, emit: (p: EventPayload) => void, runDir: string, signal: AbortSignal | undefined): Promise<Record<string, number>> {
   const t = performance.now();
-  const all = await task.evaluate(trainer);
+  // The event and record are written only for an evaluation that finished: a cancelled one is abandoned.
+  const all = await untilAborted(task.evaluate(trainer), signal);
   const value = all[e.task.metric]!;
   const event = { type: 'evaluation', step, epoch, split: 'validation', metric: e.task.metric, value, metrics: all, examples: task.validation!.length, seconds: (performance.now() - t) / 1000 } as const;
   emit(event);
@@ -312,10 +359,9 @@ async function evaluate(trainer: Trainer, task: TaskInputs, e: Experiment, step:
   return all;
 }
 
-function saveTrained(runDir: string, trainer: Trainer, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): void {
+async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): Promise<void> {
   const dir = path.join(runDir, RUN_FILES.adapterDir);
-  const weights = new Map<string, FloatTensor>();
-  for (const name of plan.trainable) weights.set(name, trainer.weight(name));
+  const weights = await trainer.weights(plan.trainable);
   // The run keeps its adapter in the layout it is exported in (AdapterHub's), so export is a copy.
   writeAdapterFolder(dir, {
     name: adapterNameFrom(e.name),
