@@ -211,15 +211,41 @@ export function fromHalf(h: number): number {
 /**
  * Caches shared by the runs of one process (a sweep's trials): a run asks for the cache of
  * its key (model, data file and its version, max length, prefix depth) and gets the one an
- * earlier trial filled.
+ * earlier trial filled. The memory budget is the pool's total, not each cache's: a new cache
+ * gets what the caches already held leave of it, so past the budget it is stored in float16
+ * or spilled to disk (PrefixCache chooses from the bytes it is given). Caches are kept until
+ * the pool is released, since a later trial may want any of them again.
  */
 export class PrefixCachePool {
   private readonly caches = new Map<string, Promise<PrefixCache>>();
+  /** Creations run one after another, so each sees the memory the ones before it took. */
+  private creating: Promise<unknown> = Promise.resolve();
+  private readonly held = new Map<string, number>();
 
-  get(key: string, create: () => Promise<PrefixCache>): { cache: Promise<PrefixCache>; reused: boolean } {
+  /** `budgetBytes`: the total for every cache of the pool (else each request's budget is the total). */
+  constructor(private readonly budgetBytes?: number) {}
+
+  /** Bytes the pool's caches hold in memory (float32 and float16; a spilled cache holds none). */
+  get memoryBytes(): number {
+    let total = 0;
+    for (const b of this.held.values()) total += b;
+    return total;
+  }
+
+  /**
+   * The cache for `key`: the one already made, or a new one from `create`, which is given
+   * the memory left of the budget (the pool's, or `budgetBytes`, whichever is smaller).
+   */
+  get(key: string, create: (memoryBytes: number) => Promise<PrefixCache>, budgetBytes: number): { cache: Promise<PrefixCache>; reused: boolean } {
     const found = this.caches.get(key);
     if (found) return { cache: found, reused: true };
-    const cache = create();
+    const cache = this.creating.then(async () => {
+      const budget = Math.min(this.budgetBytes ?? Infinity, budgetBytes);
+      const made = await create(Math.max(0, budget - this.memoryBytes));
+      if (made.storage !== 'disk') this.held.set(key, made.bytes);
+      return made;
+    });
+    this.creating = cache.catch(() => undefined);
     this.caches.set(key, cache);
     // A cache that could not be built is not kept: the next trial tries again.
     cache.catch(() => this.caches.get(key) === cache && this.caches.delete(key));
@@ -229,6 +255,7 @@ export class PrefixCachePool {
   async release(): Promise<void> {
     const all = [...this.caches.values()];
     this.caches.clear();
+    this.held.clear();
     for (const c of await Promise.allSettled(all)) if (c.status === 'fulfilled') await c.value.release();
   }
 }
