@@ -85,17 +85,19 @@ export interface SweepStartEvent extends Base {
   readonly metric: string;
 }
 
-/** `evaluate`: a run (or a saved adapter folder) scored on a labelled data file. */
+/**
+ * `evaluate`: a run (or a saved adapter folder) scored on a labelled data file. Like the other
+ * one-shot jobs on finished runs (predict, export, multitask), it starts as soon as the
+ * command's arguments are valid; what the job finds comes in later events.
+ */
 export interface EvaluateStartEvent extends Base {
   readonly type: 'start';
   readonly job: 'evaluate';
-  /** The run folder's name (or the adapter folder's). */
+  /** The folder's name. */
   readonly run: string;
   /** The folder given: a run folder, or a saved adapter folder. */
   readonly runDir: string;
   readonly data: string;
-  readonly metric: string;
-  readonly examples: number;
 }
 
 /** `predict`: a run's predictions for a data file. */
@@ -105,7 +107,6 @@ export interface PredictStartEvent extends Base {
   readonly run: string;
   readonly runDir: string;
   readonly data: string;
-  readonly examples: number;
 }
 
 /** `export`: a run's adapted model as ONNX and/or its adapter in AdapterHub's layout. */
@@ -128,9 +129,6 @@ export interface MultitaskStartEvent extends Base {
   readonly tasks: readonly string[];
   readonly runDirs: readonly string[];
   readonly data: string;
-  readonly examples: number;
-  /** The shared prefix: embeddings and layers 0..sharedLayers−1. */
-  readonly sharedLayers: number;
 }
 
 /** `drop-regimes`: AdapterDrop's standard, robust and specialized runs and their curves. */

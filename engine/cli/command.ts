@@ -2,11 +2,13 @@
  * What every command shares: flag parsing, cancellation on SIGINT/SIGTERM, the event
  * sink (JSON lines on standard output, progress on standard error) and exit codes.
  */
+import { CheckpointError } from '../checkpoint/errors';
 import { resolveProvider } from '../runtime/provider';
 import { DataError } from '../data/errors';
-import type { JobEvent } from '../events';
+import { stampAs, type EngineEvent, type ErrorCode } from '../events';
 import type { TrainJobResult } from '../train/job';
 import { AdapterFolderError } from '../train/adapterFolder';
+import { ExportMismatchError } from '../train/export';
 import { RunFolderError } from '../train/predict';
 import { findingLines, type Loaded } from './load';
 import { progressPrinter } from './progress';
@@ -54,7 +56,11 @@ export function positiveInt(v: string | true | undefined, name: string): number 
   return Number.isInteger(n) && n >= 1 ? n : `--${name} must be a positive integer`;
 }
 
-/** Cancels on SIGINT/SIGTERM: the job stops after the current step and the run ends `cancelled`. */
+/**
+ * Cancels on SIGINT/SIGTERM: the job stops at once (a training step or evaluation in flight
+ * is abandoned with the trainer's process) and the run ends `cancelled`. A second SIGINT
+ * finds no handler and ends the process, as terminals expect.
+ */
 export function cancellation(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
@@ -63,12 +69,37 @@ export function cancellation(): { signal: AbortSignal; dispose: () => void } {
   return { signal: controller.signal, dispose: () => (process.off('SIGINT', onSignal), process.off('SIGTERM', onSignal)) };
 }
 
-export function sinkFor(events: boolean): (e: JobEvent) => void {
+/** JSON lines on standard output (with --events) and progress for people on standard error. */
+export function sinkFor(events: boolean): (e: EngineEvent) => void {
   const human = progressPrinter();
   return (e) => {
     if (events) process.stdout.write(JSON.stringify(e) + '\n');
     human(e);
   };
+}
+
+/** JSON lines on standard output (with --events) only: for commands that print their own lines for people. */
+export function eventWriter(events: boolean): (e: EngineEvent) => void {
+  return (e) => {
+    if (events) process.stdout.write(JSON.stringify(e) + '\n');
+  };
+}
+
+/**
+ * The error code of a one-shot job's failure: what it was given was unusable, the export
+ * check failed, a file could not be written (inputs are read through checks that say
+ * which file is unusable, so a bare file-system error is a write), or the engine failed.
+ */
+export function errorCodeOf(e: unknown): ErrorCode {
+  if (e instanceof ExportMismatchError) return 'export-mismatch';
+  if (e instanceof RunFolderError || e instanceof DataError || e instanceof AdapterFolderError || e instanceof CheckpointError) return 'setup-failed';
+  return e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string' ? 'save-failed' : 'engine-error';
+}
+
+/** A job's failure as events: `error`, then a failed `end` (which closes the job's `start`, when it wrote one). */
+export function emitFailure(emit: (e: EngineEvent) => void, code: ErrorCode, message: string, end: { readonly run: string; readonly started: number; readonly steps?: number }): void {
+  emit(stampAs<EngineEvent>({ type: 'error', code, message }));
+  emit(stampAs<EngineEvent>({ type: 'end', status: 'failed', run: end.run, seconds: (Date.now() - end.started) / 1000, steps: end.steps ?? 0, metrics: {}, message }));
 }
 
 export function exitCodeOf(r: TrainJobResult): number {

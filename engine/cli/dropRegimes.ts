@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { defaultRunsDir } from '../runs/store';
 import { runDropRegimes, type DropRegimesResult } from '../train/dropRegimes';
 import { loadExperimentFile } from './load';
-import { cancellation, deviceFlag, failure, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
+import { cancellation, deviceFlag, emitFailure, eventWriter, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
 
 export async function dropRegimesCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['n', 'max-steps', 'threads', 'device', 'runs'], ['events']);
@@ -19,15 +19,23 @@ export async function dropRegimesCommand(args: readonly string[], usage: (m: str
   const nFlag = parsed.flags.get('n');
   const specialized = typeof nFlag === 'string' ? nFlag.split(',').map((s) => Number(s.trim())) : undefined;
   if (specialized?.some((n) => !Number.isInteger(n))) return usage('--n takes layer counts such as 2,4,6');
+  const events = parsed.flags.has('events');
+  const started = Date.now();
+  // Failures before the job starts (the file, the model, an n out of range) are events too: error, then a failed end.
+  const setupFailed = (message: string): void => emitFailure(eventWriter(events), 'setup-failed', message, { run: '', started });
   const loaded = loadExperimentFile(file);
-  if (!loaded.ok) return reportUnloadable(file, loaded);
+  if (!loaded.ok) {
+    setupFailed(loaded.message);
+    return reportUnloadable(file, loaded);
+  }
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const { signal, dispose } = cancellation();
   try {
-    const result = await runDropRegimes({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, specialized, maxSteps, threads, device, emit: sinkFor(parsed.flags.has('events')), signal });
+    const result = await runDropRegimes({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, specialized, maxSteps, threads, device, emit: sinkFor(events), signal });
     process.stderr.write(table(result));
     return result.status === 'completed' ? 0 : result.status === 'cancelled' ? 130 : 1;
   } catch (e) {
+    setupFailed(messageOf(e));
     return failure(e);
   } finally {
     dispose();

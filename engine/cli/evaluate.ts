@@ -2,15 +2,16 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { RUN_FILES } from '../runs/store';
+import { stampAs, type EvaluateJobEvent, type PayloadOf, type PredictJobEvent } from '../events';
+import { RUN_FILES, writeAtomic } from '../runs/store';
 import { evaluateRun } from '../train/evaluate';
 import { ADAPTER_FILES } from '../train/adapterFolder';
 import { importAdapter } from '../train/importAdapter';
 import { predictFile } from '../train/predict';
-import { deviceFlag, failure, parseFlags, positiveInt, providerFor } from './command';
+import { deviceFlag, emitFailure, errorCodeOf, eventWriter, failure, messageOf, parseFlags, positiveInt, providerFor } from './command';
 
 export async function evaluateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['threads', 'device', 'model'], []);
+  const parsed = parseFlags(args, ['threads', 'device', 'model'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   const [target, dataFile, ...extra] = parsed.positional;
   if (!target || !dataFile || extra.length) return usage('evaluate needs a run folder (or a saved adapter folder) and a labelled data file');
@@ -22,15 +23,25 @@ export async function evaluateCommand(args: readonly string[], usage: (m: string
   const savedAdapter = fs.existsSync(path.join(target, ADAPTER_FILES.config)) && !fs.existsSync(path.join(target, RUN_FILES.config));
   const model = parsed.flags.get('model');
   if (model !== undefined && !savedAdapter) return usage('--model goes with a saved adapter folder (a run names its own model)');
+  const events = parsed.flags.has('events');
+  const write = eventWriter(events);
+  const emit = (p: PayloadOf<EvaluateJobEvent>): void => write(stampAs<EvaluateJobEvent>(p));
+  const started = Date.now();
+  const run = path.basename(path.resolve(target));
+  emit({ type: 'start', job: 'evaluate', run, runDir: path.resolve(target), data: path.resolve(dataFile) });
   const scratch = savedAdapter ? fs.mkdtempSync(path.join(os.tmpdir(), 'adapter-lab-evaluate-')) : undefined;
   try {
     const runDir = scratch ? (await importAdapter({ adapterDir: target, runsDir: scratch, model: typeof model === 'string' ? model : undefined, data: dataFile })).runDir : target;
-    const evaluated = await evaluateRun(runDir, dataFile, { threads, provider: await providerFor(device) });
-    const result = scratch ? { ...evaluated, run: path.basename(path.resolve(target)) } : evaluated;
-    process.stdout.write(JSON.stringify(result) + '\n');
+    const r = await evaluateRun(runDir, dataFile, { threads, provider: await providerFor(device) });
+    const result = { run: scratch ? run : r.run, dataFile: r.dataFile, examples: r.examples, metrics: r.metrics };
+    if (events) {
+      emit({ type: 'evaluation', step: r.trainedAt.step, epoch: r.trainedAt.epoch, split: 'data', metric: r.metric, value: r.metrics[r.metric]!, metrics: r.metrics, examples: r.examples, seconds: r.seconds, data: r.dataFile });
+      emit({ type: 'end', status: 'completed', run, seconds: (Date.now() - started) / 1000, steps: r.examples, metrics: r.metrics });
+    } else process.stdout.write(JSON.stringify(result) + '\n');
     process.stderr.write(`${result.run} on ${dataFile} (${result.examples} examples): ${Object.entries(result.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n`);
     return 0;
   } catch (e) {
+    emitFailure(write, errorCodeOf(e), messageOf(e), { run, started });
     return failure(e);
   } finally {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
@@ -38,20 +49,32 @@ export async function evaluateCommand(args: readonly string[], usage: (m: string
 }
 
 export async function predictCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['out', 'threads'], []);
+  const parsed = parseFlags(args, ['out', 'threads'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   const [runDir, dataFile, ...extra] = parsed.positional;
   if (!runDir || !dataFile || extra.length) return usage('predict needs a run folder and a data file');
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof threads === 'string') return usage(threads);
+  const out = parsed.flags.get('out');
+  const events = parsed.flags.has('events');
+  // Standard output carries either the predictions or the events.
+  if (events && typeof out !== 'string') return usage('predict --events needs --out FILE (standard output carries the events)');
+  const write = eventWriter(events);
+  const emit = (p: PayloadOf<PredictJobEvent>): void => write(stampAs<PredictJobEvent>(p));
+  const started = Date.now();
+  const run = path.basename(path.resolve(runDir));
+  emit({ type: 'start', job: 'predict', run, runDir: path.resolve(runDir), data: path.resolve(dataFile) });
   try {
     const predictions = await predictFile(runDir, dataFile, threads);
     const text = predictions.map((p) => JSON.stringify(p)).join('\n') + (predictions.length ? '\n' : '');
-    const out = parsed.flags.get('out');
-    if (typeof out === 'string') fs.writeFileSync(out, text);
-    else process.stdout.write(text);
+    if (typeof out === 'string') {
+      writeAtomic(path.resolve(out), text);
+      emit({ type: 'artifact', kind: 'predictions', path: path.resolve(out), bytes: Buffer.byteLength(text) });
+    } else process.stdout.write(text);
+    emit({ type: 'end', status: 'completed', run, seconds: (Date.now() - started) / 1000, steps: predictions.length, metrics: {} });
     return 0;
   } catch (e) {
+    emitFailure(write, errorCodeOf(e), messageOf(e), { run, started });
     return failure(e);
   }
 }

@@ -1,16 +1,17 @@
 /** `adapter-lab export` (ONNX, AdapterHub-style folder) and `import` (a saved adapter as a run). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { stampAs, type ExportJobEvent, type PayloadOf } from '../events';
 import { formatCount } from '../model/parameters';
 import { RUN_FILES } from '../runs/store';
 import { exportOnnx } from '../train/export';
 import { ADAPTER_FILES, exportAdapterFolder } from '../train/adapterFolder';
 import { importAdapter } from '../train/importAdapter';
 import { RunFolderError } from '../train/predict';
-import { deviceFlag, failure, parseFlags, positiveInt, providerFor } from './command';
+import { deviceFlag, emitFailure, errorCodeOf, eventWriter, failure, messageOf, parseFlags, positiveInt, providerFor } from './command';
 
 export async function exportCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['onnx', 'adapter', 'threads', 'device'], ['force']);
+  const parsed = parseFlags(args, ['onnx', 'adapter', 'threads', 'device'], ['force', 'events']);
   if (typeof parsed === 'string') return usage(parsed);
   const [runDir, ...extra] = parsed.positional;
   const onnx = parsed.flags.get('onnx');
@@ -21,18 +22,30 @@ export async function exportCommand(args: readonly string[], usage: (m: string) 
   if (typeof threads === 'string') return usage(threads);
   const device = deviceFlag(parsed);
   if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const write = eventWriter(parsed.flags.has('events'));
+  const emit = (p: PayloadOf<ExportJobEvent>): void => write(stampAs<ExportJobEvent>(p));
+  const started = Date.now();
+  const run = path.basename(path.resolve(runDir));
+  emit({ type: 'start', job: 'export', run, runDir: path.resolve(runDir), ...(typeof onnx === 'string' ? { onnx: path.resolve(onnx) } : {}), ...(typeof adapter === 'string' ? { adapter: path.resolve(adapter) } : {}) });
+  let written = 0;
   try {
     if (typeof adapter === 'string') {
       const r = exportAdapterFolder(path.join(runDir, RUN_FILES.adapterDir), adapter, { force: parsed.flags.has('force') });
+      written++;
+      emit({ type: 'artifact', kind: 'adapter-folder', path: r.dir, bytes: r.bytes });
       process.stderr.write(`wrote ${r.dir} (${Object.keys(ADAPTER_FILES).length} files, ${(r.bytes / 2 ** 20).toFixed(2)} MiB)\n`);
     }
     if (typeof onnx === 'string') {
       if (importedWithoutData(runDir)) throw new RunFolderError(`${runDir} was imported without data, and --onnx checks the exported model on the run's validation examples: import it again with --data FILE`);
       const r = await exportOnnx(runDir, onnx, { threads, provider: await providerFor(device) });
+      written++;
+      emit({ type: 'artifact', kind: 'onnx', path: r.file, bytes: r.bytes, check: { maxDifference: r.maxDifference, examples: r.checked, tolerance: r.tolerance } });
       process.stderr.write(`wrote ${r.file} (${(r.bytes / 2 ** 20).toFixed(1)} MiB); its logits match the engine's to ${r.maxDifference.toExponential(1)} on ${r.checked} examples\n`);
     }
+    emit({ type: 'end', status: 'completed', run, seconds: (Date.now() - started) / 1000, steps: written, metrics: {} });
     return 0;
   } catch (e) {
+    emitFailure(write, errorCodeOf(e), messageOf(e), { run, started, steps: written });
     return failure(e);
   }
 }

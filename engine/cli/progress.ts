@@ -1,40 +1,62 @@
 /**
  * Human output for jobs on standard error: a progress bar redrawn in place on a terminal,
- * plain lines (start, every tenth of the run, evaluations, end) otherwise.
+ * plain lines (start, every tenth of the run, evaluations, end) otherwise. Jobs nest (a
+ * sweep's trials, drop-regimes' runs and curves), so what an `end` counts is the unit of
+ * the `start` it closes.
  */
-import type { JobEvent } from '../events';
+import type { EngineEvent } from '../events';
 
-export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e: JobEvent) => void {
+export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e: EngineEvent) => void {
   const tty = Boolean(stream.isTTY);
   let total = 0;
   let lastPrinted = 0;
   let started = Date.now();
   let tokens = 0;
-  let unit = 'steps';
-  let inSweep = false;
+  /** The unit of each open start, innermost last. */
+  const units: string[] = [];
   const clear = (): void => {
     if (tty) stream.write('\r\x1b[2K');
   };
   return (e) => {
     switch (e.type) {
       case 'start':
-        if (e.job === 'sweep') {
-          unit = 'trials';
-          inSweep = true;
-          stream.write(`sweep ${e.sweep}: ${e.trials} trials${e.skipped ? ` (${e.skipped} already done, skipped)` : ''}, selected on ${e.metric}\n  sweep folder ${e.sweepDir}\n`);
-          break;
+        switch (e.job) {
+          case 'sweep':
+            units.push('trials');
+            stream.write(`sweep ${e.sweep}: ${e.trials} trials${e.skipped ? ` (${e.skipped} already done, skipped)` : ''}, selected on ${e.metric}\n  sweep folder ${e.sweepDir}\n`);
+            break;
+          case 'ablate':
+          case 'drop-curve':
+            units.push('cells');
+            total = e.cells;
+            lastPrinted = 0;
+            started = Date.now();
+            stream.write(`${e.job === 'drop-curve' ? 'AdapterDrop curve of' : 'ablating'} ${e.run}: ${e.cells} cells on ${e.examples} examples (${e.metric})\n`);
+            break;
+          case 'drop-regimes':
+            units.push('runs');
+            stream.write(`AdapterDrop regimes (standard, robust, specialized n = ${e.specialized.join(', ')}): ${e.runs} training runs, compared on ${e.metric}\n  folder ${e.runDir}\n`);
+            break;
+          case 'train':
+            units.push('steps');
+            total = e.steps;
+            lastPrinted = 0;
+            tokens = 0;
+            started = Date.now();
+            stream.write(`${e.experiment}: ${e.method} on ${e.model}, ${e.parameters.trainable.toLocaleString('en-US')} trainable parameters (${e.parameters.percentOfBase.toFixed(2)}% of ${e.parameters.base.toLocaleString('en-US')}), ${e.examples} examples, ${e.steps} steps, ${e.threads} threads\n  run folder ${e.runDir}\n`);
+            break;
+          case 'import':
+            units.push('steps');
+            break;
+          case 'evaluate':
+          case 'predict':
+          case 'multitask':
+            units.push('examples');
+            break;
+          case 'export':
+            units.push('files');
+            break;
         }
-        if (e.job !== 'train') {
-          unit = 'cells';
-          total = e.cells;
-          started = Date.now();
-          stream.write(`ablating ${e.run}: ${e.cells} cells on ${e.examples} examples (${e.metric})\n`);
-          break;
-        }
-        total = e.steps;
-        unit = 'steps';
-        started = Date.now();
-        stream.write(`${e.experiment}: ${e.method} on ${e.model}, ${e.parameters.trainable.toLocaleString('en-US')} trainable parameters (${e.parameters.percentOfBase.toFixed(2)}% of ${e.parameters.base.toLocaleString('en-US')}), ${e.examples} examples, ${e.steps} steps, ${e.threads} threads\n  run folder ${e.runDir}\n`);
         break;
       case 'step': {
         tokens += e.tokens;
@@ -54,7 +76,12 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
       }
       case 'evaluation':
         clear();
-        stream.write(`  epoch ${e.epoch} validation ${e.metric} ${e.value.toFixed(4)} (${e.examples} examples)\n`);
+        if (e.split === 'data') stream.write(`  ${e.task ? `${e.task}: ` : ''}${e.metric} ${e.value.toFixed(4)} (${e.examples} examples)\n`);
+        else stream.write(`  epoch ${e.epoch} ${e.split} ${e.metric} ${e.value.toFixed(4)} (${e.examples} examples)\n`);
+        break;
+      case 'comparison':
+        clear();
+        stream.write(`  one pass per task: ${e.separateSeconds.toFixed(2)} s; multi-task inference: ${e.sharedSeconds.toFixed(2)} s (${e.speedup.toFixed(2)}× as fast)\n`);
         break;
       case 'log':
         clear();
@@ -64,11 +91,12 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
         clear();
         stream.write(`error: ${e.message}\n`);
         break;
-      case 'end':
+      case 'end': {
         clear();
-        if (inSweep && e.run.includes('-sweep-')) unit = 'trials';
+        const unit = units.pop() ?? 'steps';
         stream.write(`${e.status} after ${e.steps} ${unit} in ${formatSeconds(e.seconds)}${Object.keys(e.metrics).length ? ': ' + Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : ''}\n`);
         break;
+      }
       case 'ablation': {
         const site = e.site === 'both' ? '' : ` (${e.site})`;
         const line = `cell ${e.index + 1}/${e.total}: layers ${e.from}..${e.to}${site} removed → ${e.metric} ${e.value.toFixed(4)}`;

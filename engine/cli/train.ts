@@ -9,7 +9,7 @@ import { formatCount } from '../model/parameters';
 import { defaultRunsDir } from '../runs/store';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../train/job';
 import { loadExperimentFile } from './load';
-import { cancellation, deviceFlag, exitCodeOf, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
+import { cancellation, deviceFlag, emitFailure, eventWriter, exitCodeOf, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
 
 export async function trainCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'checkpoint-every', 'device'], ['events']);
@@ -24,15 +24,23 @@ export async function trainCommand(args: readonly string[], usage: (m: string) =
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof maxSteps === 'string') return usage(maxSteps);
   if (typeof threads === 'string') return usage(threads);
+  const events = parsed.flags.has('events');
+  const started = Date.now();
+  // Failures before the run starts (the file, the model, the data, the device) are events too: error, then a failed end.
+  const setupFailed = (message: string): void => emitFailure(eventWriter(events), 'setup-failed', message, { run: '', started });
   const loaded = loadExperimentFile(file);
-  if (!loaded.ok) return reportUnloadable(file, loaded);
+  if (!loaded.ok) {
+    setupFailed(loaded.message);
+    return reportUnloadable(file, loaded);
+  }
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const { signal, dispose } = cancellation();
   try {
-    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, threads, checkpointEvery, device, emit: sinkFor(parsed.flags.has('events')), signal });
+    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, threads, checkpointEvery, device, emit: sinkFor(events), signal });
     if (result.status === 'cancelled') process.stderr.write(`continue with: adapter-lab resume ${result.runDir}\n`);
     return exitCodeOf(result);
   } catch (e) {
+    setupFailed(messageOf(e));
     process.stderr.write(`${file}: error: ${messageOf(e)}\n`);
     return 1;
   } finally {
@@ -62,6 +70,8 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
   process.stderr.write('Adapter Lab demo: Houlsby adapters vs full fine-tuning on a generated sentiment task.\nThe built-in model builtin:tiny-bert is generated from a fixed seed and is NOT pretrained.\n\n');
   const { signal, dispose } = cancellation();
   const results: { method: string; result: TrainJobResult }[] = [];
+  const events = parsed.flags.has('events');
+  const started = Date.now();
   try {
     for (const [method, lr] of [['adapter', '3.0e-3'], ['full', '1.0e-3']] as const) {
       const source = `name: demo-${method}\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  metric: accuracy\n  max_length: 32\nmethod: ${method}\n${method === 'adapter' ? 'adapter:\n  size: 16\n' : ''}training:\n  learning_rate: ${lr}\n  epochs: 3\n  batch_size: 16\n  seed: 42\n`;
@@ -69,10 +79,14 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
       fs.writeFileSync(file, source);
       const v = validateExperiment(source, { filePath: file });
       if (!v.ok) throw new Error(`the demo experiment is invalid: ${v.findings.map((f) => f.message).join('; ')}`);
-      const result = await runTrainJob({ experiment: v.experiment!, source, runsDir, maxSteps, threads, emit: sinkFor(parsed.flags.has('events')), signal, model });
+      const result = await runTrainJob({ experiment: v.experiment!, source, runsDir, maxSteps, threads, emit: sinkFor(events), signal, model });
       results.push({ method, result });
       if (result.status !== 'completed') break;
     }
+  } catch (e) {
+    emitFailure(eventWriter(events), 'setup-failed', messageOf(e), { run: '', started });
+    process.stderr.write(`error: ${messageOf(e)}\n`);
+    return 1;
   } finally {
     dispose();
     fs.rmSync(dir, { recursive: true, force: true });
@@ -96,10 +110,16 @@ export async function resumeCommand(args: readonly string[], usage: (m: string) 
   const checkpointEvery = positiveInt(parsed.flags.get('checkpoint-every'), 'checkpoint-every');
   if (typeof threads === 'string') return usage(threads);
   if (typeof checkpointEvery === 'string') return usage(checkpointEvery);
+  const events = parsed.flags.has('events');
+  const started = Date.now();
   const { signal, dispose } = cancellation();
   try {
-    return exitCodeOf(await resumeTrainJob(path.resolve(runDir), { threads, checkpointEvery, device, emit: sinkFor(parsed.flags.has('events')), signal }));
+    const result = await resumeTrainJob(path.resolve(runDir), { threads, checkpointEvery, device, emit: sinkFor(events), signal });
+    if (result.status === 'cancelled') process.stderr.write(`continue with: adapter-lab resume ${result.runDir}\n`);
+    return exitCodeOf(result);
   } catch (e) {
+    // Not resumable (not a run, completed, locked, its model or data unusable): error and a failed end, nothing started.
+    emitFailure(eventWriter(events), 'setup-failed', messageOf(e), { run: path.basename(path.resolve(runDir)), started });
     return failure(e);
   } finally {
     dispose();

@@ -21,12 +21,29 @@ export interface ExportResult {
   /** Largest difference between the exported model's logits and the engine's, on the checked examples. */
   readonly maxDifference: number;
   readonly checked: number;
+  readonly tolerance: number;
 }
 
 /** Exported logits must match the engine's this closely (both run float32 on onnxruntime). */
-const TOLERANCE = 1e-4;
+export const EXPORT_TOLERANCE = 1e-4;
 
-export async function exportOnnx(runDir: string, file: string, session: SessionOptions = {}): Promise<ExportResult> {
+export interface ExportOptions extends SessionOptions {
+  /** The largest difference from the engine's logits the file may show (default EXPORT_TOLERANCE). */
+  readonly tolerance?: number;
+}
+
+/** The exported model did not give the engine's logits: nothing was written. */
+export class ExportMismatchError extends Error {
+  constructor(
+    readonly maxDifference: number,
+    readonly tolerance: number,
+  ) {
+    super(`the exported model's logits differ from the engine's by ${maxDifference} (more than ${tolerance}); nothing was written`);
+  }
+}
+
+export async function exportOnnx(runDir: string, file: string, options: ExportOptions = {}): Promise<ExportResult> {
+  const { tolerance = EXPORT_TOLERANCE, ...session } = options;
   const run = loadRun(runDir);
   const o = new Ops();
   const bert = buildBert(o, run.spec, run.weights, { trainable: new Set() });
@@ -53,8 +70,9 @@ export async function exportOnnx(runDir: string, file: string, session: SessionO
     await exported.release();
     await engine.release();
   }
-  if (!(maxDifference <= TOLERANCE)) throw new Error(`the exported model's logits differ from the engine's by ${maxDifference}; nothing was written`);
+  // Checked before anything is written, and written atomically: a refused or failed export leaves no file.
+  if (!(maxDifference <= tolerance)) throw new ExportMismatchError(maxDifference, tolerance);
   fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
   writeAtomic(file, bytes);
-  return { file: path.resolve(file), bytes: bytes.length, maxDifference, checked };
+  return { file: path.resolve(file), bytes: bytes.length, maxDifference, checked, tolerance };
 }

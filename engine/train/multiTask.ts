@@ -5,6 +5,7 @@
  * run from that shared state. Runs with the same shapes share one graph, their trained
  * weights fed as inputs, so the frozen base weights are held once per group, not per run.
  */
+import { DataError } from '../data/errors';
 import { readTable } from '../data/table';
 import { Ops } from '../graph/ops';
 import { buildBertSegment } from '../model/bert';
@@ -12,7 +13,7 @@ import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/s
 import { makeBatches, type EncodedExample } from './batches';
 import { frozenPrefixLayers } from './plan';
 import { loadRun, RunFolderError, type LoadedRun } from './runModel';
-import { predictAll } from './tasks';
+import { predictAll, prepareEvaluation, type Evaluation, type LogitsSource } from './tasks';
 import { Trainer } from './trainer';
 
 export interface TaskPredictions {
@@ -22,22 +23,90 @@ export interface TaskPredictions {
   readonly logits: readonly (readonly number[])[];
 }
 
-export interface MultiTaskResult {
-  readonly tasks: readonly TaskPredictions[];
-  /** The shared prefix: embeddings and layers 0..sharedLayers−1. */
-  readonly sharedLayers: number;
+/** A task's metrics on the file, when it holds that task's labels. */
+export interface TaskEvaluation {
+  readonly metric: string;
+  readonly metrics: Readonly<Record<string, number>>;
   readonly examples: number;
   readonly seconds: number;
 }
 
-export async function multiTaskPredict(runDirs: readonly string[], dataFile: string, options: SessionOptions = {}): Promise<MultiTaskResult> {
+export type ScoredTask = TaskPredictions & {
+  /** Present when the file has the task's label column and every label is one the task knows. */
+  readonly evaluation?: TaskEvaluation;
+  /** Why the task was not scored (no label column, or labels it does not know). */
+  readonly unscored?: string;
+};
+
+/** The shared pass against one full pass per task over the same examples. */
+export interface SpeedComparison {
+  readonly sharedSeconds: number;
+  readonly separateSeconds: number;
+  /** separateSeconds / sharedSeconds. */
+  readonly speedup: number;
+}
+
+export interface MultiTaskResult {
+  readonly tasks: readonly ScoredTask[];
+  /** The shared prefix: embeddings and layers 0..sharedLayers−1. */
+  readonly sharedLayers: number;
+  readonly examples: number;
+  /** The shared pass alone (not the scoring). */
+  readonly seconds: number;
+  /** With `compare`: the same predictions made one full pass per task, timed. */
+  readonly comparison?: SpeedComparison;
+}
+
+export interface MultiTaskOptions extends SessionOptions {
+  /** Also time one full pass per task (AdapterDrop's comparison). */
+  readonly compare?: boolean;
+}
+
+export async function multiTaskPredict(runDirs: readonly string[], dataFile: string, options: MultiTaskOptions = {}): Promise<MultiTaskResult> {
+  const { compare, ...session } = options;
   const runs = runDirs.map((dir) => loadRun(dir));
   const examples = encodeFor(runs, dataFile);
   const t0 = performance.now();
   const shared = sharedPrefix(runs);
-  const logits = await sharedLogits(runs, shared, examples, options);
+  const logits = await sharedLogits(runs, shared, examples, session);
   const seconds = (performance.now() - t0) / 1000;
-  return { tasks: runs.map((r, t) => decode(r, logits[t]!)), sharedLayers: shared, examples: examples.length, seconds };
+  const columns = readTable(dataFile).columns;
+  const tasks: ScoredTask[] = [];
+  for (const [t, r] of runs.entries()) tasks.push({ ...decode(r, logits[t]!), ...(await scoreTask(r, logits[t]!, dataFile, columns)) });
+  let comparison: SpeedComparison | undefined;
+  if (compare) {
+    const separate = await separatePredict(runDirs, dataFile, session);
+    comparison = { sharedSeconds: seconds, separateSeconds: separate.seconds, speedup: separate.seconds / seconds };
+  }
+  return { tasks, sharedLayers: shared, examples: examples.length, seconds, ...(comparison ? { comparison } : {}) };
+}
+
+/**
+ * A task's metrics from the logits of the shared pass: the same evaluation `evaluate` runs
+ * (the run's label map and metric), fed the logits already computed.
+ */
+async function scoreTask(run: LoadedRun, logits: readonly (readonly number[])[], dataFile: string, columns: readonly string[]): Promise<Pick<ScoredTask, 'evaluation' | 'unscored'>> {
+  const label = run.experiment.task.label;
+  if (label === undefined || !columns.includes(label)) return { unscored: `the file has no "${label ?? 'label'}" column` };
+  const t = performance.now();
+  let evaluation: Evaluation;
+  try {
+    evaluation = prepareEvaluation(run.experiment, run.model.tokenizer, run.labels, dataFile);
+  } catch (e) {
+    if (e instanceof DataError) return { unscored: e.message };
+    throw e;
+  }
+  // The evaluation's examples are the file's rows in order, as the shared pass's are.
+  const computed: LogitsSource = {
+    logits: async (batch) => {
+      const width = logits[0]?.length ?? 0;
+      const data = new Float32Array(batch.batchSize * width);
+      batch.indices.forEach((index, row) => data.set(logits[index]!, row * width));
+      return { data, shape: [batch.batchSize, width] };
+    },
+  };
+  const metrics = await evaluation.evaluate(computed);
+  return { evaluation: { metric: run.experiment.task.metric, metrics, examples: evaluation.inputs.length, seconds: (performance.now() - t) / 1000 } };
 }
 
 /** What a task brings: its model shape, its trainable names and its weights (base + trained). */
