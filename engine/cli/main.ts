@@ -30,8 +30,9 @@ Usage:
       train one run; the run folder goes under .adapter-lab/runs beside the file
   adapter-lab resume <run-folder> [--threads N] [--device D] [--events]
       continue a killed or cancelled run from its last checkpoint to the same end
-  adapter-lab predict <run-folder> <data-file> [--out FILE] [--threads N]
+  adapter-lab predict <run-folder> <data-file> [--out FILE] [--threads N] [--events]
       one JSON line per example, in file order, with its logits and prediction
+      (--events needs --out: standard output carries the events)
   adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--workers N] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
       run the grid × seeds, trial after trial or in N worker processes (at most one per
       core, the threads split between them); select the best trial per group on validation
@@ -39,7 +40,7 @@ Usage:
       remove the adapters of every span of layers i..j (and each single site) from a
       trained run and evaluate, without retraining; writes ablation.json to the run;
       --drop-curve: the AdapterDrop curve, n lowest layers removed (drop-curve.json)
-  adapter-lab export <run-folder> [--onnx FILE] [--adapter DIR [--force]] [--threads N]
+  adapter-lab export <run-folder> [--onnx FILE] [--adapter DIR [--force]] [--threads N] [--events]
       --onnx: the adapted model as an ONNX file for inference (checked against the engine);
       --adapter: the trained adapter in AdapterHub's folder layout (a non-empty DIR only
       with --force)
@@ -50,10 +51,11 @@ Usage:
   adapter-lab drop-regimes <file.adapter.yaml> [--n 2,4,...] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
       AdapterDrop's curve (metric vs n lowest layers dropped) for three training regimes:
       standard, robust, and one run per n with layers 0..n-1 dropped (regimes.json)
-  adapter-lab multitask <data-file> <run-folder>... [--out FILE] [--compare] [--threads N]
+  adapter-lab multitask <data-file> <run-folder>... [--out FILE] [--compare] [--threads N] [--events]
       several trained adapters over one base model in one pass: the lower layers no run
-      adapts are computed once and shared; --compare also times one pass per task
-  adapter-lab evaluate <run-folder | adapter-folder> <data-file> [--model REF] [--threads N] [--device D]
+      adapts are computed once and shared; each task is scored when the file has its
+      labels; --compare also times one pass per task (--events needs --out)
+  adapter-lab evaluate <run-folder | adapter-folder> <data-file> [--model REF] [--threads N] [--device D] [--events]
       the metrics of a run, or of a saved adapter folder (on --model or the base model it
       names), on a labelled file (one JSON line on standard output)
   adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
@@ -69,7 +71,8 @@ ablate, evaluate and export run on the CPU unless given --device.
 --events writes JSON-lines job events (docs/events.md) to standard output; progress goes
 to standard error.
 Exit codes: 0 ok, 1 the experiment has errors or the job failed, 2 usage or I/O error,
-130 cancelled (SIGINT/SIGTERM: the run is kept with status cancelled).
+130 cancelled (SIGINT/SIGTERM: the run stops at once and is kept with status cancelled;
+resume continues from its last checkpoint).
 `;
 
 /** The built-in experiment: a small adapter run on a model the engine makes itself. */
