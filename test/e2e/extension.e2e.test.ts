@@ -1,9 +1,11 @@
 /**
  * Adapter Lab in a real VS Code (code-server) from its .vsix, driven as a user drives it:
- * an experiment with a mistake shows a squiggle and a Problems row; fixing it in the editor
- * clears the Problems count; Train from the code lens opens the Run panel, which draws the
- * loss; the Runs view lists the run as completed; a long second run is stopped with
- * "Adapter Lab: Stop Job" and listed as cancelled. Screenshots go to out/test-artifacts/e2e/.
+ * an experiment with a mistake shows a squiggle and a Problems row, and Train refuses it
+ * with the error count; fixing it in the editor clears the Problems count; Train from the
+ * code lens opens the Run panel, which draws the loss; the Runs view lists the run as
+ * completed; a long second run is stopped with "Adapter Lab: Stop Job" and listed as
+ * cancelled; after a reload the Run panel comes back; in an untrusted folder diagnostics
+ * work and Train runs nothing. Screenshots go to out/test-artifacts/e2e/.
  *
  * Needs `npm run e2e:setup` (code-server and Chromium); skipped with the reason otherwise,
  * unless ADAPTER_LAB_E2E=require (as in CI), which turns the reason into a failure.
@@ -17,6 +19,10 @@ import type { Locator } from 'playwright-core';
 import { builtinSentiment } from '../../engine/model/builtin';
 import { REPO_ROOT } from '../support/lspClient';
 import { Browser, CodeServer, editor, findFrame, missingPrerequisite, openFile, openWorkbench, problemCounts, runCommand, tempHome, waitFor } from './support/codeServer';
+
+/** As in CI: a missing prerequisite fails instead of skipping, and the code lens must be there (no palette fallback). */
+const REQUIRED = process.env.ADAPTER_LAB_E2E === 'require';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const EXPERIMENT = 'sentiment.adapter.yaml';
 const RUN_NAME = 'e2e-sentiment';
@@ -77,7 +83,7 @@ function extensionPackage(home: string): string {
 }
 
 const missing = missingPrerequisite();
-if (missing && process.env.ADAPTER_LAB_E2E === 'require') throw new Error(`end-to-end tests required (ADAPTER_LAB_E2E=require) but ${missing}`);
+if (missing && REQUIRED) throw new Error(`end-to-end tests required (ADAPTER_LAB_E2E=require) but ${missing}`);
 
 describe('Adapter Lab in VS Code (code-server)', { skip: missing ? `end-to-end tests skipped: ${missing}` : false, timeout: 240_000 }, () => {
   let home: string;
@@ -99,17 +105,26 @@ describe('Adapter Lab in VS Code (code-server)', { skip: missing ? `end-to-end t
     }
   };
 
-  /** Clicks the "Train" code lens above the experiment; the command palette if there is none. */
+  /**
+   * Clicks the "Train" code lens above the experiment. Without the lens, a required run
+   * (ADAPTER_LAB_E2E=require) fails: the lens is what is being proven; a local run falls
+   * back to the command palette and says so.
+   */
   const train = async (t: TestContext) => {
     const lens = browser.page.locator('.codelens-decoration a', { hasText: /\bTrain\b/ }).first();
     try {
       await lens.waitFor({ timeout: 10_000 });
-      await lens.click();
     } catch {
+      if (REQUIRED) throw new Error('no "Train" code lens above the experiment within 10 s (the language server\'s code lenses did not show)');
       t.diagnostic('no "Train" code lens found; using the command palette');
       await runCommand(browser.page, 'Adapter Lab: Train');
+      return;
     }
+    await lens.click();
   };
+
+  /** A notification toast with this text. */
+  const notification = (text: RegExp) => browser.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
 
   /** The loss chart's point count in a Run panel's webview (the one showing `run`, if given), once above 0. */
   const lossPoints = async (timeout: number, run?: string) => {
@@ -184,6 +199,19 @@ describe('Adapter Lab in VS Code (code-server)', { skip: missing ? `end-to-end t
     await visible(page.locator('.markers-panel .monaco-list-row', { hasText: MISTAKE_MESSAGE }).first(), `a Problems row with "${MISTAKE_MESSAGE}"`, 10_000);
     await browser.screenshot('1-diagnostic');
   }, 60_000);
+
+  step('Train on the file with the mistake names the error and starts nothing', ['a mistake shows as a squiggle and a Problems row with its message'], async (t) => {
+    const page = browser.page;
+    await openFile(page, EXPERIMENT);
+    await train(t);
+    await visible(notification(/sentiment\.adapter\.yaml has 1 error; fix them before running/), 'a notification "sentiment.adapter.yaml has 1 error; fix them before running"', 10_000);
+    await visible(page.locator('.markers-panel .monaco-list-row', { hasText: MISTAKE_MESSAGE }).first(), 'the Problems view with the error', 5_000);
+    await browser.screenshot('1b-refused');
+    // A job would have made its run folder within a moment of starting.
+    await sleep(1_000);
+    assert.deepEqual(runFolders(), [], 'no run was started');
+    await runCommand(page, 'Notifications: Clear All Notifications');
+  }, 30_000);
 
   step('fixing it in the editor and saving clears the Problems count', ['a mistake shows as a squiggle and a Problems row with its message'], async () => {
     const page = browser.page;
@@ -263,6 +291,31 @@ describe('Adapter Lab in VS Code (code-server)', { skip: missing ? `end-to-end t
     assert.equal(points, steps, 'the restored loss chart has one point per recorded step');
     await browser.screenshot('6-restored');
   }, 90_000);
+
+  step('in an untrusted folder diagnostics work, and Train explains that it needs trust and runs nothing', [], async (t) => {
+    // A second code-server with workspace trust on (the folder opens in Restricted Mode), sharing the installed extension.
+    const untrusted = path.join(home, 'untrusted');
+    fs.mkdirSync(untrusted);
+    fs.writeFileSync(path.join(untrusted, EXPERIMENT), experiment('-4', 1));
+    tsv(path.join(untrusted, 'data/train.tsv'), 16, 1);
+    tsv(path.join(untrusted, 'data/dev.tsv'), 16, 2);
+    const restricted = new CodeServer(path.join(home, 'code-server-trust'), { trust: true, extensions: server.extensions });
+    try {
+      await restricted.start(untrusted);
+      const page = browser.page;
+      await openWorkbench(page, restricted, untrusted, EXPERIMENT);
+      await openFile(page, EXPERIMENT);
+      await visible(page.locator('.monaco-editor .squiggly-error').first(), 'an error squiggle in the untrusted folder', 30_000);
+      await waitFor('the Problems counter to show 1 error', async () => ((await problemCounts(page)).errors === 1 ? true : undefined), 10_000);
+      await train(t);
+      await visible(notification(/needs a trusted workspace/), 'a notification that training needs a trusted workspace', 10_000);
+      await browser.screenshot('7-untrusted');
+      await sleep(1_000);
+      assert.equal(fs.existsSync(path.join(untrusted, '.adapter-lab')), false, 'no run folder in the untrusted workspace');
+    } finally {
+      await restricted.stop();
+    }
+  }, 60_000);
 
   test('nothing was requested from a host other than 127.0.0.1 or localhost', () => {
     assert.deepEqual(browser?.foreignRequests ?? [], []);

@@ -58,6 +58,20 @@ async function freePort(): Promise<number> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Workspace trust as a user who has it on sees it: folders are untrusted until trusted, without a startup prompt. */
+const TRUST_SETTINGS = {
+  'security.workspace.trust.enabled': true,
+  'security.workspace.trust.startupPrompt': 'never',
+  'security.workspace.trust.untrustedFiles': 'open',
+};
+
+export interface CodeServerOptions {
+  /** Workspace trust on (folders open in Restricted Mode); off by default, as jobs need trust. */
+  readonly trust?: boolean;
+  /** An extensions folder to share (an extension installed once serves several servers run one after another). */
+  readonly extensions?: string;
+}
+
 /** One code-server with its own user data, extensions, configuration and XDG folders. */
 export class CodeServer {
   private process: ChildProcess | undefined;
@@ -69,14 +83,20 @@ export class CodeServer {
   private readonly config: string;
   private readonly env: NodeJS.ProcessEnv;
 
-  constructor(readonly home: string) {
+  private readonly trust: boolean;
+
+  constructor(
+    readonly home: string,
+    options: CodeServerOptions = {},
+  ) {
+    this.trust = options.trust ?? false;
     this.userData = path.join(home, 'user-data');
-    this.extensions = path.join(home, 'extensions');
+    this.extensions = options.extensions ?? path.join(home, 'extensions');
     this.config = path.join(home, 'config.yaml');
     this.logFile = path.join(home, 'code-server.log');
     fs.mkdirSync(path.join(this.userData, 'User'), { recursive: true });
     fs.mkdirSync(this.extensions, { recursive: true });
-    fs.writeFileSync(path.join(this.userData, 'User', 'settings.json'), JSON.stringify(SETTINGS, null, 2));
+    fs.writeFileSync(path.join(this.userData, 'User', 'settings.json'), JSON.stringify({ ...SETTINGS, ...(this.trust ? TRUST_SETTINGS : {}) }, null, 2));
     fs.writeFileSync(this.config, 'bind-addr: 127.0.0.1:0\nauth: none\ncert: false\n');
     const xdg = (name: string) => {
       const dir = path.join(home, 'xdg', name);
@@ -113,7 +133,7 @@ export class CodeServer {
       '--auth', 'none',
       '--disable-telemetry',
       '--disable-update-check',
-      '--disable-workspace-trust',
+      ...(this.trust ? [] : ['--disable-workspace-trust']),
       '--disable-getting-started-override',
       '--ignore-last-opened',
       workspace,
