@@ -285,7 +285,7 @@ export class JobService implements vscode.Disposable {
       const report = (): void => {
         const s = job.state;
         if (s.phase === 'queued') return progress.report({ message: `queued: waiting for ${this.queue.runningCount} running job${this.queue.runningCount === 1 ? '' : 's'}` });
-        if (s.phase === 'running' && s.stopping) return progress.report({ message: 'stopping after the current step…' });
+        if (s.phase === 'running' && s.stopping) return progress.report({ message: 'stopping…' });
         const snap = job.data.tracker.current;
         // Evaluate and export report no progress, only their result.
         if (snap.fraction === undefined && !streamsEvents(job.data.request.command)) return progress.report({ message: 'running…' });
