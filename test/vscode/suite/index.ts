@@ -1,7 +1,8 @@
 /**
  * Runs inside VS Code's extension host (loaded by runTests.ts): activates the extension,
  * checks diagnostics on a broken file and that Train refuses it, then trains the example
- * experiment and checks that a completed run folder appears. Plain node:assert, no test
+ * experiment and checks that a completed run folder appears, and trains it again with no
+ * editor open, as the walkthrough's Train step does. Plain node:assert, no test
  * framework: `run()` resolving is a pass, throwing a failure.
  */
 import assert from 'node:assert/strict';
@@ -35,7 +36,7 @@ test('the extension activates and registers its commands', async () => {
   assert.ok(ext, `${EXTENSION_ID} is installed`);
   await ext.activate();
   const commands = new Set(await vscode.commands.getCommands(true));
-  for (const id of ['adapterLab.train', 'adapterLab.runSweep', 'adapterLab.evaluate', 'adapterLab.runAblation', 'adapterLab.dropCurve', 'adapterLab.exportOnnx', 'adapterLab.exportAdapter', 'adapterLab.stopJob', 'adapterLab.openResults', 'adapterLab.compareRuns', 'adapterLab.createExample']) {
+  for (const id of ['adapterLab.train', 'adapterLab.runSweep', 'adapterLab.evaluate', 'adapterLab.runAblation', 'adapterLab.dropCurve', 'adapterLab.dropRegimes', 'adapterLab.exportOnnx', 'adapterLab.exportAdapter', 'adapterLab.stopJob', 'adapterLab.openResults', 'adapterLab.compareRuns', 'adapterLab.createExample']) {
     assert.ok(commands.has(id), id);
   }
 });
@@ -71,6 +72,16 @@ test('Train on the example experiment writes a completed run to the runs folder'
   assert.equal(dirs.length, 1, `one run in ${runs}`);
   const status = JSON.parse(fs.readFileSync(path.join(runs, dirs[0]!, 'status.json'), 'utf8')) as { status: string };
   assert.equal(status.status, 'completed');
+});
+
+test('Train with no editor open (the walkthrough\'s step) trains the example just created', async () => {
+  const folder = workspaceFolder();
+  await vscode.commands.executeCommand('workbench.action.closeAllEditors');
+  assert.equal(vscode.window.activeTextEditor, undefined);
+  const runs = path.join(folder, '.adapter-lab', 'runs');
+  const before = fs.readdirSync(runs).filter((d) => d.startsWith('quickstart-')).length;
+  await vscode.commands.executeCommand('adapterLab.train');
+  assert.equal(fs.readdirSync(runs).filter((d) => d.startsWith('quickstart-')).length, before + 1, 'one more quickstart run');
 });
 
 export async function run(): Promise<void> {
