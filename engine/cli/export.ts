@@ -1,7 +1,7 @@
 /** `adapter-lab export` (ONNX, AdapterHub-style folder) and `import` (a saved adapter as a run). */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { stampAs, type ExportJobEvent, type PayloadOf } from '../events';
+import { stampAs, type ExportJobEvent, type ImportJobEvent, type PayloadOf } from '../events';
 import { formatCount } from '../model/parameters';
 import { RUN_FILES } from '../runs/store';
 import { exportOnnx } from '../train/export';
@@ -69,11 +69,20 @@ export async function importCommand(args: readonly string[], usage: (m: string) 
   if (!adapterDir || extra.length) return usage('import needs one adapter folder');
   const flag = (name: string) => (typeof parsed.flags.get(name) === 'string' ? (parsed.flags.get(name) as string) : undefined);
   const runsDir = path.resolve(flag('runs') ?? path.join('.adapter-lab', 'runs'));
+  const write = eventWriter(parsed.flags.has('events'));
+  const started = Date.now();
+  let begun = false;
+  const emit = (e: ImportJobEvent): void => {
+    if (e.type === 'start') begun = true;
+    write(e);
+  };
   try {
-    const r = await importAdapter({ adapterDir, runsDir, model: flag('model'), name: flag('name'), data: flag('data'), emit: parsed.flags.has('events') ? (e) => process.stdout.write(JSON.stringify(e) + '\n') : undefined });
+    const r = await importAdapter({ adapterDir, runsDir, model: flag('model'), name: flag('name'), data: flag('data'), emit });
     process.stderr.write(`imported ${path.resolve(adapterDir)} (${r.experiment.method}, ${formatCount(r.parameters.trainable)} trained parameters) on ${r.experiment.model}\n  run folder ${r.runDir}\n`);
     return 0;
   } catch (e) {
+    // Refused before a run folder existed (the folder fails validation): the import wrote no events yet.
+    if (!begun) emitFailure(write, 'import-failed', messageOf(e), { run: '', started });
     return failure(e);
   }
 }
