@@ -1,0 +1,170 @@
+/**
+ * docs/events.md is the contract of the `--events` streams: real streams of the commands
+ * (train, resume, evaluate, predict, export, multitask, drop-regimes, import, and jobs that
+ * fail) are checked against its tables event by event, and against its stream rules
+ * (one start … end per job, nested jobs inside, nothing after the end).
+ */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { ARTIFACT_KINDS, ERROR_CODES } from '../../engine/events';
+import { loadEventContract, type EventContract } from '../support/eventContract';
+import { Workspace } from '../support/fixtures';
+import { REPO_ROOT } from '../support/lspClient';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+interface Event { type: string; job?: string; [k: string]: unknown }
+
+/** A small adapter experiment; `extra` adds top-level sections, `training` settings of its own. */
+function experiment(name: string, extra = '', training = ''): string {
+  return `name: ${name}\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  max_length: 24\nmethod: adapter\nadapter:\n  size: 8\ntraining:\n  learning_rate: 3.0e-3\n  epochs: 2\n  batch_size: 8\n  seed: 3\n${training}runtime:\n  threads: 1\n${extra}`;
+}
+
+/** Runs a command with --events: its exit code and its events (every standard output line must be one). */
+function stream(args: string[], cwd: string): { status: number | null; events: Event[]; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { cwd, encoding: 'utf8' });
+  const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+  return { status: r.status, events, stderr: r.stderr };
+}
+
+/** Every event as documented, and the stream as the page says streams go. */
+function assertContract(contract: EventContract, events: readonly Event[], what: string): void {
+  assert.ok(events.length > 0, `${what}: no events`);
+  for (const e of events) assert.deepEqual(contract.check(e), [], `${what}: ${JSON.stringify(e)}`);
+  const last = events[events.length - 1]!;
+  assert.equal(last.type, 'end', `${what}: the last event is the end`);
+  const open: Event[] = [];
+  for (const [i, e] of events.entries()) {
+    if (e.type === 'start') open.push(e);
+    if (e.type === 'end') {
+      // An end with nothing open: a job that failed before it started, and then it is the whole stream's end.
+      if (!open.pop()) assert.ok(i === events.length - 1 && !events.some((x) => x.type === 'start'), `${what}: an unpaired end at ${i}`);
+      if (open.length === 0) assert.equal(i, events.length - 1, `${what}: nothing follows the job's end`);
+    }
+    if (e.type === 'error') assert.equal(events[events.length - 1]!.status, 'failed', `${what}: a job with an error ends failed`);
+  }
+  assert.equal(open.length, 0, `${what}: every start has its end`);
+}
+
+describe('the event contract (docs/events.md)', () => {
+  let ws: Workspace;
+  let contract: EventContract;
+  let runA: string;
+  let runB: string;
+  const seen = new Set<string>();
+  const check = (events: readonly Event[], what: string): void => {
+    assertContract(contract, events, what);
+    for (const e of events) seen.add(e.type === 'start' ? `start:${e.job}` : e.type === 'artifact' ? `artifact:${String(e.kind)}` : e.type === 'error' ? `error:${String(e.code)}` : e.type);
+  };
+
+  before(() => {
+    contract = loadEventContract();
+    ws = new Workspace();
+    ws.sentiment('train.tsv', 48, 1);
+    ws.sentiment('dev.tsv', 16, 2);
+    ws.write('cached.adapter.yaml', experiment('cached', 'drop:\n  layers: 0..0\n', '  prefix_cache:\n    enabled: true\n'));
+    ws.write('robust.adapter.yaml', experiment('robust', 'drop:\n  layers: 0..1\n  mode: robust\n'));
+  });
+  after(() => ws.dispose());
+
+  test('the page lists exactly the artifact kinds and error codes the engine has, and its example is a valid stream', () => {
+    assert.deepEqual([...contract.artifactKinds].sort(), [...ARTIFACT_KINDS].sort());
+    assert.deepEqual([...contract.errorCodes].sort(), [...ERROR_CODES].sort());
+    assert.deepEqual([...contract.startJobs].sort(), ['ablate', 'drop-curve', 'drop-regimes', 'evaluate', 'export', 'import', 'multitask', 'predict', 'sweep', 'train']);
+    assertContract(contract, contract.example.map((l) => JSON.parse(l) as Event), 'the example');
+    // A checker that catches drift: an undocumented field, a missing one, a wrong type.
+    const step = { v: 1, time: '2026-01-01T00:00:00.000Z', type: 'step', step: 1, epoch: 1, loss: 0.5, lr: 0.1, gradNorm: 1, examples: 8, tokens: 80, seconds: 0.1 };
+    assert.deepEqual(contract.check(step), []);
+    assert.match(contract.check({ ...step, extra: 1 }).join(), /extra is not documented/);
+    assert.match(contract.check({ ...step, loss: undefined }).join(), /required field loss is missing/);
+    assert.match(contract.check({ ...step, step: 1.5 }).join(), /step should be integer/);
+  });
+
+  test('train, with the prefix cache and with robust AdapterDrop', () => {
+    const a = stream(['train', 'cached.adapter.yaml', '--events', '--max-steps', '8', '--runs', 'runs'], ws.root);
+    assert.equal(a.status, 0, a.stderr);
+    check(a.events, 'train');
+    const end = a.events[a.events.length - 1]!;
+    assert.ok(end.prefixCache, 'the prefix cache is reported');
+    runA = String(a.events[0]!.runDir);
+
+    const b = stream(['train', 'robust.adapter.yaml', '--events', '--max-steps', '3', '--runs', 'runs'], ws.root);
+    assert.equal(b.status, 0, b.stderr);
+    check(b.events, 'train (robust)');
+    runB = String(b.events[0]!.runDir);
+  });
+
+  test('evaluate, predict, export and multitask on finished runs', () => {
+    const evaluated = stream(['evaluate', runA, 'dev.tsv', '--events'], ws.root);
+    assert.equal(evaluated.status, 0, evaluated.stderr);
+    check(evaluated.events, 'evaluate');
+    assert.deepEqual(evaluated.events.map((e) => e.type), ['start', 'evaluation', 'end']);
+
+    const predicted = stream(['predict', runA, 'dev.tsv', '--events', '--out', 'predictions.jsonl'], ws.root);
+    assert.equal(predicted.status, 0, predicted.stderr);
+    check(predicted.events, 'predict');
+    assert.equal(fs.readFileSync(ws.path('predictions.jsonl'), 'utf8').trim().split('\n').length, 16);
+
+    const exported = stream(['export', runA, '--onnx', 'model.onnx', '--adapter', 'saved', '--events'], ws.root);
+    assert.equal(exported.status, 0, exported.stderr);
+    check(exported.events, 'export');
+    assert.deepEqual(exported.events.filter((e) => e.type === 'artifact').map((e) => e.kind), ['adapter-folder', 'onnx']);
+
+    const multi = stream(['multitask', 'dev.tsv', runA, runB, '--compare', '--events', '--out', 'multi.jsonl', '--threads', '1'], ws.root);
+    assert.equal(multi.status, 0, multi.stderr);
+    check(multi.events, 'multitask');
+
+    const imported = stream(['import', 'saved', '--model', 'builtin:tiny-bert', '--data', 'dev.tsv', '--runs', 'runs-import', '--events'], ws.root);
+    assert.equal(imported.status, 0, imported.stderr);
+    check(imported.events, 'import');
+  });
+
+  test('drop-regimes: its own start and end around the nested runs and curves', () => {
+    const r = stream(['drop-regimes', 'robust.adapter.yaml', '--n', '1', '--max-steps', '2', '--runs', 'runs-regimes', '--events'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    check(r.events, 'drop-regimes');
+    const starts = r.events.filter((e) => e.type === 'start').map((e) => e.job);
+    assert.deepEqual(starts, ['drop-regimes', 'train', 'drop-curve', 'train', 'drop-curve', 'train']);
+    assert.deepEqual(r.events.slice(-3).map((e) => `${e.type}:${String(e.kind ?? e.status)}`), ['artifact:drop-curve', 'artifact:regimes', 'end:completed']);
+    assert.equal(r.events[r.events.length - 1]!.steps, 3, 'three training runs');
+  });
+
+  test('jobs that fail: before they start, and after', () => {
+    // A model folder whose weights cannot be read: refused before any run folder exists.
+    ws.model('models/broken', { hidden_size: 32, num_hidden_layers: 2, num_attention_heads: 2, intermediate_size: 64, vocab_size: 6, max_position_embeddings: 32 });
+    ws.write('broken.adapter.yaml', experiment('broken').replace('builtin:tiny-bert', './models/broken'));
+    const broken = stream(['train', 'broken.adapter.yaml', '--events', '--runs', 'runs-broken'], ws.root);
+    assert.equal(broken.status, 1, broken.stderr);
+    check(broken.events, 'train, unreadable model');
+    assert.deepEqual(broken.events.map((e) => `${e.type}:${String(e.code ?? e.status)}`), ['error:setup-failed', 'end:failed']);
+    assert.equal(fs.existsSync(ws.path('runs-broken')) && fs.readdirSync(ws.path('runs-broken')).length > 0, false);
+
+    const notRun = stream(['resume', ws.root, '--events'], ws.root);
+    assert.equal(notRun.status, 2);
+    check(notRun.events, 'resume, not a run');
+    assert.equal(notRun.events[0]!.code, 'setup-failed');
+
+    const noData = stream(['evaluate', runA, 'nope.tsv', '--events'], ws.root);
+    assert.equal(noData.status, 2);
+    check(noData.events, 'evaluate, missing data');
+    assert.deepEqual(noData.events.map((e) => e.type), ['start', 'error', 'end']);
+
+    const notAdapter = stream(['import', 'dev.tsv', '--events', '--runs', 'runs-import'], ws.root);
+    assert.equal(notAdapter.status, 2);
+    check(notAdapter.events, 'import, not an adapter folder');
+    assert.equal(notAdapter.events[0]!.code, 'import-failed');
+
+    ws.write('nan.adapter.yaml', experiment('nan').replace('3.0e-3', '1.0e+30'));
+    const nan = stream(['train', 'nan.adapter.yaml', '--events', '--runs', 'runs-nan'], ws.root);
+    assert.equal(nan.status, 1);
+    check(nan.events, 'train, infinite loss');
+  });
+
+  test('between them, the streams use every kind of event the engine writes outside sweeps and ablations', () => {
+    for (const key of ['start:train', 'start:evaluate', 'start:predict', 'start:export', 'start:multitask', 'start:import', 'start:drop-regimes', 'start:drop-curve', 'step', 'evaluation', 'ablation', 'comparison', 'log', 'end', 'artifact:adapter', 'artifact:adapter-folder', 'artifact:onnx', 'artifact:predictions', 'artifact:drop-curve', 'artifact:regimes', 'error:setup-failed', 'error:import-failed', 'error:non-finite-loss']) {
+      assert.ok(seen.has(key), `no stream had ${key}`);
+    }
+  });
+});
