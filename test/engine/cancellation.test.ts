@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openSafetensors, readSafetensors } from '../../engine/checkpoint/safetensors';
+import { loadEventContract } from '../support/eventContract';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 
@@ -70,6 +71,8 @@ describe('cancelling a training run', () => {
     assert.ok(waited < 2000, `exited ${waited} ms after SIGTERM, with a 20 s step in flight`);
 
     const events = out.trim().split('\n').map((l) => JSON.parse(l) as Event);
+    const contract = loadEventContract();
+    for (const e of events) assert.deepEqual(contract.check(e), [], JSON.stringify(e));
     const end = events[events.length - 1]!;
     assert.deepEqual([end.type, end.status, end.steps], ['end', 'cancelled', 2]);
     assert.deepEqual(events.filter((e) => e.type === 'step').map((e) => e.step), [1, 2], 'the abandoned step reports nothing');

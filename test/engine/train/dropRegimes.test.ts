@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { resolveExperiment, type Experiment } from '../../../engine/config/experiment';
+import type { DropRegimesJobEvent } from '../../../engine/events';
 import { replayJob } from '../../../engine/runs/replay';
 import { REGIMES_FILE, runDropRegimes } from '../../../engine/train/dropRegimes';
 import { Workspace } from '../../support/fixtures';
@@ -25,8 +26,18 @@ describe('drop regimes', () => {
   };
 
   test('standard and robust curves over n = 0..L, specialized runs at their own n; all stored as drop curves', async () => {
-    const r = await runDropRegimes({ experiment: e, source: '', runsDir: ws.path('runs'), specialized: [2, 1], threads: 1, emit: () => undefined });
+    const events: DropRegimesJobEvent[] = [];
+    const r = await runDropRegimes({ experiment: e, source: '', runsDir: ws.path('runs'), specialized: [2, 1], threads: 1, emit: (ev) => events.push(ev) });
     assert.equal(r.status, 'completed', r.message);
+    // The job's own start and end around its runs and curves; the summary and the specialized curve reported.
+    const first = events[0]!;
+    const last = events[events.length - 1]!;
+    assert.ok(first.type === 'start' && first.job === 'drop-regimes' && first.runDir === r.dir);
+    assert.deepEqual([first.specialized, first.runs, first.layers], [[1, 2], 4, 4]);
+    assert.ok(last.type === 'end' && last.status === 'completed' && last.run === path.basename(r.dir) && last.steps === 4);
+    assert.deepEqual(events.filter((ev) => ev.type === 'start').map((ev) => (ev.type === 'start' ? ev.job : '')), ['drop-regimes', 'train', 'drop-curve', 'train', 'drop-curve', 'train', 'train']);
+    assert.equal(events.filter((ev) => ev.type === 'end').length, 7, 'every start is ended');
+    assert.deepEqual(events.filter((ev) => ev.type === 'artifact').slice(-2).map((ev) => (ev.type === 'artifact' ? [ev.kind, ev.path] : [])), [['drop-curve', path.join(r.dir, 'specialized', 'drop-curve.json')], ['regimes', path.join(r.dir, REGIMES_FILE)]]);
     assert.deepEqual(r.curves.map((c) => c.regime), ['standard', 'robust', 'specialized']);
     const [standard, robust, specialized] = r.curves;
     for (const c of [standard!, robust!]) assert.deepEqual(c.points.map((p) => p.n), [0, 1, 2, 3, 4]);
