@@ -144,8 +144,9 @@ describe('adapter-lab train', () => {
 
   test('a file with errors is refused with located findings, and no run folder is made', () => {
     ws.write('bad.adapter.yaml', experiment().replace('size: 8', 'size: 0'));
-    const r = run(['train', 'bad.adapter.yaml', '--runs', 'runs-bad'], ws.root);
+    const r = run(['train', 'bad.adapter.yaml', '--runs', 'runs-bad', '--events'], ws.root);
     assert.equal(r.status, 1);
+    assert.deepEqual(events(r.stdout).map((e) => `${e.type}:${String(e.code ?? e.status)}`), ['error:setup-failed', 'end:failed']);
     assert.match(r.stderr, /bad.adapter.yaml:\d+:\d+: error: `adapter.size` must be >= 1, found 0 \[out-of-bounds\]/);
     assert.deepEqual(runFolders(ws.path('runs-bad')), []);
   });
@@ -180,7 +181,7 @@ describe('adapter-lab train', () => {
     assert.equal((JSON.parse(fs.readFileSync(path.join(run!, 'status.json'), 'utf8')) as { status: string }).status, 'failed');
   });
 
-  test('SIGINT stops after the current step: status cancelled, exit 130, the run folder stays readable', async () => {
+  test('SIGINT stops the run: status cancelled, exit 130, the run folder stays readable', async () => {
     ws.write('long.adapter.yaml', experiment('', '3.0e-3', 50));
     const child = spawn(process.execPath, [CLI, 'train', 'long.adapter.yaml', '--events', '--runs', 'runs-int'], { cwd: ws.root });
     let out = '';
@@ -210,12 +211,18 @@ describe('adapter-lab train', () => {
 
   test('an execution provider that cannot run here is refused with the fix, before any run folder exists', () => {
     ws.write('cuda.adapter.yaml', experiment('runtime:\n  device: cuda\n'));
-    const r = run(['train', 'cuda.adapter.yaml', '--runs', 'runs-cuda'], ws.root);
+    const r = run(['train', 'cuda.adapter.yaml', '--runs', 'runs-cuda', '--events'], ws.root);
     if (r.status === 0) return; // a machine with a working CUDA provider
     assert.equal(r.status, 1);
     assert.match(r.stderr, /the cuda provider cannot run here \(.+\); install the CUDA provider \(npm rebuild onnxruntime-node --onnxruntime-node-install=cuda12/);
     assert.doesNotMatch(r.stderr, /onnxruntime_src/);
     assert.deepEqual(runFolders(ws.path('runs-cuda')), []);
+    // The event stream says so too: an error and a failed end, with no run started.
+    const list = events(r.stdout);
+    assert.deepEqual(list.map((e) => e.type), ['error', 'end']);
+    assert.equal(list[0]!.code, 'setup-failed');
+    assert.match(list[0]!.message as string, /the cuda provider cannot run here/);
+    assert.deepEqual([list[1]!.status, list[1]!.run], ['failed', '']);
   });
 
   test('demo: adapters and full fine-tuning side by side with their parameter counts, no user files', () => {
