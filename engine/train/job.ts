@@ -1,7 +1,8 @@
 /**
  * A training job end to end: validate the experiment, load the model and data, train with
  * events, evaluate each epoch, and write the run folder. The CLI's `train` and the
- * built-in demo both run this.
+ * built-in demo both run this. The trainer's sessions run in a process of their own
+ * (trainerProcess.ts), so `signal` stops the run at once, even in the middle of a step.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -40,8 +41,9 @@ export interface TrainJobOptions {
   readonly maxSteps?: number;
   readonly threads?: number;
   readonly emit: EventSink;
+  /** Cancels the run: a step or evaluation in flight is abandoned, the last checkpoint kept. */
   readonly signal?: AbortSignal;
-  /** Already loaded model (the demo trains two methods on one model). */
+  /** Already loaded model (the demo trains two methods on one model): what `loadModel(model.ref)` gives, which the trainer's process loads again. */
   readonly model?: LoadedModel;
   /** Save parameters and optimizer state every this many steps (and at each epoch's end), for resume. */
   readonly checkpointEvery?: number;
