@@ -64,10 +64,14 @@ export class TrainerProcess implements LogitsSource {
   private gone: Error | undefined;
 
   private constructor(private readonly child: ChildProcess) {
+    // Idle, the host keeps nothing of the job's alive: a job that ends without releasing it
+    // still exits, and the host follows when its channel closes.
+    this.hold(false);
     child.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id);
       if (!p) return;
       this.pending.delete(reply.id);
+      if (this.pending.size === 0) this.hold(false);
       if (reply.ok) p.resolve(reply.value);
       else p.reject(errorFrom(reply.error));
     });
@@ -140,9 +144,22 @@ export class TrainerProcess implements LogitsSource {
   async release(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    // Waited for: what the job does after releasing (its status, its end event) must not be cut short.
+    this.child.ref();
     if (this.busy || !this.child.connected) this.child.kill('SIGKILL');
     else this.child.disconnect();
     await exited;
+  }
+
+  /** While a call is waited for, the job's process must stay up for the reply; otherwise it need not. */
+  private hold(on: boolean): void {
+    if (on) {
+      this.child.ref();
+      this.child.channel?.ref();
+    } else {
+      this.child.unref();
+      this.child.channel?.unref();
+    }
   }
 
   private call(request: Request): Promise<unknown> {
@@ -150,9 +167,11 @@ export class TrainerProcess implements LogitsSource {
     const id = ++this.next;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.hold(true);
       this.child.send({ ...request, id } satisfies Envelope, (e) => {
         if (!e) return;
         this.pending.delete(id);
+        if (this.pending.size === 0) this.hold(false);
         reject(this.gone ?? e);
       });
     });
