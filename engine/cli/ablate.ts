@@ -1,6 +1,7 @@
 /** `adapter-lab ablate`: the span heatmap, or AdapterDrop's curve with --drop-curve. */
+import * as path from 'node:path';
 import { runAblation, type AblationResult } from '../train/ablate';
-import { cancellation, deviceFlag, failure, parseFlags, positiveInt, providerFor, sinkFor } from './command';
+import { cancellation, deviceFlag, emitFailure, eventWriter, failure, messageOf, parseFlags, positiveInt, providerFor, sinkFor, watchStart } from './command';
 
 export async function ablateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['data', 'threads', 'device'], ['events', 'drop-curve']);
@@ -13,12 +14,17 @@ export async function ablateCommand(args: readonly string[], usage: (m: string) 
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof threads === 'string') return usage(threads);
   const data = parsed.flags.get('data');
+  const events = parsed.flags.has('events');
+  const started = Date.now();
+  const sink = watchStart(sinkFor(events));
   const { signal, dispose } = cancellation();
   try {
-    const result = await runAblation({ runDir, dataFile: typeof data === 'string' ? data : undefined, threads, provider: await providerFor(device), emit: sinkFor(parsed.flags.has('events')), signal, mode: curve ? 'drop-curve' : 'spans' });
+    const result = await runAblation({ runDir, dataFile: typeof data === 'string' ? data : undefined, threads, provider: await providerFor(device), emit: sink.emit, signal, mode: curve ? 'drop-curve' : 'spans' });
     process.stderr.write(curve ? dropCurve(result) : heatmap(result));
     return result.status === 'completed' ? 0 : 130;
   } catch (e) {
+    // After its start the job closed its own stream; before it (the device, the run folder, its lock, the data) nothing started.
+    if (!sink.started()) emitFailure(eventWriter(events), 'setup-failed', messageOf(e), { run: path.basename(path.resolve(runDir)), started });
     return failure(e);
   } finally {
     dispose();

@@ -96,6 +96,22 @@ export function errorCodeOf(e: unknown): ErrorCode {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).syscall === 'string' ? 'save-failed' : 'engine-error';
 }
 
+/**
+ * A sink that notes whether a job's `start` went through it. A job that has started closes
+ * its own stream when it fails (error, failed end); one that failed before it did leaves the
+ * command to write them.
+ */
+export function watchStart(emit: (e: EngineEvent) => void): { readonly emit: (e: EngineEvent) => void; readonly started: () => boolean } {
+  let started = false;
+  return {
+    emit: (e) => {
+      if (e.type === 'start') started = true;
+      emit(e);
+    },
+    started: () => started,
+  };
+}
+
 /** A job's failure as events: `error`, then a failed `end` (which closes the job's `start`, when it wrote one). */
 export function emitFailure(emit: (e: EngineEvent) => void, code: ErrorCode, message: string, end: { readonly run: string; readonly started: number; readonly steps?: number }): void {
   emit(stampAs<EngineEvent>({ type: 'error', code, message }));

@@ -344,7 +344,7 @@ function replayAblation(file: string, out: EventList): void {
   for (const [index, cell] of cells.entries()) {
     out.push({ type: 'ablation', index, total: cells.length, from: cell.from, to: cell.to, site: cell.site, metric, value: cell.value, metrics: cell.metrics ?? {}, seconds: 0 });
   }
-  out.push({ type: 'artifact', kind: 'ablation', path: file });
+  out.push({ type: 'artifact', kind: curve ? 'drop-curve' : 'ablation', path: file });
   out.push({ type: 'end', status: a.status ?? 'completed', run, seconds: 0, steps: cells.length, metrics: a.baseline ?? {} });
 }
 

@@ -67,31 +67,47 @@ async function ablateLocked(opts: AblationOptions, run: LoadedRun): Promise<Abla
   const runName = path.basename(opts.runDir);
   emit({ type: 'start', job: curve ? 'drop-curve' : 'ablate', run: runName, runDir: opts.runDir, metric: e.task.metric, cells: cells.length, examples: evaluation.inputs.length });
 
-  const model = await LayerwiseModel.create(run.spec, run.weights, { threads: opts.threads, provider: opts.provider });
   const done: AblationCell[] = [];
-  let status: AblationResult['status'] = 'completed';
   let baseline: Record<string, number> = {};
+  // After the start the job's stream is this function's to close: a failure is an error and a failed end, then thrown on.
+  const failed = (code: 'engine-error' | 'save-failed', err: unknown): never => {
+    const message = err instanceof Error ? err.message : String(err);
+    emit({ type: 'error', code, message });
+    emit({ type: 'end', status: 'failed', run: runName, seconds: (Date.now() - started) / 1000, steps: done.length, metrics: baseline, message });
+    throw err;
+  };
+  let status: AblationResult['status'] = 'completed';
   try {
-    baseline = await evaluation.evaluate(model, gatesFor(L, undefined));
-    for (const [index, cell] of cells.entries()) {
-      if (opts.signal?.aborted) {
-        status = 'cancelled';
-        break;
+    const model = await LayerwiseModel.create(run.spec, run.weights, { threads: opts.threads, provider: opts.provider });
+    try {
+      baseline = await evaluation.evaluate(model, gatesFor(L, undefined));
+      for (const [index, cell] of cells.entries()) {
+        if (opts.signal?.aborted) {
+          status = 'cancelled';
+          break;
+        }
+        const t = performance.now();
+        const metrics = await evaluation.evaluate(model, gatesFor(L, cell));
+        const result = { ...cell, value: metrics[e.task.metric]!, metrics };
+        done.push(result);
+        emit({ type: 'ablation', index, total: cells.length, from: cell.from, to: cell.to, site: cell.site, metric: e.task.metric, value: result.value, metrics, seconds: (performance.now() - t) / 1000 });
       }
-      const t = performance.now();
-      const metrics = await evaluation.evaluate(model, gatesFor(L, cell));
-      const result = { ...cell, value: metrics[e.task.metric]!, metrics };
-      done.push(result);
-      emit({ type: 'ablation', index, total: cells.length, from: cell.from, to: cell.to, site: cell.site, metric: e.task.metric, value: result.value, metrics, seconds: (performance.now() - t) / 1000 });
+    } finally {
+      emit({ type: 'log', level: 'info', message: `reusing lower-layer states ran ${model.layersRun} encoder layers instead of ${model.batches * L}` });
+      await model.release();
     }
-  } finally {
-    emit({ type: 'log', level: 'info', message: `reusing lower-layer states ran ${model.layersRun} encoder layers instead of ${model.batches * L}` });
-    await model.release();
+  } catch (err) {
+    return failed('engine-error', err);
   }
   const result: AblationResult = { metric: e.task.metric, dataFile: path.resolve(dataFile), layers: L, baseline, cells: done, status };
   const file = path.join(opts.runDir, curve ? DROP_CURVE_FILE : ABLATION_FILE);
-  writeJson(file, result);
-  emit({ type: 'artifact', kind: 'ablation', path: file });
+  try {
+    writeJson(file, result);
+  } catch (err) {
+    return failed('save-failed', err);
+  }
+  // A curve is a drop curve wherever it comes from: the same kind as drop-regimes' specialized curve.
+  emit({ type: 'artifact', kind: curve ? 'drop-curve' : 'ablation', path: file });
   emit({ type: 'end', status, run: runName, seconds: (Date.now() - started) / 1000, steps: done.length, metrics: baseline });
   return result;
 }
