@@ -5,7 +5,7 @@ import { formatCount } from '../model/parameters';
 import { defaultRunsDir } from '../runs/store';
 import { runSweep, runSweepTrial, type SweepSummary } from '../train/sweep';
 import { loadExperimentFile } from './load';
-import { cancellation, deviceFlag, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
+import { cancellation, deviceFlag, emitFailure, eventWriter, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor, watchStart } from './command';
 
 /** `adapter-lab sweep-trial <sweep-folder> <index>`: one trial, run by a sweep's worker process. */
 export async function sweepTrialCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
@@ -58,8 +58,17 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
   const threads = positiveInt(parsed.flags.get('threads'), 'threads');
   if (typeof maxSteps === 'string') return usage(maxSteps);
   if (typeof threads === 'string') return usage(threads);
+  const events = parsed.flags.has('events');
+  const started = Date.now();
+  const resume = parsed.flags.get('resume');
+  // Failures before the sweep starts (the file, the device, a folder that cannot be resumed or is locked) are events
+  // too: error, then a failed end; a new sweep has no folder yet.
+  const setupFailed = (message: string): void => emitFailure(eventWriter(events), 'setup-failed', message, { run: typeof resume === 'string' ? path.basename(path.resolve(resume)) : '', started });
   const loaded = loadExperimentFile(file);
-  if (!loaded.ok) return reportUnloadable(file, loaded);
+  if (!loaded.ok) {
+    setupFailed(loaded.message);
+    return reportUnloadable(file, loaded);
+  }
   const experiment = loaded.validation.experiment!;
   if (!experiment.sweep) return usage(`${file} has no sweep section; use train`);
   const workers = positiveInt(parsed.flags.get('workers'), 'workers');
@@ -67,15 +76,17 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
   // Workers are processes of this same CLI; more than the cores would only contend.
   const workerCount = Math.min(workers ?? 1, os.cpus().length);
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
-  const resume = parsed.flags.get('resume');
+  const sink = watchStart(sinkFor(events));
   const { signal, dispose } = cancellation();
   try {
-    const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, device, workers: workerCount > 1 ? { count: workerCount, command: [process.execPath, process.argv[1]!] } : undefined, emit: sinkFor(parsed.flags.has('events')), signal });
+    const result = await runSweep({ experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, resume: typeof resume === 'string' ? resume : undefined, maxSteps, threads, device, workers: workerCount > 1 ? { count: workerCount, command: [process.execPath, process.argv[1]!] } : undefined, emit: sink.emit, signal });
     process.stderr.write(sweepTable(result.summary));
     if (result.status === 'cancelled') process.stderr.write(`cancelled: continue with adapter-lab sweep ${file} --resume ${result.sweepDir}\n`);
     if (result.status === 'failed') process.stderr.write(`failed: every trial of ${result.sweepDir} failed\n`);
     return result.status === 'completed' ? 0 : result.status === 'failed' ? 1 : 130;
   } catch (e) {
+    // A sweep that had started closed its own stream.
+    if (!sink.started()) setupFailed(messageOf(e));
     process.stderr.write(`${file}: error: ${messageOf(e)}\n`);
     return 1;
   } finally {

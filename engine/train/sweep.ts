@@ -128,19 +128,22 @@ async function sweepLocked(opts: SweepOptions, trials: readonly Trial[], sweepDi
   const budget = opts.threads ?? e.runtime.threads ?? os.cpus().length;
   const workerCount = opts.workers && opts.workers.count > 1 ? Math.max(1, Math.min(opts.workers.count, budget)) : 1;
   const workerThreads = Math.max(1, Math.floor(budget / workerCount));
-  writeStatus('running');
-  writeJson(path.join(sweepDir, SWEEP_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, os: `${os.type()} ${os.release()}`, provider, threads: budget, workers: workerCount, threadsPerTrial: workerCount > 1 ? workerThreads : budget });
-  if (!opts.resume) {
-    writeAtomic(path.join(sweepDir, SWEEP_FILES.experiment), opts.source);
-    writeJson(path.join(sweepDir, SWEEP_FILES.definition), { name: e.name, baseDir: opts.baseDir, metric: e.task.metric, grid: e.sweep?.grid ?? [], seeds: e.sweep?.seeds ?? [], trials: trials.map(definitionOf) });
-  }
+  // The sweep's stream is its own to close once its start is out: a failure after it is an error and a failed end.
+  let announced = false;
+  // Trials with the same model, data, max length and frozen prefix reuse one prefix cache.
+  const prefixCaches = new PrefixCachePool();
   try {
+    writeStatus('running');
+    writeJson(path.join(sweepDir, SWEEP_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, os: `${os.type()} ${os.release()}`, provider, threads: budget, workers: workerCount, threadsPerTrial: workerCount > 1 ? workerThreads : budget });
+    if (!opts.resume) {
+      writeAtomic(path.join(sweepDir, SWEEP_FILES.experiment), opts.source);
+      writeJson(path.join(sweepDir, SWEEP_FILES.definition), { name: e.name, baseDir: opts.baseDir, metric: e.task.metric, grid: e.sweep?.grid ?? [], seeds: e.sweep?.seeds ?? [], trials: trials.map(definitionOf) });
+    }
     // Finished trials of an earlier attempt are kept; a cancelled one runs again.
     const finished = new Set([...latest.values()].filter((r) => r.status !== 'cancelled').map((r) => r.index));
     emit({ type: 'start', job: 'sweep', sweep: path.basename(sweepDir), sweepDir, trials: trials.length, skipped: finished.size, metric: e.task.metric });
+    announced = true;
     const models = new Map<string, LoadedModel>();
-    // Trials with the same model, data, max length and frozen prefix reuse one prefix cache.
-    const prefixCaches = new PrefixCachePool();
     let status: SweepOutcome = 'completed';
     const pending = trials.filter((t) => !finished.has(t.index));
     const record = (r: TrialRecord): void => {
@@ -151,9 +154,14 @@ async function sweepLocked(opts: SweepOptions, trials: readonly Trial[], sweepDi
       if (r.status === 'cancelled') status = 'cancelled';
     };
     if (workerCount > 1) {
+      // A worker's failure (a record that cannot be written) stops the pool: no trial starts after it, and the
+      // trials in flight are stopped and waited for, so nothing writes to the folder once the sweep has failed.
+      const halt = new AbortController();
+      const signal = opts.signal ? AbortSignal.any([opts.signal, halt.signal]) : halt.signal;
       // A pool: each worker takes the next pending trial until none is left or the sweep is cancelled.
       const next = async (): Promise<void> => {
         for (let trial = pending.shift(); trial; trial = pending.shift()) {
+          if (halt.signal.aborted) return;
           if (opts.signal?.aborted) {
             status = 'cancelled';
             return;
@@ -162,13 +170,21 @@ async function sweepLocked(opts: SweepOptions, trials: readonly Trial[], sweepDi
           // stream expect: trials run at once, so each worker's events are held until its trial ends.
           emit({ type: 'log', level: 'info', message: `trial ${trial.index + 1} of ${trials.length} started in a worker` });
           const held: JobEvent[] = [];
-          const r = await runWorkerTrial(trial, sweepDir, { ...opts, emit: (event) => held.push(event) }, workerThreads);
+          const r = await runWorkerTrial(trial, sweepDir, { ...opts, signal, emit: (event) => held.push(event) }, workerThreads);
+          if (halt.signal.aborted) return; // stopped by another worker's failure: not the trial's result
           emit({ type: 'trial-start', index: trial.index, total: trials.length, assignments: trial.assignments, seed: trial.seed });
           for (const event of held) opts.emit(event);
           record(r);
         }
       };
-      await Promise.all(Array.from({ length: Math.min(workerCount, pending.length) }, next));
+      const workers = Array.from({ length: Math.min(workerCount, pending.length) }, () =>
+        next().catch((err: unknown) => {
+          halt.abort();
+          throw err;
+        }),
+      );
+      const failure = (await Promise.allSettled(workers)).find((o): o is PromiseRejectedResult => o.status === 'rejected');
+      if (failure) throw failure.reason;
       if (opts.signal?.aborted) status = 'cancelled';
     } else {
       for (const trial of pending) {
@@ -193,7 +209,18 @@ async function sweepLocked(opts: SweepOptions, trials: readonly Trial[], sweepDi
     emit({ type: 'end', status, run: path.basename(sweepDir), seconds: (Date.now() - started.getTime()) / 1000, steps: summary.trials.length, metrics: best !== undefined ? { [e.task.metric]: best } : {} });
     return { sweepDir, summary, status };
   } catch (err) {
-    writeStatus('failed', (err as Error).message);
+    const message = err instanceof Error ? err.message : String(err);
+    await prefixCaches.release().catch(() => undefined);
+    // status.json first, so that a reader who sees the end finds the folder's final state.
+    try {
+      writeStatus('failed', message);
+    } catch {
+      // The folder cannot take it either (the same failure, as likely as not): the events still say why.
+    }
+    if (announced) {
+      emit({ type: 'error', code: 'engine-error', message });
+      emit({ type: 'end', status: 'failed', run: path.basename(sweepDir), seconds: (Date.now() - started.getTime()) / 1000, steps: latest.size, metrics: {}, message });
+    }
     throw err;
   }
 }
