@@ -1,15 +1,21 @@
 /**
  * docs/events.md is the contract of the `--events` streams: real streams of the commands
- * (train, resume, evaluate, predict, export, multitask, drop-regimes, import, and jobs that
- * fail) are checked against its tables event by event, and against its stream rules
+ * (train, resume, evaluate, predict, export, multitask, ablate, sweep, drop-regimes, import,
+ * and jobs that fail, before they start and after) are checked against its tables event by event, and against its stream rules
  * (one start … end per job, nested jobs inside, nothing after the end).
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACT_KINDS, ERROR_CODES } from '../../engine/events';
+import { validateExperiment } from '../../engine/config/validate';
+import { ARTIFACT_KINDS, ERROR_CODES, type JobEvent } from '../../engine/events';
+import { LOCK_FILE, type LockOwner } from '../../engine/runs/lock';
+import { replayJob } from '../../engine/runs/replay';
+import type { SweepStatusRecord } from '../../engine/runs/store';
+import { runSweep, SWEEP_FILES } from '../../engine/train/sweep';
 import { loadEventContract, type EventContract } from '../support/eventContract';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
@@ -28,6 +34,9 @@ function stream(args: string[], cwd: string): { status: number | null; events: E
   const events = r.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
   return { status: r.status, events, stderr: r.stderr };
 }
+
+/** Each event as `type:code-or-status-or-kind`, for comparing the shape of a stream's end. */
+const shape = (events: readonly Event[]): string[] => events.map((e) => `${e.type}${e.type === 'error' ? `:${String(e.code)}` : e.type === 'end' ? `:${String(e.status)}` : e.type === 'artifact' ? `:${String(e.kind)}` : ''}`);
 
 /** Every event as documented, and the stream as the page says streams go. */
 function assertContract(contract: EventContract, events: readonly Event[], what: string): void {
@@ -121,6 +130,48 @@ describe('the event contract (docs/events.md)', () => {
     check(imported.events, 'import');
   });
 
+  test('ablate and ablate --drop-curve: the heatmap is an ablation artifact, the curve a drop-curve one', () => {
+    const spans = stream(['ablate', runA, '--events'], ws.root);
+    assert.equal(spans.status, 0, spans.stderr);
+    check(spans.events, 'ablate');
+    assert.deepEqual(shape(spans.events).slice(-2), ['artifact:ablation', 'end:completed']);
+    assert.equal(spans.events.at(-2)!.path, path.join(runA, 'ablation.json'));
+
+    const curve = stream(['ablate', runA, '--drop-curve', '--events'], ws.root);
+    assert.equal(curve.status, 0, curve.stderr);
+    check(curve.events, 'ablate --drop-curve');
+    assert.deepEqual(shape(curve.events).slice(-2), ['artifact:drop-curve', 'end:completed']);
+    assert.equal(curve.events.at(-2)!.path, path.join(runA, 'drop-curve.json'));
+    // Rebuilt from the run folder (a panel reopened), each says the same kind.
+    for (const [file, kind] of [['ablation.json', 'ablation'], ['drop-curve.json', 'drop-curve']] as const) {
+      const replayed = replayJob(path.join(runA, file)).events.map((e) => JSON.parse(JSON.stringify(e)) as Event);
+      check(replayed, `replayed ${file}`);
+      assert.deepEqual(replayed.filter((e) => e.type === 'artifact').map((e) => e.kind), [kind]);
+    }
+  });
+
+  test('sweep: its start and end around each trial and its run; one that cannot start is an error and a failed end', () => {
+    ws.write('grid.adapter.yaml', experiment('grid', 'sweep:\n  grid:\n    adapter.size: [4, 8]\n  seeds: 1\n'));
+    const r = stream(['sweep', 'grid.adapter.yaml', '--events', '--max-steps', '2', '--runs', 'runs-sweep'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    check(r.events, 'sweep');
+    assert.deepEqual(r.events.filter((e) => e.type === 'start').map((e) => e.job), ['sweep', 'train', 'train']);
+    assert.deepEqual(shape(r.events).slice(-2), ['artifact:sweep-summary', 'end:completed']);
+    assert.equal(r.events.at(-1)!.steps, 2, 'two trials recorded');
+
+    const missing = stream(['sweep', 'missing.adapter.yaml', '--events'], ws.root);
+    assert.equal(missing.status, 2, missing.stderr);
+    check(missing.events, 'sweep, no such file');
+    assert.deepEqual(shape(missing.events), ['error:setup-failed', 'end:failed']);
+
+    // A run folder is not a sweep to resume: refused before the sweep starts, named as the folder given.
+    const notSweep = stream(['sweep', 'grid.adapter.yaml', '--resume', runA, '--events'], ws.root);
+    assert.equal(notSweep.status, 1, notSweep.stderr);
+    check(notSweep.events, 'sweep --resume, not a sweep folder');
+    assert.deepEqual(shape(notSweep.events), ['error:setup-failed', 'end:failed']);
+    assert.equal(notSweep.events[1]!.run, path.basename(runA));
+  });
+
   test('drop-regimes: its own start and end around the nested runs and curves', () => {
     const r = stream(['drop-regimes', 'robust.adapter.yaml', '--n', '1', '--max-steps', '2', '--runs', 'runs-regimes', '--events'], ws.root);
     assert.equal(r.status, 0, r.stderr);
@@ -162,8 +213,73 @@ describe('the event contract (docs/events.md)', () => {
     check(nan.events, 'train, infinite loss');
   });
 
-  test('between them, the streams use every kind of event the engine writes outside sweeps and ablations', () => {
-    for (const key of ['start:train', 'start:evaluate', 'start:predict', 'start:export', 'start:multitask', 'start:import', 'start:drop-regimes', 'start:drop-curve', 'step', 'evaluation', 'ablation', 'comparison', 'log', 'end', 'artifact:adapter', 'artifact:adapter-folder', 'artifact:onnx', 'artifact:predictions', 'artifact:drop-curve', 'artifact:regimes', 'error:setup-failed', 'error:import-failed', 'error:non-finite-loss']) {
+  test('an ablation that fails after it started closes its stream: an error and a failed end', () => {
+    // A folder where the ablation's result goes: every cell is evaluated, then the result cannot be written.
+    const inTheWay = path.join(runB, 'ablation.json');
+    fs.mkdirSync(path.join(inTheWay, 'kept'), { recursive: true });
+    const unsaved = stream(['ablate', runB, '--events'], ws.root);
+    fs.rmSync(inTheWay, { recursive: true, force: true });
+    assert.equal(unsaved.status, 1, unsaved.stderr);
+    check(unsaved.events, 'ablate, result not written');
+    assert.deepEqual(shape(unsaved.events).slice(-3), ['log', 'error:save-failed', 'end:failed']);
+    const end = unsaved.events.at(-1)!;
+    assert.equal(end.steps, unsaved.events[0]!.cells, 'every cell was done');
+    assert.equal(typeof (end.metrics as Record<string, unknown>)[String(unsaved.events[0]!.metric)], 'number', 'the baseline');
+    assert.equal(typeof end.message, 'string');
+  });
+
+  test('a sweep that fails mid-way closes its stream (an error and a failed end) and its status.json says failed', async () => {
+    // Its records stop being writable after the first trial (trials.jsonl replaced by a folder).
+    const source = experiment('midway', 'sweep:\n  grid:\n    adapter.size: [4, 8]\n  seeds: 1\n');
+    const file = ws.write('midway.adapter.yaml', source);
+    const v = validateExperiment(source, { filePath: file });
+    assert.ok(v.ok && v.experiment, 'the sweep file validates');
+    const events: Event[] = [];
+    let sweepDir = '';
+    const emit = (e: JobEvent): void => {
+      events.push(JSON.parse(JSON.stringify(e)) as Event);
+      if (e.type === 'start' && e.job === 'sweep') sweepDir = e.sweepDir;
+      const trials = path.join(sweepDir, SWEEP_FILES.trials);
+      if (e.type === 'trial-end' && !fs.statSync(trials).isDirectory()) {
+        fs.rmSync(trials);
+        fs.mkdirSync(trials);
+      }
+    };
+    await assert.rejects(runSweep({ experiment: v.experiment, plain: v.plain, source, baseDir: ws.root, runsDir: ws.path('runs-midway'), maxSteps: 2, threads: 1, emit }), /EISDIR/);
+    check(events, 'sweep, failing mid-way');
+    assert.deepEqual(shape(events).slice(-2), ['error:engine-error', 'end:failed']);
+    assert.equal(events.filter((e) => e.type === 'trial-start').length, 2, 'it failed recording the second trial');
+    const sweepEnd = events.at(-1)!;
+    assert.equal(sweepEnd.run, path.basename(sweepDir));
+    assert.equal(sweepEnd.steps, 1, 'one trial recorded');
+    assert.deepEqual(sweepEnd.metrics, {});
+    assert.match(String(sweepEnd.message), /EISDIR/);
+    const status = JSON.parse(fs.readFileSync(path.join(sweepDir, SWEEP_FILES.status), 'utf8')) as SweepStatusRecord;
+    assert.equal(status.status, 'failed');
+    assert.match(status.message ?? '', /EISDIR/);
+  });
+
+  test('ablate on a run another job holds, or on a folder that is not a run, with --events: an error and a failed end', () => {
+    const lock = path.join(runA, LOCK_FILE);
+    // This test process holds it, as a training job would: alive, and not the ablation's own process.
+    const owner: LockOwner = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), job: 'train', token: 'held-by-test' };
+    fs.writeFileSync(lock, JSON.stringify(owner) + '\n');
+    const locked = stream(['ablate', runA, '--events'], ws.root);
+    fs.rmSync(lock, { force: true });
+    assert.equal(locked.status, 1, locked.stderr);
+    check(locked.events, 'ablate, locked run');
+    assert.deepEqual(shape(locked.events), ['error:setup-failed', 'end:failed']);
+    assert.match(String(locked.events[0]!.message), /in use by another job \(train/);
+    assert.equal(locked.events[1]!.run, path.basename(runA));
+
+    const notRun = stream(['ablate', ws.root, '--drop-curve', '--events'], ws.root);
+    assert.equal(notRun.status, 2, notRun.stderr);
+    check(notRun.events, 'ablate, not a run');
+    assert.deepEqual(shape(notRun.events), ['error:setup-failed', 'end:failed']);
+  });
+
+  test('between them, the streams use every kind of event the engine writes', () => {
+    for (const key of ['start:train', 'start:evaluate', 'start:predict', 'start:export', 'start:multitask', 'start:import', 'start:ablate', 'start:sweep', 'start:drop-regimes', 'start:drop-curve', 'step', 'evaluation', 'ablation', 'trial-start', 'trial-end', 'comparison', 'log', 'end', 'artifact:adapter', 'artifact:adapter-folder', 'artifact:onnx', 'artifact:predictions', 'artifact:ablation', 'artifact:drop-curve', 'artifact:regimes', 'artifact:sweep-summary', 'error:setup-failed', 'error:engine-error', 'error:save-failed', 'error:import-failed', 'error:non-finite-loss']) {
       assert.ok(seen.has(key), `no stream had ${key}`);
     }
   });
