@@ -11,7 +11,7 @@ import type { JobEvent } from '../../engine/events';
 import { DROP_CURVE_FILE, jobLabel, REGIME_FILES, REGIMES_FILE, trainingRegime, type JobHistory } from '../../engine/runs/replay';
 import { REGIMES_FILE as ENGINE_REGIMES_FILE } from '../../engine/train/dropRegimes';
 import { cliArgs } from '../../client/src/cliArgs';
-import { parseRegimeId, RegimeSplitter, regimeId, regimeIds, regimesFileOf, replayRegimes } from '../../client/src/regimeHistories';
+import { parseRegimeId, RegimeSplitter, regimeId, regimeIds, regimesFileOf, regimesStartOf, replayRegimes } from '../../client/src/regimeHistories';
 import { dropCurvePoints, foldJob } from '../../client/webview/state';
 import type { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
@@ -50,7 +50,19 @@ describe('regime history ids', () => {
 });
 
 describe('RegimeSplitter', () => {
+  /** The recorded stream: the job's own start and end around its runs and curves. */
   const fixture = (): JobEvent[] => fs.readFileSync(path.join(REPO_ROOT, 'test', 'fixtures', 'events', 'drop-regimes.jsonl'), 'utf8').split('\n').filter((l) => l.trim()).map((l) => JSON.parse(l) as JobEvent);
+  /** The same stream as older engines wrote it: the runs and curves one after another, without the job's own start, artifacts and end. */
+  const flatten = (events: readonly JobEvent[]): JobEvent[] => {
+    let depth = 0;
+    const out: JobEvent[] = [];
+    for (const e of events) {
+      if (e.type === 'start') depth++;
+      if (depth >= 2) out.push(e);
+      if (e.type === 'end') depth--;
+    }
+    return out;
+  };
   const split = (events: readonly JobEvent[], finish?: 'completed'): JobHistory[] => {
     const s = new RegimeSplitter('/r/x-drop-regimes-20260101-000000/regimes.json');
     for (const e of events) s.push(e);
@@ -59,13 +71,11 @@ describe('RegimeSplitter', () => {
   };
 
   test('the job\'s runs one after another, or inside its own start … end: the same histories', () => {
-    const flat = fixture();
-    const time = flat[0]!.time;
-    // Newer engines wrap the runs in the job's own start and end (and report regimes.json as an artifact).
-    const own = { v: 1, time, type: 'start', job: 'drop-regimes', run: 'x', runDir: '/r/x-drop-regimes-20260101-000000', metric: 'accuracy', layers: 6, specialized: [2, 4], runs: 4 } as unknown as JobEvent;
-    const artifact: JobEvent = { v: 1, time, type: 'artifact', kind: 'ablation', path: '/r/x/regimes.json' };
-    const end: JobEvent = { v: 1, time, type: 'end', status: 'completed', run: 'x', seconds: 1, steps: 4, metrics: { accuracy: 0.5 } };
-    const nested = split([own, ...flat, artifact, end]);
+    const recorded = fixture();
+    assert.ok(regimesStartOf(recorded[0]), 'the recording has the job\'s own start');
+    assert.deepEqual(recorded.slice(-3).map((e) => (e.type === 'artifact' ? e.kind : e.type)), ['drop-curve', 'regimes', 'end'], 'and its artifacts and end');
+    const flat = flatten(recorded);
+    const nested = split(recorded);
     const stamped = (h: JobHistory[]) => drawn(h);
     assert.deepEqual(stamped(nested), stamped(split(flat, 'completed')));
     assert.deepEqual(nested.map((h) => h.events.length), split(flat, 'completed').map((h) => h.events.length), 'the job\'s own events belong to no regime');
@@ -73,7 +83,7 @@ describe('RegimeSplitter', () => {
   });
 
   test('before the specialized runs the specialized history is empty; a cancelled job ends it cancelled', () => {
-    const flat = fixture();
+    const flat = flatten(fixture());
     const firstStatic = flat.findIndex((e) => e.type === 'start' && e.job === 'train' && e.experiment.startsWith('static-'));
     const early = split(flat.slice(0, firstStatic));
     assert.deepEqual(early[2]!.events.filter((e) => e.type === 'start' && e.job === 'drop-curve'), []);

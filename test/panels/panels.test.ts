@@ -300,8 +300,8 @@ describe('ablation panel', () => {
   test('AdapterDrop regimes: one line per training regime, labelled with it, live as when reopened', async (t) => {
     const title = 'AdapterDrop regimes: adapterdrop';
     await withPanel(t, 'ablation', title, async (p) => {
-      // The drop-regimes stream (builtin:mini-bert, L = 6; specialized runs at n = 2 and 4) as the host routes it.
-      const splitter = new RegimeSplitter('.adapter-lab/runs/adapterdrop-drop-regimes-20261206-031905/regimes.json');
+      // The drop-regimes stream (builtin:tiny-bert, L = 4; specialized runs at n = 1 and 3) as the host routes it.
+      const splitter = new RegimeSplitter('.adapter-lab/runs/adapterdrop-drop-regimes-20261206-035224/regimes.json');
       const live: RoutedEvents[] = [];
       for (const e of readEvents('drop-regimes.jsonl')) live.push(...splitter.push(e));
       live.push(...splitter.finish('completed'));
@@ -314,10 +314,10 @@ describe('ablation panel', () => {
       assert.deepEqual(legend, ['standard', 'robust', 'specialized']);
       const series = await p.evaluate<string[]>(`[...document.querySelectorAll('figure[data-chart="drop-curve"] g[data-series] > title')].map((t) => t.textContent)`);
       assert.deepEqual(series, ['standard', 'robust', 'specialized']);
-      const L = 6;
+      const L = 4;
       assert.equal(await pointCount(p, 'drop-curve'), 2 * (L + 1) + 3);
       const specialized = await p.evaluate<string[]>(`[...document.querySelectorAll('figure[data-chart="drop-curve"] g[data-series="2"] circle title')].map((t) => t.textContent)`);
-      assert.deepEqual(specialized.map((s) => /dropped \(lowest first\) (\d+),/.exec(s)?.[1]), ['0', '2', '4']);
+      assert.deepEqual(specialized.map((s) => /dropped \(lowest first\) (\d+),/.exec(s)?.[1]), ['0', '1', '3']);
       assert.ok(specialized.every((s) => s.startsWith('specialized: ')), specialized.join('\n'));
       // n = 0 of the specialized line is the standard adapter.
       const standardFirst = await p.evaluate<string>(`document.querySelector('figure[data-chart="drop-curve"] g[data-series="0"] circle title').textContent`);
