@@ -54,17 +54,22 @@ export function createRunDir(runsDir: string, name: string, now = new Date()): s
 /** Writes a file so that readers see the old content or the new, never a part. */
 export function writeAtomic(file: string, data: string | Uint8Array): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${Date.now()}.tmp`);
+  const bytes = typeof data === 'string' ? Buffer.from(data) : data;
   const fd = fs.openSync(tmp, 'w');
   try {
-    fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-    fs.fsyncSync(fd);
+    try {
+      // writeSync may write less than asked: loop until every byte is down.
+      for (let off = 0; off < bytes.length; ) off += fs.writeSync(fd, bytes, off, bytes.length - off);
+      fs.fsyncSync(fd);
+    } finally {
+      fs.closeSync(fd);
+    }
+    fs.renameSync(tmp, file);
   } catch (e) {
-    fs.closeSync(fd);
+    // Nothing half-written is left behind, whichever step failed (a full disk, a folder where the file goes).
     fs.rmSync(tmp, { force: true });
     throw e;
   }
-  fs.closeSync(fd);
-  fs.renameSync(tmp, file);
 }
 
 export function writeJson(file: string, value: unknown): void {
