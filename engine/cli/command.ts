@@ -58,14 +58,16 @@ export function positiveInt(v: string | true | undefined, name: string): number 
 
 /**
  * Cancels on SIGINT/SIGTERM: the job stops at once (a training step or evaluation in flight
- * is abandoned with the trainer's process) and the run ends `cancelled`. A second SIGINT
- * finds no handler and ends the process, as terminals expect.
+ * is abandoned with the trainer's process) and the run ends `cancelled`. A repeated SIGTERM
+ * changes nothing (a whole process group signalled while a sweep passes the signal on to its
+ * workers must not kill a worker before it writes `cancelled`); a second SIGINT finds no
+ * handler and ends the process, as terminals expect.
  */
 export function cancellation(): { signal: AbortSignal; dispose: () => void } {
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGTERM', onSignal);
   return { signal: controller.signal, dispose: () => (process.off('SIGINT', onSignal), process.off('SIGTERM', onSignal)) };
 }
 

@@ -102,4 +102,32 @@ describe('cancelling a training run', () => {
     const steps = fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Event).filter((m) => m.type === 'step').map((m) => m.step);
     assert.deepEqual(steps, Array.from({ length: 16 }, (_, i) => i + 1));
   });
+
+  test('a sweep with workers whose whole process group gets SIGTERM (each worker signalled twice): every trial ends cancelled', async () => {
+    ws.write('sweep.adapter.yaml', EXPERIMENT.replace('name: cancel-me', 'name: cancel-sweep') + 'sweep:\n  grid:\n    adapter.size: [4, 8]\n  seeds: 1\n');
+    const child = spawn(process.execPath, [CLI, 'sweep', 'sweep.adapter.yaml', '--workers', '2', '--threads', '2', '--events', '--runs', 'runs-group'], {
+      cwd: ws.root,
+      detached: true,
+      env: { ...process.env, NODE_OPTIONS: `--require ${SLOW_STEPS}`, SLOW_STEP_MS: '20000', SLOW_STEP_FROM: '2' },
+    });
+    // Both workers are in their slow second step once each trial's run folder has its first step recorded.
+    const sweepRuns = (): string[] => {
+      const root = ws.path('runs-group');
+      const sweep = fs.existsSync(root) ? fs.readdirSync(root)[0] : undefined;
+      const runs = sweep ? path.join(root, sweep, 'runs') : '';
+      return runs && fs.existsSync(runs) ? fs.readdirSync(runs).map((r) => path.join(runs, r)) : [];
+    };
+    const stepped = (dir: string) => fs.existsSync(path.join(dir, 'metrics.jsonl')) && fs.readFileSync(path.join(dir, 'metrics.jsonl'), 'utf8').includes('"step":1,');
+    const deadline = Date.now() + 60_000;
+    while (!(sweepRuns().length === 2 && sweepRuns().every(stepped))) {
+      assert.ok(Date.now() < deadline, 'both trials started training');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
+    process.kill(-child.pid!, 'SIGTERM');
+    assert.equal(await closed, 130);
+    for (const dir of sweepRuns()) assert.equal((JSON.parse(fs.readFileSync(path.join(dir, 'status.json'), 'utf8')) as { status: string }).status, 'cancelled', dir);
+    assert.deepEqual(processesIn(ws.root), [], 'no process of the sweep is left');
+  });
 });
