@@ -18,7 +18,7 @@ import { reveal } from './reveal';
 import { isRunNode, keySettings } from './runNodes';
 import type { RunsTreeProvider } from './runsTree';
 import { engineSettings, runsDirectory } from './settings';
-import { experimentName, experimentUri, latestCompletedRun, pickRun, rememberExample, runnableTarget, selectedNodes } from './targets';
+import { experimentName, experimentUri, latestCompletedRun, pickRun, rememberExample, runnableTarget, runScope, selectedNodes } from './targets';
 import { jobsAllowed } from './trust';
 
 export interface CommandContext {
@@ -179,8 +179,8 @@ class JobCommands {
 
   async evaluate(arg: unknown): Promise<void> {
     if (!(await jobsAllowed('Evaluation'))) return;
-    const runsDir = runsDirectory();
-    const run = await pickRun(arg, runsDir, { placeHolder: 'Evaluate which run?', filter: (e) => e.kind === 'run' && (e.status === 'completed' || e.status === 'cancelled') });
+    const { runsDir, experiment } = runScope(arg);
+    const run = await pickRun(arg, runsDir, { placeHolder: 'Evaluate which run?', filter: (e) => e.kind === 'run' && (e.status === 'completed' || e.status === 'cancelled'), experiment });
     if (!run || !runsDir) return;
     const data = await pickDataFile(run.dir);
     if (!data) return;
@@ -195,8 +195,8 @@ class JobCommands {
 
   async exportOnnx(arg: unknown): Promise<void> {
     if (!(await jobsAllowed('Export'))) return;
-    const runsDir = runsDirectory();
-    const run = await pickRun(arg, runsDir, { placeHolder: 'Export which run to ONNX?' });
+    const { runsDir, experiment } = runScope(arg);
+    const run = await pickRun(arg, runsDir, { placeHolder: 'Export which run to ONNX?', experiment });
     if (!run || !runsDir) return;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const target = await vscode.window.showSaveDialog({ filters: { 'ONNX model': ['onnx'] }, saveLabel: 'Export', ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `${run.name}.onnx`) } : {}) });
@@ -208,8 +208,8 @@ class JobCommands {
 
   async exportAdapter(arg: unknown): Promise<void> {
     if (!(await jobsAllowed('Export'))) return;
-    const runsDir = runsDirectory();
-    const run = await pickRun(arg, runsDir, { placeHolder: 'Export the adapter of which run?' });
+    const { runsDir, experiment } = runScope(arg);
+    const run = await pickRun(arg, runsDir, { placeHolder: 'Export the adapter of which run?', experiment });
     if (!run || !runsDir) return;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     // A save dialog names the new folder; the engine creates it.
@@ -222,8 +222,8 @@ class JobCommands {
   }
 
   async openResults(arg: unknown): Promise<void> {
-    const runsDir = runsDirectory();
-    const entry = await pickRun(arg, runsDir, { placeHolder: 'Open the results of which run or sweep?', filter: (e) => e.kind !== 'unreadable', sweeps: true });
+    const { runsDir, experiment } = runScope(arg);
+    const entry = await pickRun(arg, runsDir, { placeHolder: 'Open the results of which run or sweep?', filter: (e) => e.kind !== 'unreadable', sweeps: true, experiment });
     if (!entry) return;
     if (isRunNode(arg) && arg.kind === 'regimes') return this.ctx.panels.open('ablation', regimeIds(path.join(entry.dir, REGIMES_FILE)));
     if (entry.kind === 'sweep') return this.ctx.panels.open('sweep', [entry.dir]);

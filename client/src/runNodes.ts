@@ -74,6 +74,15 @@ export function newestFirst(entries: readonly RunEntry[]): RunEntry[] {
   return [...entries].sort((a, b) => stampOf(b.name).localeCompare(stampOf(a.name)) || a.name.localeCompare(b.name));
 }
 
+/**
+ * The entries an experiment made: its runs and sweeps (by the experiment's `name`), and the
+ * trials inside those sweeps (a trial carries its own name, so it is known by its folder).
+ */
+export function ofExperiment(entries: readonly RunEntry[], name: string): RunEntry[] {
+  const sweeps = entries.filter((e) => e.kind === 'sweep' && e.experiment === name).map((e) => e.dir + path.sep);
+  return entries.filter((e) => e.experiment === name || sweeps.some((dir) => e.dir.startsWith(dir)));
+}
+
 /** The run's key settings, read from its config.json (small) for the description. */
 export interface KeySettings {
   readonly learningRate?: number;

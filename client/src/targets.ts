@@ -10,7 +10,8 @@ import { parse } from 'yaml';
 import { listRuns, type RunEntry } from '../../engine/runs/catalog';
 import { SWEEP_FILES } from '../../engine/runs/replay';
 import { chooseExperiment, isExperimentDocument, type OpenDocument } from './experimentChoice';
-import { displayStatus, isRunNode, newestFirst, type RunNode } from './runNodes';
+import { displayStatus, isRunNode, newestFirst, ofExperiment, type RunNode } from './runNodes';
+import { runsDirectory } from './settings';
 
 const EXPERIMENT_GLOB = '**/*.{adapter.yaml,adapter.yml}';
 const NOT_EXPERIMENTS = '**/{node_modules,.adapter-lab,.git}/**';
@@ -111,6 +112,16 @@ export function allRuns(runsDir: string): RunEntry[] {
   return out;
 }
 
+/**
+ * The run store a run command works in, and the experiment it was asked from: a code lens or
+ * the editor title passes the experiment file, whose runs are then the only ones offered.
+ */
+export function runScope(arg: unknown): { readonly runsDir: string | undefined; readonly experiment?: string } {
+  const file = arg === undefined || isRunNode(arg) ? undefined : experimentUri(arg);
+  const name = file ? experimentName(file.fsPath) : undefined;
+  return { runsDir: runsDirectory(file?.fsPath), ...(name !== undefined ? { experiment: name } : {}) };
+}
+
 /** The newest completed run of an experiment (by its name), for "Run Ablation" from the experiment file. */
 export function latestCompletedRun(runsDir: string, name: string): RunEntry | undefined {
   return newestFirst(listRuns(runsDir)).find((e) => e.kind === 'run' && e.status === 'completed' && e.experiment === name);
@@ -121,6 +132,8 @@ export interface PickOptions {
   /** Which store entries qualify (default: completed runs). */
   readonly filter?: (e: RunEntry) => boolean;
   readonly sweeps?: boolean;
+  /** Asked from an experiment file (its code lens or editor title): offer only what that experiment made. */
+  readonly experiment?: string;
 }
 
 const completedRun = (e: RunEntry): boolean => e.kind === 'run' && e.status === 'completed';
@@ -130,8 +143,12 @@ export async function pickRun(arg: unknown, runsDir: string | undefined, opts: P
   if (isRunNode(arg)) return arg.entry;
   if (!runsDir) return void vscode.window.showWarningMessage('Adapter Lab: open a folder (or set adapterLab.runsDirectory) to use the run store.');
   const filter = opts.filter ?? completedRun;
-  const entries = (opts.sweeps ? newestFirst(listRuns(runsDir)) : allRuns(runsDir)).filter(filter);
-  if (entries.length === 0) return void vscode.window.showInformationMessage(`No ${opts.filter ? 'matching runs' : 'completed runs'} in ${runsDir}. Train an experiment first.`);
+  const stored = opts.sweeps ? newestFirst(listRuns(runsDir)) : allRuns(runsDir);
+  const entries = (opts.experiment !== undefined ? ofExperiment(stored, opts.experiment) : stored).filter(filter);
+  if (entries.length === 0) {
+    const whose = opts.experiment !== undefined ? ` of "${opts.experiment}"` : '';
+    return void vscode.window.showInformationMessage(`No ${opts.filter ? 'matching runs' : 'completed runs'}${whose} in ${runsDir}. Train ${whose ? 'it' : 'an experiment'} first.`);
+  }
   const picked = await vscode.window.showQuickPick(
     entries.map((e) => ({ label: e.name, description: [e.kind === 'sweep' ? 'sweep' : e.method, displayStatus(e), e.metric ? `${e.metric.name} ${e.metric.value.toFixed(4)}` : ''].filter(Boolean).join(' · '), detail: path.dirname(e.dir) === runsDir ? undefined : `in ${path.basename(path.dirname(path.dirname(e.dir)))}`, entry: e })),
     { placeHolder: opts.placeHolder, matchOnDescription: true },

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { listRuns, type RunEntry } from '../../engine/runs/catalog';
-import { childrenOf, describeNode, isRegimesFolder, nodeOf } from '../../client/src/runNodes';
+import { childrenOf, describeNode, isRegimesFolder, nodeOf, ofExperiment } from '../../client/src/runNodes';
 import { Workspace } from '../support/fixtures';
 
 describe('run nodes', () => {
@@ -41,5 +41,21 @@ describe('run nodes', () => {
     assert.equal(isRegimesFolder(ws.path('foreign')), false);
     const children = childrenOf(by(done));
     assert.deepEqual(children.map((c) => [c.entry.name, c.kind, c.status, c.sweep?.entry.name]), [['standard-20260101-000000', 'run', 'completed', done]]);
+  });
+
+  test('asked from an experiment file, only what that experiment made is offered: its runs, its sweeps and their trials', () => {
+    const entry = (name: string, dir: string, kind: RunEntry['kind'], experiment?: string): RunEntry => ({ kind, name, dir: ws.path(dir), status: 'completed', ...(experiment ? { experiment } : {}) });
+    const entries = [
+      entry('a-1', 'a-1', 'run', 'a'),
+      entry('b-1', 'b-1', 'run', 'b'),
+      entry('a-sweep', 'a-sweep', 'sweep', 'a'),
+      entry('trial-0000', path.join('a-sweep', 'runs', 'trial-0000'), 'run', 'trial-0000'),
+      entry('b-sweep', 'b-sweep', 'sweep', 'b'),
+      entry('trial-0000', path.join('b-sweep', 'runs', 'trial-0000'), 'run', 'trial-0000'),
+      // A folder whose name starts like the sweep's is not inside it.
+      entry('a-sweep-2', 'a-sweep-2', 'run', 'c'),
+    ];
+    assert.deepEqual(ofExperiment(entries, 'a').map((e) => path.relative(ws.root, e.dir)), ['a-1', 'a-sweep', path.join('a-sweep', 'runs', 'trial-0000')]);
+    assert.deepEqual(ofExperiment(entries, 'none'), []);
   });
 });
