@@ -193,6 +193,10 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
       throw err instanceof CancelledError ? err : new BuildError(`could not build the model: ${(err as Error).message}`);
     }
     weights.clear();
+    // The trainer's process holds the weights now. A model this job loaded for itself is not
+    // needed here any more, unless the prefix cache still runs on it: free it (on BERT-base,
+    // 0.4 GiB that would otherwise sit in this process for the whole run).
+    if (!opts.model && !prefix) model.weights.clear();
     if (checkpointStep !== undefined) emit({ type: 'log', level: 'info', message: `resumed from the checkpoint at step ${checkpointStep} of ${totalSteps}` });
     else if (opts.resume) emit({ type: 'log', level: 'warning', message: 'the run has no checkpoint: it starts again from step 0' });
 
