@@ -1,18 +1,17 @@
 /** `adapter-lab ablate`: the span heatmap, or AdapterDrop's curve with --drop-curve. */
 import * as path from 'node:path';
 import { runAblation, type AblationResult } from '../train/ablate';
-import { cancellation, deviceFlag, emitFailure, eventWriter, failure, messageOf, parseFlags, positiveInt, providerFor, sinkFor, watchStart } from './command';
+import { cancellation, emitFailure, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor, sinkFor, watchStart } from './command';
 
 export async function ablateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['data', 'threads', 'device'], ['events', 'drop-curve']);
   if (typeof parsed === 'string') return usage(parsed);
-  const device = deviceFlag(parsed);
-  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { threads, device } = flags;
   const [runDir, ...extra] = parsed.positional;
   if (!runDir || extra.length) return usage('ablate needs a run folder');
   const curve = parsed.flags.has('drop-curve');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  if (typeof threads === 'string') return usage(threads);
   const data = parsed.flags.get('data');
   const events = parsed.flags.has('events');
   const started = Date.now();

@@ -3,6 +3,7 @@
  * sink (JSON lines on standard output, progress on standard error) and exit codes.
  */
 import { CheckpointError } from '../checkpoint/errors';
+import { DEVICES, type Device } from '../config/schema';
 import { resolveProvider } from '../runtime/provider';
 import { DataError } from '../data/errors';
 import { stampAs, type EngineEvent, type ErrorCode } from '../events';
@@ -38,19 +39,40 @@ export function parseFlags(args: readonly string[], withValue: readonly string[]
   return { positional, flags };
 }
 
-/** `--device`: overrides the file's `runtime.device`; null when the value is not a device. */
-export function deviceFlag(parsed: ParsedFlags): 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefined | null {
-  const v = parsed.flags.get('device');
-  if (v === undefined) return undefined;
-  return v === 'auto' || v === 'cpu' || v === 'webgpu' || v === 'cuda' ? v : null;
+/** The flags jobs share, checked: counts that must be positive integers, and `--device`. */
+export interface JobFlags {
+  readonly maxSteps?: number;
+  readonly threads?: number;
+  readonly checkpointEvery?: number;
+  readonly workers?: number;
+  /** Overrides the file's `runtime.device`. */
+  readonly device?: Device;
+}
+
+/** A command's JobFlags (those it accepts, as parseFlags allowed them), or the usage message for the first bad one. */
+export function jobFlags(parsed: ParsedFlags): JobFlags | string {
+  const out: { -readonly [K in keyof JobFlags]: JobFlags[K] } = {};
+  const counts = { maxSteps: 'max-steps', threads: 'threads', checkpointEvery: 'checkpoint-every', workers: 'workers' } as const;
+  for (const [key, flag] of Object.entries(counts) as [keyof typeof counts, string][]) {
+    const v = positiveInt(parsed.flags.get(flag), flag);
+    if (typeof v === 'string') return v;
+    if (v !== undefined) out[key] = v;
+  }
+  const device = parsed.flags.get('device');
+  if (device !== undefined) {
+    const known = DEVICES.find((d) => d === device);
+    if (!known) return `--device must be ${DEVICES.slice(0, -1).join(', ')} or ${DEVICES[DEVICES.length - 1]}`;
+    out.device = known;
+  }
+  return out;
 }
 
 /** The provider for a job on a finished run: the CPU unless --device asks for another (refused with the reason when it cannot run). */
-export async function providerFor(device: 'auto' | 'cpu' | 'webgpu' | 'cuda' | undefined): Promise<'cpu' | 'webgpu' | 'cuda'> {
+export async function providerFor(device: Device | undefined): Promise<'cpu' | 'webgpu' | 'cuda'> {
   return device ? (await resolveProvider(device)).provider : 'cpu';
 }
 
-export function positiveInt(v: string | true | undefined, name: string): number | undefined | string {
+function positiveInt(v: string | true | undefined, name: string): number | undefined | string {
   if (v === undefined) return undefined;
   const n = Number(v);
   return Number.isInteger(n) && n >= 1 ? n : `--${name} must be a positive integer`;

@@ -3,19 +3,16 @@ import * as path from 'node:path';
 import { defaultRunsDir } from '../runs/store';
 import { runDropRegimes, type DropRegimesResult } from '../train/dropRegimes';
 import { loadExperimentFile } from './load';
-import { cancellation, deviceFlag, emitFailure, eventWriter, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
+import { cancellation, emitFailure, eventWriter, failure, jobFlags, messageOf, parseFlags, reportUnloadable, sinkFor } from './command';
 
 export async function dropRegimesCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['n', 'max-steps', 'threads', 'device', 'runs'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   const [file, ...extra] = parsed.positional;
   if (!file || extra.length) return usage('drop-regimes needs one experiment file');
-  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  const device = deviceFlag(parsed);
-  if (typeof maxSteps === 'string') return usage(maxSteps);
-  if (typeof threads === 'string') return usage(threads);
-  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { maxSteps, threads, device } = flags;
   const nFlag = parsed.flags.get('n');
   const specialized = typeof nFlag === 'string' ? nFlag.split(',').map((s) => Number(s.trim())) : undefined;
   if (specialized?.some((n) => !Number.isInteger(n))) return usage('--n takes layer counts such as 2,4,6');

@@ -8,17 +8,16 @@ import { evaluateRun } from '../train/evaluate';
 import { ADAPTER_FILES } from '../train/adapterFolder';
 import { importAdapter } from '../train/importAdapter';
 import { predictFile } from '../train/predict';
-import { deviceFlag, emitFailure, errorCodeOf, eventWriter, failure, messageOf, parseFlags, positiveInt, providerFor } from './command';
+import { emitFailure, errorCodeOf, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor } from './command';
 
 export async function evaluateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['threads', 'device', 'model'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   const [target, dataFile, ...extra] = parsed.positional;
   if (!target || !dataFile || extra.length) return usage('evaluate needs a run folder (or a saved adapter folder) and a labelled data file');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  if (typeof threads === 'string') return usage(threads);
-  const device = deviceFlag(parsed);
-  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { threads, device } = flags;
   // A saved adapter folder (adapter_config.json, no run record) is imported into a temporary run first.
   const savedAdapter = fs.existsSync(path.join(target, ADAPTER_FILES.config)) && !fs.existsSync(path.join(target, RUN_FILES.config));
   const model = parsed.flags.get('model');
@@ -53,8 +52,9 @@ export async function predictCommand(args: readonly string[], usage: (m: string)
   if (typeof parsed === 'string') return usage(parsed);
   const [runDir, dataFile, ...extra] = parsed.positional;
   if (!runDir || !dataFile || extra.length) return usage('predict needs a run folder and a data file');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  if (typeof threads === 'string') return usage(threads);
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { threads } = flags;
   const out = parsed.flags.get('out');
   const events = parsed.flags.has('events');
   // Standard output carries either the predictions or the events.

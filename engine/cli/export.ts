@@ -8,7 +8,7 @@ import { exportOnnx } from '../train/export';
 import { ADAPTER_FILES, exportAdapterFolder } from '../train/adapterFolder';
 import { importAdapter } from '../train/importAdapter';
 import { RunFolderError } from '../train/predict';
-import { deviceFlag, emitFailure, errorCodeOf, eventWriter, failure, messageOf, parseFlags, positiveInt, providerFor } from './command';
+import { emitFailure, errorCodeOf, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor } from './command';
 
 export async function exportCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['onnx', 'adapter', 'threads', 'device'], ['force', 'events']);
@@ -18,10 +18,9 @@ export async function exportCommand(args: readonly string[], usage: (m: string) 
   const adapter = parsed.flags.get('adapter');
   if (!runDir || extra.length || (typeof onnx !== 'string' && typeof adapter !== 'string')) return usage('export needs a run folder and --onnx FILE, --adapter DIR or both');
   if (parsed.flags.has('force') && typeof adapter !== 'string') return usage('--force goes with --adapter DIR');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  if (typeof threads === 'string') return usage(threads);
-  const device = deviceFlag(parsed);
-  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { threads, device } = flags;
   const write = eventWriter(parsed.flags.has('events'));
   const emit = (p: PayloadOf<ExportJobEvent>): void => write(stampAs<ExportJobEvent>(p));
   const started = Date.now();

@@ -5,7 +5,7 @@ import { formatCount } from '../model/parameters';
 import { defaultRunsDir } from '../runs/store';
 import { runSweep, runSweepTrial, type SweepSummary } from '../train/sweep';
 import { loadExperimentFile } from './load';
-import { cancellation, deviceFlag, emitFailure, eventWriter, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor, watchStart } from './command';
+import { cancellation, emitFailure, eventWriter, failure, jobFlags, messageOf, parseFlags, reportUnloadable, sinkFor, watchStart } from './command';
 
 /** `adapter-lab sweep-trial <sweep-folder> <index>`: one trial, run by a sweep's worker process. */
 export async function sweepTrialCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
@@ -13,12 +13,9 @@ export async function sweepTrialCommand(args: readonly string[], usage: (m: stri
   if (typeof parsed === 'string') return usage(parsed);
   const [sweepDir, index, ...extra] = parsed.positional;
   if (!sweepDir || index === undefined || !/^\d+$/.test(index) || extra.length) return usage('sweep-trial needs a sweep folder and a trial index');
-  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  const device = deviceFlag(parsed);
-  if (typeof maxSteps === 'string') return usage(maxSteps);
-  if (typeof threads === 'string') return usage(threads);
-  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { maxSteps, threads, device } = flags;
   const { signal, dispose } = cancellation();
   // A worker ends with its sweep: the IPC channel from the parent closes when it dies (SIGKILL included),
   // and writing an event then fails (EPIPE), whichever the worker notices first.
@@ -50,14 +47,11 @@ const ORPHAN_GRACE_MS = 3000;
 export async function sweepCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'resume', 'device', 'workers'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
-  const device = deviceFlag(parsed);
-  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { maxSteps, threads, workers, device } = flags;
   const [file, ...extra] = parsed.positional;
   if (!file || extra.length) return usage('sweep needs one experiment file');
-  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  if (typeof maxSteps === 'string') return usage(maxSteps);
-  if (typeof threads === 'string') return usage(threads);
   const events = parsed.flags.has('events');
   const started = Date.now();
   const resume = parsed.flags.get('resume');
@@ -71,8 +65,6 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
   }
   const experiment = loaded.validation.experiment!;
   if (!experiment.sweep) return usage(`${file} has no sweep section; use train`);
-  const workers = positiveInt(parsed.flags.get('workers'), 'workers');
-  if (typeof workers === 'string') return usage(workers);
   // Workers are processes of this same CLI; more than the cores would only contend.
   const workerCount = Math.min(workers ?? 1, os.cpus().length);
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);

@@ -9,21 +9,16 @@ import { formatCount } from '../model/parameters';
 import { defaultRunsDir } from '../runs/store';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../train/job';
 import { loadExperimentFile } from './load';
-import { cancellation, deviceFlag, emitFailure, eventWriter, exitCodeOf, failure, messageOf, parseFlags, positiveInt, reportUnloadable, sinkFor } from './command';
+import { cancellation, emitFailure, eventWriter, exitCodeOf, failure, jobFlags, messageOf, parseFlags, reportUnloadable, sinkFor } from './command';
 
 export async function trainCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'checkpoint-every', 'device'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
-  const device = deviceFlag(parsed);
-  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { maxSteps, threads, checkpointEvery, device } = flags;
   const [file, ...extra] = parsed.positional;
   if (!file || extra.length) return usage('train needs one experiment file');
-  const checkpointEvery = positiveInt(parsed.flags.get('checkpoint-every'), 'checkpoint-every');
-  if (typeof checkpointEvery === 'string') return usage(checkpointEvery);
-  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  if (typeof maxSteps === 'string') return usage(maxSteps);
-  if (typeof threads === 'string') return usage(threads);
   const events = parsed.flags.has('events');
   const started = Date.now();
   // Failures before the run starts (the file, the model, the data, the device) are events too: error, then a failed end.
@@ -56,10 +51,9 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
   const parsed = parseFlags(args, ['runs', 'threads', 'max-steps'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   if (parsed.positional.length) return usage('demo takes no files');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  const maxSteps = positiveInt(parsed.flags.get('max-steps'), 'max-steps');
-  if (typeof threads === 'string') return usage(threads);
-  if (typeof maxSteps === 'string') return usage(maxSteps);
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { maxSteps, threads } = flags;
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'adapter-lab-demo-'));
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : path.resolve('.adapter-lab', 'runs');
   const write = (name: string, rows: { sentence: string; label: number }[]): void =>
@@ -102,14 +96,11 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
 export async function resumeCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
   const parsed = parseFlags(args, ['threads', 'checkpoint-every', 'device'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
-  const device = deviceFlag(parsed);
-  if (device === null) return usage('--device must be auto, cpu, webgpu or cuda');
+  const flags = jobFlags(parsed);
+  if (typeof flags === 'string') return usage(flags);
+  const { threads, checkpointEvery, device } = flags;
   const [runDir, ...extra] = parsed.positional;
   if (!runDir || extra.length) return usage('resume needs a run folder');
-  const threads = positiveInt(parsed.flags.get('threads'), 'threads');
-  const checkpointEvery = positiveInt(parsed.flags.get('checkpoint-every'), 'checkpoint-every');
-  if (typeof threads === 'string') return usage(threads);
-  if (typeof checkpointEvery === 'string') return usage(checkpointEvery);
   const events = parsed.flags.has('events');
   const started = Date.now();
   const { signal, dispose } = cancellation();

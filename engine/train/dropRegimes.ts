@@ -18,6 +18,7 @@ import { loadModel } from '../model/load';
 import { createRunDir, writeJson } from '../runs/store';
 import { DROP_CURVE_FILE, runAblation, type AblationCell, type AblationResult } from './ablate';
 import { runTrainJob } from './job';
+import type { Device } from '../config/schema';
 
 export const REGIMES_FILE = 'regimes.json';
 
@@ -46,7 +47,7 @@ export interface DropRegimesOptions {
   readonly specialized?: readonly number[];
   readonly maxSteps?: number;
   readonly threads?: number;
-  readonly device?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  readonly device?: Device;
   readonly emit: EventSink<DropRegimesJobEvent>;
   readonly signal?: AbortSignal;
 }

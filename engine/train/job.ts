@@ -30,6 +30,7 @@ import { CancelledError, untilAborted } from './cancellation';
 import { robustDropGates } from './robustDrop';
 import { NonFiniteLossError } from './trainer';
 import { TrainerProcess } from './trainerProcess';
+import type { Device } from '../config/schema';
 
 export const ENGINE_VERSION = '0.1.0';
 
@@ -50,7 +51,7 @@ export interface TrainJobOptions {
   /** Continue a run from its last checkpoint instead of starting one (see resumeTrainJob). */
   readonly resume?: { readonly runDir: string; readonly totalSteps: number };
   /** Overrides the experiment's `runtime.device` (the CLI's --device). */
-  readonly device?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  readonly device?: Device;
   /** Frozen-prefix caches shared with other runs of this process (a sweep's trials). */
   readonly prefixCaches?: PrefixCachePool;
 }

@@ -23,6 +23,7 @@ import { acquireRunLock, FolderLockedError, lockHolder } from '../runs/lock';
 import { appendJsonLine, createRunDir, readJsonLines, repairTornLine, RUN_FILES, writeJson, writeAtomic, type SweepStatusRecord } from '../runs/store';
 import { ENGINE_VERSION, resumeTrainJob, runTrainJob } from './job';
 import { PrefixCachePool } from './prefixCache';
+import type { Device } from '../config/schema';
 
 export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs', status: 'status.json', environment: 'environment.json' } as const;
 
@@ -71,7 +72,7 @@ export interface SweepOptions {
   readonly maxSteps?: number;
   readonly threads?: number;
   /** Overrides the experiment's `runtime.device` in every trial. */
-  readonly device?: 'auto' | 'cpu' | 'webgpu' | 'cuda';
+  readonly device?: Device;
   /**
    * Run this many trials at once, each in a worker process started with `workerCommand`
    * (the CLI: node and its script) and `sweep-trial`; the cores are split between them.
