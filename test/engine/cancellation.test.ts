@@ -10,15 +10,12 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openSafetensors, readSafetensors } from '../../engine/checkpoint/safetensors';
 import { loadEventContract } from '../support/eventContract';
-import { Workspace } from '../support/fixtures';
+import { RESUMABLE_EXPERIMENT, resumableWorkspace, type Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 const SLOW_STEPS = path.join(REPO_ROOT, 'out', 'test', 'support', 'slowSteps.js');
 interface Event { type: string; [k: string]: unknown }
-
-// Dropout and robust AdapterDrop: every draw must repeat on resume.
-const EXPERIMENT = 'name: cancel-me\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  max_length: 24\nadapter:\n  size: 8\ndrop:\n  layers: 0..2\n  mode: robust\ntraining:\n  learning_rate: 3.0e-3\n  epochs: 2\n  batch_size: 8\n  seed: 11\nruntime:\n  device: cpu\n  threads: 1\n';
 
 /** Processes whose working folder is `dir` (Linux): what a job left running there. */
 function processesIn(dir: string): number[] {
@@ -38,10 +35,7 @@ function processesIn(dir: string): number[] {
 describe('cancelling a training run', () => {
   let ws: Workspace;
   before(() => {
-    ws = new Workspace();
-    ws.sentiment('train.tsv', 64, 1);
-    ws.sentiment('dev.tsv', 16, 2);
-    ws.write('exp.adapter.yaml', EXPERIMENT);
+    ws = resumableWorkspace('cancel-me');
   });
   after(() => ws.dispose());
 
@@ -104,7 +98,7 @@ describe('cancelling a training run', () => {
   });
 
   test('a sweep with workers whose whole process group gets SIGTERM (each worker signalled twice): every trial ends cancelled', async () => {
-    ws.write('sweep.adapter.yaml', EXPERIMENT.replace('name: cancel-me', 'name: cancel-sweep') + 'sweep:\n  grid:\n    adapter.size: [4, 8]\n  seeds: 1\n');
+    ws.write('sweep.adapter.yaml', RESUMABLE_EXPERIMENT('cancel-sweep') + 'sweep:\n  grid:\n    adapter.size: [4, 8]\n  seeds: 1\n');
     const child = spawn(process.execPath, [CLI, 'sweep', 'sweep.adapter.yaml', '--workers', '2', '--threads', '2', '--events', '--runs', 'runs-group'], {
       cwd: ws.root,
       detached: true,

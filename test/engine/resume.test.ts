@@ -5,22 +5,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { readSafetensors } from '../../engine/checkpoint/safetensors';
-import { Workspace } from '../support/fixtures';
+import { resumableWorkspace, type Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 interface Event { type: string; [k: string]: unknown }
 
 // Dropout (the built-in model's 0.1) and robust AdapterDrop: every random draw must repeat on resume.
-const EXPERIMENT = 'name: resume-me\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  max_length: 24\nadapter:\n  size: 8\ndrop:\n  layers: 0..2\n  mode: robust\ntraining:\n  learning_rate: 3.0e-3\n  epochs: 2\n  batch_size: 8\n  seed: 11\nruntime:\n  device: cpu\n  threads: 1\n';
-
 describe('adapter-lab resume', () => {
   let ws: Workspace;
   before(() => {
-    ws = new Workspace();
-    ws.sentiment('train.tsv', 64, 1);
-    ws.sentiment('dev.tsv', 16, 2);
-    ws.write('exp.adapter.yaml', EXPERIMENT);
+    ws = resumableWorkspace('resume-me');
   });
   after(() => ws.dispose());
 

@@ -146,3 +146,19 @@ export function variant(from: string, to: string, base = VALID_EXPERIMENT): stri
   if (!base.includes(from)) throw new Error(`"${from}" not in the base experiment`);
   return base.replace(from, to);
 }
+
+/**
+ * A run that is stopped and resumed: `exp.adapter.yaml` (named `name`) trains adapters on the
+ * built-in model with dropout and robust AdapterDrop, so every random draw must repeat on
+ * resume, over `train.tsv` (64 rows) and `dev.tsv` (16): 16 steps of batch 8.
+ */
+export const RESUMABLE_EXPERIMENT = (name: string): string =>
+  `name: ${name}\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./train.tsv\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  max_length: 24\nadapter:\n  size: 8\ndrop:\n  layers: 0..2\n  mode: robust\ntraining:\n  learning_rate: 3.0e-3\n  epochs: 2\n  batch_size: 8\n  seed: 11\nruntime:\n  device: cpu\n  threads: 1\n`;
+
+export function resumableWorkspace(name: string): Workspace {
+  const ws = new Workspace();
+  ws.sentiment('train.tsv', 64, 1);
+  ws.sentiment('dev.tsv', 16, 2);
+  ws.write('exp.adapter.yaml', RESUMABLE_EXPERIMENT(name));
+  return ws;
+}

@@ -38,14 +38,19 @@ function examples(count: number, seed: number): EncodedExample[] {
 
 const OPTIMIZER = { kind: 'adamw', learningRate: 1e-2, weightDecay: 0.01, maxGradNorm: 1, warmupSteps: 2, totalSteps: 12 } as const;
 
-/** Losses of 3 epochs × 4 steps, and a final adapter weight, with or without the cache. */
-async function train(cached: PrefixStorage | undefined, dir: string): Promise<{ losses: number[]; weight: Float32Array; hits: number }> {
+/** The adapter run the cache tests share: its plan, frozen prefix, initial weights and 32 examples. */
+function setup() {
   const plan = planRun(experiment(), SMALL, 2);
   const layers = frozenPrefixLayers(plan.trainable, SMALL.layers)!;
   const weights = initModel(plan.spec, 7);
   initAdapters(weights, plan.spec, 1e-2, 7);
   initHead(weights, plan.spec, 7);
-  const data = examples(32, 4);
+  return { plan, layers, weights, data: examples(32, 4) };
+}
+
+/** Losses of 3 epochs × 4 steps, and a final adapter weight, with or without the cache. */
+async function train(cached: PrefixStorage | undefined, dir: string): Promise<{ losses: number[]; weight: Float32Array; hits: number }> {
+  const { plan, layers, weights, data } = setup();
   // Real tokens × d elements: float32 needs 4 bytes each, float16 2.
   const elements = data.reduce((n, x) => n + x.inputIds.length, 0) * SMALL.hiddenSize;
   const memoryBytes = cached === 'float32' ? elements * 4 : cached === 'float16' ? elements * 3 : 0;
@@ -102,12 +107,7 @@ describe('frozen-prefix cache', () => {
   });
 
   test('the memory budget of a pool is the total over its caches: past it, new caches go to float16, then to disk', async () => {
-    const plan = planRun(experiment(), SMALL, 2);
-    const layers = frozenPrefixLayers(plan.trainable, SMALL.layers)!;
-    const weights = initModel(plan.spec, 7);
-    initAdapters(weights, plan.spec, 1e-2, 7);
-    initHead(weights, plan.spec, 7);
-    const data = examples(32, 4);
+    const { plan, layers, weights, data } = setup();
     const float32Bytes = data.reduce((n, x) => n + x.inputIds.length, 0) * SMALL.hiddenSize * 4;
     const maker = (name: string) => (memoryBytes: number) => PrefixCache.create({ spec: plan.spec, weights, layers, examples: data, memoryBytes, spillFile: path.join(ws.root, `pool-${name}.bin`), session: { threads: 1 } });
 
