@@ -62,6 +62,8 @@ export class TrainerProcess implements LogitsSource {
   private next = 0;
   private stepCount = 0;
   private gone: Error | undefined;
+  /** Set once release() waits for the host to exit: from then on the job's process must stay up. */
+  private releasing = false;
 
   private constructor(private readonly child: ChildProcess) {
     // Idle, the host keeps nothing of the job's alive: a job that ends without releasing it
@@ -144,7 +146,9 @@ export class TrainerProcess implements LogitsSource {
   async release(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
     const exited = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
-    // Waited for: what the job does after releasing (its status, its end event) must not be cut short.
+    // Waited for: what the job does after releasing (its status, its end event) must not be cut short,
+    // not even by a reply still on its way, whose arrival would otherwise let the host go (hold).
+    this.releasing = true;
     this.child.ref();
     if (this.busy || !this.child.connected) this.child.kill('SIGKILL');
     else this.child.disconnect();
@@ -153,6 +157,7 @@ export class TrainerProcess implements LogitsSource {
 
   /** While a call is waited for, the job's process must stay up for the reply; otherwise it need not. */
   private hold(on: boolean): void {
+    if (!on && this.releasing) return;
     if (on) {
       this.child.ref();
       this.child.channel?.ref();
