@@ -1,6 +1,6 @@
 /** `adapter-lab ablate`: the span heatmap, or AdapterDrop's curve with --drop-curve. */
 import * as path from 'node:path';
-import { runAblation, type AblationResult } from '../train/ablate';
+import { runAblation, type AblationResult } from '../jobs/ablate';
 import { cancellation, emitFailure, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor, sinkFor, watchStart } from './command';
 
 export async function ablateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {

@@ -7,10 +7,10 @@ import { DEVICES, type Device } from '../config/schema';
 import { resolveProvider } from '../runtime/provider';
 import { DataError } from '../data/errors';
 import { stampAs, type EngineEvent, type ErrorCode } from '../events';
-import type { TrainJobResult } from '../train/job';
-import { AdapterFolderError } from '../train/adapterFolder';
-import { ExportMismatchError } from '../train/export';
-import { RunFolderError } from '../train/predict';
+import type { TrainJobResult } from '../jobs/train';
+import { AdapterFolderError } from '../checkpoint/adapterFolder';
+import { ExportMismatchError } from '../jobs/export';
+import { RunFolderError } from '../jobs/predict';
 import { findingLines, type Loaded } from './load';
 import { progressPrinter } from './progress';
 

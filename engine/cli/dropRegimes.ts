@@ -1,7 +1,7 @@
 /** `adapter-lab drop-regimes`: AdapterDrop's curve for the standard, robust and specialized training regimes. */
 import * as path from 'node:path';
 import { defaultRunsDir } from '../runs/store';
-import { runDropRegimes, type DropRegimesResult } from '../train/dropRegimes';
+import { runDropRegimes, type DropRegimesResult } from '../jobs/dropRegimes';
 import { loadExperimentFile } from './load';
 import { cancellation, emitFailure, eventWriter, failure, jobFlags, messageOf, parseFlags, reportUnloadable, sinkFor } from './command';
 

@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { stampAs, type EvaluateJobEvent, type PayloadOf, type PredictJobEvent } from '../events';
 import { RUN_FILES, writeAtomic } from '../runs/store';
-import { evaluateRun } from '../train/evaluate';
-import { ADAPTER_FILES } from '../train/adapterFolder';
-import { importAdapter } from '../train/importAdapter';
-import { predictFile } from '../train/predict';
+import { evaluateRun } from '../jobs/evaluate';
+import { ADAPTER_FILES } from '../checkpoint/adapterFolder';
+import { importAdapter } from '../jobs/import';
+import { predictFile } from '../jobs/predict';
 import { emitFailure, errorCodeOf, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor } from './command';
 
 export async function evaluateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {

@@ -4,10 +4,10 @@ import * as path from 'node:path';
 import { stampAs, type ExportJobEvent, type ImportJobEvent, type PayloadOf } from '../events';
 import { formatCount } from '../model/parameters';
 import { RUN_FILES } from '../runs/store';
-import { exportOnnx } from '../train/export';
-import { ADAPTER_FILES, exportAdapterFolder } from '../train/adapterFolder';
-import { importAdapter } from '../train/importAdapter';
-import { RunFolderError } from '../train/predict';
+import { exportOnnx } from '../jobs/export';
+import { ADAPTER_FILES, exportAdapterFolder } from '../checkpoint/adapterFolder';
+import { importAdapter } from '../jobs/import';
+import { RunFolderError } from '../jobs/predict';
 import { emitFailure, errorCodeOf, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor } from './command';
 
 export async function exportCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {

@@ -2,8 +2,8 @@
 import * as path from 'node:path';
 import { stampAs, type MultitaskJobEvent, type PayloadOf } from '../events';
 import { writeAtomic } from '../runs/store';
-import { multiTaskPredict, type MultiTaskResult } from '../train/multiTask';
-import { trainedAt } from '../train/evaluate';
+import { multiTaskPredict, type MultiTaskResult } from '../jobs/multitask';
+import { trainedAt } from '../jobs/evaluate';
 import { emitFailure, errorCodeOf, eventWriter, failure, messageOf, parseFlags } from './command';
 
 export async function multitaskCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {

@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { formatCount } from '../model/parameters';
 import { defaultRunsDir } from '../runs/store';
-import { runSweep, runSweepTrial, type SweepSummary } from '../train/sweep';
+import { runSweep, runSweepTrial, type SweepSummary } from '../jobs/sweep';
 import { loadExperimentFile } from './load';
 import { cancellation, emitFailure, eventWriter, failure, jobFlags, messageOf, parseFlags, reportUnloadable, sinkFor, watchStart } from './command';
 

@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { validateExperiment } from '../config/validate';
 import { builtinSentiment } from '../model/builtin';
-import { loadModel } from '../model/load';
+import { loadModel } from '../checkpoint/baseModel';
 import { formatCount } from '../model/parameters';
 import { defaultRunsDir } from '../runs/store';
-import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../train/job';
+import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../jobs/train';
 import { loadExperimentFile } from './load';
 import { cancellation, emitFailure, eventWriter, exitCodeOf, failure, jobFlags, messageOf, parseFlags, reportUnloadable, sinkFor } from './command';
 

@@ -20,7 +20,7 @@ import { buildBertSegment, type ModelSpec } from '../model/bert';
 import { EngineSession, type SessionOptions } from '../runtime/session';
 import type { PrefixCacheReport } from '../events';
 import type { WeightMap } from '../tensor';
-import type { EncodedExample, IndexedBatch } from './batches';
+import type { EncodedExample, IndexedBatch } from '../tasks/batches';
 
 export type PrefixStorage = 'float32' | 'float16' | 'disk';
 

@@ -16,11 +16,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import type { ModelSpec } from '../model/bert';
-import { loadModel } from '../model/load';
+import { loadModel } from '../checkpoint/baseModel';
 import type { SessionOptions } from '../runtime/session';
 import type { FloatTensor } from '../tensor';
-import type { IndexedBatch } from './batches';
-import type { LogitsSource } from './tasks';
+import type { IndexedBatch } from '../tasks/batches';
+import type { LogitsSource } from '../tasks/index';
 import { NonFiniteLossError, Trainer, type StepResult } from './trainer';
 import type { DropoutRates, FrozenPrefix, OptimizerSpec } from './trainingGraph';
 

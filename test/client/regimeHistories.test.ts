@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { JobEvent } from '../../engine/events';
 import { DROP_CURVE_FILE, jobLabel, REGIME_FILES, REGIMES_FILE, trainingRegime, type JobHistory } from '../../engine/runs/replay';
-import { REGIMES_FILE as ENGINE_REGIMES_FILE } from '../../engine/train/dropRegimes';
+import { REGIMES_FILE as ENGINE_REGIMES_FILE } from '../../engine/jobs/dropRegimes';
 import { cliArgs } from '../../client/src/cliArgs';
 import { parseRegimeId, RegimeSplitter, regimeId, regimeIds, regimesFileOf, regimesStartOf, replayRegimes } from '../../client/src/regimeHistories';
 import { dropCurvePoints, foldJob } from '../../client/webview/state';

@@ -6,8 +6,8 @@ import { after, before, describe, test } from 'node:test';
 import type { JobEvent } from '../../engine/events';
 import * as replay from '../../engine/runs/replay';
 import { replayJob, replayKind } from '../../engine/runs/replay';
-import * as ablate from '../../engine/train/ablate';
-import * as sweep from '../../engine/train/sweep';
+import * as ablate from '../../engine/jobs/ablate';
+import * as sweep from '../../engine/jobs/sweep';
 import type { Workspace } from '../support/fixtures';
 import { runJob, tinyExperiment, tinyWorkspace } from './support';
 

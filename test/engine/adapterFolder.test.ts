@@ -13,7 +13,7 @@ import { openSafetensors, readSafetensors, writeSafetensors } from '../../engine
 import { resolveExperiment } from '../../engine/config/experiment';
 import { parameterShapes } from '../../engine/model/bert';
 import { builtinDims } from '../../engine/model/builtin';
-import { hubNaming } from '../../engine/model/hubNames';
+import { hubNaming } from '../../engine/checkpoint/hubNames';
 import { floatTensor, type FloatTensor } from '../../engine/tensor';
 import { planRun } from '../../engine/train/plan';
 import { Workspace } from '../support/fixtures';

@@ -15,7 +15,7 @@ import { ARTIFACT_KINDS, ERROR_CODES, type JobEvent } from '../../engine/events'
 import { LOCK_FILE, type LockOwner } from '../../engine/runs/lock';
 import { replayJob } from '../../engine/runs/replay';
 import type { SweepStatusRecord } from '../../engine/runs/store';
-import { runSweep, SWEEP_FILES } from '../../engine/train/sweep';
+import { runSweep, SWEEP_FILES } from '../../engine/jobs/sweep';
 import { loadEventContract, type EventContract } from '../support/eventContract';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';

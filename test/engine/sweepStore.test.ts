@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { acquireRunLock, FolderLockedError, LOCK_FILE, lockHolder } from '../../engine/runs/lock';
 import type { SweepStatusRecord } from '../../engine/runs/store';
-import type { SweepSummary, TrialRecord } from '../../engine/train/sweep';
+import type { SweepSummary, TrialRecord } from '../../engine/jobs/sweep';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 

@@ -9,7 +9,7 @@ import { parameterShapes } from '../../engine/model/bert';
 import { builtinSentiment, builtinVocab } from '../../engine/model/builtin';
 import { initModel } from '../../engine/model/init';
 import { floatTensor, type FloatTensor } from '../../engine/tensor';
-import { loadRun } from '../../engine/train/runModel';
+import { loadRun } from '../../engine/jobs/runModel';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 

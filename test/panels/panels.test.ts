@@ -8,7 +8,7 @@ import * as assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
 import type { JobEvent, TrialEndEvent } from '../../engine/events';
-import { summarise, type TrialRecord } from '../../engine/train/sweep';
+import { summarise, type TrialRecord } from '../../engine/jobs/sweep';
 import type { JobHistory, PanelKind, PanelToHost } from '../../client/src/panelProtocol';
 import { RegimeSplitter, type RoutedEvents } from '../../client/src/regimeHistories';
 import { hasChromium, launch, NO_CHROMIUM, openPanel, parseCsv, readEvents, replay, splitRuns, startServer, type PanelPage, type Server } from './harness';

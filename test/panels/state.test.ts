@@ -6,7 +6,7 @@ import * as assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { JobEvent } from '../../engine/events';
 import { HIGHER_IS_BETTER } from '../../engine/metrics';
-import { GROUP_AXES as ENGINE_GROUP_AXES, summarise, type TrialRecord } from '../../engine/train/sweep';
+import { GROUP_AXES as ENGINE_GROUP_AXES, summarise, type TrialRecord } from '../../engine/jobs/sweep';
 import { downsample, extent, linearScale, logScale } from '../../client/webview/charts/scale';
 import { formatDuration, formatNumber, safeFileName } from '../../client/webview/format';
 import { bestPerGroup, GROUP_AXES, groupKey, higherIsBetter, tradeoffPoints } from '../../client/webview/groups';

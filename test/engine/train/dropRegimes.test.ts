@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { resolveExperiment, type Experiment } from '../../../engine/config/experiment';
 import type { DropRegimesJobEvent } from '../../../engine/events';
 import { replayJob } from '../../../engine/runs/replay';
-import { REGIMES_FILE, runDropRegimes } from '../../../engine/train/dropRegimes';
+import { REGIMES_FILE, runDropRegimes } from '../../../engine/jobs/dropRegimes';
 import { Workspace } from '../../support/fixtures';
 
 describe('drop regimes', () => {

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import { resolveExperiment } from '../../../engine/config/experiment';
-import { EXPORT_TOLERANCE, ExportMismatchError, exportOnnx } from '../../../engine/train/export';
-import { runTrainJob } from '../../../engine/train/job';
+import { EXPORT_TOLERANCE, ExportMismatchError, exportOnnx } from '../../../engine/jobs/export';
+import { runTrainJob } from '../../../engine/jobs/train';
 import { Workspace } from '../../support/fixtures';
 
 describe('ONNX export', () => {

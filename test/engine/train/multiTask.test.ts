@@ -5,10 +5,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { resolveExperiment } from '../../../engine/config/experiment';
-import { evaluateRun } from '../../../engine/train/evaluate';
-import { runTrainJob } from '../../../engine/train/job';
-import { multiTaskPredict, separatePredict } from '../../../engine/train/multiTask';
-import { predictFile } from '../../../engine/train/predict';
+import { evaluateRun } from '../../../engine/jobs/evaluate';
+import { runTrainJob } from '../../../engine/jobs/train';
+import { multiTaskPredict, separatePredict } from '../../../engine/jobs/multitask';
+import { predictFile } from '../../../engine/jobs/predict';
 import { Workspace } from '../../support/fixtures';
 import { REPO_ROOT } from '../../support/lspClient';
 

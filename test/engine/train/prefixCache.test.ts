@@ -11,8 +11,8 @@ import { resolveExperiment, type Experiment } from '../../../engine/config/exper
 import type { EndEvent, JobEvent } from '../../../engine/events';
 import type { BertDims } from '../../../engine/model/dims';
 import { initAdapters, initHead, initModel } from '../../../engine/model/init';
-import { makeBatches, type EncodedExample } from '../../../engine/train/batches';
-import { runTrainJob } from '../../../engine/train/job';
+import { makeBatches, type EncodedExample } from '../../../engine/tasks/batches';
+import { runTrainJob } from '../../../engine/jobs/train';
 import { frozenPrefixLayers, planRun } from '../../../engine/train/plan';
 import { fromHalf, PrefixCache, PrefixCachePool, toHalf, type PrefixStorage } from '../../../engine/train/prefixCache';
 import { Trainer } from '../../../engine/train/trainer';

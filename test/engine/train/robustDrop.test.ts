@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { resolveExperiment } from '../../../engine/config/experiment';
 import type { JobEvent, StepEvent } from '../../../engine/events';
-import { runTrainJob } from '../../../engine/train/job';
+import { runTrainJob } from '../../../engine/jobs/train';
 import { droppedAt, robustDropGates } from '../../../engine/train/robustDrop';
 import { Workspace } from '../../support/fixtures';
 

@@ -14,16 +14,16 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError, openSafetensors, writeSafetensors } from '../checkpoint/safetensors';
+import { CheckpointError, openSafetensors, writeSafetensors } from './safetensors';
 import type { Experiment } from '../config/experiment';
 import { layersOf } from '../config/layers';
 import { DROP_MODES, METHODS, METRICS, METRICS_BY_KIND, SITES, TASK_KINDS, type DropMode, type Method, type Metric, type NonLinearity, type Site, type TaskKind } from '../config/schema';
 import { parameterShapes, type ModelSpec } from '../model/bert';
 import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
-import { hubNaming, isValidAdapterName, type HeadKind, type HubNaming } from '../model/hubNames';
+import { hubNaming, isValidAdapterName, type HeadKind, type HubNaming } from './hubNames';
 import { writeAtomic } from '../runs/store';
 import type { FloatTensor } from '../tensor';
-import { ENGINE_VERSION } from './job';
+import { ENGINE_VERSION } from '../jobs/train';
 
 export const ADAPTER_FILES = {
   config: 'adapter_config.json',

@@ -4,14 +4,14 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadHuggingFaceBert } from '../checkpoint/huggingface';
+import { loadHuggingFaceBert } from './huggingface';
 import { BertTokenizer, loadBertTokenizer } from '../tokenizer';
 import type { WeightMap } from '../tensor';
 import type { DropoutRates } from '../train/trainingGraph';
-import { BUILTIN_WEIGHT_SEED, builtinDims, builtinVocab } from './builtin';
-import { BUILTIN_PREFIX, type BertDims } from './dims';
-import { initModel } from './init';
-import * as names from './names';
+import { BUILTIN_WEIGHT_SEED, builtinDims, builtinVocab } from '../model/builtin';
+import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
+import { initModel } from '../model/init';
+import * as names from '../model/names';
 
 export interface LoadedModel {
   /** `builtin:<name>` or the folder path. */

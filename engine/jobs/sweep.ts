@@ -16,13 +16,13 @@ import { validateExperiment } from '../config/validate';
 import { expandSweep, type Experiment, type Trial } from '../config/experiment';
 import { stamp, type EventPayload, type EventSink, type JobEvent } from '../events';
 import { HIGHER_IS_BETTER } from '../metrics';
-import { loadModel, type LoadedModel } from '../model/load';
+import { loadModel, type LoadedModel } from '../checkpoint/baseModel';
 import { resolveProvider } from '../runtime/provider';
 import { bestValue, describe as describeRun, isLive, listRuns } from '../runs/catalog';
 import { acquireRunLock, FolderLockedError, lockHolder } from '../runs/lock';
 import { appendJsonLine, createRunDir, readJsonLines, repairTornLine, RUN_FILES, writeJson, writeAtomic, type SweepStatusRecord } from '../runs/store';
-import { ENGINE_VERSION, resumeTrainJob, runTrainJob } from './job';
-import { PrefixCachePool } from './prefixCache';
+import { ENGINE_VERSION, resumeTrainJob, runTrainJob } from './train';
+import { PrefixCachePool } from '../train/prefixCache';
 import type { Device } from '../config/schema';
 
 export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs', status: 'status.json', environment: 'environment.json' } as const;

@@ -5,7 +5,7 @@
 import { lengthGroupedBatches, padBatch, sortedBatches } from '../data/batching';
 import type { TaskData } from '../data/examples';
 import type { BertTokenizer } from '../tokenizer';
-import type { Batch } from './trainer';
+import type { Batch } from '../train/trainer';
 
 export interface EncodedExample {
   readonly index: number;

@@ -20,7 +20,7 @@
  * between the engine's parameter names and their hub names: `toInternal` accepts exactly
  * the names `toHub` produces.
  */
-import * as names from './names';
+import * as names from '../model/names';
 
 /** The head kinds a saved folder can hold; classification and regression share one linear head. */
 export type HeadKind = 'classification' | 'regression' | 'span';

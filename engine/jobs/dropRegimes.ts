@@ -14,10 +14,10 @@ import * as path from 'node:path';
 import type { Experiment } from '../config/experiment';
 import type { LayerSelection } from '../config/layers';
 import { stampAs, type DropRegimesJobEvent, type EventSink, type PayloadOf } from '../events';
-import { loadModel } from '../model/load';
+import { loadModel } from '../checkpoint/baseModel';
 import { createRunDir, writeJson } from '../runs/store';
 import { DROP_CURVE_FILE, runAblation, type AblationCell, type AblationResult } from './ablate';
-import { runTrainJob } from './job';
+import { runTrainJob } from './train';
 import type { Device } from '../config/schema';
 
 export const REGIMES_FILE = 'regimes.json';

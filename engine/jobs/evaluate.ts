@@ -3,9 +3,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJsonLines, RUN_FILES, type RunStatusRecord } from '../runs/store';
 import { loadRun } from './runModel';
-import { prepareEvaluation } from './tasks';
+import { prepareEvaluation } from '../tasks/index';
 import type { SessionOptions } from '../runtime/session';
-import { Trainer } from './trainer';
+import { Trainer } from '../train/trainer';
 
 export interface EvaluationResult {
   readonly run: string;

@@ -10,11 +10,11 @@ import { readTable } from '../data/table';
 import { Ops } from '../graph/ops';
 import { buildBertSegment } from '../model/bert';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
-import { makeBatches, type EncodedExample } from './batches';
-import { frozenPrefixLayers } from './plan';
+import { makeBatches, type EncodedExample } from '../tasks/batches';
+import { frozenPrefixLayers } from '../train/plan';
 import { loadRun, RunFolderError, type LoadedRun } from './runModel';
-import { predictAll, prepareEvaluation, type Evaluation, type LogitsSource } from './tasks';
-import { Trainer } from './trainer';
+import { predictAll, prepareEvaluation, type Evaluation, type LogitsSource } from '../tasks/index';
+import { Trainer } from '../train/trainer';
 
 export interface TaskPredictions {
   readonly run: string;

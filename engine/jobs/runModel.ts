@@ -7,10 +7,10 @@ import * as path from 'node:path';
 import type { Experiment } from '../config/experiment';
 import { LabelMap } from '../data/examples';
 import type { ModelSpec } from '../model/bert';
-import { loadModel, type LoadedModel } from '../model/load';
+import { loadModel, type LoadedModel } from '../checkpoint/baseModel';
 import { RUN_FILES } from '../runs/store';
 import type { WeightMap } from '../tensor';
-import { ADAPTER_FILES, readAdapterFolder } from './adapterFolder';
+import { ADAPTER_FILES, readAdapterFolder } from '../checkpoint/adapterFolder';
 
 export class RunFolderError extends Error {}
 

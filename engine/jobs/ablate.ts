@@ -11,7 +11,7 @@ import { stamp, type EventPayload, type EventSink } from '../events';
 import { withRunLock } from '../runs/lock';
 import { writeJson } from '../runs/store';
 import { loadRun, type LoadedRun } from './runModel';
-import { prepareEvaluation } from './tasks';
+import { prepareEvaluation } from '../tasks/index';
 import { LayerwiseModel } from './layerwise';
 
 export interface AblationCell {

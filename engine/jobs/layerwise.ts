@@ -14,8 +14,8 @@ import { Ops } from '../graph/ops';
 import { buildBertSegment, type ModelSpec } from '../model/bert';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
 import type { WeightMap } from '../tensor';
-import type { IndexedBatch } from './batches';
-import type { LogitsSource } from './tasks';
+import type { IndexedBatch } from '../tasks/batches';
+import type { LogitsSource } from '../tasks/index';
 
 export interface LayerwiseOptions extends SessionOptions {
   /** Bytes of hidden states kept for reuse (default 2 GiB). */

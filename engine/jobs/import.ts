@@ -13,12 +13,12 @@ import { resolveExperiment, type Experiment } from '../config/experiment';
 import { LabelMap } from '../data/examples';
 import { stampImport, type ImportEventPayload, type ImportJobEvent } from '../events';
 import { BUILTIN_PREFIX } from '../model/dims';
-import { loadModel } from '../model/load';
+import { loadModel } from '../checkpoint/baseModel';
 import { countParameters, type ParameterCounts } from '../model/parameters';
 import { createRunDir, RUN_FILES, writeAtomic, writeJson, type RunStatusRecord } from '../runs/store';
-import { ADAPTER_FILES, AdapterFolderError, checkAdapterFolder, readAdapterFolder, writeAdapterFolder, type AdapterFolder } from './adapterFolder';
-import { ENGINE_VERSION } from './job';
-import { planRun } from './plan';
+import { ADAPTER_FILES, AdapterFolderError, checkAdapterFolder, readAdapterFolder, writeAdapterFolder, type AdapterFolder } from '../checkpoint/adapterFolder';
+import { ENGINE_VERSION } from './train';
+import { planRun } from '../train/plan';
 
 export interface ImportOptions {
   readonly adapterDir: string;

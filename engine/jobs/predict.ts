@@ -3,10 +3,10 @@
  * it names, plus its trained weights) and run a data file through it, in file order.
  */
 import { readTable } from '../data/table';
-import type { EncodedExample } from './batches';
-import { predictAll } from './tasks';
+import type { EncodedExample } from '../tasks/batches';
+import { predictAll } from '../tasks/index';
 import { loadRun, RunFolderError } from './runModel';
-import { Trainer } from './trainer';
+import { Trainer } from '../train/trainer';
 
 export { RunFolderError };
 

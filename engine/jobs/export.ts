@@ -10,10 +10,10 @@ import { Ops } from '../graph/ops';
 import { buildBert } from '../model/bert';
 import { writeAtomic } from '../runs/store';
 import { EngineSession, type SessionOptions } from '../runtime/session';
-import { makeBatches } from './batches';
+import { makeBatches } from '../tasks/batches';
 import { loadRun } from './runModel';
-import { prepareEvaluation } from './tasks';
-import { Trainer } from './trainer';
+import { prepareEvaluation } from '../tasks/index';
+import { Trainer } from '../train/trainer';
 
 export interface ExportResult {
   readonly file: string;
