@@ -7,10 +7,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { expandSweep, settingAppliesTo, validateExperiment } from '../../engine/config';
-import { DocumentStates } from '../../server/src/documentState';
-import { codeLenses } from '../../server/src/features/codeLens';
-import { REPO_ROOT } from '../support/lspClient';
+import { expandSweep, settingAppliesTo, validateExperiment } from '../../../engine/config';
+import { DocumentStates } from '../../../server/src/documentState';
+import { codeLenses } from '../../../server/src/features/codeLens';
+import { REPO_ROOT } from '../../support/lspClient';
 
 const FILE = path.resolve('/projects/glue/baselines.adapter.yaml');
 

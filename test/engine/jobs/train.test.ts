@@ -4,14 +4,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { writeSafetensors } from '../../engine/checkpoint/safetensors';
-import { parameterShapes } from '../../engine/model/bert';
-import { builtinSentiment, builtinVocab } from '../../engine/model/builtin';
-import { initModel } from '../../engine/model/init';
-import { floatTensor, type FloatTensor } from '../../engine/tensor';
-import { loadRun } from '../../engine/jobs/runModel';
-import { Workspace } from '../support/fixtures';
-import { REPO_ROOT } from '../support/lspClient';
+import { writeSafetensors } from '../../../engine/checkpoint/safetensors';
+import { parameterShapes } from '../../../engine/model/bert';
+import { builtinSentiment, builtinVocab } from '../../../engine/model/builtin';
+import { initModel } from '../../../engine/model/init';
+import { floatTensor, type FloatTensor } from '../../../engine/tensor';
+import { loadRun } from '../../../engine/jobs/runModel';
+import { Workspace } from '../../support/fixtures';
+import { REPO_ROOT } from '../../support/lspClient';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 

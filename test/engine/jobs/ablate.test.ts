@@ -4,13 +4,13 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ABLATION_FILE, DROP_CURVE_FILE, type AblationResult } from '../../engine/jobs/ablate';
-import { makeBatches } from '../../engine/tasks/batches';
-import { loadRun } from '../../engine/jobs/runModel';
-import { prepareEvaluation } from '../../engine/tasks/index';
-import { Trainer } from '../../engine/train/trainer';
-import { Workspace } from '../support/fixtures';
-import { REPO_ROOT } from '../support/lspClient';
+import { ABLATION_FILE, DROP_CURVE_FILE, type AblationResult } from '../../../engine/jobs/ablate';
+import { makeBatches } from '../../../engine/tasks/batches';
+import { loadRun } from '../../../engine/jobs/runModel';
+import { prepareEvaluation } from '../../../engine/tasks/index';
+import { Trainer } from '../../../engine/train/trainer';
+import { Workspace } from '../../support/fixtures';
+import { REPO_ROOT } from '../../support/lspClient';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 interface Event { type: string; [k: string]: unknown }

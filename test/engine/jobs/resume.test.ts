@@ -4,9 +4,9 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { readSafetensors } from '../../engine/checkpoint/safetensors';
-import { resumableWorkspace, type Workspace } from '../support/fixtures';
-import { REPO_ROOT } from '../support/lspClient';
+import { readSafetensors } from '../../../engine/checkpoint/safetensors';
+import { resumableWorkspace, type Workspace } from '../../support/fixtures';
+import { REPO_ROOT } from '../../support/lspClient';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 interface Event { type: string; [k: string]: unknown }

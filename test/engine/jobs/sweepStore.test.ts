@@ -10,11 +10,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { acquireRunLock, FolderLockedError, LOCK_FILE, lockHolder } from '../../engine/runs/lock';
-import type { SweepStatusRecord } from '../../engine/runs/store';
-import type { SweepSummary, TrialRecord } from '../../engine/jobs/sweep';
-import { Workspace } from '../support/fixtures';
-import { REPO_ROOT } from '../support/lspClient';
+import { acquireRunLock, FolderLockedError, LOCK_FILE, lockHolder } from '../../../engine/runs/lock';
+import type { SweepStatusRecord } from '../../../engine/runs/store';
+import type { SweepSummary, TrialRecord } from '../../../engine/jobs/sweep';
+import { Workspace } from '../../support/fixtures';
+import { REPO_ROOT } from '../../support/lspClient';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
 const LOCK_MODULE = path.join(REPO_ROOT, 'out', 'engine', 'runs', 'lock.js');
