@@ -23,7 +23,7 @@ import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
 import { hubNaming, isValidAdapterName, type HeadKind, type HubNaming } from './hubNames';
 import { writeAtomic } from '../runs/store';
 import type { FloatTensor } from '../tensor';
-import { ENGINE_VERSION } from '../jobs/train';
+import { ENGINE_VERSION } from '../version';
 
 export const ADAPTER_FILES = {
   config: 'adapter_config.json',

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { loadHuggingFaceBert } from './huggingface';
 import { BertTokenizer, loadBertTokenizer } from '../tokenizer';
 import type { WeightMap } from '../tensor';
-import type { DropoutRates } from '../train/trainingGraph';
+import type { DropoutRates } from '../model/dropout';
 import { BUILTIN_WEIGHT_SEED, builtinDims, builtinVocab } from '../model/builtin';
 import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
 import { initModel } from '../model/init';

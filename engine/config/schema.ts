@@ -95,8 +95,8 @@ export type LeafSpec = Exclude<Spec, ObjectSpec>;
 export const TASK_KINDS = ['classification', 'regression', 'span'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
-export const METRICS = ['accuracy', 'f1', 'mcc', 'pearson', 'spearman', 'exact_match', 'span_f1'] as const;
-export type Metric = (typeof METRICS)[number];
+import { METRICS, type Metric } from '../metrics/names';
+export { METRICS, type Metric };
 
 /** Which metrics make sense for which task kind; the first is the default. */
 export const METRICS_BY_KIND: Readonly<Record<TaskKind, readonly Metric[]>> = {

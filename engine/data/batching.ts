@@ -161,3 +161,17 @@ function intTensor(shape: readonly number[], data: BigInt64Array): IntTensor {
 function checkBatchSize(batchSize: number): void {
   if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`batchSize must be a positive integer, got ${batchSize}`);
 }
+
+/** A padded batch: int64 [batch, sequence] inputs and labels (int64 classes, float32 targets, or int64 [batch, 2] spans). */
+export interface Batch {
+  readonly inputIds: BigInt64Array;
+  readonly tokenTypeIds: BigInt64Array;
+  readonly attentionMask: BigInt64Array;
+  readonly batchSize: number;
+  readonly sequenceLength: number;
+  readonly labels?: BigInt64Array | Float32Array;
+  /** Unpadded tokens in the batch. */
+  readonly tokens: number;
+  /** The cached frozen prefix's output [batch × sequence, d], for a trainer whose step starts above it. */
+  readonly hidden?: Float32Array;
+}

@@ -32,7 +32,8 @@ import { NonFiniteLossError } from '../train/trainer';
 import { TrainerProcess } from '../train/trainerProcess';
 import type { Device } from '../config/schema';
 
-export const ENGINE_VERSION = '0.1.0';
+export { ENGINE_VERSION } from '../version';
+import { ENGINE_VERSION } from '../version';
 
 export interface TrainJobOptions {
   readonly experiment: Experiment;

@@ -4,7 +4,7 @@
  * gold answer texts. Each module documents its degenerate cases; inputs of the wrong kind
  * for a metric are MetricErrors.
  */
-import type { Metric } from '../config/schema';
+import type { Metric } from './names';
 import { accuracy, binaryF1, matthewsCorrelation } from './classification';
 import { pearson, spearman } from './correlation';
 import { MetricError } from './errors';

@@ -77,3 +77,11 @@ function signature(shape: Shape): string {
 export function stepSeed(runSeed: number, step: number): bigint {
   return BigInt(((runSeed % 65521) * 1000003 + step * 7919 + 12345) % 2147483647);
 }
+
+/** Dropout probabilities of a model (from its config.json). */
+export interface DropoutRates {
+  /** hidden_dropout_prob of config.json. */
+  readonly hidden: number;
+  /** attention_probs_dropout_prob of config.json. */
+  readonly attention: number;
+}

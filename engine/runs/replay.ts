@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EVENTS_VERSION, type AblationCellEvent, type EventPayload, type JobEvent, type StepEvent, type EvaluationEvent } from '../events';
-import type { TrialRecord } from '../jobs/sweep';
+import type { TrialRecord } from './trials';
 import { bestValue } from './catalog';
 import { readJsonLines, RUN_FILES, type RunStatusRecord, type SweepStatusRecord } from './store';
 

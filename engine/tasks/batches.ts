@@ -2,10 +2,10 @@
  * From task examples to the trainer's padded batches: tokenize once, then group by length
  * for training (engine/data/batching.ts) or sort by length for evaluation.
  */
-import { lengthGroupedBatches, padBatch, sortedBatches } from '../data/batching';
+import { lengthGroupedBatches, padBatch, sortedBatches, type Batch } from '../data/batching';
 import type { TaskData } from '../data/examples';
 import type { BertTokenizer } from '../tokenizer';
-import type { Batch } from '../train/trainer';
+
 
 export interface EncodedExample {
   readonly index: number;

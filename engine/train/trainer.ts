@@ -8,27 +8,17 @@ import { buildBert, type ModelSpec } from '../model/bert';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
 import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
 import { stepSeed } from '../model/dropout';
+import type { Batch } from '../data/batching';
 import { buildTrainingGraph, type DropoutRates, type FrozenPrefix, type OptimizerSpec } from './trainingGraph';
 
-/** A padded batch: int64 [batch, sequence] inputs and labels (int64 classes, float32 targets, or int64 [batch, 2] spans). */
-export interface Batch {
-  readonly inputIds: BigInt64Array;
-  readonly tokenTypeIds: BigInt64Array;
-  readonly attentionMask: BigInt64Array;
-  readonly batchSize: number;
-  readonly sequenceLength: number;
-  readonly labels?: BigInt64Array | Float32Array;
-  /** Unpadded tokens in the batch. */
-  readonly tokens: number;
-  /** The cached frozen prefix's output [batch × sequence, d], for a trainer whose step starts above it. */
-  readonly hidden?: Float32Array;
-}
 
 export interface StepResult {
   readonly loss: number;
   readonly lr: number;
   readonly gradNorm: number;
 }
+
+export type { Batch };
 
 export class Trainer {
   private readonly state = new Map<string, Float32Array>();

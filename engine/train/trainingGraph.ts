@@ -9,7 +9,9 @@ import { gradients } from '../graph/autodiff';
 import type { Value } from '../graph/graph';
 import { Ops } from '../graph/ops';
 import { buildBertSegment, type BuildOptions, type ModelSpec } from '../model/bert';
-import { DropoutHasher } from '../model/dropout';
+import { DropoutHasher, type DropoutRates } from '../model/dropout';
+
+export type { DropoutRates };
 import type { WeightMap } from '../tensor';
 
 export interface OptimizerSpec {
@@ -43,12 +45,6 @@ export function decays(name: string): boolean {
   return !name.endsWith('.bias') && !name.includes('LayerNorm');
 }
 
-export interface DropoutRates {
-  /** hidden_dropout_prob of config.json. */
-  readonly hidden: number;
-  /** attention_probs_dropout_prob of config.json. */
-  readonly attention: number;
-}
 
 /**
  * A frozen prefix: the embeddings and layers 0..layers−1 hold nothing trainable and run
