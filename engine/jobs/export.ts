@@ -7,10 +7,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Ops } from '../graph/ops';
-import { buildBert } from '../model/bert';
+import { buildBert } from '../tasks';
 import { writeAtomic } from '../runs/store';
 import { EngineSession, type SessionOptions } from '../runtime/session';
-import { makeBatches } from '../tasks/batches';
+import { makeBatches } from '../tasks';
 import { loadRun } from './runModel';
 import { prepareEvaluation } from '../tasks/index';
 import { Trainer } from '../train/trainer';

@@ -11,7 +11,8 @@
  * recomputed, so the budget changes speed, never results.
  */
 import { Ops } from '../graph/ops';
-import { buildBertSegment, type ModelSpec } from '../model/bert';
+import { type ModelSpec } from '../model/bert';
+import { buildBertSegment } from '../tasks';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
 import type { WeightMap } from '../tensor';
 import type { IndexedBatch } from '../tasks/batches';

@@ -8,9 +8,10 @@
 import { DataError } from '../data/errors';
 import { readTable } from '../data/table';
 import { Ops } from '../graph/ops';
-import { buildBertSegment } from '../model/bert';
+import { buildBertSegment } from '../tasks';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
-import { makeBatches, type EncodedExample } from '../tasks/batches';
+import { type EncodedExample } from '../tasks/batches';
+import { makeBatches } from '../tasks';
 import { frozenPrefixLayers } from '../train/plan';
 import { loadRun, RunFolderError, type LoadedRun } from './runModel';
 import { predictAll, prepareEvaluation, type Evaluation, type LogitsSource } from '../tasks/index';

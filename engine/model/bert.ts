@@ -1,6 +1,7 @@
 /**
  * BERT as an ONNX graph, identical in function to Hugging Face's BertModel (post-LN layers,
- * exact erf GELU, additive attention mask), with Houlsby adapters and task heads.
+ * exact erf GELU, additive attention mask), with Houlsby adapters. A task head, when the
+ * caller gives one (engine/tasks builds the whole model), goes on top of the last layer.
  *
  * Each parameter is either trainable (a graph input, fed at every step) or frozen (an
  * initializer, loaded once with the session). Adapters sit after each sub-layer's output
@@ -13,6 +14,7 @@ import type { Value } from '../graph/graph';
 import type { Ops } from '../graph/ops';
 import type { WeightMap } from '../tensor';
 import type { BertDims } from './dims';
+import { headShapes, type HeadSpec } from './heads';
 import * as names from './names';
 import type { AdapterSite } from './parameters';
 
@@ -26,7 +28,7 @@ export interface AdapterSpec {
   readonly nonLinearity: NonLinearityName;
 }
 
-export type HeadSpec = { readonly kind: 'classification' | 'regression'; readonly numLabels: number } | { readonly kind: 'span' };
+export type { HeadSpec };
 
 export interface ModelSpec {
   readonly dims: BertDims;
@@ -56,7 +58,25 @@ export interface BuildOptions {
 export interface SegmentOptions extends BuildOptions {
   readonly from?: number;
   readonly to?: number;
+  /** The task head on the last layer's output; its value is the segment's `logits`. */
+  readonly head?: HeadBuilder;
 }
+
+/** What a head is built from: the final hidden state and the model's weights and dropout. */
+export interface HeadContext {
+  readonly o: Ops;
+  /** [tokens, d] */
+  readonly hidden: Value;
+  /** Run-time [batch, sequence]. */
+  readonly ioShape: Value;
+  readonly hiddenSize: number;
+  /** A parameter: a graph input when trainable, else an initializer. */
+  readonly weight: (name: string) => Value;
+  readonly linear: (x: Value, p: { readonly weight: string; readonly bias: string }) => Value;
+  readonly dropout: (x: Value, site: string) => Value;
+}
+
+export type HeadBuilder = (ctx: HeadContext) => Value;
 
 export interface BertSegment {
   /** Present when the segment starts at the embeddings. */
@@ -86,12 +106,8 @@ export interface BertGraph extends BertSegment {
 /** float32's most negative value: Hugging Face's additive mask for padded keys. */
 const MASK_VALUE = -3.4028234663852886e38;
 
-/** The whole model: token ids in, logits out. */
-export function buildBert(o: Ops, spec: ModelSpec, weights: WeightMap, options: BuildOptions): BertGraph {
-  return buildBertSegment(o, spec, weights, options) as BertGraph;
-}
-
-export function buildBertSegment(o: Ops, spec: ModelSpec, weights: WeightMap, options: SegmentOptions): BertSegment {
+/** The encoder, or a segment of it, with the head that `options.head` builds (engine/tasks/model.ts gives the task's). */
+export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap, options: SegmentOptions): BertSegment {
   const { dims } = spec;
   const dtype = options.dtype ?? 'float32';
   const d = dims.hiddenSize;
@@ -176,18 +192,7 @@ export function buildBertSegment(o: Ops, spec: ModelSpec, weights: WeightMap, op
     h = o.layerNorm(o.add(h, out), w(L.outputLn.weight), w(L.outputLn.bias), spec.layerNormEps);
   }
 
-  let logits: Value | undefined;
-  if (options.to !== undefined) logits = undefined;
-  else if (spec.head.kind === 'span') {
-    const perToken = linear(h, names.qaOutputs);
-    logits = o.reshape(perToken, o.concatShapes([ioShape, o.ints([2])], 3), ['batch', 'sequence', 2]);
-  } else {
-    // The pooled output: tanh(W·h_[CLS] + b), as BertPooler.
-    const hidden3 = o.reshape(h, o.concatShapes([ioShape, o.ints([d])], 3), ['batch', 'sequence', d]);
-    const cls = o.gather(o.transpose(hidden3, [1, 0, 2]), o.scalar(0, 'int64'));
-    const pooled = o.tanh(linear(cls, names.pooler));
-    logits = linear(drop(pooled, 'pooler', 'hidden'), names.classifier);
-  }
+  const logits = options.to === undefined && options.head ? options.head({ o, hidden: h, ioShape, hiddenSize: d, weight: w, linear, dropout: (x, site) => drop(x, site, 'hidden') }) : undefined;
   return { inputIds, tokenTypeIds, hiddenIn, attentionMask, gates, params, hidden: h, logits };
 }
 
@@ -231,10 +236,6 @@ export function parameterShapes(spec: ModelSpec): Map<string, readonly number[]>
       out.set(A.down.weight, [m, d]).set(A.down.bias, [m]).set(A.up.weight, [d, m]).set(A.up.bias, [d]);
     }
   }
-  if (spec.head.kind === 'span') out.set(names.qaOutputs.weight, [2, d]).set(names.qaOutputs.bias, [2]);
-  else {
-    out.set(names.pooler.weight, [d, d]).set(names.pooler.bias, [d]);
-    out.set(names.classifier.weight, [spec.head.numLabels, d]).set(names.classifier.bias, [spec.head.numLabels]);
-  }
+  for (const [name, shape] of headShapes(spec.head, d)) out.set(name, shape);
   return out;
 }

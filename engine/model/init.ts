@@ -11,7 +11,7 @@ import * as names from './names';
 /** BERT's initializer_range. */
 export const BERT_INIT_STD = 0.02;
 
-function normalTensor(shape: readonly number[], std: number, rng: Random, truncated: boolean): FloatTensor {
+export function normalTensor(shape: readonly number[], std: number, rng: Random, truncated: boolean): FloatTensor {
   const t = floatTensor(shape);
   for (let i = 0; i < t.data.length; i++) t.data[i] = truncated ? rng.truncatedNormal(std) : rng.normal() * std;
   return t;
@@ -31,22 +31,6 @@ export function initAdapters(weights: WeightMap, spec: ModelSpec, initStd: numbe
       weights.set(p.up.weight, normalTensor([d, a.size], initStd, rng, true));
       weights.set(p.up.bias, floatTensor([d]));
     }
-  }
-}
-
-/** Adds the task head if the checkpoint has none of the right shape: N(0, 0.02²) weights, zero biases. */
-export function initHead(weights: WeightMap, spec: ModelSpec, seed: number): void {
-  const rng = new Random(seed ^ 0x4ead);
-  const d = spec.dims.hiddenSize;
-  const head = spec.head.kind === 'span' ? names.qaOutputs : names.classifier;
-  const outputs = spec.head.kind === 'span' ? 2 : spec.head.numLabels;
-  const existing = weights.get(head.weight);
-  if (existing && existing.shape[0] === outputs && existing.shape[1] === d) return;
-  weights.set(head.weight, normalTensor([outputs, d], BERT_INIT_STD, rng, false));
-  weights.set(head.bias, floatTensor([outputs]));
-  if (spec.head.kind !== 'span' && !weights.has(names.pooler.weight)) {
-    weights.set(names.pooler.weight, normalTensor([d, d], BERT_INIT_STD, rng, false));
-    weights.set(names.pooler.bias, floatTensor([d]));
   }
 }
 

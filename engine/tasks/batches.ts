@@ -1,8 +1,9 @@
 /**
  * From task examples to the trainer's padded batches: tokenize once, then group by length
- * for training (engine/data/batching.ts) or sort by length for evaluation.
+ * for training (engine/data/batching.ts) or sort by length for evaluation. How labels
+ * are packed is the task kind's (TaskKindModule.batchLabels).
  */
-import { lengthGroupedBatches, padBatch, sortedBatches, type Batch } from '../data/batching';
+import { lengthGroupedBatches, padBatch, sortedBatches, type Batch, type BatchLabels } from '../data/batching';
 import type { TaskData } from '../data/examples';
 import type { BertTokenizer } from '../tokenizer';
 
@@ -26,19 +27,16 @@ export function encodeExamples(tokenizer: BertTokenizer, data: TaskData, maxLeng
   });
 }
 
-/** Training batches (shuffled, length-grouped, seeded) or evaluation batches (`shuffle` false: sorted by length). */
-export function makeBatches(examples: readonly EncodedExample[], batchSize: number, seed: number, kind: 'classification' | 'regression' | 'span', shuffle = true): IndexedBatch[] {
+/**
+ * Training batches (shuffled, length-grouped, seeded) or evaluation batches (`shuffle`
+ * false: sorted by length), with labels as the task kind packs them.
+ */
+export function batchesOf(examples: readonly EncodedExample[], batchSize: number, seed: number, labelsOf: (items: readonly EncodedExample[]) => BatchLabels, shuffle = true): IndexedBatch[] {
   const lengths = examples.map((x) => x.inputIds.length);
   const groups = shuffle ? lengthGroupedBatches(lengths, batchSize, seed) : sortedBatches(lengths, batchSize);
   return groups.map((indices) => {
     const items = indices.map((i) => examples[i]!);
-    const labels =
-      kind === 'span'
-        ? { kind, values: items.map((x) => x.span ?? ([0, 0] as const)) }
-        : kind === 'regression'
-          ? { kind, values: items.map((x) => x.label) }
-          : { kind: 'classification' as const, values: items.map((x) => x.label) };
-    const p = padBatch(items, labels);
+    const p = padBatch(items, labelsOf(items));
     return {
       indices,
       inputIds: p.inputIds.data,

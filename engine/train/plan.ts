@@ -8,8 +8,8 @@ import type { Experiment } from '../config/experiment';
 import { layersOf } from '../config/layers';
 import { parameterShapes, type ModelSpec } from '../model/bert';
 import type { BertDims } from '../model/dims';
-import * as names from '../model/names';
 import type { TrainingPlan } from '../model/parameters';
+import { taskKind } from '../tasks';
 
 export interface RunPlan {
   readonly spec: ModelSpec;
@@ -24,7 +24,8 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
   const dropped = layersOf(e.drop.layers, L);
   const staticDrop = e.method === 'adapter' && e.drop.mode === 'static' ? new Set(dropped) : new Set<number>();
   const adapterLayers = e.method === 'adapter' ? layersOf(e.adapter.layers, L).filter((l) => !staticDrop.has(l)) : [];
-  const head = e.task.kind === 'span' ? ({ kind: 'span' } as const) : { kind: e.task.kind, numLabels: e.task.kind === 'regression' ? 1 : numLabels };
+  const task = taskKind(e.task.kind);
+  const head = task.headSpec(numLabels);
   const spec: ModelSpec = {
     dims,
     layerNormEps,
@@ -32,7 +33,7 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
     head,
   };
   const all = [...parameterShapes(spec).keys()];
-  const headNames: string[] = head.kind === 'span' ? [names.qaOutputs.weight, names.qaOutputs.bias] : [names.classifier.weight, names.classifier.bias];
+  const headNames = task.headParameters(head);
   const inLayers = (layers: readonly number[]) => (n: string) => layers.some((l) => n.startsWith(`encoder.layer.${l}.`));
   const isLn = (n: string) => n.includes('LayerNorm');
   let trainable: string[];
@@ -41,12 +42,13 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
       trainable = all.filter((n) => n.includes('.adapter.') || (e.adapter.trainLayerNorm && isLn(n) && inLayers(adapterLayers)(n)));
       break;
     case 'full':
-      trainable = all.filter((n) => !headNames.includes(n) && (head.kind !== 'span' || !n.startsWith('pooler.')));
+      trainable = all.filter((n) => !headNames.includes(n));
       break;
     case 'top_k': {
       const k = Math.min(e.topK ?? 1, L);
       const top = Array.from({ length: k }, (_, i) => L - k + i);
-      trainable = all.filter((n) => inLayers(top)(n) || (head.kind !== 'span' && n.startsWith('pooler.')));
+      // The pooler (where the head has one) sits above the top layer: it is trained with it.
+      trainable = all.filter((n) => inLayers(top)(n) || n.startsWith('pooler.'));
       break;
     }
     case 'layernorm':

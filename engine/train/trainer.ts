@@ -4,7 +4,8 @@
  * Adam moments. Frozen weights live inside the sessions, loaded once.
  */
 import { Ops } from '../graph/ops';
-import { buildBert, type ModelSpec } from '../model/bert';
+import type { ModelSpec } from '../model/bert';
+import { buildBert, taskKind } from '../tasks';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
 import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
 import { stepSeed } from '../model/dropout';
@@ -90,7 +91,7 @@ export class Trainer {
     if (!batch.labels) throw new Error('a training batch needs labels');
     const f = this.feeds(batch, gates, this.prefix?.cached === true);
     const n = batch.batchSize;
-    f.labels = { data: batch.labels, shape: this.spec.head.kind === 'span' ? [n, 2] : [n] };
+    f.labels = { data: batch.labels, shape: taskKind(this.spec.head.kind).labelShape(n) };
     f.step = { data: Float32Array.of(this.stepCount + 1), shape: [] };
     if (this.seed !== undefined) f.dropout_seed = { data: BigInt64Array.of(stepSeed(this.seed, this.stepCount + 1)), shape: [] };
     for (const p of this.trainable) {

@@ -8,7 +8,8 @@
 import { gradients } from '../graph/autodiff';
 import type { Value } from '../graph/graph';
 import { Ops } from '../graph/ops';
-import { buildBertSegment, type BuildOptions, type ModelSpec } from '../model/bert';
+import type { BuildOptions, ModelSpec } from '../model/bert';
+import { buildBertSegment, taskKind } from '../tasks';
 import { DropoutHasher, type DropoutRates } from '../model/dropout';
 
 export type { DropoutRates };
@@ -84,7 +85,7 @@ export function buildTrainingGraph(
     return v;
   });
 
-  const { loss, labelInput } = lossOf(o, spec, bert.logits, dtype);
+  const { loss, labelInput } = taskKind(spec.head.kind).loss(o, bert.logits, spec.head, dtype);
   const grads = gradients(o, loss, params);
   const differentiated = new Set(o.graph.nodes.slice(forwardNodes).flatMap((n) => n.inputs.filter((i): i is Value => i !== undefined).map((i) => i.name)));
 
@@ -126,45 +127,4 @@ export function buildTrainingGraph(
   o.graph.output(lr, 'lr');
   o.graph.output(norm, 'grad_norm');
   return { model: o.graph.toOnnx(), trainable, labelInput, nodeCount: { forward: forwardNodes, total: o.graph.nodes.length }, differentiated, dropout: seed !== undefined };
-}
-
-/** Mean cross-entropy (classification, span start and end) or mean squared error (regression). */
-function lossOf(o: Ops, spec: ModelSpec, logits: Value, dtype: 'float32' | 'float64'): { loss: Value; labelInput: string } {
-  if (spec.head.kind === 'regression') {
-    const labels = o.graph.input('labels', dtype, ['batch']);
-    const diff = o.sub(o.reshape(logits, [-1], ['batch']), labels);
-    return { loss: mean(o, o.mul(diff, diff), dtype), labelInput: 'labels' };
-  }
-  if (spec.head.kind === 'classification') {
-    const labels = o.graph.input('labels', 'int64', ['batch']);
-    return { loss: crossEntropy(o, logits, labels, spec.head.numLabels, dtype), labelInput: 'labels' };
-  }
-  // Span: [batch, sequence, 2] → start and end logits over the sequence; labels [batch, 2].
-  const labels = o.graph.input('labels', 'int64', ['batch', 2]);
-  const byEnd = o.transpose(logits, [2, 0, 1]);
-  const start = o.gather(byEnd, o.scalar(0, 'int64'));
-  const end = o.gather(byEnd, o.scalar(1, 'int64'));
-  const labelsT = o.transpose(labels, [1, 0]);
-  const ls = crossEntropy(o, start, o.gather(labelsT, o.scalar(0, 'int64')), 'sequence', dtype);
-  const le = crossEntropy(o, end, o.gather(labelsT, o.scalar(1, 'int64')), 'sequence', dtype);
-  return { loss: o.mul(o.add(ls, le), o.scalar(0.5, dtype)), labelInput: 'labels' };
-}
-
-/** Mean over the batch of −log softmax(logits)[label], computed stably (max subtracted). */
-function crossEntropy(o: Ops, logits: Value, labels: Value, classes: number | string, dtype: 'float32' | 'float64'): Value {
-  // The max only keeps exp() in range; its gradient cancels exactly, so it is a constant.
-  const max = o.stopGradient(o.reduceMax(logits, [-1], true));
-  const shifted = o.sub(logits, max);
-  const logSumExp = o.log(o.reduceSum(o.exp(shifted), [-1], true));
-  const logProbs = o.sub(shifted, logSumExp);
-  // One-hot by comparing each label with 0..C−1.
-  const classIds = typeof classes === 'number' ? o.ints(Array.from({ length: classes }, (_, i) => i)) : o.range(o.element(o.shapeOf(logits), 1), classes);
-  const oneHot = o.cast(o.equal(o.unsqueeze(labels, [-1]), classIds), dtype);
-  const picked = o.reduceSum(o.mul(logProbs, oneHot), [-1], false);
-  return o.neg(mean(o, picked, dtype));
-}
-
-function mean(o: Ops, x: Value, dtype: 'float32' | 'float64'): Value {
-  const n = o.cast(o.element(o.shapeOf(x), 0), dtype);
-  return o.div(o.reduceSum(x, [0], false), n);
 }

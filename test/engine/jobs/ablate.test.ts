@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { ABLATION_FILE, DROP_CURVE_FILE, type AblationResult } from '../../../engine/jobs/ablate';
-import { makeBatches } from '../../../engine/tasks/batches';
+import { makeBatches } from '../../../engine/tasks';
 import { loadRun } from '../../../engine/jobs/runModel';
 import { prepareEvaluation } from '../../../engine/tasks/index';
 import { Trainer } from '../../../engine/train/trainer';

@@ -6,9 +6,11 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { gradients } from '../../../engine/graph/autodiff';
 import { Ops } from '../../../engine/graph/ops';
-import { buildBert, parameterShapes, type HeadSpec, type ModelSpec } from '../../../engine/model/bert';
+import { parameterShapes, type HeadSpec, type ModelSpec } from '../../../engine/model/bert';
+import { buildBert } from '../../../engine/tasks';
 import type { BertDims } from '../../../engine/model/dims';
-import { initAdapters, initHead, initModel } from '../../../engine/model/init';
+import { initAdapters, initModel } from '../../../engine/model/init';
+import { initHead } from '../../../engine/tasks';
 import { EngineSession, type RunTensor } from '../../../engine/runtime/session';
 import { Random } from '../../../engine/util/random';
 
