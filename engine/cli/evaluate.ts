@@ -1,13 +1,12 @@
-/** `adapter-lab evaluate` and `predict`: a trained run (or a saved adapter) on a data file. */
+/** `adapter-lab evaluate`: a trained run (or a saved adapter) scored on a labelled data file. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { stampAs, type EvaluateJobEvent, type PayloadOf, type PredictJobEvent } from '../events';
-import { RUN_FILES, writeAtomic } from '../runs/store';
+import { stampAs, type EvaluateJobEvent, type PayloadOf } from '../events';
+import { RUN_FILES } from '../runs/store';
 import { evaluateRun } from '../jobs/evaluate';
 import { ADAPTER_FILES } from '../checkpoint/adapterFolder';
 import { importAdapter } from '../jobs/import';
-import { predictFile } from '../jobs/predict';
 import { emitFailure, errorCodeOf, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor } from './command';
 
 export async function evaluateCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
@@ -44,37 +43,5 @@ export async function evaluateCommand(args: readonly string[], usage: (m: string
     return failure(e);
   } finally {
     if (scratch) fs.rmSync(scratch, { recursive: true, force: true });
-  }
-}
-
-export async function predictCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['out', 'threads'], ['events']);
-  if (typeof parsed === 'string') return usage(parsed);
-  const [runDir, dataFile, ...extra] = parsed.positional;
-  if (!runDir || !dataFile || extra.length) return usage('predict needs a run folder and a data file');
-  const flags = jobFlags(parsed);
-  if (typeof flags === 'string') return usage(flags);
-  const { threads } = flags;
-  const out = parsed.flags.get('out');
-  const events = parsed.flags.has('events');
-  // Standard output carries either the predictions or the events.
-  if (events && typeof out !== 'string') return usage('predict --events needs --out FILE (standard output carries the events)');
-  const write = eventWriter(events);
-  const emit = (p: PayloadOf<PredictJobEvent>): void => write(stampAs<PredictJobEvent>(p));
-  const started = Date.now();
-  const run = path.basename(path.resolve(runDir));
-  emit({ type: 'start', job: 'predict', run, runDir: path.resolve(runDir), data: path.resolve(dataFile) });
-  try {
-    const predictions = await predictFile(runDir, dataFile, threads);
-    const text = predictions.map((p) => JSON.stringify(p)).join('\n') + (predictions.length ? '\n' : '');
-    if (typeof out === 'string') {
-      writeAtomic(path.resolve(out), text);
-      emit({ type: 'artifact', kind: 'predictions', path: path.resolve(out), bytes: Buffer.byteLength(text) });
-    } else process.stdout.write(text);
-    emit({ type: 'end', status: 'completed', run, seconds: (Date.now() - started) / 1000, steps: predictions.length, metrics: {} });
-    return 0;
-  } catch (e) {
-    emitFailure(write, errorCodeOf(e), messageOf(e), { run, started });
-    return failure(e);
   }
 }

@@ -1,12 +1,10 @@
-/** `adapter-lab export` (ONNX, AdapterHub-style folder) and `import` (a saved adapter as a run). */
+/** `adapter-lab export`: a trained run as an ONNX model, an AdapterHub-style adapter folder, or both. */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { stampAs, type ExportJobEvent, type ImportJobEvent, type PayloadOf } from '../events';
-import { formatCount } from '../model/parameters';
+import { stampAs, type ExportJobEvent, type PayloadOf } from '../events';
 import { RUN_FILES } from '../runs/store';
 import { exportOnnx } from '../jobs/export';
 import { ADAPTER_FILES, exportAdapterFolder } from '../checkpoint/adapterFolder';
-import { importAdapter } from '../jobs/import';
 import { RunFolderError } from '../jobs/predict';
 import { emitFailure, errorCodeOf, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor } from './command';
 
@@ -57,31 +55,5 @@ function importedWithoutData(runDir: string): boolean {
     return task !== undefined && !task.train && !task.validation;
   } catch {
     return false; // exportOnnx reports an unreadable run folder itself
-  }
-}
-
-/** `adapter-lab import`: a saved adapter folder becomes a new, completed run in the run store. */
-export async function importCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['model', 'runs', 'name', 'data'], ['events']);
-  if (typeof parsed === 'string') return usage(parsed);
-  const [adapterDir, ...extra] = parsed.positional;
-  if (!adapterDir || extra.length) return usage('import needs one adapter folder');
-  const flag = (name: string) => (typeof parsed.flags.get(name) === 'string' ? (parsed.flags.get(name) as string) : undefined);
-  const runsDir = path.resolve(flag('runs') ?? path.join('.adapter-lab', 'runs'));
-  const write = eventWriter(parsed.flags.has('events'));
-  const started = Date.now();
-  let begun = false;
-  const emit = (e: ImportJobEvent): void => {
-    if (e.type === 'start') begun = true;
-    write(e);
-  };
-  try {
-    const r = await importAdapter({ adapterDir, runsDir, model: flag('model'), name: flag('name'), data: flag('data'), emit });
-    process.stderr.write(`imported ${path.resolve(adapterDir)} (${r.experiment.method}, ${formatCount(r.parameters.trainable)} trained parameters) on ${r.experiment.model}\n  run folder ${r.runDir}\n`);
-    return 0;
-  } catch (e) {
-    // Refused before a run folder existed (the folder fails validation): the import wrote no events yet.
-    if (!begun) emitFailure(write, 'import-failed', messageOf(e), { run: '', started });
-    return failure(e);
   }
 }
