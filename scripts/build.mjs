@@ -2,7 +2,7 @@
 // benchmarks, and regenerates the JSON Schema and the key reference from the schema.
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,7 +43,9 @@ log(`bundled dist/webview/panel.js (${statSync(join(root, 'dist/webview/panel.js
 execFileSync(process.execPath, [join(root, 'out/generate.js'), ...(process.env.CI === 'true' ? [] : ['--write'])], { stdio: 'inherit', cwd: root });
 
 if (!process.argv.includes('--no-tsc')) {
-  // Type-checks everything and emits tests and benchmarks to out/.
+  // Type-checks everything and emits tests and benchmarks to out/, emptied first so that a
+  // moved or deleted test never runs on from an old compile.
+  for (const dir of ['test', 'engine', 'client', 'server', 'bench']) rmSync(join(root, 'out', dir), { recursive: true, force: true });
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.json'], { stdio: 'inherit', cwd: root });
   log('type-checked; tests compiled to out/');
   // The panels' browser code has its own settings (DOM types, no Node); type-check only.
