@@ -124,9 +124,7 @@ describe('replayJob', () => {
     fs.writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify({ name: 'x', metric: 'accuracy', trials: [] }));
     const record = (index: number, run: string) => JSON.stringify({ index, status: 'completed', assignments: {}, seed: 1, run, metrics: {}, trainable: 1 });
     fs.writeFileSync(path.join(dir, 'trials.jsonl'), [record(0, '..'), record(1, '..'), record(2, '../../x'), record(3, runDir)].join('\n') + '\n');
-    const t = performance.now();
     const r = replayJob(dir);
-    assert.ok(performance.now() - t < 2000, 'replay returns at once');
     assert.equal(r.events.filter((e) => e.type === 'start' && e.job === 'train').length, 0, 'no run outside the sweep is replayed');
     assert.equal(r.events.filter((e) => e.type === 'log' && /not a run folder name/.test(e.message)).length, 4);
   });

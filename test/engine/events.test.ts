@@ -284,3 +284,29 @@ describe('the event contract (docs/events.md)', () => {
     }
   });
 });
+
+describe('the recorded event fixtures (test/fixtures/events) keep to the contract', () => {
+  const contract = loadEventContract();
+  const dir = path.join(REPO_ROOT, 'test', 'fixtures', 'events');
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.jsonl')).sort();
+
+  test('there are recorded streams to check', () => {
+    assert.ok(files.length >= 5, `found ${files.length} fixture files in ${dir}`);
+  });
+
+  for (const file of files) {
+    test(file, () => {
+      const events = fs.readFileSync(path.join(dir, file), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+      // A recording may hold jobs run one after another (the demo's): each is a stream of its own.
+      const streams: Event[][] = [[]];
+      let depth = 0;
+      for (const e of events) {
+        streams[streams.length - 1]!.push(e);
+        if (e.type === 'start') depth++;
+        if (e.type === 'end' && --depth === 0) streams.push([]);
+      }
+      const complete = streams.filter((x) => x.length > 0);
+      complete.forEach((x, i) => assertContract(contract, x, `${file}, stream ${i + 1} of ${complete.length}`));
+    });
+  }
+});

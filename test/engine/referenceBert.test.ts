@@ -593,17 +593,14 @@ describe('reference BERT forward', () => {
     assert.throws(() => referenceForward(w, cfg, long), /exceeds maxPositions/);
   });
 
-  test('d=32, 2 layers, 4 heads, seq 16, batch 3 runs well under a second', () => {
+  test('d=32, 2 layers, 4 heads, seq 16, batch 3: every output present and finite', () => {
     const dims: BertDims = { hiddenSize: 32, layers: 2, heads: 4, intermediateSize: 128, vocabSize: 100, maxPositions: 16, typeVocabSize: 2 };
     const w = randomWeights(dims, 111, { adapterSize: 8 });
     const batch = randomBatch(dims, 112, 3, 16, [16, 9, 12]);
-    const started = performance.now();
     const out = referenceForward(w, { dims, layerNormEps: 1e-12, adapters: { size: 8, sites: ALL_SITES, layers: [0, 1], nonLinearity: 'gelu' }, head: { kind: 'span' } }, batch);
-    const ms = performance.now() - started;
     assert.equal(out.hidden.length, 3);
     assert.equal(out.hidden[0].length, 16);
     assert.equal(out.logits[2].length, 32);
     assert.ok(out.hidden.every((row) => row.every((h) => h.every(Number.isFinite))));
-    assert.ok(ms < 1000, `${ms.toFixed(1)} ms`);
   });
 });

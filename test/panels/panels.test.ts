@@ -117,14 +117,11 @@ describe('run panel', () => {
       const steps: JobEvent[] = Array.from({ length: n }, (_, i) => ({ v: 1, time: new Date(Date.parse(start.time) + i * 10).toISOString(), type: 'step', step: i + 1, epoch: 1, loss: 1 / (1 + i / 500) + 0.05 * Math.sin(i), lr: 1e-3, gradNorm: 1, examples: 16, tokens: 120, seconds: 0.01 }));
       const job: JobHistory = { id: 'long', label: 'long run', events: [{ ...start, steps: n } as JobEvent] };
       await init(p, 'run', 'long run', [job]);
-      const t0 = Date.now();
       for (let i = 0; i < n; i += 200) await p.send({ type: 'events', id: 'long', events: steps.slice(i, i + 200) });
       await p.drawn(n + 1);
-      const ms = Date.now() - t0;
       assert.equal(await pointCount(p, 'loss'), n);
       const drawn = await p.evaluate<number>(`document.querySelector('figure[data-chart="loss"] path.line').getAttribute('d').split(/[ML]/).length - 1`);
       assert.ok(drawn <= 2100 && drawn > 500, `drew ${drawn} points`);
-      assert.ok(ms < 15_000, `30 batches of 200 steps took ${ms} ms`);
     });
   });
 

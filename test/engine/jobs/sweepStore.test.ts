@@ -250,9 +250,7 @@ describe('sweep folders in the run store', () => {
     assert.ok(!workers.includes(child.pid!));
     child.kill('SIGKILL');
     await closed(child);
-    const t = Date.now();
     await until('the workers to exit', () => (workers.every(gone) ? true : undefined), 5000);
-    assert.ok(Date.now() - t < 5000);
     const dir = only('runs-orphans');
     // They stopped cleanly, as cancelled.
     for (const n of trialFolders(dir)) assert.equal(readJson<{ status: string }>(path.join(dir, 'runs', n, 'status.json')).status, 'cancelled');
