@@ -31,8 +31,10 @@ import type { TreeNode } from './tree';
 
 export interface Experiment {
   readonly name: string;
-  /** `builtin:<name>` or an absolute folder path. */
+  /** `builtin:<name>`, an absolute folder path, or `scratch:<name>` for a model `fromScratch` declares. */
   readonly model: string;
+  /** A new BERT declared in the file (`from_scratch`), initialised as BERT is. */
+  readonly fromScratch: ScratchModel | undefined;
   readonly task: {
     readonly kind: TaskKind;
     readonly train: string;
@@ -41,6 +43,12 @@ export interface Experiment {
     readonly label: string | undefined;
     readonly metric: Metric;
     readonly maxLength: number;
+    /** mlm: the share of tokens selected at each step. */
+    readonly maskProbability: number;
+    /** mlm: select whole words. */
+    readonly wholeWordMask: boolean;
+    /** mlm without a validation file: the share of lines held out. */
+    readonly validationFraction: number | undefined;
   };
   readonly method: Method;
   readonly topK: number | undefined;
@@ -68,6 +76,21 @@ export interface Experiment {
   readonly ablation: { readonly spans: 'contiguous' | readonly LayerPart[] };
   readonly runtime: { readonly device: Device; readonly threads: number | undefined };
 }
+
+/** The shape and vocabulary of a BERT declared with `from_scratch`. */
+export interface ScratchModel {
+  readonly layers: number;
+  readonly hiddenSize: number;
+  readonly heads: number;
+  readonly intermediateSize: number;
+  readonly maxPositions: number;
+  /** Absolute path of the vocab.txt. */
+  readonly vocab: string;
+  readonly cased: boolean;
+}
+
+/** The model reference of a model declared in the file. */
+export const SCRATCH_PREFIX = 'scratch:';
 
 export interface GridAxis {
   readonly path: string;
@@ -99,9 +122,12 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
   const text = typeof task.text === 'string' ? [task.text] : Array.isArray(task.text) ? task.text.filter((c): c is string => typeof c === 'string') : [];
   const sites = typeof adapter.sites === 'string' ? [adapter.sites] : Array.isArray(adapter.sites) ? adapter.sites : ['attention', 'ffn'];
   const seed = int(training.seed, 42, 0);
+  const name = str(root.name) ?? 'experiment';
+  const fromScratch = root.from_scratch === undefined || root.model !== undefined ? undefined : resolveScratch(obj(root.from_scratch), baseDir);
   return {
-    name: str(root.name) ?? 'experiment',
-    model: resolvePath(str(root.model) ?? '', baseDir),
+    name,
+    model: fromScratch ? `${SCRATCH_PREFIX}${name}` : resolvePath(str(root.model) ?? '', baseDir),
+    fromScratch,
     task: {
       kind,
       train: resolvePath(str(task.train) ?? '', baseDir),
@@ -110,6 +136,9 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
       label: str(task.label),
       metric: oneOf(task.metric, METRICS, METRICS_BY_KIND[kind][0]!),
       maxLength: int(task.max_length, 128, 8),
+      maskProbability: num(task.mask_probability, 0.15, (n) => n > 0 && n <= 1),
+      wholeWordMask: task.whole_word_mask === true,
+      validationFraction: task.validation_fraction === undefined ? undefined : num(task.validation_fraction, 0.05, (n) => n > 0 && n <= 0.5),
     },
     method: oneOf(root.method, METHODS, 'adapter'),
     topK: root.top_k === undefined ? undefined : int(root.top_k, 1, 1),
@@ -136,6 +165,19 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
     sweep: root.sweep === undefined ? undefined : resolveSweep(obj(root.sweep), seed),
     ablation: { spans: resolveSpans(obj(root.ablation).spans) },
     runtime: { device: oneOf(runtime.device, DEVICES, 'auto'), threads: runtime.threads === undefined ? undefined : int(runtime.threads, 1, 1) },
+  };
+}
+
+function resolveScratch(s: Plain, baseDir: string): ScratchModel {
+  const hiddenSize = int(s.hidden_size, 256, 8);
+  return {
+    layers: int(s.layers, 4, 1),
+    hiddenSize,
+    heads: int(s.heads, 4, 1),
+    intermediateSize: int(s.intermediate_size, 4 * hiddenSize, 8),
+    maxPositions: int(s.max_positions, 512, 8),
+    vocab: path.resolve(baseDir, str(s.vocab) ?? 'vocab.txt'),
+    cased: s.cased === true,
   };
 }
 

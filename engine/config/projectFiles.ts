@@ -8,10 +8,11 @@ import * as path from 'node:path';
 import { BUILTIN_MODELS, BUILTIN_PREFIX, type BertDims } from '../model/dims';
 
 export type ModelInfo =
-  | { readonly ok: true; readonly dims: BertDims; readonly source: 'builtin' | 'folder'; readonly name: string }
+  | { readonly ok: true; readonly dims: BertDims; readonly source: 'builtin' | 'folder' | 'scratch'; readonly name: string }
   | { readonly ok: false; readonly code: 'missing-file' | 'bad-model'; readonly message: string };
 
-export type DataFormat = 'tsv' | 'csv' | 'jsonl' | 'squad';
+/** `text`: running text, one document per line (masked-LM tasks). */
+export type DataFormat = 'tsv' | 'csv' | 'jsonl' | 'squad' | 'text';
 
 export type DataInfo =
   | { readonly ok: true; readonly format: DataFormat; readonly columns: readonly string[] | undefined }
@@ -30,6 +31,7 @@ interface CacheEntry<T> {
 export class ProjectFiles {
   private readonly models = new Map<string, CacheEntry<ModelInfo>>();
   private readonly data = new Map<string, CacheEntry<DataInfo>>();
+  private readonly vocabs = new Map<string, CacheEntry<ReturnType<ProjectFiles['vocab']>>>();
   private readonly labels = new Map<string, CacheEntry<readonly string[] | undefined>>();
 
   /** `ref` is `builtin:<name>` or an absolute folder path. */
@@ -49,6 +51,11 @@ export class ProjectFiles {
   }
 
   /** Format and column names of a data file (absolute path). */
+  /** Lines of a vocab.txt and whether it has the tokens a masked-language model needs. */
+  vocab(file: string): { readonly ok: true; readonly size: number; readonly missing: readonly string[] } | { readonly ok: false; readonly message: string } {
+    return cached(this.vocabs, file, stampOf(file), () => readVocab(file));
+  }
+
   dataFile(file: string): DataInfo {
     return cached(this.data, file, stampOf(file), () => readDataHeader(file));
   }
@@ -158,6 +165,8 @@ export function dataFormatOf(file: string): DataFormat | undefined {
       return 'jsonl';
     case '.json':
       return 'squad';
+    case '.txt':
+      return 'text';
     default:
       return undefined;
   }
@@ -181,6 +190,9 @@ function readDataHeader(file: string): DataInfo {
     return { ok: false, code: 'missing-file', message: `Data file not found: ${file}` };
   }
   if (!format) return { ok: false, code: 'bad-data', message: `Unsupported data format "${path.extname(file) || '(none)'}": use .tsv, .csv, .jsonl (or SQuAD v1.1 .json for span tasks)` };
+  if (format === 'text') {
+    return head.trim() !== '' ? { ok: true, format, columns: undefined } : { ok: false, code: 'bad-data', message: 'The text file is empty' };
+  }
   if (format === 'squad') {
     return /^\s*\{/.test(head) ? { ok: true, format, columns: undefined } : { ok: false, code: 'bad-data', message: 'A SQuAD file is a JSON object with a "data" list' };
   }
@@ -254,4 +266,20 @@ function scanLabels(file: string, column: string, info: DataInfo): readonly stri
     }
   }
   return [...seen];
+}
+
+const MLM_SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
+
+function readVocab(file: string): ReturnType<ProjectFiles['vocab']> {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    return { ok: false, message: `Vocabulary not found: ${file}` };
+  }
+  const lines = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
+  if (lines[lines.length - 1] === '') lines.pop();
+  if (lines.length === 0) return { ok: false, message: `The vocabulary is empty: ${file}` };
+  const have = new Set(lines);
+  return { ok: true, size: lines.length, missing: MLM_SPECIAL_TOKENS.filter((t) => !have.has(t)) };
 }

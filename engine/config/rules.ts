@@ -63,7 +63,21 @@ function checkTaskShape({ root, experiment }: RuleInput, out: Finding[]): void {
       out.push(finding('metric-mismatch', `Metric "${metric.value.value}" does not fit a ${kind} task; use ${allowed.map((m) => `\`${m}\``).join(', ')}`, metric.value.range, allowed.map((m) => ({ ...replaceFix(metric.value.range, m), preferred: m === allowed[0] }))));
     }
   }
-  if (kind === 'span') {
+  const mlmKeys = ['mask_probability', 'whole_word_mask', 'validation_fraction'] as const;
+  if (kind !== 'mlm') {
+    for (const key of mlmKeys) {
+      const e = entryOf(task.value, key);
+      if (e) out.push(finding('irrelevant-key', `\`task.${key}\` applies to masked-LM tasks (\`task.kind: mlm\`) only`, e.keyRange));
+    }
+  }
+  if (kind === 'mlm') {
+    const label = entryOf(task.value, 'label');
+    if (label) out.push(finding('irrelevant-key', '`task.label` is not used by masked-LM tasks: the labels are the masked tokens themselves', label.keyRange));
+    // A table names its text column; a .txt file is the text itself.
+    if (!/\.txt$/i.test(experiment.task.train) && !entryOf(task.value, 'text')) out.push(finding('requires-key', 'A masked-LM task on a table needs `task.text`: the column that holds the text (or use a .txt file, one document per line)', task.keyRange));
+    const fraction = entryOf(task.value, 'validation_fraction');
+    if (fraction && entryOf(task.value, 'validation')) out.push(finding('irrelevant-key', '`task.validation_fraction` has no effect: `task.validation` gives the validation text', fraction.keyRange));
+  } else if (kind === 'span') {
     for (const key of ['text', 'label'] as const) {
       const e = entryOf(task.value, key);
       if (e) out.push(finding('irrelevant-key', `\`task.${key}\` is not used by span tasks: SQuAD files name their own fields`, e.keyRange));
@@ -108,13 +122,46 @@ function checkNeedsValidation({ root, experiment }: RuleInput, out: Finding[]): 
   }
 }
 
-function checkModel({ root, experiment, files, onDisk }: RuleInput, out: Finding[]): ModelInfo | undefined {
+function checkModel(input: RuleInput, out: Finding[]): ModelInfo | undefined {
+  const { root, experiment, files, onDisk } = input;
   const entry = entryOf(root, 'model');
+  const scratch = entryOf(root, 'from_scratch');
+  if (entry && scratch) out.push(finding('irrelevant-key', '`from_scratch` is ignored: `model` names the model to start from (remove one of them)', scratch.keyRange));
+  if (!entry && !scratch) {
+    out.push(finding('missing-key', 'Missing `model`: a model folder or `builtin:<name>` (or declare a new model with `from_scratch`)', root.kind === 'map' ? { start: root.range.start, end: root.range.start } : root.range));
+    return undefined;
+  }
+  if (!entry && scratch) return checkScratch(input, scratch.value, out);
   if (!entry || entry.value.kind !== 'scalar' || typeof entry.value.value !== 'string') return undefined;
   if (!onDisk && !experiment.model.startsWith('builtin:')) return undefined;
   const info = files.model(experiment.model);
   if (!info.ok) out.push(finding(info.code, info.message, entry.value.range));
   return info;
+}
+
+/** A model declared in the file: its shape, its vocabulary, and the dims the other rules check against. */
+function checkScratch({ experiment, files, onDisk }: RuleInput, node: TreeNode, out: Finding[]): ModelInfo | undefined {
+  const s = experiment.fromScratch;
+  if (!s || node.kind !== 'map') return undefined;
+  let ok = true;
+  if (s.hiddenSize % s.heads !== 0) {
+    ok = false;
+    const heads = entryOf(node, 'heads');
+    out.push(finding('out-of-bounds', `hidden_size ${s.hiddenSize} is not a multiple of heads ${s.heads}: each head gets hidden_size / heads features`, (heads ?? entryOf(node, 'hidden_size'))?.value.range ?? node.range));
+  }
+  if (!onDisk) return undefined;
+  const vocabEntry = entryOf(node, 'vocab');
+  const vocab = files.vocab(s.vocab);
+  if (!vocab.ok) {
+    out.push(finding('missing-file', vocab.message, vocabEntry?.value.range ?? node.range));
+    return undefined;
+  }
+  if (vocab.missing.length > 0) {
+    out.push(finding('bad-model', `The vocabulary lacks ${vocab.missing.join(', ')}: a masked-language model needs [PAD], [UNK], [CLS], [SEP] and [MASK]`, vocabEntry?.value.range ?? node.range));
+    ok = false;
+  }
+  if (!ok) return undefined;
+  return { ok: true, source: 'scratch', name: experiment.name, dims: { hiddenSize: s.hiddenSize, layers: s.layers, heads: s.heads, intermediateSize: s.intermediateSize, vocabSize: vocab.size, maxPositions: s.maxPositions, typeVocabSize: 2 } };
 }
 
 function checkData({ root, experiment, files }: RuleInput, out: Finding[]): void {
@@ -130,8 +177,10 @@ function checkData({ root, experiment, files }: RuleInput, out: Finding[]): void
       out.push(finding(info.code, info.message, e.value.range));
       continue;
     }
-    if (span !== (info.format === 'squad')) {
-      out.push(finding('bad-data', span ? 'A span task reads SQuAD v1.1 .json files' : `A ${experiment.task.kind} task reads .tsv, .csv or .jsonl files (.json is for span tasks)`, e.value.range));
+    const mlm = experiment.task.kind === 'mlm';
+    if (mlm ? info.format === 'squad' : span !== (info.format === 'squad') || info.format === 'text') {
+      const message = span ? 'A span task reads SQuAD v1.1 .json files' : mlm ? 'A masked-LM task reads .txt files (one document per line) or a text column of .tsv, .csv or .jsonl' : `A ${experiment.task.kind} task reads .tsv, .csv or .jsonl files (.json is for span tasks)`;
+      out.push(finding('bad-data', message, e.value.range));
       continue;
     }
     infos.push({ file, info, label: key });

@@ -92,7 +92,7 @@ export type Spec =
 
 export type LeafSpec = Exclude<Spec, ObjectSpec>;
 
-export const TASK_KINDS = ['classification', 'regression', 'span'] as const;
+export const TASK_KINDS = ['classification', 'regression', 'span', 'mlm'] as const;
 export type TaskKind = (typeof TASK_KINDS)[number];
 
 import { METRICS, type Metric } from '../metrics/names';
@@ -103,6 +103,7 @@ export const METRICS_BY_KIND: Readonly<Record<TaskKind, readonly Metric[]>> = {
   classification: ['accuracy', 'f1', 'mcc'],
   regression: ['pearson', 'spearman'],
   span: ['span_f1', 'exact_match'],
+  mlm: ['masked_accuracy', 'mlm_loss', 'perplexity'],
 };
 
 export const METHODS = ['adapter', 'full', 'top_k', 'layernorm'] as const;
@@ -138,8 +139,21 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
     model: {
       type: 'path',
       target: 'model',
-      required: true,
-      doc: 'A Hugging Face BERT folder (config.json, model.safetensors, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`.',
+      doc: 'A Hugging Face BERT folder (config.json, model.safetensors, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`. Required unless `from_scratch` declares a new model.',
+    },
+    from_scratch: {
+      type: 'object',
+      doc: 'A new BERT, declared here instead of `model` and initialised as BERT is (weights N(0, 0.02²), biases 0, layer norms 1 and 0): for pretraining with `task.kind: mlm`.',
+      paper: 'Small BERTs (Turc et al., 2019): Tiny 2 × 128, Mini 4 × 256, Small 4 × 512, Medium 8 × 512; heads = hidden / 64, FFN = 4 × hidden.',
+      fields: {
+        layers: { type: 'number', integer: true, min: 1, max: 48, required: true, doc: 'Transformer layers.' },
+        hidden_size: { type: 'number', integer: true, min: 8, max: 4096, required: true, doc: 'Hidden size d; a multiple of `heads`.' },
+        heads: { type: 'number', integer: true, min: 1, max: 64, required: true, doc: 'Attention heads; `hidden_size` must divide by it.' },
+        intermediate_size: { type: 'number', integer: true, min: 8, doc: 'Feed-forward inner size. Defaults to 4 × `hidden_size`.' },
+        max_positions: { type: 'number', integer: true, min: 8, max: 8192, default: 512, doc: 'Position embeddings: the longest sequence the model can read (`task.max_length` at most).' },
+        vocab: { type: 'path', target: 'data', required: true, doc: 'The WordPiece vocabulary, a `vocab.txt` with `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]` and `[MASK]` (`adapter-lab vocab` trains one).' },
+        cased: { type: 'boolean', default: false, doc: 'Keep case and accents; uncased (the default) lower-cases and strips accents, as the vocabulary must have been trained.' },
+      },
     },
     task: {
       type: 'object',
@@ -155,18 +169,38 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
             classification: 'A label per example: linear layer over the pooled [CLS] token (as BertForSequenceClassification).',
             regression: 'A real number per example: one output, mean squared error loss.',
             span: 'Extractive question answering (SQuAD v1.1): start and end logits per token.',
+            mlm: 'Masked-language modelling on running text: pretraining, continued pretraining, or language adapters (as BertForMaskedLM, decoder tied to the word embeddings).',
           },
         },
         train: {
           type: 'path',
           target: 'data',
           required: true,
-          doc: 'Training data: .tsv, .csv or .jsonl with named columns (span tasks: SQuAD v1.1 .json).',
+          doc: 'Training data: .tsv, .csv or .jsonl with named columns (span tasks: SQuAD v1.1 .json; mlm: .txt with one document or paragraph per line, or a text column of a table).',
         },
         validation: {
           type: 'path',
           target: 'data',
           doc: 'Validation data in the same format; used for model selection in sweeps and for ablations.',
+        },
+        validation_fraction: {
+          type: 'number',
+          exclusiveMin: 0,
+          max: 0.5,
+          doc: 'mlm without `validation`: this share of the training lines is held out for validation, chosen by a hash of each line (the same lines every run).',
+        },
+        mask_probability: {
+          type: 'number',
+          exclusiveMin: 0,
+          max: 1,
+          default: 0.15,
+          doc: 'mlm: the share of tokens selected for prediction at each step; of those, 80% become [MASK], 10% a random token, 10% stay.',
+          paper: 'Devlin et al., 2019: 15%, 80/10/10; masks drawn anew at every step as in RoBERTa.',
+        },
+        whole_word_mask: {
+          type: 'boolean',
+          default: false,
+          doc: 'mlm: select whole words (every piece of a word together) instead of single tokens.',
         },
         text: {
           type: 'columns',
@@ -189,6 +223,9 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
             spearman: 'Spearman rank correlation (regression; STS-B reports both).',
             exact_match: 'SQuAD exact match after answer normalisation (span).',
             span_f1: 'SQuAD token-overlap F1 (span).',
+            masked_accuracy: 'Share of masked tokens predicted exactly (mlm).',
+            mlm_loss: 'Cross-entropy at the masked positions (mlm; lower is better).',
+            perplexity: 'exp(mlm_loss) (mlm; lower is better).',
           },
         },
         max_length: {

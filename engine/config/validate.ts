@@ -83,7 +83,8 @@ function parametersOf(experiment: Experiment, model: ModelInfo & { ok: true }, f
     trainLayerNorm: experiment.adapter.trainLayerNorm,
     topK: experiment.topK ?? 1,
     head: experiment.task.kind as HeadKind,
-    numLabels: labelCount(experiment, files),
+    // A masked-LM head's decoder bias has one entry per vocabulary token.
+    numLabels: experiment.task.kind === 'mlm' ? model.dims.vocabSize : labelCount(experiment, files),
   });
 }
 

@@ -99,6 +99,7 @@ export class LabelMap {
 export function textTaskOf(experiment: Pick<Experiment, 'task'>): TextTask {
   const { kind, text, label } = experiment.task;
   if (kind === 'span') throw new Error('span tasks read SQuAD data (engine/data/squad.ts), not text columns');
+  if (kind === 'mlm') throw new Error('masked-LM tasks read running text (engine/data/text.ts), not labelled rows');
   if (text.length < 1 || text.length > 2) throw new Error(`task.text needs one column, or two for pairs (found ${text.length})`);
   if (label === undefined) throw new Error('task.label is required');
   return { kind, text, label };

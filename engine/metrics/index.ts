@@ -15,10 +15,12 @@ export { averageRanks, pearson, spearman } from './correlation';
 export { MetricError } from './errors';
 export { exactMatch, exactMatchScore, normalizeAnswer, spanF1, tokenF1Score } from './squad';
 
-export type NumericMetric = Exclude<Metric, SpanMetric>;
+export type NumericMetric = Exclude<Metric, SpanMetric | MlmMetric>;
 export type SpanMetric = 'exact_match' | 'span_f1';
+/** Masked-language-model metrics: computed from the loss and the predictions at masked positions (engine/tasks/mlm.ts). */
+export type MlmMetric = 'masked_accuracy' | 'mlm_loss' | 'perplexity';
 
-/** Whether a larger value is better: true for every metric here (kept explicit for model selection). */
+/** Whether a larger value is better (model selection picks the best trial by it). */
 export const HIGHER_IS_BETTER: Readonly<Record<Metric, boolean>> = {
   accuracy: true,
   f1: true,
@@ -27,6 +29,9 @@ export const HIGHER_IS_BETTER: Readonly<Record<Metric, boolean>> = {
   spearman: true,
   exact_match: true,
   span_f1: true,
+  masked_accuracy: true,
+  mlm_loss: false,
+  perplexity: false,
 };
 
 export function computeMetric(name: NumericMetric, predictions: readonly number[], labels: readonly number[]): number;

@@ -18,7 +18,7 @@ function write(name: string, content: string): string {
 }
 
 function taskOf(kind: Experiment['task']['kind'], text: string[], label: string | undefined, train: string, validation?: string): Pick<Experiment, 'task'> {
-  return { task: { kind, train, validation, text, label, metric: 'accuracy', maxLength: 128 } };
+  return { task: { kind, train, validation, text, label, metric: 'accuracy', maxLength: 128, maskProbability: 0.15, wholeWordMask: false, validationFraction: undefined } };
 }
 
 const sentence: TextTask = { kind: 'classification', text: ['sentence'], label: 'label' };
