@@ -172,6 +172,8 @@ export interface Batch {
   readonly labels?: BigInt64Array | Float32Array;
   /** Unpadded tokens in the batch. */
   readonly tokens: number;
+  /** Masked-LM: flat positions (row × sequence + column) of the tokens to predict; `labels` holds their original ids. */
+  readonly maskedPositions?: BigInt64Array;
   /** The cached frozen prefix's output [batch × sequence, d], for a trainer whose step starts above it. */
   readonly hidden?: Float32Array;
 }

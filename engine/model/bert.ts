@@ -70,6 +70,7 @@ export interface HeadContext {
   /** Run-time [batch, sequence]. */
   readonly ioShape: Value;
   readonly hiddenSize: number;
+  readonly layerNormEps: number;
   /** A parameter: a graph input when trainable, else an initializer. */
   readonly weight: (name: string) => Value;
   readonly linear: (x: Value, p: { readonly weight: string; readonly bias: string }) => Value;
@@ -117,6 +118,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   if (from !== undefined && (!Number.isInteger(from) || from < 0 || from > to)) throw new RangeError(`segment start ${from} is outside 0..${to}`);
   if (!Number.isInteger(to) || to < 0 || to > dims.layers) throw new RangeError(`segment end ${to} is outside 0..${dims.layers}`);
   const params = new Map<string, Value>();
+  const frozen = new Map<string, Value>();
   const w = (name: string): Value => {
     const tensor = weights.get(name);
     if (!tensor) throw new Error(`missing weight ${name}`);
@@ -128,7 +130,13 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
       }
       return v;
     }
-    return dtype === 'float64' ? o.graph.initializer(name, { dtype, shape: tensor.shape, data: Float64Array.from(tensor.data) }) : o.graph.floatInitializer(name, tensor);
+    // One initializer per weight, however often it is used (a tied decoder reads the word embeddings twice).
+    let f = frozen.get(name);
+    if (!f) {
+      f = dtype === 'float64' ? o.graph.initializer(name, { dtype, shape: tensor.shape, data: Float64Array.from(tensor.data) }) : o.graph.floatInitializer(name, tensor);
+      frozen.set(name, f);
+    }
+    return f;
   };
   const linear = (x: Value, p: { weight: string; bias: string }): Value => o.linear(x, w(p.weight), w(p.bias));
   const drop = (x: Value, site: string, rate: 'hidden' | 'attention'): Value => (options.dropout ? options.dropout(x, site, rate) : x);
@@ -192,7 +200,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     h = o.layerNorm(o.add(h, out), w(L.outputLn.weight), w(L.outputLn.bias), spec.layerNormEps);
   }
 
-  const logits = options.to === undefined && options.head ? options.head({ o, hidden: h, ioShape, hiddenSize: d, weight: w, linear, dropout: (x, site) => drop(x, site, 'hidden') }) : undefined;
+  const logits = options.to === undefined && options.head ? options.head({ o, hidden: h, ioShape, hiddenSize: d, layerNormEps: spec.layerNormEps, weight: w, linear, dropout: (x, site) => drop(x, site, 'hidden') }) : undefined;
   return { inputIds, tokenTypeIds, hiddenIn, attentionMask, gates, params, hidden: h, logits };
 }
 

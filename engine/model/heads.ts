@@ -6,7 +6,11 @@
  */
 import * as names from './names';
 
-export type HeadSpec = { readonly kind: 'classification' | 'regression'; readonly numLabels: number } | { readonly kind: 'span' };
+export type HeadSpec =
+  | { readonly kind: 'classification' | 'regression'; readonly numLabels: number }
+  | { readonly kind: 'span' }
+  /** The masked-LM head; its decoder is the word-embedding matrix, so it adds no [vocab, d] weight. */
+  | { readonly kind: 'mlm'; readonly vocabSize: number };
 
 /** The head's parameters by name, in a fixed order, with shapes, for hidden size `d`. */
 export function headShapes(head: HeadSpec, d: number): Map<string, readonly number[]> {
@@ -14,6 +18,11 @@ export function headShapes(head: HeadSpec, d: number): Map<string, readonly numb
   switch (head.kind) {
     case 'span':
       return out.set(names.qaOutputs.weight, [2, d]).set(names.qaOutputs.bias, [2]);
+    case 'mlm': {
+      const m = names.mlmHead;
+      out.set(m.transform.weight, [d, d]).set(m.transform.bias, [d]).set(m.layerNorm.weight, [d]).set(m.layerNorm.bias, [d]);
+      return out.set(m.bias, [head.vocabSize]);
+    }
     case 'classification':
     case 'regression':
       out.set(names.pooler.weight, [d, d]).set(names.pooler.bias, [d]);

@@ -6,6 +6,7 @@
 import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
 import { Random } from '../util/random';
 import { parameterShapes, type ModelSpec } from './bert';
+import type { BertDims } from './dims';
 import * as names from './names';
 
 /** BERT's initializer_range. */
@@ -48,6 +49,23 @@ export function initModel(spec: ModelSpec, seed: number): WeightMap {
     else if (name.endsWith('.bias')) weights.set(name, floatTensor(shape));
     else if (name.startsWith('embeddings.')) weights.set(name, normalTensor(shape, 1, rng, false));
     else weights.set(name, normalTensor(shape, 1 / Math.sqrt(shape[1]!), rng, false));
+  }
+  return weights;
+}
+
+/**
+ * A new BERT encoder as BERT initialises one for pretraining: weights N(0, 0.02²) (not
+ * truncated), biases 0, layer norms 1 and 0. No pooler and no head: the task adds its own.
+ */
+export function initPretraining(dims: BertDims, seed: number): WeightMap {
+  const rng = new Random(seed ^ 0x5c4a7c);
+  const weights: WeightMap = new Map();
+  const spec: ModelSpec = { dims, layerNormEps: 1e-12, adapters: undefined, head: { kind: 'span' } };
+  for (const [name, shape] of parameterShapes(spec)) {
+    if (name.startsWith('qa_outputs.')) continue;
+    if (name.includes('LayerNorm.weight')) weights.set(name, floatTensor(shape, new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1)));
+    else if (name.endsWith('.bias')) weights.set(name, floatTensor(shape));
+    else weights.set(name, normalTensor(shape, BERT_INIT_STD, rng, false));
   }
   return weights;
 }

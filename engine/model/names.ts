@@ -43,3 +43,12 @@ export const pooler = { weight: 'pooler.dense.weight', bias: 'pooler.dense.bias'
 export const classifier = { weight: 'classifier.weight', bias: 'classifier.bias' } as const;
 /** Span head: start and end logits per token (as BertForQuestionAnswering). */
 export const qaOutputs = { weight: 'qa_outputs.weight', bias: 'qa_outputs.bias' } as const;
+/**
+ * Masked-LM head (as BertForMaskedLM's `cls.predictions`): a transform (dense, GELU, layer
+ * norm), then the decoder, whose weight is the word-embedding matrix (tied) plus its own bias.
+ */
+export const mlmHead = {
+  transform: { weight: 'cls.predictions.transform.dense.weight', bias: 'cls.predictions.transform.dense.bias' },
+  layerNorm: { weight: 'cls.predictions.transform.LayerNorm.weight', bias: 'cls.predictions.transform.LayerNorm.bias' },
+  bias: 'cls.predictions.bias',
+} as const;

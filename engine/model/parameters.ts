@@ -6,7 +6,7 @@
 import type { BertDims } from './dims';
 
 export type TrainMethod = 'adapter' | 'full' | 'top_k' | 'layernorm';
-export type HeadKind = 'classification' | 'regression' | 'span';
+export type HeadKind = 'classification' | 'regression' | 'span' | 'mlm';
 export type AdapterSite = 'attention' | 'ffn';
 
 /** Parameters of one bottleneck adapter `h + W_up f(W_down h + b_down) + b_up`: 2·m·d + d + m. */
@@ -44,7 +44,15 @@ export function headParameterCount(hiddenSize: number, kind: HeadKind, numLabels
       return hiddenSize + 1;
     case 'span':
       return 2 * hiddenSize + 2;
+    case 'mlm':
+      // The decoder's bias, one per vocabulary entry (numLabels); its weight is the tied word embeddings.
+      return numLabels;
   }
+}
+
+/** The masked-LM head's transform (dense d→d and its layer norm): trained like the pooler, with the top layers. */
+export function mlmTransformCount(hiddenSize: number): number {
+  return hiddenSize * hiddenSize + 3 * hiddenSize;
 }
 
 export interface TrainingPlan {
@@ -57,6 +65,8 @@ export interface TrainingPlan {
   readonly topK: number;
   readonly head: HeadKind;
   readonly numLabels: number;
+  /** Head parts the run drew itself beyond its usual head (a pooler the checkpoint lacks), trained with it. */
+  readonly createdHeadParameters?: number;
 }
 
 export interface ParameterCounts {
@@ -80,9 +90,10 @@ export function countParameters(dims: BertDims, plan: TrainingPlan): ParameterCo
   const base = baseParameterCounts(dims);
   const h = dims.hiddenSize;
   const perAdapter = adapterParameterCount(h, plan.adapterSize);
-  const head = headParameterCount(h, plan.head, plan.numLabels);
-  // The span head reads token outputs, so the pooler gets no gradient there.
-  const poolerTrained = plan.head === 'span' ? 0 : base.pooler;
+  const head = headParameterCount(h, plan.head, plan.numLabels) + (plan.createdHeadParameters ?? 0);
+  // The span head reads token outputs, so the pooler gets no gradient there; a masked-LM model
+  // has none, and its head's transform sits where the pooler would.
+  const poolerTrained = plan.head === 'span' ? 0 : plan.head === 'mlm' ? mlmTransformCount(h) : base.pooler;
   let adapters = 0;
   let layerNorms = 0;
   let fineTuned = 0;
@@ -99,7 +110,7 @@ export function countParameters(dims: BertDims, plan: TrainingPlan): ParameterCo
       fineTuned = Math.min(plan.topK, dims.layers) * base.perLayer + poolerTrained;
       break;
     case 'layernorm':
-      layerNorms = base.layerNorms;
+      layerNorms = base.layerNorms + (plan.head === 'mlm' ? 2 * h : 0);
       break;
   }
   const trainable = adapters + layerNorms + head + fineTuned;

@@ -31,7 +31,7 @@ export function encodeExamples(tokenizer: BertTokenizer, data: TaskData, maxLeng
  * Training batches (shuffled, length-grouped, seeded) or evaluation batches (`shuffle`
  * false: sorted by length), with labels as the task kind packs them.
  */
-export function batchesOf(examples: readonly EncodedExample[], batchSize: number, seed: number, labelsOf: (items: readonly EncodedExample[]) => BatchLabels, shuffle = true): IndexedBatch[] {
+export function batchesOf(examples: readonly EncodedExample[], batchSize: number, seed: number, labelsOf: (items: readonly EncodedExample[]) => BatchLabels | undefined, shuffle = true): IndexedBatch[] {
   const lengths = examples.map((x) => x.inputIds.length);
   const groups = shuffle ? lengthGroupedBatches(lengths, batchSize, seed) : sortedBatches(lengths, batchSize);
   return groups.map((indices) => {

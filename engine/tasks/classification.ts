@@ -3,7 +3,7 @@ import { METRICS_BY_KIND } from '../config/schema';
 import { computeMetric } from '../metrics';
 import { crossEntropy } from './loss';
 import type { TaskKindModule } from './kind';
-import { initPooledHead, pooledHead, pooledHeadParameters } from './pooled';
+import { initPooledHead, pooledHead, pooledHeadParameters, poolerParameters } from './pooled';
 import { prepareText, textFileEvaluation, type RowPrediction, type TextScorer } from './text';
 
 const argmax: RowPrediction = (row) => row.indexOf(Math.max(...row));
@@ -22,6 +22,7 @@ export const classification: TaskKindModule = {
   prepareEvaluation: (e, tokenizer, labelMap, file) => textFileEvaluation(classification, e, tokenizer, labelMap, file, score, argmax),
   headSpec: (numLabels) => ({ kind: 'classification', numLabels }),
   headParameters: () => pooledHeadParameters,
+  aboveTopLayer: () => poolerParameters,
   initHead: (weights, spec, seed) => initPooledHead(weights, spec, spec.head.kind === 'classification' ? spec.head.numLabels : 0, seed),
   head: () => pooledHead,
   loss(o, logits, head, dtype) {
@@ -30,6 +31,6 @@ export const classification: TaskKindModule = {
     return { loss: crossEntropy(o, logits, labels, head.numLabels, dtype), labelInput: 'labels' };
   },
   predictRow: argmax,
-  labelShape: (n) => [n],
+  labelShape: (batch) => [batch.batchSize],
   batchLabels: (items) => ({ kind: 'classification', values: items.map((x) => x.label) }),
 };

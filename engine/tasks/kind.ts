@@ -5,7 +5,7 @@
  */
 import type { Experiment } from '../config/experiment';
 import type { Metric, TaskKind } from '../config/schema';
-import type { BatchLabels } from '../data/batching';
+import type { Batch, BatchLabels } from '../data/batching';
 import type { LabelMap } from '../data/examples';
 import type { Value } from '../graph/graph';
 import type { Ops } from '../graph/ops';
@@ -30,6 +30,11 @@ export interface TaskInputs {
   readonly numLabels: number;
   /** Scores the current model on the validation inputs: the experiment's metric first. `gates` switch adapters off (ablation). */
   readonly evaluate: Scorer;
+  /**
+   * The batch a training step feeds, where a kind draws its inputs anew at every step
+   * (masked-LM's masks, a pure function of seed, step and example). `step` is 1-based.
+   */
+  readonly stepBatch?: (batch: IndexedBatch, step: number) => IndexedBatch;
 }
 
 /** Inputs and scoring for one evaluation file. */
@@ -52,16 +57,18 @@ export interface TaskKindModule {
   headSpec(numLabels: number): HeadSpec;
   /** Head parameters every method trains (others, such as the pooler, follow the method). */
   headParameters(head: HeadSpec): readonly string[];
-  /** Adds the head's weights where the checkpoint has none of the right shape. */
-  initHead(weights: WeightMap, spec: ModelSpec, seed: number): void;
+  /** Head parameters between the top layer and the output (the pooler, a masked-LM transform): `top_k` trains them. */
+  aboveTopLayer(head: HeadSpec): readonly string[];
+  /** Adds the head's weights where the checkpoint has none of the right shape; returns the names it created. */
+  initHead(weights: WeightMap, spec: ModelSpec, seed: number): readonly string[];
   /** The head's computation on the last hidden state. */
   head(head: HeadSpec): HeadBuilder;
   /** The mean loss of a batch and the name of its labels input. */
   loss(o: Ops, logits: Value, head: HeadSpec, dtype: FloatType): { readonly loss: Value; readonly labelInput: string };
-  /** Shape of the labels input for a batch of n examples. */
-  labelShape(n: number): number[];
+  /** Shape of the batch's labels input. */
+  labelShape(batch: Batch): number[];
   /** Text kinds: the prediction an output row stands for (a class id, a value). */
   readonly predictRow?: (row: readonly number[]) => number;
-  /** The batch's labels, in the examples' order. */
-  batchLabels(items: readonly EncodedExample[]): BatchLabels;
+  /** The batch's labels, in the examples' order (none where they are drawn at each step, as masked-LM's). */
+  batchLabels(items: readonly EncodedExample[]): BatchLabels | undefined;
 }

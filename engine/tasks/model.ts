@@ -14,7 +14,7 @@ export function buildBertSegment(o: Ops, spec: ModelSpec, weights: WeightMap, op
   return buildEncoderSegment(o, spec, weights, { ...options, head: taskKind(spec.head.kind).head(spec.head) });
 }
 
-/** Adds the task head's weights where the checkpoint has none of the right shape: N(0, 0.02²) weights, zero biases. */
-export function initHead(weights: WeightMap, spec: ModelSpec, seed: number): void {
-  taskKind(spec.head.kind).initHead(weights, spec, seed);
+/** Adds the task head's weights where the checkpoint has none of the right shape (N(0, 0.02²) weights, zero biases); returns the names created. */
+export function initHead(weights: WeightMap, spec: ModelSpec, seed: number): readonly string[] {
+  return taskKind(spec.head.kind).initHead(weights, spec, seed);
 }

@@ -2,6 +2,7 @@
 import type { TaskKind } from '../config/schema';
 import { classification } from './classification';
 import type { TaskKindModule } from './kind';
+import { mlm } from './mlm';
 import { regression } from './regression';
 import { span } from './span';
 
@@ -9,6 +10,7 @@ const TASKS: Readonly<Record<TaskKind, TaskKindModule>> = {
   classification,
   regression,
   span,
+  mlm,
 };
 
 export function taskKind(kind: TaskKind): TaskKindModule {

@@ -3,7 +3,7 @@ import { METRICS_BY_KIND } from '../config/schema';
 import { computeMetric } from '../metrics';
 import type { TaskKindModule } from './kind';
 import { mean } from './loss';
-import { initPooledHead, pooledHead, pooledHeadParameters } from './pooled';
+import { initPooledHead, pooledHead, pooledHeadParameters, poolerParameters } from './pooled';
 import { prepareText, textFileEvaluation, type RowPrediction, type TextScorer } from './text';
 
 const value: RowPrediction = (row) => row[0]!;
@@ -18,6 +18,7 @@ export const regression: TaskKindModule = {
   // One output, whatever the label map says.
   headSpec: () => ({ kind: 'regression', numLabels: 1 }),
   headParameters: () => pooledHeadParameters,
+  aboveTopLayer: () => poolerParameters,
   initHead: (weights, spec, seed) => initPooledHead(weights, spec, 1, seed),
   head: () => pooledHead,
   loss(o, logits, _head, dtype) {
@@ -26,6 +27,6 @@ export const regression: TaskKindModule = {
     return { loss: mean(o, o.mul(diff, diff), dtype), labelInput: 'labels' };
   },
   predictRow: value,
-  labelShape: (n) => [n],
+  labelShape: (batch) => [batch.batchSize],
   batchLabels: (items) => ({ kind: 'regression', values: items.map((x) => x.label) }),
 };

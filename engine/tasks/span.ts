@@ -88,13 +88,15 @@ export const span: TaskKindModule = {
   prepareEvaluation: (e, tokenizer, _labelMap, file) => spanEvaluation(e, tokenizer, readSquad(file)),
   headSpec: () => ({ kind: 'span' }),
   headParameters: () => [names.qaOutputs.weight, names.qaOutputs.bias],
+  aboveTopLayer: () => [],
   initHead(weights, spec, seed) {
     const rng = new Random(seed ^ 0x4ead);
     const d = spec.dims.hiddenSize;
     const existing = weights.get(names.qaOutputs.weight);
-    if (existing && existing.shape[0] === 2 && existing.shape[1] === d) return;
+    if (existing && existing.shape[0] === 2 && existing.shape[1] === d) return [];
     weights.set(names.qaOutputs.weight, normalTensor([2, d], BERT_INIT_STD, rng, false));
     weights.set(names.qaOutputs.bias, floatTensor([2]));
+    return [names.qaOutputs.weight, names.qaOutputs.bias];
   },
   // Start and end logits per token: [batch, sequence, 2].
   head: () => ({ o, hidden, ioShape, linear }) => o.reshape(linear(hidden, names.qaOutputs), o.concatShapes([ioShape, o.ints([2])], 3), ['batch', 'sequence', 2]),
@@ -109,6 +111,6 @@ export const span: TaskKindModule = {
     const le = crossEntropy(o, end, o.gather(labelsT, o.scalar(1, 'int64')), 'sequence', dtype);
     return { loss: o.mul(o.add(ls, le), o.scalar(0.5, dtype)), labelInput: 'labels' };
   },
-  labelShape: (n) => [n, 2],
+  labelShape: (batch) => [batch.batchSize, 2],
   batchLabels: (items) => ({ kind: 'span', values: items.map((x) => x.span ?? ([0, 0] as const)) }),
 };

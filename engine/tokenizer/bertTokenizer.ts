@@ -200,6 +200,11 @@ export class BertTokenizer {
     return this.idToToken.length;
   }
 
+  /** Every token in id order (a vocab.txt's lines). */
+  vocabTokens(): string[] {
+    return Array.from(this.idToToken, (t, i) => t ?? `[unused${i}]`);
+  }
+
   /** The tokens of `text` without [CLS]/[SEP]. */
   tokenize(text: string): string[] {
     return this.sequence(text).tokens;

@@ -47,8 +47,9 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
     case 'top_k': {
       const k = Math.min(e.topK ?? 1, L);
       const top = Array.from({ length: k }, (_, i) => L - k + i);
-      // The pooler (where the head has one) sits above the top layer: it is trained with it.
-      trainable = all.filter((n) => inLayers(top)(n) || n.startsWith('pooler.'));
+      // What the head has above the top layer (the pooler, a masked-LM transform) is trained with it.
+      const above = new Set(task.aboveTopLayer(head));
+      trainable = all.filter((n) => inLayers(top)(n) || above.has(n));
       break;
     }
     case 'layernorm':
@@ -64,7 +65,7 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
     trainLayerNorm: e.adapter.trainLayerNorm,
     topK: e.topK ?? 1,
     head: head.kind,
-    numLabels: head.kind === 'span' ? 2 : head.numLabels,
+    numLabels: head.kind === 'span' ? 2 : head.kind === 'mlm' ? head.vocabSize : head.numLabels,
   };
   const robustDrop = e.method === 'adapter' && e.drop.mode === 'robust' ? dropped : [];
   return { spec, trainable, robustDrop, counting };
@@ -82,4 +83,17 @@ export function frozenPrefixLayers(trainable: readonly string[], layers: number)
     if (m) lowest = Math.min(lowest, Number(m[1]));
   }
   return lowest;
+}
+
+/**
+ * The plan once the run has drawn its head: head parts it had to create beyond the usual
+ * head (a pooler for a checkpoint without one, a masked-LM transform) are trained and saved
+ * with the run, so that every job on the finished run finds them.
+ */
+export function withCreatedHead(plan: RunPlan, created: readonly string[]): RunPlan {
+  const shapes = parameterShapes(plan.spec);
+  const extra = created.filter((n) => !plan.trainable.includes(n));
+  if (extra.length === 0) return plan;
+  const count = extra.reduce((sum, n) => sum + (shapes.get(n) ?? []).reduce((a, b) => a * b, 1), 0);
+  return { ...plan, trainable: [...plan.trainable, ...extra], counting: { ...plan.counting, createdHeadParameters: count } };
 }

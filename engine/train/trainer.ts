@@ -81,6 +81,8 @@ export class Trainer {
       f.token_type_ids = { data: batch.tokenTypeIds, shape };
     }
     for (const n of this.trainable) f[n] = { data: this.state.get(n)!, shape: this.shapes.get(n)! };
+    // Masked-LM: the flat token positions whose outputs the head predicts.
+    if (batch.maskedPositions) f.masked_positions = { data: batch.maskedPositions, shape: [batch.maskedPositions.length] };
     if (this.gated) f.adapter_gates = { data: gates ?? new Float32Array(this.spec.dims.layers * 2).fill(1), shape: [this.spec.dims.layers * 2] };
     return f;
   }
@@ -90,8 +92,7 @@ export class Trainer {
     if (!this.train) throw new Error('this trainer was created for inference only');
     if (!batch.labels) throw new Error('a training batch needs labels');
     const f = this.feeds(batch, gates, this.prefix?.cached === true);
-    const n = batch.batchSize;
-    f.labels = { data: batch.labels, shape: taskKind(this.spec.head.kind).labelShape(n) };
+    f.labels = { data: batch.labels, shape: taskKind(this.spec.head.kind).labelShape(batch) };
     f.step = { data: Float32Array.of(this.stepCount + 1), shape: [] };
     if (this.seed !== undefined) f.dropout_seed = { data: BigInt64Array.of(stepSeed(this.seed, this.stepCount + 1)), shape: [] };
     for (const p of this.trainable) {

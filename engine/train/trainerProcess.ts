@@ -16,7 +16,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { openSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import type { ModelSpec } from '../model/bert';
-import { loadModel } from '../checkpoint/baseModel';
+import { loadModel, type ModelSource } from '../checkpoint/baseModel';
 import type { SessionOptions } from '../runtime/session';
 import type { FloatTensor } from '../tensor';
 import type { IndexedBatch } from '../tasks/batches';
@@ -25,8 +25,8 @@ import { NonFiniteLossError, Trainer, type StepResult } from './trainer';
 import type { DropoutRates, FrozenPrefix, OptimizerSpec } from './trainingGraph';
 
 export interface TrainerSetup {
-  /** What `loadModel` reads: the base model's folder or built-in name. */
-  readonly modelRef: string;
+  /** What `loadModel` reads: the base model's folder, built-in name or declared shape. */
+  readonly modelRef: ModelSource;
   /** Weights that are not the base model's own (new adapters, the head), by name. */
   readonly overrides: ReadonlyMap<string, FloatTensor>;
   readonly spec: ModelSpec;

@@ -20,7 +20,11 @@ export interface ReferenceConfig {
   adapters?: { size: number; sites: ReferenceSite[]; layers: number[]; nonLinearity: ReferenceNonLinearity };
   /** Per-layer, per-site multipliers on the adapter's bottleneck branch (1 = on, 0 = removed); default all 1. */
   adapterGates?: (layer: number, site: ReferenceSite) => number;
-  head: { kind: 'classification' | 'regression'; numLabels: number } | { kind: 'span' };
+  head:
+    | { kind: 'classification' | 'regression'; numLabels: number }
+    | { kind: 'span' }
+    /** BertForMaskedLM's head at the given (row, position) pairs; the decoder is the word embeddings (tied) plus `cls.predictions.bias`. */
+    | { kind: 'mlm'; vocabSize: number; positions?: readonly (readonly [number, number])[] };
 }
 
 /** Token ids, token types and attention mask (1 = attend, 0 = padding), each [batch][seq]. */
@@ -40,6 +44,7 @@ export interface ReferenceOutput {
    * values (1 for a single target); span: 2·seq values laid out as
    * [start_0 … start_{S-1}, end_0 … end_{S-1}] — `qa_outputs` row 0 gives the start
    * logits, row 1 the end logits, as BertForQuestionAnswering splits its last axis.
+   * mlm: one row per masked position (not per batch row), vocabSize logits each.
    */
   logits: number[][];
 }
@@ -357,12 +362,31 @@ export function referenceForward(weights: WeightMap, cfg: ReferenceConfig, batch
     x = next;
   }
 
+  const head = cfg.head;
+  if (head.kind === 'mlm') {
+    // A masked-LM model has no pooler: transform (dense, GELU, layer norm), then x·Eᵀ + b.
+    const m = names.mlmHead;
+    const transform = w.linear(m.transform, d, d);
+    const ln = w.layerNorm(m.layerNorm, d);
+    const bias = w.vector(m.bias, head.vocabSize);
+    const logits = (head.positions ?? []).map(([b, s]) => {
+      const t = applyLinear(x[b][s], transform);
+      for (let i = 0; i < t.length; i++) t[i] = gelu(t[i]);
+      const h = layerNorm(t, ln, eps);
+      return Array.from({ length: head.vocabSize }, (_, v) => {
+        let dot = bias[v];
+        for (let i = 0; i < d; i++) dot += h[i] * wordEmb[v][i];
+        return dot;
+      });
+    });
+    return { hidden: x, pooled: [], logits };
+  }
+
   // Pooler on the [CLS] (position 0) hidden state.
   const pooler = w.linear(names.pooler, d, d);
   const pooled = x.map((row) => applyLinear(row[0], pooler).map(Math.tanh));
 
   let logits: number[][];
-  const head = cfg.head;
   if (head.kind === 'span') {
     const qa = w.linear(names.qaOutputs, 2, d);
     logits = x.map((row) => {

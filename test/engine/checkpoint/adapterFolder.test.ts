@@ -52,7 +52,7 @@ describe('hub names', () => {
   for (const [label, settings, kind] of cases) {
     test(`a bijection onto AdapterHub names: ${label}`, () => {
       const p = plan(settings, kind);
-      const naming = hubNaming(NAME, p.spec.head.kind);
+      const naming = hubNaming(NAME, p.spec.head.kind as 'classification' | 'regression' | 'span');
       // Every name of the model, not only the trained ones: the mapping must not merge any two.
       const all = [...parameterShapes(p.spec).keys()];
       const hubs = all.map((n) => naming.toHub(n));

@@ -26,7 +26,7 @@ async function check(head: HeadSpec, nonLinearity: 'gelu' | 'relu' | 'swish' | '
   const o = new Ops();
   const bert = buildBert(o, spec, weights, { trainable: new Set(trainable), dtype: 'float64' });
   const rnd = new Random(9);
-  const logitsSize = head.kind === 'span' ? 2 * 5 * 2 : 2 * (head.kind === 'regression' ? 1 : head.numLabels);
+  const logitsSize = head.kind === 'span' ? 2 * 5 * 2 : 2 * (head.kind === 'regression' ? 1 : 'numLabels' in head ? head.numLabels : 0);
   const r = o.graph.initializer('r', { dtype: 'float64', shape: [logitsSize], data: Float64Array.from({ length: logitsSize }, () => rnd.next() * 2 - 1) });
   const flat = o.reshape(bert.logits, [-1], [logitsSize]);
   const loss = o.reduceSum(o.mul(flat, r), [0], false);
