@@ -215,7 +215,7 @@ export interface ComparisonEvent extends Base {
 }
 
 /** What an `artifact` event's file or folder is (docs/events.md lists what writes each). */
-export const ARTIFACT_KINDS = ['adapter', 'adapter-folder', 'onnx', 'predictions', 'ablation', 'drop-curve', 'regimes', 'sweep-summary', 'config', 'metrics'] as const;
+export const ARTIFACT_KINDS = ['adapter', 'model', 'adapter-folder', 'onnx', 'predictions', 'ablation', 'drop-curve', 'regimes', 'sweep-summary', 'config', 'metrics'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
 
 /** The check an exported ONNX model passed before it was written. */

@@ -149,7 +149,9 @@ const hubVersion = (): string => `adapter-lab/${ENGINE_VERSION}`;
 
 /** Writes the folder (each file atomically). The folder is created if needed. */
 export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
-  const naming = hubNaming(a.name, a.spec.head.kind);
+  const headKind = a.spec.head.kind;
+  if (headKind === 'mlm') throw new Error('a masked-LM run is saved as a Hugging Face model folder, not as an adapter folder');
+  const naming = hubNaming(a.name, headKind);
   const d = a.dims.hiddenSize;
   const isHead = (n: string) => naming.toHub(n).startsWith('heads.');
   const body = new Map<string, FloatTensor>();
@@ -197,7 +199,7 @@ export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
   const headConfig = {
     config: {
       head_type: span ? 'question_answering' : 'classification',
-      num_labels: a.spec.head.kind === 'span' ? 2 : a.spec.head.numLabels,
+      num_labels: a.spec.head.kind === 'classification' || a.spec.head.kind === 'regression' ? a.spec.head.numLabels : 2,
       layers: 1,
       activation_function: null,
       label2id: a.labels ? Object.fromEntries(a.labels.map((l, i) => [l, i])) : null,
@@ -273,7 +275,7 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   if (headLayers !== 1) throw h.error('layers', `is ${headLayers}; the engine's heads are one linear layer`);
   if (headType === 'classification' && h.raw('use_pooler') !== true) throw h.error('use_pooler', 'must be true: the engine classifies the pooled [CLS] state, as BertForSequenceClassification');
   if (headType === 'question_answering' && numLabels !== 2) throw h.error('num_labels', `is ${numLabels}; a span head has 2 outputs (start and end)`);
-  const labTask = headFields.has('adapter_lab') ? headFields.object('adapter_lab').optional('task', 'a task kind', (v): v is TaskKind => (TASK_KINDS as readonly unknown[]).includes(v)) : undefined;
+  const labTask = headFields.has('adapter_lab') ? headFields.object('adapter_lab').optional('task', 'a task kind', (v): v is Exclude<TaskKind, 'mlm'> => v !== 'mlm' && (TASK_KINDS as readonly unknown[]).includes(v)) : undefined;
   const kind: HeadKind = headType === 'question_answering' ? 'span' : labTask ?? (numLabels === 1 ? 'regression' : 'classification');
   if ((kind === 'span') !== (headType === 'question_answering')) throw headFields.error('adapter_lab.task', `is "${labTask}" but head_type is "${headType}"`);
   const labels = labelsOf(h, numLabels, kind);

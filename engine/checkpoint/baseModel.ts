@@ -1,21 +1,41 @@
 /**
  * Loading the base model a run starts from: a built-in model (generated from a fixed seed,
- * not pretrained) or a Hugging Face BERT folder, with its tokenizer and dropout rates.
+ * not pretrained), a Hugging Face BERT folder, or a new BERT the experiment declares
+ * (`from_scratch`, initialised as BERT is from the run's seed), with its tokenizer and
+ * dropout rates.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadHuggingFaceBert } from './huggingface';
-import { BertTokenizer, loadBertTokenizer } from '../tokenizer';
+import { BertTokenizer, loadBertTokenizer, parseVocabTxt } from '../tokenizer';
+import type { Experiment, ScratchModel } from '../config/experiment';
 import type { WeightMap } from '../tensor';
 import type { DropoutRates } from '../model/dropout';
 import { BUILTIN_WEIGHT_SEED, builtinDims, builtinVocab } from '../model/builtin';
 import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
-import { initModel } from '../model/init';
+import { initModel, initPretraining } from '../model/init';
 import * as names from '../model/names';
 
-export interface LoadedModel {
-  /** `builtin:<name>` or the folder path. */
+/** A model declared in the experiment file: its shape, vocabulary and the seed its weights are drawn from. */
+export interface ScratchSource {
   readonly ref: string;
+  readonly scratch: ScratchModel;
+  readonly seed: number;
+}
+
+/** What `loadModel` reads: `builtin:<name>`, a folder path, or a declared model (plain data, so a process can pass it on). */
+export type ModelSource = string | ScratchSource;
+
+/** The base model an experiment names or declares. */
+export function modelSourceOf(e: Pick<Experiment, 'model' | 'fromScratch' | 'training'>): ModelSource {
+  return e.fromScratch ? { ref: e.model, scratch: e.fromScratch, seed: e.training.seed } : e.model;
+}
+
+export interface LoadedModel {
+  /** `builtin:<name>`, the folder path, or `scratch:<experiment>`. */
+  readonly ref: string;
+  /** What loads this model again (in the trainer's process, say). */
+  readonly source: ModelSource;
   readonly builtin: boolean;
   readonly dims: BertDims;
   readonly layerNormEps: number;
@@ -25,20 +45,23 @@ export interface LoadedModel {
   readonly dropout: DropoutRates;
 }
 
-export function loadModel(ref: string): LoadedModel {
+export function loadModel(source: ModelSource): LoadedModel {
+  if (typeof source !== 'string') return loadScratch(source);
+  const ref = source;
   if (ref.startsWith(BUILTIN_PREFIX)) {
     const dims = builtinDims(ref.slice(BUILTIN_PREFIX.length));
     const weights = initModel({ dims, layerNormEps: 1e-12, adapters: undefined, head: { kind: 'classification', numLabels: 2 } }, BUILTIN_WEIGHT_SEED);
     // The task head is the run's own, initialised from the run's seed.
     weights.delete(names.classifier.weight);
     weights.delete(names.classifier.bias);
-    return { ref, builtin: true, dims, layerNormEps: 1e-12, weights, tokenizer: BertTokenizer.fromVocab(builtinVocab(dims)), dropout: { hidden: 0.1, attention: 0.1 } };
+    return { ref, source, builtin: true, dims, layerNormEps: 1e-12, weights, tokenizer: BertTokenizer.fromVocab(builtinVocab(dims)), dropout: { hidden: 0.1, attention: 0.1 } };
   }
   const hf = loadHuggingFaceBert(ref);
   const weights = hf.weights;
   if (hf.heads.classifier) weights.set(names.classifier.weight, hf.heads.classifier.weight).set(names.classifier.bias, hf.heads.classifier.bias);
   if (hf.heads.qaOutputs) weights.set(names.qaOutputs.weight, hf.heads.qaOutputs.weight).set(names.qaOutputs.bias, hf.heads.qaOutputs.bias);
-  return { ref, builtin: false, dims: hf.dims, layerNormEps: hf.layerNormEps, weights, tokenizer: loadBertTokenizer(ref), dropout: dropoutRates(ref) };
+  for (const [name, t] of hf.heads.mlm ?? []) weights.set(name, t);
+  return { ref, source, builtin: false, dims: hf.dims, layerNormEps: hf.layerNormEps, weights, tokenizer: loadBertTokenizer(ref), dropout: dropoutRates(ref) };
 }
 
 /** hidden_dropout_prob and attention_probs_dropout_prob from config.json (BERT's 0.1 when absent). */
@@ -50,4 +73,26 @@ function dropoutRates(folder: string): DropoutRates {
   } catch {
     return { hidden: 0.1, attention: 0.1 };
   }
+}
+
+/** The special tokens a masked-language model needs in its vocabulary. */
+const MLM_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
+
+function loadScratch(source: ScratchSource): LoadedModel {
+  const s = source.scratch;
+  if (s.hiddenSize % s.heads !== 0) throw new Error(`from_scratch: hidden_size ${s.hiddenSize} is not a multiple of heads ${s.heads}`);
+  let text: string;
+  try {
+    text = fs.readFileSync(s.vocab, 'utf8');
+  } catch (e) {
+    throw new Error(`from_scratch.vocab ${s.vocab} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  const vocab = parseVocabTxt(text, s.vocab);
+  const missing = MLM_SPECIALS.filter((t) => !vocab.has(t));
+  if (missing.length) throw new Error(`from_scratch.vocab ${s.vocab} lacks ${missing.join(', ')}`);
+  const tokens = [...vocab.entries()].sort((a, b) => a[1] - b[1]).map(([t]) => t);
+  const tokenizer = BertTokenizer.fromVocab(tokens, { vocabFile: s.vocab, normalizer: { cleanText: true, handleChineseChars: true, stripAccents: null, lowercase: !s.cased } });
+  const dims: BertDims = { hiddenSize: s.hiddenSize, layers: s.layers, heads: s.heads, intermediateSize: s.intermediateSize, vocabSize: tokens.length, maxPositions: s.maxPositions, typeVocabSize: 2 };
+  const weights = initPretraining(dims, source.seed);
+  return { ref: source.ref, source, builtin: false, dims, layerNormEps: 1e-12, weights, tokenizer, dropout: { hidden: 0.1, attention: 0.1 } };
 }

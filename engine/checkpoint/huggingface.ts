@@ -14,7 +14,8 @@ import { parameterShapes } from '../model/bert';
 import * as names from '../model/names';
 import type { FloatTensor, WeightMap } from '../tensor';
 import { CheckpointError } from './errors';
-import { openSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors';
+import { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors';
+import { writeAtomic, writeJson } from '../runs/store';
 
 export { CheckpointError } from './errors';
 
@@ -30,6 +31,8 @@ export interface HuggingFaceHeads {
   readonly classifier?: LinearHead;
   /** BertForQuestionAnswering's span head, when the checkpoint has one. */
   readonly qaOutputs?: LinearHead;
+  /** BertForMaskedLM's head (`cls.predictions.*`: transform, its layer norm, the decoder's bias) under the engine's names. */
+  readonly mlm?: WeightMap;
 }
 
 export interface HuggingFaceSource {
@@ -151,6 +154,15 @@ function loadWeights(
     [names.qaOutputs.weight, [2, dims.hiddenSize]],
     [names.qaOutputs.bias, [2]],
   ]);
+  // The masked-LM head, loaded as a whole; its decoder weight (and decoder bias) are tied copies, ignored.
+  const mlmShapes = new Map<string, readonly number[]>([
+    [names.mlmHead.transform.weight, [dims.hiddenSize, dims.hiddenSize]],
+    [names.mlmHead.transform.bias, [dims.hiddenSize]],
+    [names.mlmHead.layerNorm.weight, [dims.hiddenSize]],
+    [names.mlmHead.layerNorm.bias, [dims.hiddenSize]],
+    [names.mlmHead.bias, [dims.vocabSize]],
+  ]);
+  for (const [n, s] of mlmShapes) headShapes.set(n, s);
 
   const problems: string[] = [];
   const stored = new Map<string, TensorInfo>(); // our name → stored tensor
@@ -205,6 +217,11 @@ function loadWeights(
     present.add(pair.weight);
   }
 
+  // Only a whole masked-LM head is loaded; parts of one (a classification checkpoint's leftovers) are skipped, as before.
+  const mlmPresent = [...mlmShapes.keys()].every((n) => stored.has(n));
+  if (mlmPresent) for (const [n, s] of mlmShapes) check(n, s);
+  else for (const n of mlmShapes.keys()) if (stored.has(n)) ignored.push(stored.get(n)!.name);
+
   if (problems.length > 0) {
     const listed = problems.slice(0, MAX_LISTED_PROBLEMS).join('; ');
     const more = problems.length > MAX_LISTED_PROBLEMS ? `; and ${problems.length - MAX_LISTED_PROBLEMS} more` : '';
@@ -219,12 +236,13 @@ function loadWeights(
     present.has(pair.weight) ? { weight: read(pair.weight), bias: read(pair.bias) } : undefined;
   const classifier = head(names.classifier);
   const qaOutputs = head(names.qaOutputs);
+  const mlm: WeightMap | undefined = mlmPresent ? new Map([...mlmShapes.keys()].map((n) => [n, read(n)] as const)) : undefined;
 
   return {
     dims,
     layerNormEps,
     weights,
-    heads: { ...(classifier && { classifier }), ...(qaOutputs && { qaOutputs }) },
+    heads: { ...(classifier && { classifier }), ...(qaOutputs && { qaOutputs }), ...(mlm && { mlm }) },
     missing,
     source: { ...where, metadata: file.metadata, ignored },
   };
@@ -242,4 +260,61 @@ function fmtShape(shape: readonly (number | undefined)[]): string {
 
 function describeDims(d: BertDims): string {
   return `hidden_size ${d.hiddenSize}, num_hidden_layers ${d.layers}, intermediate_size ${d.intermediateSize}, vocab_size ${d.vocabSize}, max_position_embeddings ${d.maxPositions}, type_vocab_size ${d.typeVocabSize}`;
+}
+
+export interface BertFolderContents {
+  readonly dims: BertDims;
+  readonly layerNormEps: number;
+  readonly dropout: { readonly hidden: number; readonly attention: number };
+  /** Under the engine's names: the encoder (and pooler) get `bert.`, heads keep theirs (`cls.predictions.*`). */
+  readonly weights: ReadonlyMap<string, FloatTensor>;
+  /** The vocabulary, in id order. */
+  readonly vocab: readonly string[];
+  readonly cased: boolean;
+  /** `BertForMaskedLM`, `BertModel`, … (config.json's architectures). */
+  readonly architecture: string;
+}
+
+/** The stored name of an engine weight in a Hugging Face BertFor… folder. */
+export function storedName(name: string): string {
+  return name.startsWith('cls.') || name.startsWith('classifier.') || name.startsWith('qa_outputs.') ? name : `bert.${name}`;
+}
+
+/**
+ * Writes a Hugging Face BERT folder: config.json, vocab.txt, tokenizer_config.json and
+ * model.safetensors (float32), each file atomically. A tied decoder is not stored (as
+ * transformers' save_pretrained leaves tied weights out).
+ */
+export function writeHuggingFaceBert(dir: string, c: BertFolderContents): void {
+  fs.mkdirSync(dir, { recursive: true });
+  const d = c.dims;
+  writeJson(path.join(dir, 'config.json'), {
+    architectures: [c.architecture],
+    model_type: 'bert',
+    hidden_size: d.hiddenSize,
+    num_hidden_layers: d.layers,
+    num_attention_heads: d.heads,
+    intermediate_size: d.intermediateSize,
+    hidden_act: 'gelu',
+    hidden_dropout_prob: c.dropout.hidden,
+    attention_probs_dropout_prob: c.dropout.attention,
+    max_position_embeddings: d.maxPositions,
+    type_vocab_size: d.typeVocabSize,
+    vocab_size: d.vocabSize,
+    layer_norm_eps: c.layerNormEps,
+    initializer_range: 0.02,
+    pad_token_id: 0,
+    position_embedding_type: 'absolute',
+  });
+  writeAtomic(path.join(dir, 'vocab.txt'), c.vocab.join('\n') + '\n');
+  writeJson(path.join(dir, 'tokenizer_config.json'), {
+    tokenizer_class: 'BertTokenizer',
+    do_lower_case: !c.cased,
+    strip_accents: null,
+    tokenize_chinese_chars: true,
+    model_max_length: d.maxPositions,
+  });
+  const stored = new Map<string, FloatTensor>();
+  for (const [name, t] of c.weights) stored.set(storedName(name), t);
+  writeSafetensors(path.join(dir, 'model.safetensors'), stored, { format: 'pt' });
 }

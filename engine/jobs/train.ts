@@ -12,7 +12,9 @@ import { openSafetensors } from '../checkpoint/safetensors';
 import type { Experiment } from '../config/experiment';
 import type { LabelMap } from '../data/examples';
 import { stamp, type ErrorCode, type EventPayload, type EventSink } from '../events';
-import { loadModel, type LoadedModel } from '../checkpoint/baseModel';
+import { loadModel, modelSourceOf, type LoadedModel } from '../checkpoint/baseModel';
+import { writeHuggingFaceBert } from '../checkpoint/huggingface';
+import { parameterShapes } from '../model/bert';
 import { resolveProvider } from '../runtime/provider';
 import { initAdapters } from '../model/init';
 import { initHead } from '../tasks';
@@ -23,7 +25,7 @@ import { appendJsonLine, createRunDir, readJsonLines, RUN_FILES, writeJson, writ
 import type { FloatTensor } from '../tensor';
 import { adapterSettingsOf, writeAdapterFolder } from '../checkpoint/adapterFolder';
 import { makeBatches } from '../tasks';
-import { frozenPrefixLayers, planRun, type RunPlan } from '../train/plan';
+import { frozenPrefixLayers, planRun, withCreatedHead, type RunPlan } from '../train/plan';
 import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from '../train/prefixCache';
 import { RunFolderError } from './runModel';
 import { prepareTask, type TaskInputs } from '../tasks/index';
@@ -75,14 +77,13 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const started = Date.now();
   const emit = (p: EventPayload): void => opts.emit(stamp(p));
   // Setup, before the run folder exists: a failure here throws (the command reports it).
-  const model = opts.model ?? loadModel(e.model);
+  const model = opts.model ?? loadModel(modelSourceOf(e));
   const task = prepareTask(e, model.tokenizer);
-  const plan = planRun(e, model.dims, task.numLabels, model.layerNormEps);
-  const parameters = countParameters(model.dims, plan.counting);
-
+  const planned = planRun(e, model.dims, task.numLabels, model.layerNormEps);
   const weights = new Map(model.weights);
-  initAdapters(weights, plan.spec, e.adapter.initStd, e.training.seed);
-  initHead(weights, plan.spec, e.training.seed);
+  initAdapters(weights, planned.spec, e.adapter.initStd, e.training.seed);
+  const plan = withCreatedHead(planned, initHead(weights, planned.spec, e.training.seed));
+  const parameters = countParameters(model.dims, plan.counting);
 
   const train = task.train;
   const stepsPerEpoch = Math.ceil(train.length / e.training.batchSize);
@@ -181,7 +182,7 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
       trainer = TrainerProcess.spawn();
       await untilAborted(
         trainer.create({
-          modelRef: model.ref,
+          modelRef: model.source,
           overrides,
           spec: plan.spec,
           trainable: plan.trainable,
@@ -213,7 +214,9 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
         if (batchIndex++ < step) continue; // done before the checkpoint
         if (signal?.aborted) throw new CancelledError();
         const t = performance.now();
-        const input = prefix ? { ...batch, hidden: await prefix.cache.hidden(batch) } : batch;
+        // A kind that draws its inputs at every step (masked-LM's masks) does so from the step number.
+        const drawn = task.stepBatch ? task.stepBatch(batch, step + 1) : batch;
+        const input = prefix ? { ...drawn, hidden: await prefix.cache.hidden(drawn) } : drawn;
         const gates = plan.robustDrop.length ? robustDropGates(plan.robustDrop, model.dims.layers, e.training.seed, step + 1) : undefined;
         // Not waited for once the job is cancelled: the step in flight is abandoned with the trainer's process.
         const r = await untilAborted(trainer.step(input, gates), signal);
@@ -285,6 +288,10 @@ async function openPrefixCache(
 ): Promise<OpenedPrefix | undefined> {
   const e = opts.experiment;
   if (!e.training.prefixCache.enabled) return undefined;
+  if (task.stepBatch) {
+    emit({ type: 'log', level: 'warning', message: `training.prefix_cache: a ${e.task.kind} task draws new inputs at every step, so nothing below the trained layers can be cached` });
+    return undefined;
+  }
   const layers = frozenPrefixLayers(plan.trainable, model.dims.layers);
   if (layers === undefined) {
     emit({ type: 'log', level: 'warning', message: `training.prefix_cache: method ${e.method} trains the embeddings, so there is no frozen prefix to cache` });
@@ -369,6 +376,7 @@ async function evaluate(trainer: TrainerProcess, task: TaskInputs, e: Experiment
 }
 
 async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): Promise<void> {
+  if (plan.spec.head.kind === 'mlm') return saveLanguageModel(runDir, trainer, plan, e, model, emit);
   const dir = path.join(runDir, RUN_FILES.adapterDir);
   const weights = await trainer.weights(plan.trainable);
   // The run keeps its adapter in the layout it is exported in (AdapterHub's), so export is a copy.
@@ -385,6 +393,29 @@ async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPla
     labels: labelMap?.labels,
   });
   emit({ type: 'artifact', kind: 'adapter', path: dir });
+}
+
+/**
+ * A masked-LM run saves the whole model as a Hugging Face BertForMaskedLM folder (the
+ * run's `model/`), which loads back as `model:` for every task kind.
+ */
+async function saveLanguageModel(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, emit: (p: EventPayload) => void): Promise<void> {
+  if (e.method === 'adapter') throw new Error('language adapters (method adapter with task.kind mlm) cannot be saved yet: train with method full, layernorm or top_k');
+  const trained = await trainer.weights(plan.trainable);
+  // The weights the run did not train are the model it started from and the head it drew from
+  // its seed: loaded and drawn again (the job freed its copy once the trainer's process held them).
+  const base = loadModel(model.source);
+  const start = new Map(base.weights);
+  initHead(start, plan.spec, e.training.seed);
+  const weights = new Map<string, FloatTensor>();
+  for (const name of parameterShapes(plan.spec).keys()) {
+    const t = trained.get(name) ?? start.get(name);
+    if (!t) throw new Error(`no weight ${name} to save`);
+    weights.set(name, t);
+  }
+  const dir = path.join(runDir, RUN_FILES.modelDir);
+  writeHuggingFaceBert(dir, { dims: model.dims, layerNormEps: model.layerNormEps, dropout: model.dropout, weights, vocab: base.tokenizer.vocabTokens(), cased: !base.tokenizer.basicTokenizer.doLowerCase, architecture: 'BertForMaskedLM' });
+  emit({ type: 'artifact', kind: 'model', path: dir });
 }
 
 /** Continues a killed or cancelled run from its last checkpoint, in its own folder, to the same end. */

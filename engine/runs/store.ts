@@ -127,4 +127,6 @@ export const RUN_FILES = {
   environment: 'environment.json',
   labels: 'labels.json',
   adapterDir: 'adapter',
+  /** A masked-LM run's model: a Hugging Face BertForMaskedLM folder. */
+  modelDir: 'model',
 } as const;
