@@ -69,6 +69,10 @@ export interface Experiment {
     readonly weightDecay: number;
     readonly optimizer: Optimizer;
     readonly maxGradNorm: number;
+    readonly adamBeta2: number;
+    readonly adamEpsilon: number;
+    /** Steps between evaluations within an epoch; undefined: at the end of each epoch only. */
+    readonly evaluateEvery: number | undefined;
     readonly seed: number;
     readonly prefixCache: { readonly enabled: boolean; readonly memoryMb: number };
   };
@@ -159,6 +163,9 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
       weightDecay: num(training.weight_decay, 0, (n) => n >= 0),
       optimizer: oneOf(training.optimizer, OPTIMIZERS, 'adamw'),
       maxGradNorm: num(training.max_grad_norm, 1, (n) => n > 0),
+      adamBeta2: num(training.adam_beta2, 0.999, (n) => n > 0 && n < 1),
+      adamEpsilon: num(training.adam_epsilon, 1e-8, (n) => n > 0),
+      evaluateEvery: training.evaluate_every === undefined ? undefined : int(training.evaluate_every, 1, 1),
       seed,
       prefixCache: { enabled: obj(training.prefix_cache).enabled === true, memoryMb: int(obj(training.prefix_cache).memory_mb, 2048, 0) },
     },

@@ -391,6 +391,27 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
           default: 1,
           doc: 'Gradients are clipped to this global L2 norm.',
         },
+        adam_beta2: {
+          type: 'number',
+          exclusiveMin: 0,
+          exclusiveMax: 1,
+          default: 0.999,
+          doc: "Adam's decay rate of the squared-gradient average (β2).",
+          paper: 'RoBERTa and most masked-LM pretraining use 0.98, which is steadier with large learning rates.',
+        },
+        adam_epsilon: {
+          type: 'number',
+          exclusiveMin: 0,
+          default: 1e-8,
+          doc: "Adam's ε, added to the root of the squared-gradient average.",
+          paper: 'RoBERTa pretraining uses 1e-6.',
+        },
+        evaluate_every: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          doc: 'Evaluate on the validation data every this many steps, besides the end of each epoch (long runs such as pretraining, where one epoch is thousands of steps).',
+        },
         seed: {
           type: 'number',
           integer: true,

@@ -186,7 +186,7 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
           overrides,
           spec: plan.spec,
           trainable: plan.trainable,
-          optimizer: { kind: e.training.optimizer, learningRate: e.training.learningRate, weightDecay: e.training.weightDecay, maxGradNorm: e.training.maxGradNorm, warmupSteps: Math.round(e.training.warmup * totalSteps), totalSteps },
+          optimizer: { kind: e.training.optimizer, learningRate: e.training.learningRate, weightDecay: e.training.weightDecay, maxGradNorm: e.training.maxGradNorm, warmupSteps: Math.round(e.training.warmup * totalSteps), totalSteps, beta2: e.training.adamBeta2 ?? 0.999, epsilon: e.training.adamEpsilon ?? 1e-8 },
           session: { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed, prefix: prefix ? { layers: prefix.layers, cached: true } : undefined },
         }),
         signal,
@@ -225,6 +225,8 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
         emit(event);
         appendJsonLine(path.join(runDir, RUN_FILES.metrics), event);
         if (step % every === 0 && step < totalSteps) checkpointStep = await writeCheckpoint(runDir, trainer, step);
+        const evaluateEvery = e.training.evaluateEvery;
+        if (evaluateEvery && step % evaluateEvery === 0 && step < totalSteps && task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir, signal));
       }
       if (step > epochStartStep || step === totalSteps) {
         if (task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir, signal));
