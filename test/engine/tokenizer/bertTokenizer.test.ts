@@ -53,10 +53,14 @@ describe('BertTokenizer: single texts (uncased: lower-case + strip accents)', ()
     });
   });
 
-  test('a decomposed accent (e + U+0301) is stripped and counted into the letter before it', () => {
-    // NFD of "e\u0301" drops the Mn mark; like tokenizers' alignments, the dropped mark belongs to 'e',
-    // so "cafe" covers all five UTF-16 units.
-    assert.deepEqual(words(uncased, 'Cafe\u0301'), { tokens: ['cafe'], offsets: [[0, 5]] });
+  test('a decomposed accent (e + U+0301) is stripped and maps to nothing: the token ends with the e', () => {
+    // NFD of "e\u0301" drops the Mn mark; as in tokenizers' alignments the dropped mark belongs to no
+    // character, so "cafe" covers units 0..4, not the mark at 4.
+    assert.deepEqual(words(uncased, 'Cafe\u0301'), { tokens: ['cafe'], offsets: [[0, 4]] });
+    assert.deepEqual(words(uncased, 'e\u0301'), { tokens: ['[UNK]'], offsets: [[0, 1]] });
+    // Inside a word the mark is covered by the word, not by the piece before it: un|aff|able with a
+    // mark after "un" gives un [0, 2], ##aff [3, 6].
+    assert.deepEqual(words(uncased, 'un\u0301affable'), { tokens: ['un', '##aff', '##able'], offsets: [[0, 2], [3, 6], [6, 10]] });
   });
 
   test('CJK: every ideograph is a word; the Latin run after them is one word, split greedily', () => {
@@ -76,13 +80,17 @@ describe('BertTokenizer: single texts (uncased: lower-case + strip accents)', ()
     assert.deepEqual(words(uncased, 'a😀b'), { tokens: ['[UNK]'], offsets: [[0, 4]] });
   });
 
-  test('control characters, U+0000 and U+FFFD are removed; removed characters count into the character before them', () => {
+  test('control characters, U+0000 and U+FFFD are removed and map to nothing; a token never ends on one', () => {
     // h0 e1 l2 NUL3 l4 o5 FFFD6 ␠7 w8 o9 r10 ZWSP11 l12 d13 BEL14 !15
-    // "hello" spans 0..7 (the FFFD after 'o' is absorbed), "world" 8..15 (ZWSP inside, BEL after 'd').
+    // "hello" spans 0..6 (NUL inside, the FFFD after 'o' left out), "world" 8..14 (ZWSP inside, BEL after 'd' left out).
     assert.deepEqual(words(uncased, 'hel\u0000lo\ufffd wor\u200bld\u0007!'), {
       tokens: ['hello', 'world', '!'],
-      offsets: [[0, 7], [8, 15], [15, 16]],
+      offsets: [[0, 6], [8, 14], [15, 16]],
     });
+    // Pieces on either side of a removed character: un|aff|able with ZWSPs around "aff".
+    assert.deepEqual(words(uncased, 'un\u200baff\u200bable\u200b'), { tokens: ['un', '##aff', '##able'], offsets: [[0, 2], [3, 6], [7, 11]] });
+    // Removed characters before a word, and an [UNK] word, which spans its kept characters.
+    assert.deepEqual(words(uncased, '\u200b\u0007xyz\ufffd'), { tokens: ['[UNK]'], offsets: [[2, 5]] });
   });
 
   test('tab, newline, CR LF, no-break space and U+2028 separate words', () => {
