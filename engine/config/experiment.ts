@@ -18,6 +18,7 @@ import {
   OPTIMIZERS,
   SITES,
   TASK_KINDS,
+  TOKENIZER_CHOICES,
   type Device,
   type DropMode,
   type Method,
@@ -26,6 +27,7 @@ import {
   type Optimizer,
   type Site,
   type TaskKind,
+  type TokenizerChoice,
 } from './schema';
 import type { TreeNode } from './tree';
 
@@ -41,6 +43,8 @@ export interface Experiment {
     readonly label: string | undefined;
     readonly metric: Metric;
     readonly maxLength: number;
+    /** Which tokenizer behaviour (`task.tokenizer`); absent in runs recorded before the setting existed, which read it as 'auto'. */
+    readonly tokenizer?: TokenizerChoice;
   };
   readonly method: Method;
   readonly topK: number | undefined;
@@ -110,6 +114,7 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
       label: str(task.label),
       metric: oneOf(task.metric, METRICS, METRICS_BY_KIND[kind][0]!),
       maxLength: int(task.max_length, 128, 8),
+      tokenizer: oneOf(task.tokenizer, TOKENIZER_CHOICES, 'auto'),
     },
     method: oneOf(root.method, METHODS, 'adapter'),
     topK: root.top_k === undefined ? undefined : int(root.top_k, 1, 1),

@@ -35,12 +35,24 @@ export interface Evaluation {
 const MAX_ANSWER_TOKENS = 30;
 const DOC_STRIDE = 128;
 
-export function prepareTask(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
+/**
+ * The model's tokenizer as the experiment reads its inputs: `task.tokenizer` 'fast' or 'slow'
+ * overrides the model folder's choice; 'auto' (and runs recorded without the setting) keep it.
+ */
+export function taskTokenizer(e: Experiment, tokenizer: BertTokenizer): BertTokenizer {
+  const choice = e.task.tokenizer ?? 'auto';
+  return choice === 'auto' ? tokenizer : tokenizer.withBehaviour(choice);
+}
+
+/** `modelTokenizer` is the loaded model's; `task.tokenizer` is applied here. */
+export function prepareTask(e: Experiment, modelTokenizer: BertTokenizer): TaskInputs {
+  const tokenizer = taskTokenizer(e, modelTokenizer);
   return e.task.kind === 'span' ? prepareSpan(e, tokenizer) : prepareText(e, tokenizer);
 }
 
 /** Evaluation of a finished run on a data file (its validation file by default), with the run's label map. */
-export function prepareEvaluation(e: Experiment, tokenizer: BertTokenizer, labelMap: LabelMap | undefined, file: string): Evaluation {
+export function prepareEvaluation(e: Experiment, modelTokenizer: BertTokenizer, labelMap: LabelMap | undefined, file: string): Evaluation {
+  const tokenizer = taskTokenizer(e, modelTokenizer);
   if (e.task.kind === 'span') return spanEvaluation(e, tokenizer, readSquad(file));
   return textEvaluation(e, encodeExamples(tokenizer, loadTextExamples(file, textTaskOf(e), labelMap), e.task.maxLength));
 }
