@@ -78,6 +78,19 @@ interface Sequence {
   tokens: string[];
   starts: number[];
   ends: number[];
+  /** The number of tokens after each word the basic tokenizer made (not after added tokens). */
+  wordEnds: number[];
+}
+
+/**
+ * How many tokens tokenizers (0.23) counts a text as when a pair is truncated to `maxLength`: it
+ * stops tokenizing at the end of the first word (not an added token) that brings the text to
+ * `maxLength` tokens, so a text longer than that counts as the tokens up to that word.
+ */
+function countedLength(s: Sequence, maxLength: number): number {
+  if (s.ids.length <= maxLength) return s.ids.length;
+  for (const n of s.wordEnds) if (n >= maxLength) return n;
+  return s.ids.length;
 }
 
 interface AddedMatch {
@@ -96,19 +109,26 @@ const RE_WORD_CHAR = /^[\p{Alphabetic}\p{N}_]$/u;
  * budget, and they differ only in which text keeps the odd token of an odd budget:
  * - 'slow', the Python tokenizers' `truncate_sequences` loop (remove the last token of the first
  *   text while it is strictly longer than the second, else of the second): the first text.
- * - 'fast', tokenizers' `truncate_encodings` (0.23): each length is first capped at `cap` (the
- *   encoding's maximum length, which the encoder passes), then the odd token goes to the longer
- *   text, to the second on a tie.
+ * - 'fast', tokenizers' `truncate_encodings`: the longer text, the second on a tie. Which one is
+ *   longer is decided on `counted` lengths: tokenizers 0.23 stops tokenizing a text soon after
+ *   it reaches the maximum length (`countedLength`, which the encoder passes), so two long texts
+ *   usually count as equally long and the second keeps the odd token.
  * With BERT's usual lengths every pair whose texts are both long differs by one token.
  */
-export function truncateLongestFirst(firstLength: number, secondLength: number, budget: number, behaviour: TokenizerBehaviour = 'fast', cap = Number.POSITIVE_INFINITY): [number, number] {
+export function truncateLongestFirst(
+  firstLength: number,
+  secondLength: number,
+  budget: number,
+  behaviour: TokenizerBehaviour = 'fast',
+  counted: readonly [number, number] = [firstLength, secondLength],
+): [number, number] {
   let a = firstLength;
   let b = secondLength;
   const keep = Math.max(0, budget);
   if (a + b <= keep) return [a, b];
   if (behaviour === 'fast') {
-    a = Math.min(a, cap);
-    b = Math.min(b, cap);
+    a = Math.min(a, counted[0]);
+    b = Math.min(b, counted[1]);
     if (a + b <= keep) return [a, b];
     const shorter = Math.min(a, b);
     const [short, long] = 2 * shorter <= keep ? [shorter, keep - shorter] : [Math.floor(keep / 2), Math.ceil(keep / 2)];
@@ -194,7 +214,8 @@ export class BertTokenizer {
       tokenizeChineseChars: n.handleChineseChars,
       cleanText: n.cleanText,
       normalizeNfc: this.behaviour === 'slow',
-      neverSplit: definition.neverSplit,
+      // never_split is the Python BasicTokenizer's; BertTokenizerFast ignores it.
+      neverSplit: this.behaviour === 'slow' ? definition.neverSplit : [],
       neverSplitAfterLowerCase: true,
     });
     try {
@@ -289,7 +310,7 @@ export class BertTokenizer {
     const second = pair === undefined ? undefined : this.sequence(pair);
     const [keepFirst, keepSecond] = second === undefined
       ? [Math.min(first.ids.length, maxLength - specials), 0]
-      : truncateLongestFirst(first.ids.length, second.ids.length, maxLength - specials, this.behaviour, maxLength);
+      : truncateLongestFirst(first.ids.length, second.ids.length, maxLength - specials, this.behaviour, [countedLength(first, maxLength), countedLength(second, maxLength)]);
 
     const inputIds: number[] = [this.clsTokenId];
     const tokenTypeIds: number[] = [0];
@@ -327,26 +348,27 @@ export class BertTokenizer {
   }
 
   private sequence(text: string): Sequence {
-    const out: Sequence = { ids: [], tokens: [], starts: [], ends: [] };
+    const out: Sequence = { ids: [], tokens: [], starts: [], ends: [], wordEnds: [] };
     const visit: WordVisitor = (word, start, end, unitStarts, unitEnds, neverSplit) => {
       if (neverSplit) {
         // The Python tokenizer keeps a never-split word as its token; its id is [UNK]'s if the vocabulary lacks it.
         push(this.vocab.get(word) ?? this.unkTokenId, word, start, end);
-        return;
+      } else {
+        const pieces = this.wordPiece.pieces(word);
+        if (pieces.unknown) {
+          push(this.unkTokenId, this.unkToken, start, end);
+        } else {
+          let a = 0;
+          for (let i = 0; i < pieces.ids.length; i++) {
+            const b = pieces.ends[i];
+            const pieceId = pieces.ids[i];
+            if (unitStarts === null || unitEnds === null) push(pieceId, this.idToToken[pieceId], start + a, start + b);
+            else push(pieceId, this.idToToken[pieceId], unitStarts[a], unitEnds[b - 1]);
+            a = b;
+          }
+        }
       }
-      const pieces = this.wordPiece.pieces(word);
-      if (pieces.unknown) {
-        push(this.unkTokenId, this.unkToken, start, end);
-        return;
-      }
-      let a = 0;
-      for (let i = 0; i < pieces.ids.length; i++) {
-        const b = pieces.ends[i];
-        const pieceId = pieces.ids[i];
-        if (unitStarts === null || unitEnds === null) push(pieceId, this.idToToken[pieceId], start + a, start + b);
-        else push(pieceId, this.idToToken[pieceId], unitStarts[a], unitEnds[b - 1]);
-        a = b;
-      }
+      out.wordEnds.push(out.ids.length);
     };
     const push = (tokenId: number, token: string, start: number, end: number): void => {
       out.ids.push(tokenId);

@@ -45,6 +45,7 @@ export interface TokenizerDefinition {
   readonly normalizer: NormalizerSpec;
   /** Tokens matched in raw text. The special tokens above are added to these when in the vocabulary. */
   readonly addedTokens: readonly AddedTokenSpec[];
+  /** `never_split`: words the slow behaviour keeps whole (BertTokenizerFast ignores it). */
   readonly neverSplit: readonly string[];
   /** `model_max_length`; undefined when unknown or "unlimited". */
   readonly modelMaxLength: number | undefined;

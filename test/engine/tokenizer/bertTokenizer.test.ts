@@ -213,8 +213,11 @@ describe('BertTokenizer: special tokens in the text', () => {
     });
   });
 
-  test('never_split from tokenizer_config.json keeps a word whole; entries are compared after lower-casing', () => {
-    const t = loadBertTokenizer(modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': JSON.stringify({ never_split: ['[unused0]', '[FOO]'] }) }));
+  test('never_split from tokenizer_config.json keeps a word whole (slow); entries are compared after lower-casing', () => {
+    const folder = modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': JSON.stringify({ never_split: ['[unused0]', '[FOO]'] }) });
+    // BertTokenizerFast ignores never_split: "[unused0]" is split like any text.
+    assert.deepEqual(loadBertTokenizer(folder).encode('[unused0]').tokens, ['[CLS]', '[', '[UNK]', ']', '[SEP]']);
+    const t = loadBertTokenizer(folder, { behaviour: 'slow' });
     const e = t.encode('[unused0] [FOO]');
     // BertTokenizer.tokenize lower-cases the text before BasicTokenizer sees it, so "[FOO]" arrives as
     // "[foo]", which is not in never_split, and is split: [ foo ] with foo unknown.
@@ -302,13 +305,22 @@ describe('BertTokenizer: pairs and truncation', () => {
     assert.equal(encodeTokens(uncased.encode("don't", 'state-of-the-art', { maxLength: 8 })), "[CLS] don ' [SEP] state - of [SEP]");
     // (7,3): the longer first keeps 3.
     assert.equal(encodeTokens(uncased.encode('state-of-the-art', "don't", { maxLength: 8 })), "[CLS] state - of [SEP] don ' [SEP]");
-    // Lengths are first capped at maxLength: (12,8) at maxLength 8 counts as (8,8), a tie, so the second keeps 3.
+    // Which text is longer is decided on lengths counted as tokenizers 0.23 counts them: it stops at the
+    // end of the first word that reaches maxLength. Twelve one-token words at maxLength 8 count as 8,
+    // so (12,8) is a tie and the second keeps 3.
     const twelve = 'state-of-the-art-of-the!';
     const eight = 'hello, world! hello, world!';
     assert.deepEqual([uncased.tokenize(twelve).length, uncased.tokenize(eight).length], [12, 8]);
     assert.equal(encodeTokens(uncased.encode(twelve, eight, { maxLength: 8 })), '[CLS] state - [SEP] hello , world [SEP]');
-    // (12,7) stays (8,7) after the cap: the first is longer and keeps 3.
+    // (12,7) counts as (8,7): the first is longer and keeps 3.
     assert.equal(encodeTokens(uncased.encode(twelve, 'hello, world! hello, world', { maxLength: 8 })), '[CLS] state - of [SEP] hello , [SEP]');
+    // A word of three tokens crossing maxLength counts whole: "hello, world! hello, unaffable" counts as 9
+    // against the 8 of nine one-token words, so the first keeps 3.
+    const nine = 'hello, world! hello, world! hello';
+    assert.equal(encodeTokens(uncased.encode('hello, world! hello, unaffable', nine, { maxLength: 8 })), '[CLS] hello , world [SEP] hello , [SEP]');
+    // An added token is counted but does not end the counting: [MASK] is the 8th token, the word after it the 9th.
+    assert.equal(encodeTokens(uncased.encode('hello, world! hello, world [MASK] hello', nine, { maxLength: 8 })), '[CLS] hello , world [SEP] hello , [SEP]');
+    assert.equal(encodeTokens(uncased.encode('hello, world! hello, world hello [MASK]', nine, { maxLength: 8 })), '[CLS] hello , [SEP] hello , world [SEP]');
   });
 
   test('both sides cut with an odd budget, slow: the first keeps the extra token (the Python loop)', () => {

@@ -20,9 +20,10 @@ function pythonLoop(first: number, second: number, budget: number): [number, num
 }
 
 /**
- * tokenizers' truncate_encodings, LongestFirst, step by step: each length capped at the
- * encoding's max length, n1 the shorter (the first on a tie), n2 the longer; the shorter is kept
- * when the longer can take the rest, else both get half and the longer the odd token.
+ * tokenizers' truncate_encodings, LongestFirst, step by step, for texts of one-token words
+ * (which it counts as at most maxLength tokens): n1 the shorter (the first on a tie), n2 the
+ * longer; the shorter is kept when the longer can take the rest, else both get half and the
+ * longer the odd token.
  */
 function tokenizersSteps(first: number, second: number, budget: number, maxLength: number): [number, number] {
   let n1 = Math.min(first, maxLength);
@@ -57,7 +58,9 @@ describe('truncateLongestFirst', () => {
       for (let b = 0; b <= 40; b++) {
         for (let maxLength = 3; maxLength <= 36; maxLength++) {
           const budget = maxLength - 3;
-          assert.deepEqual(truncateLongestFirst(a, b, budget, 'fast', maxLength), tokenizersSteps(a, b, budget, maxLength), `a=${a} b=${b} maxLength=${maxLength}`);
+          // Texts of one-token words: tokenizers counts each as at most maxLength tokens.
+          const counted = [Math.min(a, maxLength), Math.min(b, maxLength)] as const;
+          assert.deepEqual(truncateLongestFirst(a, b, budget, 'fast', counted), tokenizersSteps(a, b, budget, maxLength), `a=${a} b=${b} maxLength=${maxLength}`);
         }
       }
     }
@@ -68,7 +71,7 @@ describe('truncateLongestFirst', () => {
     for (let a = 0; a <= 30; a++) {
       for (let b = 0; b <= 30; b++) {
         for (let budget = 0; budget <= 30; budget++) {
-          const fast = truncateLongestFirst(a, b, budget, 'fast', budget + 3);
+          const fast = truncateLongestFirst(a, b, budget, 'fast', [Math.min(a, budget + 3), Math.min(b, budget + 3)]);
           const slow = truncateLongestFirst(a, b, budget, 'slow');
           assert.equal(fast[0] + fast[1], Math.min(a + b, budget), `fast keeps the budget: a=${a} b=${b} budget=${budget}`);
           assert.equal(slow[0] + slow[1], Math.min(a + b, budget), `slow keeps the budget: a=${a} b=${b} budget=${budget}`);
@@ -95,8 +98,9 @@ describe('truncateLongestFirst', () => {
     assert.deepEqual(truncateLongestFirst(8, 4, 7), [4, 3]);
     // BERT's usual lengths: 300 and 200 tokens at max_length 128 (budget 125).
     assert.deepEqual(truncateLongestFirst(300, 200, 125, 'slow'), [63, 62]);
-    assert.deepEqual(truncateLongestFirst(300, 200, 125, 'fast', 128), [62, 63]); // both capped at 128: a tie
-    assert.deepEqual(truncateLongestFirst(300, 200, 125, 'fast'), [63, 62]); // without the cap the first is longer
+    assert.deepEqual(truncateLongestFirst(300, 200, 125, 'fast', [128, 129]), [62, 63]); // counted as 128 and 129: the second is longer
+    assert.deepEqual(truncateLongestFirst(300, 200, 125, 'fast', [128, 128]), [62, 63]); // counted as equal: the second keeps it
+    assert.deepEqual(truncateLongestFirst(300, 200, 125, 'fast'), [63, 62]); // counted as they are, the first is longer
     assert.deepEqual(truncateLongestFirst(5, 0, 3), [3, 0]); // an empty second text
   });
 });
