@@ -249,6 +249,12 @@ export function generateTexts(seed: number, count: number): string[] {
   return Array.from({ length: count }, () => g.text());
 }
 
+/** `count` texts of ordinary English (words, punctuation, numbers, contractions) from `seed`. */
+export function generateEnglish(seed: number, count: number): string[] {
+  const g = new TextGenerator(new Random(seed));
+  return Array.from({ length: count }, () => g.english());
+}
+
 /** `count` pairs of texts from `seed`. */
 export function generatePairs(seed: number, count: number): [string, string][] {
   const g = new TextGenerator(new Random(seed));
