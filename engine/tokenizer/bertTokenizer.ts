@@ -3,7 +3,7 @@
  * then `[CLS] A [SEP] (B [SEP])` with token type ids, longest-first truncation and character
  * offsets into the original strings. Matches Hugging Face's tokenizers on the same vocabulary.
  * Where the two Hugging Face implementations disagree (NFC, which text keeps the odd token when
- * both texts of a pair are cut), `behaviour` picks one: 'fast' (default) is `BertTokenizerFast`,
+ * both texts of a pair are cut, `never_split`), `behaviour` picks one: 'fast' (default) is `BertTokenizerFast`,
  * what `AutoTokenizer` loads; 'slow' is the Python `BertTokenizer`. Offsets, which only the
  * fast tokenizer has, follow its rules either way.
  *
@@ -23,6 +23,7 @@ import { WordPiece } from './wordpiece';
  * - NFC: 'slow' composes the text (NFC) before splitting; 'fast' does not. They differ only on
  *   text that is not in NFC when accents are kept (cased models, `strip_accents: false`).
  * - Pair truncation: see `truncateLongestFirst`.
+ * - `never_split` (tokenizer_config.json): 'slow' keeps those words whole; 'fast' ignores it.
  */
 export type TokenizerBehaviour = 'fast' | 'slow';
 
@@ -65,7 +66,9 @@ export interface Encoding {
    * [start, end) of each token in the string it came from (the first text or the pair), in
    * UTF-16 units of the original, un-normalised string; [0, 0] for added [CLS]/[SEP]/[PAD].
    * A [UNK] word spans the whole word; pieces of a normalised character (accent stripped,
-   * lower-case expansion, Hangul decomposition) span that whole original character.
+   * lower-case expansion, Hangul decomposition) span that whole original character; a character
+   * normalisation removes (control, zero-width, U+FFFD, a combining accent of its own) belongs
+   * to no token, so no token starts or ends on one.
    */
   readonly offsets: [number, number][];
   /** 1 for the [CLS], [SEP] and [PAD] the encoder added, 0 for tokens of the texts. */
