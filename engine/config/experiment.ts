@@ -18,6 +18,7 @@ import {
   OPTIMIZERS,
   SITES,
   TASK_KINDS,
+  TOKENIZER_CHOICES,
   type Device,
   type DropMode,
   type Method,
@@ -26,6 +27,7 @@ import {
   type Optimizer,
   type Site,
   type TaskKind,
+  type TokenizerChoice,
 } from './schema';
 import type { TreeNode } from './tree';
 
@@ -49,6 +51,8 @@ export interface Experiment {
     readonly wholeWordMask: boolean;
     /** mlm without a validation file: the share of lines held out. */
     readonly validationFraction: number | undefined;
+    /** Which tokenizer behaviour (`task.tokenizer`); absent in runs recorded before the setting existed, which read it as 'auto'. */
+    readonly tokenizer?: TokenizerChoice;
   };
   readonly method: Method;
   readonly topK: number | undefined;
@@ -143,6 +147,7 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
       maskProbability: num(task.mask_probability, 0.15, (n) => n > 0 && n <= 1),
       wholeWordMask: task.whole_word_mask === true,
       validationFraction: task.validation_fraction === undefined ? undefined : num(task.validation_fraction, 0.05, (n) => n > 0 && n <= 0.5),
+      tokenizer: oneOf(task.tokenizer, TOKENIZER_CHOICES, 'auto'),
     },
     method: oneOf(root.method, METHODS, 'adapter'),
     topK: root.top_k === undefined ? undefined : int(root.top_k, 1, 1),

@@ -118,6 +118,9 @@ export type NonLinearity = (typeof NON_LINEARITIES)[number];
 export const DROP_MODES = ['static', 'robust'] as const;
 export type DropMode = (typeof DROP_MODES)[number];
 
+export const TOKENIZER_CHOICES = ['auto', 'fast', 'slow'] as const;
+export type TokenizerChoice = (typeof TOKENIZER_CHOICES)[number];
+
 export const DEVICES = ['auto', 'cpu', 'webgpu', 'cuda'] as const;
 export type Device = (typeof DEVICES)[number];
 
@@ -234,6 +237,17 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
           min: 8,
           default: 128,
           doc: 'Longest token sequence; longer inputs are truncated (longest first for pairs; span contexts are split with a stride).',
+        },
+        tokenizer: {
+          type: 'enum',
+          values: TOKENIZER_CHOICES,
+          default: 'auto',
+          doc: "Which Hugging Face tokenizer the model's WordPiece tokenizer behaves like where the two differ: NFC of text that keeps accents, and which text keeps the odd token when both texts of a pair are truncated.",
+          valueDocs: {
+            auto: "The model folder's choice: `slow` when its tokenizer_config.json has `use_fast: false`, else `fast`.",
+            fast: "BertTokenizerFast (the tokenizers library), which AutoTokenizer loads: no NFC; the odd token goes to the longer text, the second on a tie.",
+            slow: 'The Python BertTokenizer: text is composed (NFC) first; the odd token goes to the first text.',
+          },
         },
       },
     },

@@ -14,7 +14,7 @@ import { type EncodedExample } from '../tasks/batches';
 import { makeBatches } from '../tasks';
 import { frozenPrefixLayers } from '../train/plan';
 import { loadRun, RunFolderError, type LoadedRun } from './runModel';
-import { predictAll, prepareEvaluation, type Evaluation, type LogitsSource } from '../tasks/index';
+import { predictAll, prepareEvaluation, taskTokenizer, type Evaluation, type LogitsSource } from '../tasks/index';
 import { Trainer } from '../train/trainer';
 
 export interface TaskPredictions {
@@ -194,11 +194,17 @@ function encodeFor(runs: readonly LoadedRun[], dataFile: string): EncodedExample
     if (JSON.stringify(e.task.text) !== JSON.stringify(first.experiment.task.text) || e.task.maxLength !== first.experiment.task.maxLength) {
       throw new RunFolderError(`${r.runDir} reads columns ${e.task.text.join(', ')} at max_length ${e.task.maxLength}; the first run reads ${first.experiment.task.text.join(', ')} at ${first.experiment.task.maxLength}: the runs must read the input the same way`);
     }
+    const behaviour = taskTokenizer(e, r.model.tokenizer).behaviour;
+    const firstBehaviour = taskTokenizer(first.experiment, first.model.tokenizer).behaviour;
+    if (behaviour !== firstBehaviour) {
+      throw new RunFolderError(`${r.runDir} tokenizes with the ${behaviour} tokenizer's behaviour, the first run with the ${firstBehaviour}: the runs must read the input the same way`);
+    }
   }
   const e = first.experiment;
   const table = readTable(dataFile, { columns: [...e.task.text] });
+  const tokenizer = taskTokenizer(e, first.model.tokenizer);
   return table.rows.map((row, i) => {
-    const enc = first.model.tokenizer.encode(String(row.cells[0] ?? ''), e.task.text.length > 1 ? String(row.cells[1] ?? '') : undefined, { maxLength: e.task.maxLength });
+    const enc = tokenizer.encode(String(row.cells[0] ?? ''), e.task.text.length > 1 ? String(row.cells[1] ?? '') : undefined, { maxLength: e.task.maxLength });
     return { index: i, inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds, label: 0 };
   });
 }

@@ -4,7 +4,7 @@
  */
 import { readTable } from '../data/table';
 import type { EncodedExample } from '../tasks/batches';
-import { predictAll } from '../tasks/index';
+import { predictAll, taskTokenizer } from '../tasks/index';
 import { loadRun, RunFolderError } from './runModel';
 import { Trainer } from '../train/trainer';
 
@@ -21,8 +21,9 @@ export async function predictFile(runDir: string, dataFile: string, threads?: nu
   const { experiment: e, spec, labels, model, weights } = loadRun(runDir);
   if (e.task.kind === 'span') throw new RunFolderError('predict reads .tsv/.csv/.jsonl text tasks; span runs are evaluated with their SQuAD file');
   const table = readTable(dataFile, { columns: [...e.task.text] });
+  const tokenizer = taskTokenizer(e, model.tokenizer);
   const examples: EncodedExample[] = table.rows.map((row, i) => {
-    const enc = model.tokenizer.encode(String(row.cells[0] ?? ''), e.task.text.length > 1 ? String(row.cells[1] ?? '') : undefined, { maxLength: e.task.maxLength });
+    const enc = tokenizer.encode(String(row.cells[0] ?? ''), e.task.text.length > 1 ? String(row.cells[1] ?? '') : undefined, { maxLength: e.task.maxLength });
     return { index: i, inputIds: enc.inputIds, tokenTypeIds: enc.tokenTypeIds, label: 0 };
   });
   const trainer = await Trainer.create(spec, weights, [], undefined, { threads });

@@ -28,7 +28,7 @@ import { makeBatches } from '../tasks';
 import { frozenPrefixLayers, planRun, withCreatedHead, type RunPlan } from '../train/plan';
 import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from '../train/prefixCache';
 import { RunFolderError } from './runModel';
-import { prepareTask, type TaskInputs } from '../tasks/index';
+import { prepareTask, taskTokenizer, type TaskInputs } from '../tasks/index';
 import { CancelledError, untilAborted } from '../train/cancellation';
 import { robustDropGates } from '../train/robustDrop';
 import { NonFiniteLossError } from '../train/trainer';
@@ -307,7 +307,8 @@ async function openPrefixCache(
   } catch {
     // A built-in task has no file; its examples are fixed by the experiment.
   }
-  const key = JSON.stringify({ model: model.ref, train: e.task.train, version, text: e.task.text, maxLength: e.task.maxLength, layers, padTo });
+  const tokenizer = taskTokenizer(e, model.tokenizer).behaviour;
+  const key = JSON.stringify({ model: model.ref, train: e.task.train, version, text: e.task.text, maxLength: e.task.maxLength, tokenizer, layers, padTo });
   const spillFile = path.join(opts.prefixCaches ? path.dirname(runDir) : runDir, `prefix-cache-${hashOf(key)}.bin`);
   const budget = e.training.prefixCache.memoryMb * 2 ** 20;
   const create = (memoryBytes: number) => PrefixCache.create({ spec: plan.spec, weights, layers, examples: task.train, padTo, memoryBytes, spillFile, session: { threads, provider } });

@@ -18,13 +18,23 @@ export { encodeExamples } from './batches';
 export { buildBert, buildBertSegment, initHead } from './model';
 export { taskKind } from './registry';
 
-export function prepareTask(e: Experiment, tokenizer: BertTokenizer): TaskInputs {
-  return taskKind(e.task.kind).prepare(e, tokenizer);
+/**
+ * The model's tokenizer as the experiment reads its inputs: `task.tokenizer` 'fast' or 'slow'
+ * overrides the model folder's choice; 'auto' (and runs recorded without the setting) keep it.
+ */
+export function taskTokenizer(e: Experiment, tokenizer: BertTokenizer): BertTokenizer {
+  const choice = e.task.tokenizer ?? 'auto';
+  return choice === 'auto' ? tokenizer : tokenizer.withBehaviour(choice);
+}
+
+/** `modelTokenizer` is the loaded model's; `task.tokenizer` is applied here. */
+export function prepareTask(e: Experiment, modelTokenizer: BertTokenizer): TaskInputs {
+  return taskKind(e.task.kind).prepare(e, taskTokenizer(e, modelTokenizer));
 }
 
 /** Evaluation of a finished run on a data file (its validation file by default), with the run's label map. */
-export function prepareEvaluation(e: Experiment, tokenizer: BertTokenizer, labelMap: LabelMap | undefined, file: string): Evaluation {
-  return taskKind(e.task.kind).prepareEvaluation(e, tokenizer, labelMap, file);
+export function prepareEvaluation(e: Experiment, modelTokenizer: BertTokenizer, labelMap: LabelMap | undefined, file: string): Evaluation {
+  return taskKind(e.task.kind).prepareEvaluation(e, taskTokenizer(e, modelTokenizer), labelMap, file);
 }
 
 /** Training batches (shuffled, length-grouped, seeded) or evaluation batches (`shuffle` false: sorted by length). */

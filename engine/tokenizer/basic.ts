@@ -8,9 +8,10 @@
  * `BertTokenizerFast`'s `offset_mapping`:
  * - a character that normalisation expands (lower-casing "İ" → "i̇", NFD "한" → three jamo)
  *   maps every resulting unit back to the whole original character;
- * - a character that is removed (a control character, a stripped accent) is absorbed by the
- *   kept character before it, so "e\u0301" → "e" spans both units; a removed character with
- *   nothing kept before it in its word is dropped.
+ * - a character that is removed (a control or zero-width character, U+FFFD, a stripped
+ *   combining accent) maps to nothing: each kept character spans only itself, so "e\u0301"
+ *   → "e" spans [0, 1], and a token ends where its last kept character ends. A word still
+ *   covers a removed character between two of its kept characters ("a\u200bb" spans [0, 3]).
  * Offsets and lengths are UTF-16 units of the original string (JavaScript's string unit);
  * iteration is by code point, so astral characters are never split.
  */
@@ -32,9 +33,10 @@ export interface BasicTokenizerOptions {
   /** Split punctuation into single-character words (`do_split_on_punc`, default true). */
   readonly splitOnPunctuation?: boolean;
   /**
-   * Apply NFC before splitting (default true), as the Python `BertTokenizer` has done since
-   * transformers 4.32; `BertTokenizerFast` does not. Only matters for text that is not already
-   * NFC when accents are kept (when they are stripped, NFD makes both forms equal).
+   * Apply NFC before splitting (default true), as the Python `BasicTokenizer` has done since
+   * transformers 4.32; `BertTokenizerFast` does not (`BertTokenizer` turns it off for its fast
+   * behaviour). Only matters for text that is not already NFC when accents are kept (when they
+   * are stripped, NFD makes both forms equal).
    */
   readonly normalizeNfc?: boolean;
   /** Words kept whole: not lower-cased, accent-stripped or split on punctuation (`never_split`). */
@@ -134,6 +136,7 @@ export class BasicTokenizer {
     let wordStart = -1;
     let wordEnd = -1;
     // Set once a removed character sits inside the word, which is then no longer one slice of text.
+    // The removed character maps to nothing: no unit's span grows over it.
     let buffer = '';
     let starts: number[] | null = null;
     let ends: number[] | null = null;
@@ -155,18 +158,14 @@ export class BasicTokenizer {
       const n = cp > 0xffff ? 2 : 1;
       const cls = charClass(cp);
       if (cls & removeMask) {
-        if (wordStart >= 0) {
-          if (starts === null || ends === null) {
-            buffer = text.slice(wordStart, i);
-            starts = [];
-            ends = [];
-            for (let k = wordStart; k < i; k++) {
-              starts.push(k);
-              ends.push(k + 1);
-            }
+        if (wordStart >= 0 && (starts === null || ends === null)) {
+          buffer = text.slice(wordStart, i);
+          starts = [];
+          ends = [];
+          for (let k = wordStart; k < i; k++) {
+            starts.push(k);
+            ends.push(k + 1);
           }
-          ends[ends.length - 1] = i + n;
-          wordEnd = i + n;
         }
       } else if (cls & separatorMask) {
         flush();
@@ -290,15 +289,11 @@ export class BasicTokenizer {
       const s = rawStarts ? rawStarts[k] : base + k;
       const e = rawEnds ? rawEnds[k + n - 1] : base + k + n;
       const mapped = this.mapChar(cp);
-      if (mapped.length === 0) {
-        // A stripped mark belongs to the character before it (tokenizers' `filter` alignment).
-        if (ends.length > 0 && e > ends[ends.length - 1]) ends[ends.length - 1] = e;
-      } else {
-        text += mapped;
-        for (let u = 0; u < mapped.length; u++) {
-          starts.push(s);
-          ends.push(e);
-        }
+      // A stripped mark maps to nothing (tokenizers' `filter` alignment): the letter before it keeps its own span.
+      text += mapped;
+      for (let u = 0; u < mapped.length; u++) {
+        starts.push(s);
+        ends.push(e);
       }
       k += n;
     }

@@ -1,23 +1,40 @@
 /**
  * The BERT tokenizer: special tokens split out of the raw text, BasicTokenizer, WordPiece,
  * then `[CLS] A [SEP] (B [SEP])` with token type ids, longest-first truncation and character
- * offsets into the original strings. Matches Hugging Face's `BertTokenizer` on the same
- * vocabulary. Where `BertTokenizer` and `BertTokenizerFast` themselves disagree, the Python
- * `BertTokenizer` is followed (NFC, truncation ties; see `normalizeNfc` and
- * `truncateLongestFirst`); offsets, which only the fast tokenizer has, follow its rules.
+ * offsets into the original strings. Matches Hugging Face's tokenizers on the same vocabulary.
+ * Where the two Hugging Face implementations disagree (NFC, which text keeps the odd token when
+ * both texts of a pair are cut, `never_split`), `behaviour` picks one: 'fast' (default) is `BertTokenizerFast`,
+ * what `AutoTokenizer` loads; 'slow' is the Python `BertTokenizer`. Offsets, which only the
+ * fast tokenizer has, follow its rules either way.
+ *
+ * Deliberate differences from `BertTokenizerFast` (docs/engine.md, "Tokenizer"), where the
+ * engine keeps the Python tokenizer's rule: unassigned code points are removed; U+2B820–U+2B91F
+ * are isolated as CJK ideographs; characters assigned or re-categorised in recent Unicode
+ * versions get the JavaScript runtime's (newer) properties.
  */
 import { BasicTokenizer, type WordVisitor } from './basic';
 import { TokenizerError } from './errors';
 import { definitionFromVocab, readTokenizerFolder, type AddedTokenSpec, type TokenizerDefinition, type TokenizerSource } from './files';
 import { WordPiece } from './wordpiece';
 
+/**
+ * Which Hugging Face implementation to follow where they differ: 'fast' (`BertTokenizerFast`,
+ * the tokenizers library) or 'slow' (the Python `BertTokenizer`).
+ * - NFC: 'slow' composes the text (NFC) before splitting; 'fast' does not. They differ only on
+ *   text that is not in NFC when accents are kept (cased models, `strip_accents: false`).
+ * - Pair truncation: see `truncateLongestFirst`.
+ * - `never_split` (tokenizer_config.json): 'slow' keeps those words whole; 'fast' ignores it.
+ */
+export type TokenizerBehaviour = 'fast' | 'slow';
+
+export const TOKENIZER_BEHAVIOURS: readonly TokenizerBehaviour[] = ['fast', 'slow'];
+
 export interface BertTokenizerOptions {
   /**
-   * NFC-normalise text before splitting, as the Python `BertTokenizer` does (default true).
-   * false gives `BertTokenizerFast`'s behaviour. The two differ only on text that is not in NFC
-   * when accents are kept (cased models).
+   * 'fast' or 'slow'. Default: the definition's `useFast` (tokenizer_config.json's `use_fast`),
+   * else 'fast'.
    */
-  readonly normalizeNfc?: boolean;
+  readonly behaviour?: TokenizerBehaviour;
   /** Words whose WordPiece segmentation is cached (default 50,000; 0 turns the cache off). */
   readonly cacheSize?: number;
 }
@@ -31,8 +48,9 @@ export interface EncodeOptions {
   /** Length of the whole encoding, [CLS] and [SEP]s included; at least 2 (3 for a pair). */
   readonly maxLength: number;
   /**
-   * The Python tokenizer's `longest_first` (the only strategy, and the default): one token at a
-   * time is removed from the end of the longer sequence, from the second on a tie.
+   * `longest_first` (the only strategy, and the default): tokens are removed from the end of the
+   * longer sequence; when both must be cut, the tokenizer's behaviour decides which text keeps
+   * the odd token (`truncateLongestFirst`).
    */
   readonly truncation?: 'longest_first';
   /** Pad with [PAD] up to maxLength (attention mask 0, token type 0, offsets [0, 0]). */
@@ -48,7 +66,9 @@ export interface Encoding {
    * [start, end) of each token in the string it came from (the first text or the pair), in
    * UTF-16 units of the original, un-normalised string; [0, 0] for added [CLS]/[SEP]/[PAD].
    * A [UNK] word spans the whole word; pieces of a normalised character (accent stripped,
-   * lower-case expansion, Hangul decomposition) span that whole original character.
+   * lower-case expansion, Hangul decomposition) span that whole original character; a character
+   * normalisation removes (control, zero-width, U+FFFD, a combining accent of its own) belongs
+   * to no token, so no token starts or ends on one.
    */
   readonly offsets: [number, number][];
   /** 1 for the [CLS], [SEP] and [PAD] the encoder added, 0 for tokens of the texts. */
@@ -61,6 +81,19 @@ interface Sequence {
   tokens: string[];
   starts: number[];
   ends: number[];
+  /** The number of tokens after each word the basic tokenizer made (not after added tokens). */
+  wordEnds: number[];
+}
+
+/**
+ * How many tokens tokenizers (0.23) counts a text as when a pair is truncated to `maxLength`: it
+ * stops tokenizing at the end of the first word (not an added token) that brings the text to
+ * `maxLength` tokens, so a text longer than that counts as the tokens up to that word.
+ */
+function countedLength(s: Sequence, maxLength: number): number {
+  if (s.ids.length <= maxLength) return s.ids.length;
+  for (const n of s.wordEnds) if (n >= maxLength) return n;
+  return s.ids.length;
 }
 
 interface AddedMatch {
@@ -73,20 +106,41 @@ const RE_REGEX_SYNTAX = /[\\^$.*+?()[\]{}|]/g;
 const RE_WORD_CHAR = /^[\p{Alphabetic}\p{N}_]$/u;
 
 /**
- * Longest-first truncation as the Python tokenizers' `truncate_sequences` does it: while the
- * total exceeds `budget`, remove the last token of the first sequence if it is strictly
- * longer than the second, else of the second. Closed form of that loop: the longer one is cut
- * down to the shorter one's length, then the second loses ceil(r/2) and the first floor(r/2)
- * of the r tokens still to go, so the first keeps ceil(budget/2) when both are cut.
- * (`BertTokenizerFast`, i.e. tokenizers' `truncate_encodings`, gives the odd token to the
- * sequence that was longer, the second on a tie; the results differ only when both sequences
- * are cut, the budget is odd and the first was not longer.) Returns the kept lengths.
+ * Longest-first truncation of a pair to `budget` tokens (the encoding's maximum length less its
+ * special tokens). Returns the kept lengths. Both behaviours keep the shorter text whole when it
+ * fits in half the budget and give the longer one the rest; otherwise both are cut to half the
+ * budget, and they differ only in which text keeps the odd token of an odd budget:
+ * - 'slow', the Python tokenizers' `truncate_sequences` loop (remove the last token of the first
+ *   text while it is strictly longer than the second, else of the second): the first text.
+ * - 'fast', tokenizers' `truncate_encodings`: the longer text, the second on a tie. Which one is
+ *   longer is decided on `counted` lengths: tokenizers 0.23 stops tokenizing a text soon after
+ *   it reaches the maximum length (`countedLength`, which the encoder passes), so two long texts
+ *   usually count as equally long and the second keeps the odd token.
+ * With BERT's usual lengths every pair whose texts are both long differs by one token.
  */
-export function truncateLongestFirst(firstLength: number, secondLength: number, budget: number): [number, number] {
+export function truncateLongestFirst(
+  firstLength: number,
+  secondLength: number,
+  budget: number,
+  behaviour: TokenizerBehaviour = 'fast',
+  counted: readonly [number, number] = [firstLength, secondLength],
+): [number, number] {
   let a = firstLength;
   let b = secondLength;
-  let remove = a + b - Math.max(0, budget);
-  if (remove <= 0) return [a, b];
+  const keep = Math.max(0, budget);
+  if (a + b <= keep) return [a, b];
+  if (behaviour === 'fast') {
+    a = Math.min(a, counted[0]);
+    b = Math.min(b, counted[1]);
+    if (a + b <= keep) return [a, b];
+    const shorter = Math.min(a, b);
+    const [short, long] = 2 * shorter <= keep ? [shorter, keep - shorter] : [Math.floor(keep / 2), Math.ceil(keep / 2)];
+    // On a tie the first text counts as the shorter one.
+    return a > b ? [long, short] : [short, long];
+  }
+  // Closed form of the slow loop: the longer one is cut down to the shorter one's length, then
+  // the second loses ceil(r/2) and the first floor(r/2) of the r tokens still to go.
+  let remove = a + b - keep;
   if (a > b) {
     const d = Math.min(a - b, remove);
     a -= d;
@@ -116,12 +170,21 @@ export class BertTokenizer {
   readonly maskTokenId: number | undefined;
   /** `model_max_length` from tokenizer_config.json; undefined when not given. */
   readonly modelMaxLength: number | undefined;
+  /** Which Hugging Face implementation this tokenizer follows where they differ. */
+  readonly behaviour: TokenizerBehaviour;
+  private readonly definition: TokenizerDefinition;
+  private readonly options: BertTokenizerOptions;
+  private sibling: BertTokenizer | undefined;
   private readonly vocab: ReadonlyMap<string, number>;
   private readonly idToToken: string[];
   private readonly added: ReadonlyMap<string, AddedTokenSpec>;
   private readonly addedPattern: RegExp | undefined;
 
   constructor(definition: TokenizerDefinition, options: BertTokenizerOptions = {}) {
+    this.definition = definition;
+    this.options = options;
+    this.behaviour = options.behaviour ?? (definition.useFast === false ? 'slow' : 'fast');
+    if (!TOKENIZER_BEHAVIOURS.includes(this.behaviour)) throw new TokenizerError(`unknown tokenizer behaviour ${JSON.stringify(this.behaviour)}: expected 'fast' or 'slow'`);
     const file = definition.vocabFile;
     const vocab = new Map(definition.vocab);
     // Added tokens (tokenizer.json) take their own ids, as the tokenizers library does.
@@ -153,8 +216,9 @@ export class BertTokenizer {
       stripAccents: n.stripAccents,
       tokenizeChineseChars: n.handleChineseChars,
       cleanText: n.cleanText,
-      normalizeNfc: options.normalizeNfc ?? true,
-      neverSplit: definition.neverSplit,
+      normalizeNfc: this.behaviour === 'slow',
+      // never_split is the Python BasicTokenizer's; BertTokenizerFast ignores it.
+      neverSplit: this.behaviour === 'slow' ? definition.neverSplit : [],
       neverSplitAfterLowerCase: true,
     });
     try {
@@ -193,6 +257,16 @@ export class BertTokenizer {
     const vocab = new Map<string, number>();
     tokens.forEach((t, i) => vocab.set(t, i));
     return new BertTokenizer({ ...definitionFromVocab(vocab), ...overrides }, options);
+  }
+
+  /** This tokenizer with the given behaviour: itself when it already has it (the other one is made once). */
+  withBehaviour(behaviour: TokenizerBehaviour): BertTokenizer {
+    if (behaviour === this.behaviour) return this;
+    if (this.sibling === undefined) {
+      this.sibling = new BertTokenizer(this.definition, { ...this.options, behaviour });
+      this.sibling.sibling = this;
+    }
+    return this.sibling;
   }
 
   /** Ids run from 0 to vocabSize − 1 (for vocab.txt: its number of lines). */
@@ -242,7 +316,9 @@ export class BertTokenizer {
 
     const first = this.sequence(text);
     const second = pair === undefined ? undefined : this.sequence(pair);
-    const [keepFirst, keepSecond] = truncateLongestFirst(first.ids.length, second?.ids.length ?? 0, maxLength - specials);
+    const [keepFirst, keepSecond] = second === undefined
+      ? [Math.min(first.ids.length, maxLength - specials), 0]
+      : truncateLongestFirst(first.ids.length, second.ids.length, maxLength - specials, this.behaviour, [countedLength(first, maxLength), countedLength(second, maxLength)]);
 
     const inputIds: number[] = [this.clsTokenId];
     const tokenTypeIds: number[] = [0];
@@ -280,26 +356,27 @@ export class BertTokenizer {
   }
 
   private sequence(text: string): Sequence {
-    const out: Sequence = { ids: [], tokens: [], starts: [], ends: [] };
+    const out: Sequence = { ids: [], tokens: [], starts: [], ends: [], wordEnds: [] };
     const visit: WordVisitor = (word, start, end, unitStarts, unitEnds, neverSplit) => {
       if (neverSplit) {
         // The Python tokenizer keeps a never-split word as its token; its id is [UNK]'s if the vocabulary lacks it.
         push(this.vocab.get(word) ?? this.unkTokenId, word, start, end);
-        return;
+      } else {
+        const pieces = this.wordPiece.pieces(word);
+        if (pieces.unknown) {
+          push(this.unkTokenId, this.unkToken, start, end);
+        } else {
+          let a = 0;
+          for (let i = 0; i < pieces.ids.length; i++) {
+            const b = pieces.ends[i];
+            const pieceId = pieces.ids[i];
+            if (unitStarts === null || unitEnds === null) push(pieceId, this.idToToken[pieceId], start + a, start + b);
+            else push(pieceId, this.idToToken[pieceId], unitStarts[a], unitEnds[b - 1]);
+            a = b;
+          }
+        }
       }
-      const pieces = this.wordPiece.pieces(word);
-      if (pieces.unknown) {
-        push(this.unkTokenId, this.unkToken, start, end);
-        return;
-      }
-      let a = 0;
-      for (let i = 0; i < pieces.ids.length; i++) {
-        const b = pieces.ends[i];
-        const pieceId = pieces.ids[i];
-        if (unitStarts === null || unitEnds === null) push(pieceId, this.idToToken[pieceId], start + a, start + b);
-        else push(pieceId, this.idToToken[pieceId], unitStarts[a], unitEnds[b - 1]);
-        a = b;
-      }
+      out.wordEnds.push(out.ids.length);
     };
     const push = (tokenId: number, token: string, start: number, end: number): void => {
       out.ids.push(tokenId);

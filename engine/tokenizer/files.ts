@@ -45,11 +45,17 @@ export interface TokenizerDefinition {
   readonly normalizer: NormalizerSpec;
   /** Tokens matched in raw text. The special tokens above are added to these when in the vocabulary. */
   readonly addedTokens: readonly AddedTokenSpec[];
+  /** `never_split`: words the slow behaviour keeps whole (BertTokenizerFast ignores it). */
   readonly neverSplit: readonly string[];
   /** `model_max_length`; undefined when unknown or "unlimited". */
   readonly modelMaxLength: number | undefined;
   /** `split_special_tokens`: treat special tokens in the text as ordinary text. */
   readonly splitSpecialTokens: boolean;
+  /**
+   * `use_fast` from tokenizer_config.json: false asks for the Python `BertTokenizer`'s behaviour
+   * ('slow'); true or undefined for `BertTokenizerFast`'s ('fast', what `AutoTokenizer` loads).
+   */
+  readonly useFast: boolean | undefined;
 }
 
 export type TokenizerSource = 'auto' | 'vocab.txt' | 'tokenizer.json';
@@ -73,6 +79,7 @@ export function definitionFromVocab(vocab: ReadonlyMap<string, number>, vocabFil
     neverSplit: [],
     modelMaxLength: undefined,
     splitSpecialTokens: false,
+    useFast: undefined,
   };
 }
 
@@ -292,7 +299,8 @@ function parsePostProcessor(p: Json, file: string): { cls: string | undefined; s
 /**
  * `tokenizer_config.json`: `do_lower_case`, `strip_accents` and `tokenize_chinese_chars`
  * override the normalizer (as `BertTokenizerFast` rebuilds its normalizer from them), plus
- * `model_max_length`, `never_split`, `split_special_tokens` and the special token names.
+ * `model_max_length`, `never_split`, `split_special_tokens`, `use_fast` and the special token
+ * names.
  */
 export function applyTokenizerConfig(definition: TokenizerDefinition, content: string, file = 'tokenizer_config.json'): TokenizerDefinition {
   const config = parseJson(content, file);
@@ -327,6 +335,7 @@ export function applyTokenizerConfig(definition: TokenizerDefinition, content: s
     modelMaxLength,
     neverSplit,
     splitSpecialTokens: bool(config, 'split_special_tokens', '', file, definition.splitSpecialTokens),
+    useFast: config.use_fast === undefined || config.use_fast === null ? definition.useFast : bool(config, 'use_fast', '', file, true),
     unkToken: tokenName(config.unk_token, 'unk_token', file) ?? definition.unkToken,
     clsToken: tokenName(config.cls_token, 'cls_token', file) ?? definition.clsToken,
     sepToken: tokenName(config.sep_token, 'sep_token', file) ?? definition.sepToken,

@@ -15,6 +15,16 @@
  *   compose with the character before them (used to cut text into NFC-safe clusters).
  * Classes come from the JavaScript engine's Unicode tables (ICU), which may be a newer Unicode
  * version than a given Python's `unicodedata`; only code points assigned in between differ.
+ *
+ * Where `tokenizers` (`BertTokenizerFast`) departs from these definitions the engine keeps
+ * them, because the Python tokenizer's rule is the intended one (docs/engine.md, "Tokenizer"):
+ * - unassigned code points (Cn) are REMOVE here, as in Python; `tokenizers` keeps them (its
+ *   "other" test does not cover unassigned code points), so there they join or form words;
+ * - U+2B820–U+2B91F (the start of CJK Extension E) are CJK here, as in Python; `tokenizers`
+ *   starts that range at U+2B920, so there they stay inside their word;
+ * - characters assigned or re-categorised after the Unicode version of `tokenizers`' tables
+ *   (combining marks, punctuation and format characters, case and decomposition mappings of
+ *   recent scripts) get the JavaScript runtime's properties here.
  */
 
 export const REMOVE = 1;

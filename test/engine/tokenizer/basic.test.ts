@@ -71,11 +71,15 @@ describe('BasicTokenizer', () => {
     assert.deepEqual(w.unitEnds, [1, 1, 2, 3, 4, 5, 6, 7, 8]);
   });
 
-  test('spans: a stripped accent belongs to the letter before it', () => {
+  test('spans: a stripped accent maps to nothing; the letter before it keeps its own span', () => {
     const [w] = uncased.split('Cafe\u0301s');
     assert.equal(w.text, 'cafes');
+    assert.deepEqual([w.start, w.end], [0, 6]);
     assert.deepEqual(w.unitStarts, [0, 1, 2, 3, 5]);
-    assert.deepEqual(w.unitEnds, [1, 2, 3, 5, 6]);
+    assert.deepEqual(w.unitEnds, [1, 2, 3, 4, 6]);
+    // At the end of a word the word ends with the letter.
+    const [e] = uncased.split('Cafe\u0301 ');
+    assert.deepEqual([e.text, e.start, e.end], ['cafe', 0, 4]);
   });
 
   test('cased: NFC composes a decomposed accent; the composed letter spans both original units', () => {
@@ -86,12 +90,13 @@ describe('BasicTokenizer', () => {
     assert.deepEqual(new BasicTokenizer({ doLowerCase: false, normalizeNfc: false }).tokenize('Cafe\u0301s'), ['Cafe\u0301s']);
   });
 
-  test('spans: a removed control character inside a word is counted into the character before it', () => {
+  test('spans: a removed control character maps to nothing; the word covers it only between kept characters', () => {
     const [w] = uncased.split('ab\u200bc');
     assert.equal(w.text, 'abc');
     assert.deepEqual([w.start, w.end], [0, 4]);
     assert.deepEqual(w.unitStarts, [0, 1, 3]);
-    assert.deepEqual(w.unitEnds, [1, 3, 4]);
+    assert.deepEqual(w.unitEnds, [1, 2, 4]);
+    assert.deepEqual(uncased.split('\u200bab\u0007\ufffd c').map((x) => [x.text, x.start, x.end]), [['ab', 1, 3], ['c', 6, 7]]);
   });
 
   test('punctuation splitting can be turned off (do_split_on_punc)', () => {

@@ -1,8 +1,9 @@
 /**
  * The full BERT tokenizer against outputs derived by hand from Hugging Face's algorithm
- * (BertTokenizer: special tokens split out, BasicTokenizer, greedy WordPiece; offsets as
- * BertTokenizerFast reports them) on the fixture vocabulary, loaded from a vocab.txt written
- * to a temporary folder.
+ * (special tokens split out, BasicTokenizer, greedy WordPiece; offsets as BertTokenizerFast
+ * reports them) on the fixture vocabulary, loaded from a vocab.txt written to a temporary
+ * folder; both behaviours where BertTokenizerFast ('fast', the default) and the Python
+ * BertTokenizer ('slow') differ. parity.test.ts compares with the real tokenizers library.
  */
 import assert from 'node:assert/strict';
 import { after, describe, test } from 'node:test';
@@ -53,10 +54,14 @@ describe('BertTokenizer: single texts (uncased: lower-case + strip accents)', ()
     });
   });
 
-  test('a decomposed accent (e + U+0301) is stripped and counted into the letter before it', () => {
-    // NFD of "e\u0301" drops the Mn mark; like tokenizers' alignments, the dropped mark belongs to 'e',
-    // so "cafe" covers all five UTF-16 units.
-    assert.deepEqual(words(uncased, 'Cafe\u0301'), { tokens: ['cafe'], offsets: [[0, 5]] });
+  test('a decomposed accent (e + U+0301) is stripped and maps to nothing: the token ends with the e', () => {
+    // NFD of "e\u0301" drops the Mn mark; as in tokenizers' alignments the dropped mark belongs to no
+    // character, so "cafe" covers units 0..4, not the mark at 4.
+    assert.deepEqual(words(uncased, 'Cafe\u0301'), { tokens: ['cafe'], offsets: [[0, 4]] });
+    assert.deepEqual(words(uncased, 'e\u0301'), { tokens: ['[UNK]'], offsets: [[0, 1]] });
+    // Inside a word the mark is covered by the word, not by the piece before it: un|aff|able with a
+    // mark after "un" gives un [0, 2], ##aff [3, 6].
+    assert.deepEqual(words(uncased, 'un\u0301affable'), { tokens: ['un', '##aff', '##able'], offsets: [[0, 2], [3, 6], [6, 10]] });
   });
 
   test('CJK: every ideograph is a word; the Latin run after them is one word, split greedily', () => {
@@ -76,13 +81,17 @@ describe('BertTokenizer: single texts (uncased: lower-case + strip accents)', ()
     assert.deepEqual(words(uncased, 'a😀b'), { tokens: ['[UNK]'], offsets: [[0, 4]] });
   });
 
-  test('control characters, U+0000 and U+FFFD are removed; removed characters count into the character before them', () => {
+  test('control characters, U+0000 and U+FFFD are removed and map to nothing; a token never ends on one', () => {
     // h0 e1 l2 NUL3 l4 o5 FFFD6 ␠7 w8 o9 r10 ZWSP11 l12 d13 BEL14 !15
-    // "hello" spans 0..7 (the FFFD after 'o' is absorbed), "world" 8..15 (ZWSP inside, BEL after 'd').
+    // "hello" spans 0..6 (NUL inside, the FFFD after 'o' left out), "world" 8..14 (ZWSP inside, BEL after 'd' left out).
     assert.deepEqual(words(uncased, 'hel\u0000lo\ufffd wor\u200bld\u0007!'), {
       tokens: ['hello', 'world', '!'],
-      offsets: [[0, 7], [8, 15], [15, 16]],
+      offsets: [[0, 6], [8, 14], [15, 16]],
     });
+    // Pieces on either side of a removed character: un|aff|able with ZWSPs around "aff".
+    assert.deepEqual(words(uncased, 'un\u200baff\u200bable\u200b'), { tokens: ['un', '##aff', '##able'], offsets: [[0, 2], [3, 6], [7, 11]] });
+    // Removed characters before a word, and an [UNK] word, which spans its kept characters.
+    assert.deepEqual(words(uncased, '\u200b\u0007xyz\ufffd'), { tokens: ['[UNK]'], offsets: [[2, 5]] });
   });
 
   test('tab, newline, CR LF, no-break space and U+2028 separate words', () => {
@@ -151,13 +160,31 @@ describe('BertTokenizer: cased and accent-keeping configurations', () => {
     assert.deepEqual(words(t, 'Café naïve résumé'), { tokens: ['café', 'naïve', '[UNK]'], offsets: [[0, 4], [5, 10], [11, 17]] });
   });
 
-  test('cased: decomposed input is composed (NFC) as BertTokenizer does; normalizeNfc false behaves like BertTokenizerFast', () => {
-    // "Cafe\u0301" → NFC "Café"; the composed é comes from original units 3..5.
-    assert.deepEqual(words(cased, 'Cafe\u0301'), { tokens: ['Café'], offsets: [[0, 5]] });
-    const fastLike = loadBertTokenizer(modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': JSON.stringify({ do_lower_case: false }) }), { normalizeNfc: false });
-    assert.deepEqual(words(fastLike, 'Cafe\u0301'), { tokens: ['[UNK]'], offsets: [[0, 5]] });
-    assert.deepEqual(words(fastLike, '\uf900'), { tokens: ['[UNK]'], offsets: [[0, 1]] });
-    assert.deepEqual(words(cased, '\uf900'), { tokens: ['豈'], offsets: [[0, 1]] });
+  test('cased: the fast behaviour (default) keeps decomposed input as written; slow composes it (NFC) as BertTokenizer does', () => {
+    assert.equal(cased.behaviour, 'fast');
+    // BertTokenizerFast: "Cafe\u0301" is not in the vocabulary ("Café" is, composed) and "\uf900" stays U+F900.
+    assert.deepEqual(words(cased, 'Cafe\u0301'), { tokens: ['[UNK]'], offsets: [[0, 5]] });
+    assert.deepEqual(words(cased, '\uf900'), { tokens: ['[UNK]'], offsets: [[0, 1]] });
+    // The Python BertTokenizer: NFC "Café", whose composed é comes from original units 3..5; U+F900 → U+8C48.
+    const slow = loadBertTokenizer(modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': JSON.stringify({ do_lower_case: false }) }), { behaviour: 'slow' });
+    assert.equal(slow.behaviour, 'slow');
+    assert.deepEqual(words(slow, 'Cafe\u0301'), { tokens: ['Café'], offsets: [[0, 5]] });
+    assert.deepEqual(words(slow, '\uf900'), { tokens: ['豈'], offsets: [[0, 1]] });
+    assert.deepEqual(words(cased.withBehaviour('slow'), 'Cafe\u0301'), { tokens: ['Café'], offsets: [[0, 5]] });
+    // Uncased, NFD makes both forms equal: the behaviours agree.
+    assert.deepEqual(words(uncased.withBehaviour('slow'), 'Cafe\u0301'), words(uncased, 'Cafe\u0301'));
+  });
+
+  test("tokenizer_config.json's use_fast: false selects the slow behaviour; an explicit behaviour overrides it", () => {
+    const folder = modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': JSON.stringify({ do_lower_case: false, use_fast: false }) });
+    const slow = loadBertTokenizer(folder);
+    assert.equal(slow.behaviour, 'slow');
+    assert.deepEqual(words(slow, 'Cafe\u0301').tokens, ['Café']);
+    const fast = loadBertTokenizer(folder, { behaviour: 'fast' });
+    assert.equal(fast.behaviour, 'fast');
+    assert.deepEqual(words(fast, 'Cafe\u0301').tokens, ['[UNK]']);
+    assert.equal(slow.withBehaviour('fast').withBehaviour('slow'), slow, 'the two behaviours share one pair of tokenizers');
+    assert.equal(loadBertTokenizer(modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': JSON.stringify({ use_fast: true }) })).behaviour, 'fast');
   });
 
   test('tokenize_chinese_chars false: ideographs stay inside their word', () => {
@@ -186,8 +213,11 @@ describe('BertTokenizer: special tokens in the text', () => {
     });
   });
 
-  test('never_split from tokenizer_config.json keeps a word whole; entries are compared after lower-casing', () => {
-    const t = loadBertTokenizer(modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': JSON.stringify({ never_split: ['[unused0]', '[FOO]'] }) }));
+  test('never_split from tokenizer_config.json keeps a word whole (slow); entries are compared after lower-casing', () => {
+    const folder = modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': JSON.stringify({ never_split: ['[unused0]', '[FOO]'] }) });
+    // BertTokenizerFast ignores never_split: "[unused0]" is split like any text.
+    assert.deepEqual(loadBertTokenizer(folder).encode('[unused0]').tokens, ['[CLS]', '[', '[UNK]', ']', '[SEP]']);
+    const t = loadBertTokenizer(folder, { behaviour: 'slow' });
     const e = t.encode('[unused0] [FOO]');
     // BertTokenizer.tokenize lower-cases the text before BasicTokenizer sees it, so "[FOO]" arrives as
     // "[foo]", which is not in never_split, and is split: [ foo ] with foo unknown.
@@ -256,21 +286,53 @@ describe('BertTokenizer: pairs and truncation', () => {
   });
 
   test('pair truncation where one side is much shorter: only the longer one is cut until they meet', () => {
-    // "hello" (1) with "state-of-the-art" (7): budget 5 cuts B to 4; budget 1 cuts B to 1 and then, on the tie, to 0.
+    // "hello" (1) with "state-of-the-art" (7): budget 5 cuts B to 4.
     assert.equal(encodeTokens(uncased.encode('hello', 'state-of-the-art', { maxLength: 8 })), '[CLS] hello [SEP] state - of - [SEP]');
-    assert.equal(encodeTokens(uncased.encode('hello', 'state-of-the-art', { maxLength: 4 })), '[CLS] hello [SEP] [SEP]');
+    // Budget 1 does not leave the shorter whole, so both are cut and one token is left to give: the
+    // fast behaviour gives it to the longer B, the slow one (B cut to 1, then on the tie to 0) to A.
+    assert.equal(encodeTokens(uncased.encode('hello', 'state-of-the-art', { maxLength: 4 })), '[CLS] [SEP] state [SEP]');
+    assert.equal(encodeTokens(uncased.withBehaviour('slow').encode('hello', 'state-of-the-art', { maxLength: 4 })), '[CLS] hello [SEP] [SEP]');
     assert.equal(encodeTokens(uncased.encode('state-of-the-art', 'hello', { maxLength: 8 })), '[CLS] state - of - [SEP] hello [SEP]');
     const e = uncased.encode('state-of-the-art', 'hello', { maxLength: 8 });
     assert.deepEqual(e.tokenTypeIds, [0, 0, 0, 0, 0, 0, 1, 1]);
     assert.deepEqual(e.offsets, [[0, 0], [0, 5], [5, 6], [6, 8], [8, 9], [0, 0], [0, 5], [0, 0]]);
   });
 
-  test('both sides cut with an odd budget: the first keeps the extra token (Python semantics)', () => {
+  test('both sides cut with an odd budget, fast (default): the longer text keeps the extra token, the second on a tie', () => {
+    // (7,7), budget 5: both are cut to half, the second (tie) keeps 3 → (2,3).
+    assert.equal(encodeTokens(uncased.encode('state-of-the-art', 'state-of-the-art', { maxLength: 8 })), '[CLS] state - [SEP] state - of [SEP]');
+    // (3,7), budget 5: 3 does not fit in half the budget, so both are cut; the longer second keeps 3 → (2,3).
+    assert.equal(encodeTokens(uncased.encode("don't", 'state-of-the-art', { maxLength: 8 })), "[CLS] don ' [SEP] state - of [SEP]");
+    // (7,3): the longer first keeps 3.
+    assert.equal(encodeTokens(uncased.encode('state-of-the-art', "don't", { maxLength: 8 })), "[CLS] state - of [SEP] don ' [SEP]");
+    // Which text is longer is decided on lengths counted as tokenizers 0.23 counts them: it stops at the
+    // end of the first word that reaches maxLength. Twelve one-token words at maxLength 8 count as 8,
+    // so (12,8) is a tie and the second keeps 3.
+    const twelve = 'state-of-the-art-of-the!';
+    const eight = 'hello, world! hello, world!';
+    assert.deepEqual([uncased.tokenize(twelve).length, uncased.tokenize(eight).length], [12, 8]);
+    assert.equal(encodeTokens(uncased.encode(twelve, eight, { maxLength: 8 })), '[CLS] state - [SEP] hello , world [SEP]');
+    // (12,7) counts as (8,7): the first is longer and keeps 3.
+    assert.equal(encodeTokens(uncased.encode(twelve, 'hello, world! hello, world', { maxLength: 8 })), '[CLS] state - of [SEP] hello , [SEP]');
+    // A word of three tokens crossing maxLength counts whole: "hello, world! hello, unaffable" counts as 9
+    // against the 8 of nine one-token words, so the first keeps 3.
+    const nine = 'hello, world! hello, world! hello';
+    assert.equal(encodeTokens(uncased.encode('hello, world! hello, unaffable', nine, { maxLength: 8 })), '[CLS] hello , world [SEP] hello , [SEP]');
+    // An added token is counted but does not end the counting: [MASK] is the 8th token, the word after it the 9th.
+    assert.equal(encodeTokens(uncased.encode('hello, world! hello, world [MASK] hello', nine, { maxLength: 8 })), '[CLS] hello , world [SEP] hello , [SEP]');
+    assert.equal(encodeTokens(uncased.encode('hello, world! hello, world hello [MASK]', nine, { maxLength: 8 })), '[CLS] hello , [SEP] hello , world [SEP]');
+  });
+
+  test('both sides cut with an odd budget, slow: the first keeps the extra token (the Python loop)', () => {
+    const slow = uncased.withBehaviour('slow');
     // (7,7), budget 5: the second loses ceil(9/2) = 5, the first 4 → (3,2).
-    // (BertTokenizerFast would give (2,3) here: it hands the odd token to the originally longer side, the second on a tie.)
-    assert.equal(encodeTokens(uncased.encode('state-of-the-art', 'state-of-the-art', { maxLength: 8 })), '[CLS] state - of [SEP] state - [SEP]');
+    assert.equal(encodeTokens(slow.encode('state-of-the-art', 'state-of-the-art', { maxLength: 8 })), '[CLS] state - of [SEP] state - [SEP]');
     // (3,7), budget 5: B is cut to 3, then the tie costs B one more → (3,2).
-    assert.equal(encodeTokens(uncased.encode("don't", 'state-of-the-art', { maxLength: 8 })), "[CLS] don ' t [SEP] state - [SEP]");
+    assert.equal(encodeTokens(slow.encode("don't", 'state-of-the-art', { maxLength: 8 })), "[CLS] don ' t [SEP] state - [SEP]");
+    // The behaviours agree whenever only one side is cut or the budget is even.
+    for (const [a, b, maxLength] of [['hello', 'state-of-the-art', 8], ['state-of-the-art', 'state-of-the-art', 9]] as const) {
+      assert.deepEqual(slow.encode(a, b, { maxLength }), uncased.encode(a, b, { maxLength }));
+    }
   });
 
   test('padding to maxLength', () => {

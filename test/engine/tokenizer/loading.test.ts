@@ -178,5 +178,8 @@ describe('loading errors name the file', () => {
 
     folder = modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': '{"model_max_length": 0}' });
     assertTokenizerError(() => loadBertTokenizer(folder), path.join(folder, 'tokenizer_config.json'), /model_max_length must be a positive integer/);
+
+    folder = modelFolder({ 'vocab.txt': vocabTxt(), 'tokenizer_config.json': '{"use_fast": "no"}' });
+    assertTokenizerError(() => loadBertTokenizer(folder), path.join(folder, 'tokenizer_config.json'), /use_fast must be true or false, got "no"/);
   });
 });
