@@ -90,9 +90,11 @@ function loadScratch(source: ScratchSource): LoadedModel {
   const vocab = parseVocabTxt(text, s.vocab);
   const missing = MLM_SPECIALS.filter((t) => !vocab.has(t));
   if (missing.length) throw new Error(`from_scratch.vocab ${s.vocab} lacks ${missing.join(', ')}`);
-  const tokens = [...vocab.entries()].sort((a, b) => a[1] - b[1]).map(([t]) => t);
+  // One id per line, as Hugging Face reads vocab.txt: a repeated line still takes its row of the embeddings.
+  const tokens = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
+  if (tokens[tokens.length - 1] === '') tokens.pop();
   const tokenizer = BertTokenizer.fromVocab(tokens, { vocabFile: s.vocab, normalizer: { cleanText: true, handleChineseChars: true, stripAccents: null, lowercase: !s.cased } });
   const dims: BertDims = { hiddenSize: s.hiddenSize, layers: s.layers, heads: s.heads, intermediateSize: s.intermediateSize, vocabSize: tokens.length, maxPositions: s.maxPositions, typeVocabSize: 2 };
-  const weights = initPretraining(dims, source.seed);
+  const weights = initPretraining(dims, source.seed, s.initializerRange ?? 0.02);
   return { ref: source.ref, source, builtin: false, dims, layerNormEps: 1e-12, weights, tokenizer, dropout: { hidden: 0.1, attention: 0.1 } };
 }

@@ -268,8 +268,8 @@ export interface BertFolderContents {
   readonly dropout: { readonly hidden: number; readonly attention: number };
   /** Under the engine's names: the encoder (and pooler) get `bert.`, heads keep theirs (`cls.predictions.*`). */
   readonly weights: ReadonlyMap<string, FloatTensor>;
-  /** The vocabulary, in id order. */
-  readonly vocab: readonly string[];
+  /** The vocabulary: tokens in id order, or a vocab.txt's text to copy as it is (repeated lines and all). */
+  readonly vocab: readonly string[] | string;
   readonly cased: boolean;
   /** `BertForMaskedLM`, `BertModel`, … (config.json's architectures). */
   readonly architecture: string;
@@ -306,7 +306,7 @@ export function writeHuggingFaceBert(dir: string, c: BertFolderContents): void {
     pad_token_id: 0,
     position_embedding_type: 'absolute',
   });
-  writeAtomic(path.join(dir, 'vocab.txt'), c.vocab.join('\n') + '\n');
+  writeAtomic(path.join(dir, 'vocab.txt'), typeof c.vocab === 'string' ? c.vocab : c.vocab.join('\n') + '\n');
   writeJson(path.join(dir, 'tokenizer_config.json'), {
     tokenizer_class: 'BertTokenizer',
     do_lower_case: !c.cased,

@@ -95,6 +95,8 @@ export interface ScratchModel {
   /** Absolute path of the vocab.txt. */
   readonly vocab: string;
   readonly cased: boolean;
+  /** Standard deviation of the initial weights. */
+  readonly initializerRange: number;
 }
 
 /** The model reference of a model declared in the file. */
@@ -190,6 +192,7 @@ function resolveScratch(s: Plain, baseDir: string): ScratchModel {
     maxPositions: int(s.max_positions, 512, 8),
     vocab: path.resolve(baseDir, str(s.vocab) ?? 'vocab.txt'),
     cased: s.cased === true,
+    initializerRange: num(s.initializer_range, 0.02, (n) => n > 0 && n <= 1),
   };
 }
 

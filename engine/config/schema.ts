@@ -156,6 +156,14 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
         max_positions: { type: 'number', integer: true, min: 8, max: 8192, default: 512, doc: 'Position embeddings: the longest sequence the model can read (`task.max_length` at most).' },
         vocab: { type: 'path', target: 'data', required: true, doc: 'The WordPiece vocabulary, a `vocab.txt` with `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]` and `[MASK]` (`adapter-lab vocab` trains one).' },
         cased: { type: 'boolean', default: false, doc: 'Keep case and accents; uncased (the default) lower-cases and strips accents, as the vocabulary must have been trained.' },
+        initializer_range: {
+          type: 'number',
+          exclusiveMin: 0,
+          max: 1,
+          default: 0.02,
+          doc: "Standard deviation of the normal the weights are drawn from (config.json's initializer_range).",
+          paper: "BERT uses 0.02. Narrow models start with nearly uniform attention at that scale and sit longer on the unigram plateau; a larger value (about 0.4/√hidden_size) shortens it.",
+        },
       },
     },
     task: {

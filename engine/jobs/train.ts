@@ -12,7 +12,7 @@ import { openSafetensors } from '../checkpoint/safetensors';
 import type { Experiment } from '../config/experiment';
 import type { LabelMap } from '../data/examples';
 import { stamp, type ErrorCode, type EventPayload, type EventSink } from '../events';
-import { loadModel, modelSourceOf, type LoadedModel } from '../checkpoint/baseModel';
+import { loadModel, modelSourceOf, type LoadedModel, type ModelSource } from '../checkpoint/baseModel';
 import { writeHuggingFaceBert } from '../checkpoint/huggingface';
 import { parameterShapes } from '../model/bert';
 import { resolveProvider } from '../runtime/provider';
@@ -417,8 +417,18 @@ async function saveLanguageModel(runDir: string, trainer: TrainerProcess, plan: 
     weights.set(name, t);
   }
   const dir = path.join(runDir, RUN_FILES.modelDir);
-  writeHuggingFaceBert(dir, { dims: model.dims, layerNormEps: model.layerNormEps, dropout: model.dropout, weights, vocab: base.tokenizer.vocabTokens(), cased: !base.tokenizer.basicTokenizer.doLowerCase, architecture: 'BertForMaskedLM' });
+  writeHuggingFaceBert(dir, { dims: model.dims, layerNormEps: model.layerNormEps, dropout: model.dropout, weights, vocab: vocabOf(model.source) ?? base.tokenizer.vocabTokens(), cased: !base.tokenizer.basicTokenizer.doLowerCase, architecture: 'BertForMaskedLM' });
   emit({ type: 'artifact', kind: 'model', path: dir });
+}
+
+/** The vocab.txt a model was read from, to save it unchanged; undefined for built-in models and tokenizer.json folders. */
+function vocabOf(source: ModelSource): string | undefined {
+  const file = typeof source === 'string' ? path.join(source, 'vocab.txt') : source.scratch.vocab;
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
 }
 
 /** Continues a killed or cancelled run from its last checkpoint, in its own folder, to the same end. */

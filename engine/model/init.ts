@@ -54,10 +54,10 @@ export function initModel(spec: ModelSpec, seed: number): WeightMap {
 }
 
 /**
- * A new BERT encoder as BERT initialises one for pretraining: weights N(0, 0.02²) (not
+ * A new BERT encoder as BERT initialises one for pretraining: weights N(0, std²) (0.02, not
  * truncated), biases 0, layer norms 1 and 0. No pooler and no head: the task adds its own.
  */
-export function initPretraining(dims: BertDims, seed: number): WeightMap {
+export function initPretraining(dims: BertDims, seed: number, std = BERT_INIT_STD): WeightMap {
   const rng = new Random(seed ^ 0x5c4a7c);
   const weights: WeightMap = new Map();
   const spec: ModelSpec = { dims, layerNormEps: 1e-12, adapters: undefined, head: { kind: 'span' } };
@@ -65,7 +65,7 @@ export function initPretraining(dims: BertDims, seed: number): WeightMap {
     if (name.startsWith('qa_outputs.')) continue;
     if (name.includes('LayerNorm.weight')) weights.set(name, floatTensor(shape, new Float32Array(shape.reduce((a, b) => a * b, 1)).fill(1)));
     else if (name.endsWith('.bias')) weights.set(name, floatTensor(shape));
-    else weights.set(name, normalTensor(shape, BERT_INIT_STD, rng, false));
+    else weights.set(name, normalTensor(shape, std, rng, false));
   }
   return weights;
 }

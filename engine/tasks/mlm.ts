@@ -9,6 +9,7 @@
  */
 import type { Experiment } from '../config/experiment';
 import { METRICS_BY_KIND } from '../config/schema';
+import { DataError } from '../data/errors';
 import { readDocuments, type TextDocument } from '../data/text';
 import { gelu } from '../model/bert';
 import { BERT_INIT_STD, normalTensor } from '../model/init';
@@ -49,6 +50,8 @@ export function packDocuments(docs: readonly TextDocument[], tokenizer: BertToke
     if (tokens.length === 0) continue;
     const tokenIds = tokenizer.convertTokensToIds(tokens);
     for (let i = 0; i <= tokens.length; i++) {
+      // A document that filled the last sequence exactly: that sequence's own [SEP] ends it.
+      if (i === tokens.length && ids.length === 0) break;
       ids.push(i < tokens.length ? tokenIds[i]! : tokenizer.sepTokenId);
       cont.push(i < tokens.length && tokens[i]!.startsWith('##'));
       if (ids.length === capacity) flush();
@@ -142,8 +145,13 @@ function prepareMlm(e: Experiment, tokenizer: BertTokenizer, trainFile: string, 
     trainDocs = docs.filter((d) => !heldOut(d.text, f));
     if (trainDocs.length === 0 || validationDocs.length === 0) throw new RangeError(`task.validation_fraction ${f} leaves ${trainDocs.length} training and ${validationDocs.length} validation lines of ${docs.length}`);
   }
-  const train = encodePacked(packDocuments(trainDocs, tokenizer, e.task.maxLength));
-  const validation = validationDocs ? encodePacked(packDocuments(validationDocs, tokenizer, e.task.maxLength)) : undefined;
+  const packed = (docs: readonly TextDocument[], file: string): MlmExamples => {
+    const data = encodePacked(packDocuments(docs, tokenizer, e.task.maxLength));
+    if (data.examples.length === 0) throw new DataError(file, undefined, 'no text to learn from: every line tokenizes to nothing (only characters the tokenizer removes)');
+    return data;
+  };
+  const train = packed(trainDocs, trainFile);
+  const validation = validationDocs ? packed(validationDocs, validationFile ?? trainFile) : undefined;
   return { train, validation };
 }
 

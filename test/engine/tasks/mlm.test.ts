@@ -1,0 +1,318 @@
+/**
+ * Masked-language modelling: the head and its tied decoder against finite differences and the
+ * independent float64 reference BERT; pretraining from scratch through the real CLI (it
+ * learns, resumes bit-identically after SIGKILL, saves a BertForMaskedLM folder that
+ * fine-tunes); and bad input refused with a located message.
+ */
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { readSafetensors } from '../../../engine/checkpoint/safetensors';
+import { validateExperiment } from '../../../engine/config';
+import { gradients } from '../../../engine/graph/autodiff';
+import { Ops } from '../../../engine/graph/ops';
+import { builtinVocab } from '../../../engine/model/builtin';
+import type { ModelSpec } from '../../../engine/model/bert';
+import type { BertDims } from '../../../engine/model/dims';
+import { initPretraining } from '../../../engine/model/init';
+import * as names from '../../../engine/model/names';
+import { EngineSession, type RunTensor } from '../../../engine/runtime/session';
+import { buildBert, initHead, taskKind } from '../../../engine/tasks';
+import { packDocuments } from '../../../engine/tasks/mlm';
+import { BertTokenizer } from '../../../engine/tokenizer';
+import { Random } from '../../../engine/util/random';
+import { Workspace } from '../../support/fixtures';
+import { REPO_ROOT } from '../../support/lspClient';
+import { referenceForward } from '../../support/referenceBert';
+
+const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
+const DIMS: BertDims = { hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 12, vocabSize: 20, maxPositions: 8, typeVocabSize: 2 };
+const SPEC: ModelSpec = { dims: DIMS, layerNormEps: 1e-12, adapters: undefined, head: { kind: 'mlm', vocabSize: DIMS.vocabSize } };
+const IDS = [2, 5, 9, 13, 3, 2, 7, 7, 3, 0];
+const MASK = [1, 1, 1, 1, 1, 1, 1, 1, 1, 0];
+/** Flat positions (row × 5 + column) the head predicts, and their labels. */
+const POSITIONS = [1, 3, 6, 7];
+const LABELS = [11, 4, 17, 6];
+
+function weightsFor(seed: number) {
+  const weights = initPretraining(DIMS, seed);
+  initHead(weights, SPEC, seed);
+  // Away from the initial zeros and ones, so that every parameter's gradient is exercised.
+  const rng = new Random(seed + 1);
+  for (const name of [names.mlmHead.bias, names.mlmHead.transform.bias, names.mlmHead.layerNorm.weight, names.mlmHead.layerNorm.bias]) {
+    const t = weights.get(name)!;
+    for (let i = 0; i < t.data.length; i++) t.data[i] = (name.endsWith('LayerNorm.weight') ? 1 : 0) + (rng.next() - 0.5) * 0.4;
+  }
+  return weights;
+}
+
+function feedsOf(): Record<string, RunTensor> {
+  return {
+    input_ids: { data: BigInt64Array.from(IDS.map(BigInt)), shape: [2, 5] },
+    token_type_ids: { data: new BigInt64Array(10), shape: [2, 5] },
+    attention_mask: { data: BigInt64Array.from(MASK.map(BigInt)), shape: [2, 5] },
+    masked_positions: { data: BigInt64Array.from(POSITIONS.map(BigInt)), shape: [POSITIONS.length] },
+  };
+}
+
+describe('the masked-LM head (float64)', () => {
+  test('gradients of the loss match finite differences, the tied word embeddings receiving both paths', async () => {
+    const weights = weightsFor(3);
+    const trainable = [names.embeddings.word, names.mlmHead.transform.weight, names.mlmHead.transform.bias, names.mlmHead.layerNorm.weight, names.mlmHead.layerNorm.bias, names.mlmHead.bias, names.layer(1).output.weight, names.embeddings.position];
+    const o = new Ops();
+    const bert = buildBert(o, SPEC, weights, { trainable: new Set(trainable), dtype: 'float64' });
+    const { loss } = taskKind('mlm').loss(o, bert.logits, SPEC.head, 'float64');
+    o.graph.output(loss, 'loss');
+    const grads = gradients(o, loss, trainable.map((n) => bert.params.get(n)!));
+    for (const n of trainable) o.graph.output(grads.get(bert.params.get(n)!)!, `grad.${n}`);
+    const session = await EngineSession.create(o.graph.toOnnx());
+    const feeds = { ...feedsOf(), labels: { data: BigInt64Array.from(LABELS.map(BigInt)), shape: [LABELS.length] } };
+    const values = new Map<string, Float64Array>();
+    for (const n of trainable) {
+      values.set(n, Float64Array.from(weights.get(n)!.data));
+      feeds[n as 'labels'] = { data: values.get(n)!, shape: weights.get(n)!.shape } as never;
+    }
+    const analytic = await session.run(feeds);
+    const rng = new Random(17);
+    let worst = 0;
+    for (const n of trainable) {
+      const x = values.get(n)!;
+      const g = analytic[`grad.${n}`]!.data as Float64Array;
+      // The word embeddings: rows read as inputs (5, 9) and rows only the decoder reads (11, 17).
+      const entries = n === names.embeddings.word ? [5 * 8 + 1, 9 * 8 + 4, 11 * 8 + 2, 17 * 8 + 7, 19 * 8] : [0, 1, 2].map(() => rng.int(x.length));
+      for (const k of entries) {
+        const keep = x[k]!;
+        const eps = 1e-6;
+        x[k] = keep + eps;
+        const plus = ((await session.run(feeds, ['loss'])).loss!.data as Float64Array)[0]!;
+        x[k] = keep - eps;
+        const minus = ((await session.run(feeds, ['loss'])).loss!.data as Float64Array)[0]!;
+        x[k] = keep;
+        const numeric = (plus - minus) / (2 * eps);
+        worst = Math.max(worst, Math.abs(numeric - g[k]!) / Math.max(1, Math.abs(numeric)));
+      }
+    }
+    assert.ok(worst < 1e-6, `worst relative error ${worst}`);
+  });
+
+  test('the logits at the masked positions equal the independent reference BERT with BertForMaskedLM\'s head', async () => {
+    const weights = weightsFor(5);
+    const o = new Ops();
+    const bert = buildBert(o, SPEC, weights, { trainable: new Set(), dtype: 'float64' });
+    o.graph.output(bert.logits, 'logits');
+    const session = await EngineSession.create(o.graph.toOnnx());
+    const out = await session.run(feedsOf());
+    assert.deepEqual(out.logits!.shape, [POSITIONS.length, DIMS.vocabSize]);
+    const rows = [IDS.slice(0, 5), IDS.slice(5)];
+    const expected = referenceForward(weights, { dims: DIMS, layerNormEps: 1e-12, head: { kind: 'mlm', vocabSize: DIMS.vocabSize, positions: POSITIONS.map((p) => [Math.floor(p / 5), p % 5] as const) } }, {
+      inputIds: rows,
+      tokenTypeIds: rows.map((r) => r.map(() => 0)),
+      attentionMask: [MASK.slice(0, 5), MASK.slice(5)],
+    });
+    const got = out.logits!.data as Float64Array;
+    let worst = 0;
+    expected.logits.forEach((row, i) => row.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - got[i * DIMS.vocabSize + j]!)))));
+    // onnxruntime has no float64 Erf: the GELUs run it in float32.
+    assert.ok(worst < 1e-6, `max difference ${worst}`);
+  });
+});
+
+describe('packing', () => {
+  test('documents are joined with [SEP] into [CLS] … [SEP] sequences of max_length, split where they do not fit', () => {
+    const tokenizer = BertTokenizer.fromVocab(builtinVocab({ ...DIMS, vocabSize: 200 }));
+    const docs = [{ line: 1, text: 'the cat sat on the mat' }, { line: 2, text: 'the film is good' }, { line: 3, text: '' }];
+    const packed = packDocuments(docs, tokenizer, 8);
+    const words = packed.sequences.map((s) => tokenizer.convertIdsToTokens(s).join(' '));
+    assert.deepEqual(words, ['[CLS] the cat sat on the mat [SEP]', '[CLS] the film is good [SEP]']);
+    const tight = packDocuments(docs, tokenizer, 6).sequences.map((s) => tokenizer.convertIdsToTokens(s).join(' '));
+    assert.deepEqual(tight, ['[CLS] the cat sat on [SEP]', '[CLS] the mat [SEP] the [SEP]', '[CLS] film is good [SEP]']);
+    assert.ok(packDocuments(docs, tokenizer, 6).sequences.every((s) => s.length <= 6));
+  });
+});
+
+/**
+ * A language in which each line repeats one word: a masked word is the word of its
+ * neighbours, which attention that merely averages can find, while its frequency alone says
+ * 1 in 40. (A model this small needs thousands of steps to learn word order, the plateau
+ * that pretraining must outlast.)
+ */
+function repeatedCorpus(count: number, seed: number, words: readonly string[]): string {
+  const rng = new Random(seed);
+  return Array.from({ length: count }, () => Array.from({ length: 12 }, () => words[0]).fill(words[rng.int(words.length)]!).join(' ')).join('\n') + '\n';
+}
+
+const WORDS = builtinVocab({ ...DIMS, vocabSize: 200 }).slice(5, 45);
+
+function pretrainExperiment(name: string, extra = ''): string {
+  return `name: ${name}
+from_scratch:
+  layers: 2
+  hidden_size: 64
+  heads: 2
+  intermediate_size: 128
+  max_positions: 32
+  vocab: ./vocab.txt
+  initializer_range: 0.05
+task:
+  kind: mlm
+  train: ./train.txt
+  validation: ./dev.txt
+  max_length: 32
+method: full
+training:
+  learning_rate: 5.0e-3
+  epochs: 4
+  batch_size: 16
+  warmup: 0.1
+  weight_decay: 0.01
+  adam_beta2: 0.98
+  adam_epsilon: 1.0e-6
+  seed: 7
+runtime:
+  threads: 1
+${extra}`;
+}
+
+describe('pretraining a BERT from scratch (adapter-lab train, task.kind mlm)', () => {
+  let ws: Workspace;
+  let runDir: string;
+  let events: { type: string; [k: string]: unknown }[];
+  before(() => {
+    ws = new Workspace('adapter-lab-mlm-');
+    ws.write('vocab.txt', builtinVocab({ ...DIMS, vocabSize: 200 }).join('\n') + '\n');
+    ws.write('train.txt', repeatedCorpus(1200, 1, WORDS));
+    ws.write('dev.txt', repeatedCorpus(60, 2, WORDS));
+    ws.write('lm.adapter.yaml', pretrainExperiment('lm'));
+    const r = spawnSync(process.execPath, [CLI, 'train', 'lm.adapter.yaml', '--runs', 'runs', '--events', '--checkpoint-every', '20'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    runDir = ws.path('runs', fs.readdirSync(ws.path('runs'))[0]!);
+  });
+  after(() => ws.dispose());
+
+  test('masked accuracy leaves the unigram baseline far behind', () => {
+    const evaluations = events.filter((e) => e.type === 'evaluation') as unknown as { metrics: Record<string, number> }[];
+    const last = evaluations[evaluations.length - 1]!.metrics;
+    // Every word is equally frequent: predicting by frequency scores 1 in 40.
+    assert.ok(last.masked_accuracy! > 0.5, `masked accuracy ${last.masked_accuracy}`);
+    assert.ok(last.mlm_loss! < Math.log(40) / 2, `loss ${last.mlm_loss}`);
+    assert.ok(Math.abs(last.perplexity! - Math.exp(last.mlm_loss!)) < 1e-6 * last.perplexity!);
+  });
+
+  test('the run saves a Hugging Face BertForMaskedLM folder: exactly its tensor names and shapes', () => {
+    const dir = path.join(runDir, 'model');
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(config.architectures, ['BertForMaskedLM']);
+    assert.equal(config.vocab_size, 200);
+    const tensors = readSafetensors(path.join(dir, 'model.safetensors'));
+    const d = 64;
+    const expected = new Map<string, readonly number[]>([
+      ['bert.embeddings.word_embeddings.weight', [200, d]],
+      ['bert.embeddings.position_embeddings.weight', [32, d]],
+      ['bert.embeddings.token_type_embeddings.weight', [2, d]],
+      ['bert.embeddings.LayerNorm.weight', [d]],
+      ['bert.embeddings.LayerNorm.bias', [d]],
+      ['cls.predictions.bias', [200]],
+      ['cls.predictions.transform.dense.weight', [d, d]],
+      ['cls.predictions.transform.dense.bias', [d]],
+      ['cls.predictions.transform.LayerNorm.weight', [d]],
+      ['cls.predictions.transform.LayerNorm.bias', [d]],
+    ]);
+    for (let i = 0; i < 2; i++) {
+      const p = `bert.encoder.layer.${i}`;
+      for (const m of ['attention.self.query', 'attention.self.key', 'attention.self.value', 'attention.output.dense']) expected.set(`${p}.${m}.weight`, [d, d]).set(`${p}.${m}.bias`, [d]);
+      expected.set(`${p}.attention.output.LayerNorm.weight`, [d]).set(`${p}.attention.output.LayerNorm.bias`, [d]);
+      expected.set(`${p}.intermediate.dense.weight`, [128, d]).set(`${p}.intermediate.dense.bias`, [128]);
+      expected.set(`${p}.output.dense.weight`, [d, 128]).set(`${p}.output.dense.bias`, [d]);
+      expected.set(`${p}.output.LayerNorm.weight`, [d]).set(`${p}.output.LayerNorm.bias`, [d]);
+    }
+    assert.deepEqual([...tensors.keys()].sort(), [...expected.keys()].sort());
+    for (const [name, shape] of expected) assert.deepEqual(tensors.get(name)!.shape, shape, name);
+    assert.equal(fs.readFileSync(path.join(dir, 'vocab.txt'), 'utf8'), fs.readFileSync(ws.path('vocab.txt'), 'utf8'));
+  });
+
+  test('killed (SIGKILL) mid-run and resumed: bit-identical weights to the uninterrupted run', async () => {
+    const child = spawn(process.execPath, [CLI, 'train', 'lm.adapter.yaml', '--runs', 'runs-killed', '--events', '--checkpoint-every', '20'], { cwd: ws.root });
+    let out = '';
+    let killed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!killed && out.includes('"step":47,')) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    assert.ok(killed, 'the run ended before it could be killed');
+    const dir = ws.path('runs-killed', fs.readdirSync(ws.path('runs-killed'))[0]!);
+    const resumed = spawnSync(process.execPath, [CLI, 'resume', dir], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stderr, /resumed from the checkpoint at step 40/);
+    const a = readSafetensors(path.join(runDir, 'model', 'model.safetensors'));
+    const b = readSafetensors(path.join(dir, 'model', 'model.safetensors'));
+    for (const [name, t] of a) assert.deepEqual(b.get(name)!.data, t.data, name);
+  });
+
+  test('the saved model loads back as model: and fine-tunes; evaluate, predict, export and ablate work on the run (its pooler is its own)', () => {
+    ws.sentiment('cls.tsv', 120, 3);
+    ws.write('cls.adapter.yaml', `name: cls\nmodel: ./${path.relative(ws.root, path.join(runDir, 'model'))}\ntask:\n  kind: classification\n  train: ./cls.tsv\n  validation: ./cls.tsv\n  text: sentence\n  label: label\n  max_length: 16\nmethod: adapter\nadapter:\n  size: 4\ntraining:\n  epochs: 1\n  batch_size: 16\nruntime:\n  threads: 1\n`);
+    const trained = spawnSync(process.execPath, [CLI, 'train', 'cls.adapter.yaml', '--runs', 'runs-cls'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(trained.status, 0, trained.stderr);
+    const run = ws.path('runs-cls', fs.readdirSync(ws.path('runs-cls'))[0]!);
+    for (const args of [['evaluate', run, 'cls.tsv'], ['predict', run, 'cls.tsv'], ['export', run, '--onnx', 'cls.onnx'], ['ablate', run]]) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ws.root, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${args[0]}: ${r.stderr}`);
+    }
+    const adapter = readSafetensors(path.join(run, 'adapter', 'adapter.safetensors'));
+    assert.ok([...adapter.keys()].some((n) => n.includes('pooler')), 'the pooler the run drew is saved with it');
+  });
+});
+
+describe('masked-LM input is checked', () => {
+  let ws: Workspace;
+  before(() => {
+    ws = new Workspace('adapter-lab-mlm-bad-');
+    ws.write('vocab.txt', builtinVocab({ ...DIMS, vocabSize: 200 }).join('\n') + '\n');
+    ws.write('train.txt', repeatedCorpus(20, 1, WORDS));
+    ws.write('dev.txt', repeatedCorpus(5, 2, WORDS));
+  });
+  after(() => ws.dispose());
+
+  const validate = (text: string) => validateExperiment(text, { filePath: ws.path('x.adapter.yaml') });
+  const messages = (text: string) => validate(text).findings.filter((f) => f.severity === 'error').map((f) => `${f.code}: ${f.message}`);
+
+  test('a vocabulary without [MASK], a shape that does not divide, max_length above the positions: located errors', () => {
+    ws.write('nomask.txt', builtinVocab({ ...DIMS, vocabSize: 200 }).filter((t) => t !== '[MASK]').join('\n') + '\n');
+    assert.match(messages(pretrainExperiment('x').replace('./vocab.txt', './nomask.txt')).join('\n'), /bad-model: The vocabulary lacks \[MASK\]/);
+    assert.match(messages(pretrainExperiment('x').replace('heads: 2', 'heads: 3')).join('\n'), /hidden_size 64 is not a multiple of heads 3/);
+    assert.match(messages(pretrainExperiment('x').replace('  max_length: 32', '  max_length: 64')).join('\n'), /max-length-too-large/);
+    assert.match(messages(pretrainExperiment('x').replace(/from_scratch:[\s\S]*?initializer_range: 0\.05\n/, '')).join('\n'), /missing-key: Missing `model`/);
+    assert.deepEqual(messages(pretrainExperiment('x')), []);
+  });
+
+  test('an empty corpus and a line that is not UTF-8 are refused with the file (and line); a giant line is split, not refused', () => {
+    const train = (file: string) => ws.write('x.adapter.yaml', pretrainExperiment('x').replace('./train.txt', `./${file}`));
+    ws.write('empty.txt', '\n\n  \n');
+    train('empty.txt');
+    let r = spawnSync(process.execPath, [CLI, 'train', 'x.adapter.yaml', '--runs', 'runs', '--max-steps', '2'], { cwd: ws.root, encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /x\.adapter\.yaml:\d+:\d+: error: The text file is empty/);
+    // Text the tokenizer removes entirely (zero-width spaces): refused by name, not trained on nothing.
+    ws.write('invisible.txt', '\u200b\u200b\n\u200b\n');
+    train('invisible.txt');
+    r = spawnSync(process.execPath, [CLI, 'train', 'x.adapter.yaml', '--runs', 'runs', '--max-steps', '2'], { cwd: ws.root, encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /invisible\.txt: no text to learn from/);
+    fs.writeFileSync(ws.path('latin1.txt'), Buffer.concat([Buffer.from('the cat sat\nthe mat\n'), Buffer.from([0x63, 0x61, 0x66, 0xe9, 0x0a])]));
+    train('latin1.txt');
+    r = spawnSync(process.execPath, [CLI, 'train', 'x.adapter.yaml', '--runs', 'runs', '--max-steps', '2'], { cwd: ws.root, encoding: 'utf8' });
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /latin1\.txt:3: is not UTF-8/);
+    ws.write('giant.txt', Array.from({ length: 30_000 }, (_, i) => WORDS[i % WORDS.length]).join(' ') + '\n');
+    train('giant.txt');
+    r = spawnSync(process.execPath, [CLI, 'train', 'x.adapter.yaml', '--runs', 'runs', '--max-steps', '2'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  });
+});
