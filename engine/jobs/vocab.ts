@@ -12,7 +12,7 @@ import { checkTextFile, readTextFile } from '../data/text';
 import { writeAtomic } from '../runs/store';
 import { loadBertTokenizer } from '../tokenizer/bertTokenizer';
 import { TokenizerError } from '../tokenizer/errors';
-import { DEFAULT_SPECIAL_TOKENS, trainWordPiece, WordCounter } from '../tokenizer/wordpieceTrainer';
+import { DEFAULT_SPECIAL_TOKENS, MAX_VOCAB_SIZE, trainWordPiece, WordCounter } from '../tokenizer/wordpieceTrainer';
 
 export interface VocabJobOptions {
   /** `.txt` files, one document or paragraph per line. */
@@ -100,6 +100,7 @@ export function trainVocab(options: VocabJobOptions): VocabJobResult {
   const progress = options.onProgress;
   // Everything that can be refused is refused before the corpus is read.
   if (files.length === 0) throw new TokenizerError('no text files to learn from');
+  if (!Number.isInteger(size) || size < 1 || size > MAX_VOCAB_SIZE) throw new TokenizerError(`the vocabulary size must be an integer from 1 to ${MAX_VOCAB_SIZE}, got ${size}`);
   for (const f of files) checkTextFile(f);
   if (options.heldout !== undefined) checkTextFile(options.heldout);
   const target = vocabTarget(options.out);

@@ -4,4 +4,4 @@ export { BertTokenizer, loadBertTokenizer, truncateLongestFirst, type BertTokeni
 export { TokenizerError } from './errors';
 export { applyTokenizerConfig, parseTokenizerJson, parseVocabTxt, readTokenizerFolder, type AddedTokenSpec, type NormalizerSpec, type TokenizerDefinition, type TokenizerSource } from './files';
 export { WordPiece, type WordPieceOptions, type WordPieces } from './wordpiece';
-export { DEFAULT_SPECIAL_TOKENS, trainWordPiece, WordCounter, type TrainedVocabulary, type WordPieceTrainerOptions } from './wordpieceTrainer';
+export { DEFAULT_SPECIAL_TOKENS, MAX_VOCAB_SIZE, trainWordPiece, WordCounter, type TrainedVocabulary, type WordPieceTrainerOptions } from './wordpieceTrainer';

@@ -98,7 +98,8 @@ export class WordCounter {
 
 /** Pairs of ids packed into one number: first * 2^22 + second (ids stay below 2^22, about 4M). */
 const PAIR_SHIFT = 4_194_304;
-const MAX_ID = PAIR_SHIFT - 1;
+/** The largest vocabulary the trainer makes. */
+export const MAX_VOCAB_SIZE = PAIR_SHIFT - 1;
 
 /** A max-heap of (count, pair): higher count first, then the lower pair. */
 class PairHeap {
@@ -178,7 +179,7 @@ export function trainWordPiece(counts: ReadonlyMap<string, number>, options: Wor
   const prefix = options.continuingSubwordPrefix ?? '##';
   const maxChars = options.maxInputCharsPerWord ?? 100;
   if (!Number.isInteger(vocabSize) || vocabSize < 1) throw new TokenizerError(`the vocabulary size must be a positive integer, got ${vocabSize}`);
-  if (vocabSize > MAX_ID) throw new TokenizerError(`the vocabulary size must be at most ${MAX_ID}, got ${vocabSize}`);
+  if (vocabSize > MAX_VOCAB_SIZE) throw new TokenizerError(`the vocabulary size must be at most ${MAX_VOCAB_SIZE}, got ${vocabSize}`);
   if (!Number.isInteger(limitAlphabet) || limitAlphabet < 1) throw new TokenizerError(`the alphabet limit must be a positive integer, got ${limitAlphabet}`);
   if (!(minFrequency >= 1)) throw new TokenizerError(`the minimum frequency must be at least 1, got ${minFrequency}`);
 

@@ -137,6 +137,7 @@ describe('adapter-lab vocab', () => {
     refused({ out: path.join(root, 'o', 'tokens.txt') }, /tokens\.txt: the output must be a folder or a file named vocab\.txt/);
     refused({ out: path.join(root, 'o') }, /o: the output must be a folder or a file named vocab\.txt/);
     refused({ files: [] }, /no text files to learn from/);
+    refused({ size: 5_000_000 }, /the vocabulary size must be an integer from 1 to 4194303, got 5000000/);
     fs.mkdirSync(path.join(root, 'hf'));
     write('hf/tokenizer.json', '{}');
     refused({ out: path.join(root, 'hf') }, /hf: holds a tokenizer\.json, which loads before vocab\.txt/);
