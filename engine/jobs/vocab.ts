@@ -68,11 +68,11 @@ export interface VocabJobResult {
   readonly heldout?: HeldoutResult;
 }
 
-/** Where the vocabulary goes: `--out` names a folder or a file called vocab.txt. */
+/** Where the vocabulary goes: `--out` names a folder (an existing one, or one written with a final slash) or a file called vocab.txt. */
 export function vocabTarget(out: string): { folder: string; vocabFile: string; configFile: string } {
   const resolved = path.resolve(out);
   let folder: string;
-  if (fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) folder = resolved;
+  if ((fs.existsSync(resolved) && fs.statSync(resolved).isDirectory()) || /[\\/]$/.test(out)) folder = resolved;
   else if (path.basename(resolved) === 'vocab.txt') folder = path.dirname(resolved);
   else throw new TokenizerError('the output must be a folder or a file named vocab.txt (the name the tokenizer loads)', out);
   return { folder, vocabFile: path.join(folder, 'vocab.txt'), configFile: path.join(folder, 'tokenizer_config.json') };

@@ -93,9 +93,14 @@ describe('adapter-lab vocab', () => {
   test('the same corpus gives a byte-identical vocab.txt, whatever the order of the files', async () => {
     fs.mkdirSync(path.join(root, 'x'));
     fs.mkdirSync(path.join(root, 'y'));
-    const runs = await Promise.all([runAsync(['a.txt', 'b.txt', '--size', '400', '--out', 'x'], root), runAsync(['b.txt', 'a.txt', '--size', '400', '--out', 'y/vocab.txt'], root)]);
-    assert.deepEqual(runs.map((r) => r.status), [0, 0]);
+    const runs = await Promise.all([
+      runAsync(['a.txt', 'b.txt', '--size', '400', '--out', 'x'], root),
+      runAsync(['b.txt', 'a.txt', '--size', '400', '--out', 'y/vocab.txt'], root),
+      runAsync(['a.txt', 'b.txt', '--size', '400', '--out', 'z/'], root),
+    ]);
+    assert.deepEqual(runs.map((r) => r.status), [0, 0, 0]);
     assert.equal(read('x/vocab.txt'), read('y/vocab.txt'));
+    assert.equal(read('z/vocab.txt'), read('y/vocab.txt'));
   });
 
   test('--cased keeps capitals and accents, and says so in tokenizer_config.json', () => {
