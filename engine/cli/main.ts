@@ -19,6 +19,7 @@ import { importCommand } from './import';
 import { runsCommand } from './runs';
 import { sweepCommand, sweepTrialCommand } from './sweep';
 import { demoCommand, resumeCommand, trainCommand } from './train';
+import { vocabCommand } from './vocab';
 
 const VERSION = '0.1.0';
 
@@ -60,6 +61,10 @@ Usage:
   adapter-lab evaluate <run-folder | adapter-folder> <data-file> [--model REF] [--threads N] [--device D] [--events]
       the metrics of a run, or of a saved adapter folder (on --model or the base model it
       names), on a labelled file (one JSON line on standard output)
+  adapter-lab vocab <file.txt>... --size N --out vocab.txt [--cased] [--min-frequency F] [--limit-alphabet A] [--heldout FILE]
+      train a WordPiece vocabulary (uncased unless --cased) on text files, one paragraph
+      per line; writes vocab.txt and tokenizer_config.json (a folder the tokenizer loads);
+      --heldout: the share of [UNK] and tokens per word on that text
   adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
       the runs and sweeps in .adapter-lab/runs (or DIR)
   adapter-lab validate [--json] <file.adapter.yaml>...   check experiment files
@@ -123,6 +128,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return multitaskCommand(rest, usage);
     case 'drop-regimes':
       return dropRegimesCommand(rest, usage);
+    case 'vocab':
+      return vocabCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;

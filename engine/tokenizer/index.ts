@@ -4,3 +4,4 @@ export { BertTokenizer, loadBertTokenizer, TOKENIZER_BEHAVIOURS, truncateLongest
 export { TokenizerError } from './errors';
 export { applyTokenizerConfig, parseTokenizerJson, parseVocabTxt, readTokenizerFolder, type AddedTokenSpec, type NormalizerSpec, type TokenizerDefinition, type TokenizerSource } from './files';
 export { WordPiece, type WordPieceOptions, type WordPieces } from './wordpiece';
+export { DEFAULT_SPECIAL_TOKENS, MAX_VOCAB_SIZE, trainWordPiece, WordCounter, type TrainedVocabulary, type WordPieceTrainerOptions } from './wordpieceTrainer';

@@ -309,7 +309,7 @@ describe('masked-LM input is checked', () => {
     train('latin1.txt');
     r = spawnSync(process.execPath, [CLI, 'train', 'x.adapter.yaml', '--runs', 'runs', '--max-steps', '2'], { cwd: ws.root, encoding: 'utf8' });
     assert.notEqual(r.status, 0);
-    assert.match(r.stderr, /latin1\.txt:3: is not UTF-8/);
+    assert.match(r.stderr, /latin1\.txt:3: not UTF-8: byte 0xE9/);
     ws.write('giant.txt', Array.from({ length: 30_000 }, (_, i) => WORDS[i % WORDS.length]).join(' ') + '\n');
     train('giant.txt');
     r = spawnSync(process.execPath, [CLI, 'train', 'x.adapter.yaml', '--runs', 'runs', '--max-steps', '2'], { cwd: ws.root, encoding: 'utf8' });
