@@ -205,6 +205,8 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
     else if (opts.resume) emit({ type: 'log', level: 'warning', message: 'the run has no checkpoint: it starts again from step 0' });
 
     let batchIndex = 0;
+    // The step of the last evaluation within an epoch, so that the epoch's end does not repeat it.
+    let evaluatedAt = -1;
     for (let epoch = 1; epoch <= e.training.epochs && step < totalSteps; epoch++) {
       // Batches are a function of (seed, epoch), so a resumed run sees the same ones.
       const batches = makeBatches(train, e.training.batchSize, e.training.seed + epoch, e.task.kind);
@@ -226,10 +228,13 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
         appendJsonLine(path.join(runDir, RUN_FILES.metrics), event);
         if (step % every === 0 && step < totalSteps) checkpointStep = await writeCheckpoint(runDir, trainer, step);
         const evaluateEvery = e.training.evaluateEvery;
-        if (evaluateEvery && step % evaluateEvery === 0 && step < totalSteps && task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir, signal));
+        if (evaluateEvery && step % evaluateEvery === 0 && step < totalSteps && task.validation) {
+          Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir, signal));
+          evaluatedAt = step;
+        }
       }
       if (step > epochStartStep || step === totalSteps) {
-        if (task.validation) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir, signal));
+        if (task.validation && evaluatedAt !== step) Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir, signal));
         if (step < totalSteps) checkpointStep = await writeCheckpoint(runDir, trainer, step);
       }
     }
