@@ -9,8 +9,8 @@ import { trialsOf, trialValue, type SweepModel, type TrialModel } from './state'
 /** Axes that define a group (engine/train/sweep.ts): the best trial is chosen among the others. */
 export const GROUP_AXES = ['method', 'adapter.size', 'top_k'] as const;
 
-/** Metrics where lower is better; every metric the engine computes today is higher-is-better. */
-const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['loss']);
+/** Metrics where lower is better (engine/metrics HIGHER_IS_BETTER; a test keeps the two in step). */
+const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['loss', 'mlm_loss', 'perplexity']);
 
 export function higherIsBetter(metric: string): boolean {
   return !LOWER_IS_BETTER.has(metric);
