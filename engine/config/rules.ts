@@ -75,6 +75,10 @@ function checkTaskShape({ root, experiment }: RuleInput, out: Finding[]): void {
     if (label) out.push(finding('irrelevant-key', '`task.label` is not used by masked-LM tasks: the labels are the masked tokens themselves', label.keyRange));
     // A table names its text column; a .txt file is the text itself.
     if (!/\.txt$/i.test(experiment.task.train) && !entryOf(task.value, 'text')) out.push(finding('requires-key', 'A masked-LM task on a table needs `task.text`: the column that holds the text (or use a .txt file, one document per line)', task.keyRange));
+    const method = entryOf(root, 'method');
+    if (effectiveStrings(root, 'method', experiment.method).has('adapter')) {
+      out.push(finding('not-supported', 'Language adapters (`method: adapter` with `task.kind: mlm`) cannot be saved yet: use `method: full`, `layernorm` or `top_k`', method?.value.range ?? task.keyRange));
+    }
     const fraction = entryOf(task.value, 'validation_fraction');
     if (fraction && entryOf(task.value, 'validation')) out.push(finding('irrelevant-key', '`task.validation_fraction` has no effect: `task.validation` gives the validation text', fraction.keyRange));
   } else if (kind === 'span') {
@@ -179,7 +183,13 @@ function checkData({ root, experiment, files }: RuleInput, out: Finding[]): void
     }
     const mlm = experiment.task.kind === 'mlm';
     if (mlm ? info.format === 'squad' : span !== (info.format === 'squad') || info.format === 'text') {
-      const message = span ? 'A span task reads SQuAD v1.1 .json files' : mlm ? 'A masked-LM task reads .txt files (one document per line) or a text column of .tsv, .csv or .jsonl' : `A ${experiment.task.kind} task reads .tsv, .csv or .jsonl files (.json is for span tasks)`;
+      const message = span
+        ? 'A span task reads SQuAD v1.1 .json files'
+        : mlm
+          ? 'A masked-LM task reads .txt files (one document per line) or a text column of .tsv, .csv or .jsonl'
+          : info.format === 'text'
+            ? `Unsupported data format ".txt" for a ${experiment.task.kind} task: use .tsv, .csv or .jsonl (.txt is running text, for \`task.kind: mlm\`)`
+            : `A ${experiment.task.kind} task reads .tsv, .csv or .jsonl files (.json is for span tasks)`;
       out.push(finding('bad-data', message, e.value.range));
       continue;
     }
