@@ -40,6 +40,7 @@ import {
 import { parameterShapes, type ModelSpec } from '../model/bert';
 import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
 import { hubNaming, isValidAdapterName, type HeadKind, type HubLayout, type HubNaming } from './hubNames';
+import { writePytorchCheckpoint } from './pytorchWriter';
 import { openWeightsFile } from './weightsFile';
 import { writeAtomic } from '../runs/store';
 import type { FloatTensor } from '../tensor';
@@ -476,6 +477,18 @@ export function exportAdapterFolder(src: string, dest: string, opts: { readonly 
       const data = fs.readFileSync(path.join(src, name));
       writeAtomic(path.join(tmp, name), data);
       bytes += data.length;
+    }
+    // AdapterHub's load_adapter reads its PyTorch files unless told to use safetensors: both are written.
+    for (const [safe, pickle] of [[ADAPTER_FILES.weights, PYTORCH_ADAPTER_FILES.weights], [ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights]] as const) {
+      const f = openWeightsFile(path.join(src, safe));
+      let tensors: Map<string, FloatTensor>;
+      try {
+        tensors = new Map(f.tensors.map((t) => [t.name, f.readFloat(t.name)]));
+      } finally {
+        f.close();
+      }
+      writePytorchCheckpoint(path.join(tmp, pickle), tensors);
+      bytes += fs.statSync(path.join(tmp, pickle)).size;
     }
     if (existing) {
       // Moved aside rather than deleted first, so a failed rename leaves the old adapter.
