@@ -193,7 +193,7 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
       type: 'path',
       target: 'model',
       required: true,
-      doc: 'A Hugging Face BERT folder (config.json, model.safetensors, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`.',
+      doc: 'A Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`.',
     },
     task: {
       type: 'object',
