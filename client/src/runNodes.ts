@@ -95,9 +95,14 @@ export interface KeySettings {
 
 export function keySettings(runDir: string): KeySettings {
   try {
-    const c = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { experiment?: { method?: string; adapter?: { size?: number }; training?: { learningRate?: number; epochs?: number }; task?: { validation?: string; train?: string } } };
+    const c = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as {
+      experiment?: { method?: string; adapter?: { size?: unknown }; training?: { learningRate?: number; epochs?: number }; task?: { validation?: string; train?: string } };
+      plan?: { spec?: { adapters?: { size?: number } } };
+    };
     const e = c.experiment ?? {};
-    return { learningRate: e.training?.learningRate, adapterSize: e.method === 'adapter' || e.method === 'top_k' ? e.adapter?.size : undefined, epochs: e.training?.epochs, method: e.method, validation: e.task?.validation, train: e.task?.train };
+    // A preset sizes the adapters from the model's hidden size: the plan holds the size built.
+    const size = c.plan?.spec?.adapters?.size ?? (typeof e.adapter?.size === 'number' ? e.adapter.size : undefined);
+    return { learningRate: e.training?.learningRate, adapterSize: e.method === 'adapter' || e.method === 'top_k' ? size : undefined, epochs: e.training?.epochs, method: e.method, validation: e.task?.validation, train: e.task?.train };
   } catch {
     return {};
   }

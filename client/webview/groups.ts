@@ -7,7 +7,7 @@
 import { trialsOf, trialValue, type SweepModel, type TrialModel } from './state';
 
 /** Axes that define a group (engine/train/sweep.ts): the best trial is chosen among the others. */
-export const GROUP_AXES = ['method', 'adapter.size', 'top_k'] as const;
+export const GROUP_AXES = ['method', 'adapter.size', 'adapter.preset', 'adapter.placement', 'adapter.input', 'adapter.scaling', 'adapter.inner_norm', 'adapter.depth', 'adapter.share', 'top_k'] as const;
 
 /** Metrics where lower is better (engine/metrics HIGHER_IS_BETTER; a test keeps the two in step). */
 const LOWER_IS_BETTER: ReadonlySet<string> = new Set(['loss', 'mlm_loss', 'perplexity']);
@@ -22,7 +22,8 @@ export function groupKey(assignments: Readonly<Record<string, unknown>>): Record
   for (const axis of GROUP_AXES) if (axis in assignments) out[axis] = assignments[axis];
   // top_k means nothing for the other methods; adapter.size nothing for the baselines.
   if ('method' in out && out.method !== 'top_k') delete out.top_k;
-  if ('method' in out && out.method !== 'adapter') delete out['adapter.size'];
+  // The adapters' architecture (size, preset, variants) defines groups of adapter trials only.
+  if ('method' in out && out.method !== 'adapter') for (const axis of GROUP_AXES) if (axis.startsWith('adapter.')) delete out[axis];
   return out;
 }
 
@@ -66,9 +67,12 @@ export interface TradeoffPoint {
   readonly n: number;
 }
 
+/** The series: the method, and for adapters the architecture besides the size (a preset, a variant), so sizes draw one line per architecture. */
 function methodOf(t: TrialModel): string {
   const m = t.assignments.method;
-  return typeof m === 'string' ? m : t.run?.method || 'adapter';
+  const method = typeof m === 'string' ? m : t.run?.method || 'adapter';
+  const architecture = Object.entries(groupKey(t.assignments)).filter(([k]) => k.startsWith('adapter.') && k !== 'adapter.size');
+  return [method, ...architecture.map(([k, v]) => `${k.slice('adapter.'.length)}=${String(v)}`)].join(' ');
 }
 
 /**

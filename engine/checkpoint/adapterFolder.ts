@@ -14,13 +14,34 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CheckpointError, openSafetensors, writeSafetensors } from './safetensors';
-import type { Experiment } from '../config/experiment';
+import { CheckpointError, writeSafetensors } from './safetensors';
+import { bottleneckSize, pythonFloorDiv, type Experiment } from '../config/experiment';
 import { layersOf } from '../config/layers';
-import { DROP_MODES, METHODS, METRICS, METRICS_BY_KIND, SITES, TASK_KINDS, type DropMode, type Method, type Metric, type NonLinearity, type Site, type TaskKind } from '../config/schema';
+import {
+  DROP_MODES,
+  METHODS,
+  METRICS,
+  METRICS_BY_KIND,
+  SHARES,
+  SITES,
+  TASK_KINDS,
+  type AdapterInputName,
+  type DropMode,
+  type InnerNorm,
+  type Method,
+  type Metric,
+  type NonLinearity,
+  type Placement,
+  type Scaling,
+  type Share,
+  type Site,
+  type TaskKind,
+} from '../config/schema';
 import { parameterShapes, type ModelSpec } from '../model/bert';
 import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
-import { hubNaming, isValidAdapterName, type HeadKind, type HubNaming } from './hubNames';
+import { hubNaming, isValidAdapterName, type HeadKind, type HubLayout, type HubNaming } from './hubNames';
+import { writePytorchCheckpoint } from './pytorchWriter';
+import { openWeightsFile } from './weightsFile';
 import { writeAtomic } from '../runs/store';
 import type { FloatTensor } from '../tensor';
 import { ENGINE_VERSION } from '../version';
@@ -31,6 +52,12 @@ export const ADAPTER_FILES = {
   headConfig: 'head_config.json',
   headWeights: 'model_head.safetensors',
 } as const;
+
+/**
+ * AdapterHub's default weight files, PyTorch checkpoints (`save_adapter` writes safetensors
+ * only when asked): read when the safetensors file is absent.
+ */
+export const PYTORCH_ADAPTER_FILES = { weights: 'pytorch_adapter.bin', headWeights: 'pytorch_model_head.bin' } as const;
 
 /** A missing, malformed or mismatched adapter folder; the message starts with the file. */
 export class AdapterFolderError extends Error {
@@ -54,11 +81,24 @@ export interface AdapterSettings {
     readonly nonLinearity: NonLinearity;
     readonly initStd: number;
     readonly trainLayerNorm: boolean;
+    readonly placement: Placement;
+    readonly input: AdapterInputName;
+    readonly scaling: Scaling;
+    readonly innerNorm: InnerNorm;
+    readonly depth: number;
+    readonly share: Share;
+    /** AdapterHub's reduction factor when the size came from one (written back as it was). */
+    readonly reductionFactor: number | undefined;
+    /** AdapterHub's `init_weights` (how the weights started; no effect on loading). */
+    readonly initWeights: string;
   };
   readonly drop: { readonly layers: readonly number[]; readonly mode: DropMode };
   readonly topK: number | undefined;
-  /** The task's columns and metric: what `evaluate` and `predict` need to read data. */
-  readonly task: { readonly kind: TaskKind; readonly text: readonly string[]; readonly label: string | undefined; readonly metric: Metric; readonly maxLength: number };
+  /**
+   * The task's columns and metric: what `evaluate` and `predict` need to read data. A folder
+   * AdapterHub wrote has no max length: the base model's positions are used then.
+   */
+  readonly task: { readonly kind: TaskKind; readonly text: readonly string[]; readonly label: string | undefined; readonly metric: Metric; readonly maxLength: number | undefined };
 }
 
 /** A trained adapter to write. */
@@ -104,11 +144,28 @@ export interface ModelExpectation {
   readonly trainable: readonly string[];
 }
 
-/** The settings of an experiment, with layer selections resolved against the model's layer count. */
-export function adapterSettingsOf(e: Experiment, layers: number): AdapterSettings {
+/** The settings of an experiment, with layer selections and the bottleneck size resolved against the model. */
+export function adapterSettingsOf(e: Experiment, dims: BertDims): AdapterSettings {
+  const layers = dims.layers;
+  const a = e.adapter;
   return {
     method: e.method,
-    adapter: { size: e.adapter.size, sites: e.adapter.sites, layers: layersOf(e.adapter.layers, layers), nonLinearity: e.adapter.nonLinearity, initStd: e.adapter.initStd, trainLayerNorm: e.adapter.trainLayerNorm },
+    adapter: {
+      size: bottleneckSize(a.size, dims.hiddenSize),
+      sites: a.sites,
+      layers: layersOf(a.layers, layers),
+      nonLinearity: a.nonLinearity,
+      initStd: a.initStd,
+      trainLayerNorm: a.trainLayerNorm,
+      placement: a.placement,
+      input: a.input,
+      scaling: a.scaling,
+      innerNorm: a.innerNorm,
+      depth: a.depth,
+      share: a.share,
+      reductionFactor: typeof a.size === 'number' ? undefined : a.size.reductionFactor,
+      initWeights: 'houlsby',
+    },
     drop: { layers: layersOf(e.drop.layers, layers), mode: e.drop.mode },
     topK: e.method === 'top_k' ? e.topK ?? 1 : undefined,
     task: { kind: e.task.kind, text: e.task.text, label: e.task.label, metric: e.task.metric, maxLength: e.task.maxLength },
@@ -121,22 +178,67 @@ export function modelNameOf(ref: string): string {
 }
 
 /**
- * The Houlsby placement in AdapterHub's terms (its DoubleSeqBnConfig): the adapter takes the
- * sub-layer's projected output, adds its own residual, and the layer's original post-LN
- * residual add and layer norm follow. Values other than these describe a different graph.
+ * AdapterHub config fields with one value here: the layer's original residual add and layer
+ * norm follow the adapter (`original_ln_after`), no layer norm after the up projection, no
+ * gating, no PHM layers, no invertible or cross adapters. Other values describe a graph the
+ * engine does not build, and are refused with the field named.
  */
-const HOULSBY_PLACEMENT = {
-  original_ln_before: false,
+const FIXED_FIELDS: Readonly<Record<string, unknown>> = {
   original_ln_after: true,
-  residual_before_ln: true,
-  adapter_residual_before_ln: false,
-  ln_before: false,
   ln_after: false,
-  is_parallel: false,
-  scaling: 1.0,
   use_gating: false,
   phm_layer: false,
-} as const;
+  cross_adapter: false,
+  inv_adapter: null,
+};
+
+/** How each fixed field's other values would change the graph. */
+const FIXED_WHY: Readonly<Record<string, string>> = {
+  original_ln_after: "without it the layer's own residual add and layer norm would not follow the adapter",
+  ln_after: "a layer norm after the adapter's up projection has no setting here (adapter.inner_norm is AdapterHub's ln_before)",
+  use_gating: 'gated adapters are not built here',
+  phm_layer: 'PHM (Compacter) layers are not built here',
+  cross_adapter: 'BERT has no cross-attention',
+  inv_adapter: 'invertible adapters are not built here',
+};
+
+/** The config fields that describe the adapters' graph, as AdapterHub names them. */
+export interface HubAdapterConfig {
+  readonly original_ln_before: boolean;
+  readonly original_ln_after: true;
+  readonly residual_before_ln: true;
+  readonly adapter_residual_before_ln: false;
+  readonly ln_before: boolean;
+  readonly ln_after: false;
+  readonly is_parallel: boolean;
+  readonly scaling: number | 'learned';
+}
+
+/** AdapterHub's config fields for the engine's variant settings. */
+export function hubAdapterConfig(a: Pick<AdapterSettings['adapter'], 'placement' | 'input' | 'innerNorm' | 'scaling'>): HubAdapterConfig {
+  return {
+    original_ln_before: a.placement === 'serial' && a.input === 'normalized',
+    original_ln_after: true,
+    residual_before_ln: true,
+    adapter_residual_before_ln: false,
+    ln_before: a.innerNorm === 'layernorm',
+    ln_after: false,
+    is_parallel: a.placement === 'parallel',
+    scaling: a.scaling,
+  };
+}
+
+/**
+ * A reduction factor r for which AdapterHub's `int(hidden // r)` is the size: the one the
+ * adapter came with when it still gives it, else hidden / size, nudged down where Python's
+ * floor division of floats would land one below.
+ */
+export function reductionFactorFor(hidden: number, size: number, preferred?: number): number {
+  if (preferred !== undefined && pythonFloorDiv(hidden, preferred) === size) return preferred;
+  let r = hidden / size;
+  for (let i = 0; i < 8 && pythonFloorDiv(hidden, r) !== size; i++) r = r * (1 - Number.EPSILON);
+  return r;
+}
 
 /** AdapterHub's activation names (Hugging Face's ACT2FN keys) that the engine computes. */
 const NON_LINEARITY_OF: Readonly<Record<string, NonLinearity>> = { gelu: 'gelu', relu: 'relu', swish: 'swish', silu: 'swish', tanh: 'tanh' };
@@ -151,28 +253,35 @@ const hubVersion = (): string => `adapter-lab/${ENGINE_VERSION}`;
 export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
   const headKind = a.spec.head.kind;
   if (headKind === 'mlm') throw new Error('a masked-LM run is saved as a Hugging Face model folder, not as an adapter folder');
-  const naming = hubNaming(a.name, headKind);
+  const s = a.settings;
+  const naming = hubNaming(a.name, headKind, layoutOf(s));
   const d = a.dims.hiddenSize;
   const isHead = (n: string) => naming.toHub(n).startsWith('heads.');
   const body = new Map<string, FloatTensor>();
   const head = new Map<string, FloatTensor>();
+  const adapterLayers = a.spec.adapters?.layers ?? [];
   for (const name of a.trainable) {
     const t = a.weights.get(name);
     if (!t) throw new Error(`no weights for the trained parameter ${name}`);
     (isHead(name) ? head : body).set(naming.toHub(name), t);
+    // A shared adapter is written at every layer that uses it: AdapterHub loads per-layer adapters.
+    const shared = a.spec.adapters?.share === 'all_layers' ? /^encoder\.layer\.(\d+)\.(.*\.adapter\..*)$/.exec(name) : null;
+    if (shared) for (const l of adapterLayers) if (l !== Number(shared[1])) body.set(naming.toHub(`encoder.layer.${l}.${shared[2]}`), t);
   }
-  const adapterLayers = a.spec.adapters?.layers ?? [];
   const common = { hidden_size: d, model_class: MODEL_CLASS, model_name: modelNameOf(a.modelRef), model_type: 'bert', name: a.name, version: hubVersion() };
-  const s = a.settings;
+  const isAdapter = s.method === 'adapter';
   const adapterConfig = {
     config: {
       architecture: 'bottleneck',
       mh_adapter: s.adapter.sites.includes('attention'),
       output_adapter: s.adapter.sites.includes('ffn'),
-      reduction_factor: d / s.adapter.size,
+      reduction_factor: reductionFactorFor(d, s.adapter.size, s.adapter.reductionFactor),
       non_linearity: s.adapter.nonLinearity,
-      ...HOULSBY_PLACEMENT,
-      init_weights: 'houlsby',
+      // Runs of the other methods hold no adapters: their config is Houlsby's, with every layer left out.
+      ...hubAdapterConfig(isAdapter ? s.adapter : { placement: 'serial', input: 'output', innerNorm: 'none', scaling: 1 }),
+      use_gating: false,
+      phm_layer: false,
+      init_weights: s.adapter.initWeights,
       leave_out: Array.from({ length: a.dims.layers }, (_, i) => i).filter((l) => !adapterLayers.includes(l)),
       dropout: 0.0,
       inv_adapter: null,
@@ -186,11 +295,13 @@ export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
       bottleneck_size: s.adapter.size,
       sites: s.adapter.sites,
       adapter_layers: s.adapter.layers,
+      depth: s.adapter.depth,
+      share: s.adapter.share,
       init_std: s.adapter.initStd,
       train_layernorm: s.adapter.trainLayerNorm,
       drop: { layers: s.drop.layers, mode: s.drop.mode },
       top_k: s.topK ?? null,
-      task: { kind: s.task.kind, text: s.task.text, label: s.task.label ?? null, metric: s.task.metric, max_length: s.task.maxLength },
+      task: { kind: s.task.kind, text: s.task.text, label: s.task.label ?? null, metric: s.task.metric, max_length: s.task.maxLength ?? null },
       trainable_parameters: a.trainableParameters,
       parameter_names: [...body.keys()],
     },
@@ -248,10 +359,11 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   const c = config.object('config');
   const architecture = c.optional('architecture', 'a string', (v): v is string => typeof v === 'string');
   if (architecture !== undefined && architecture !== 'bottleneck') throw c.error('architecture', `is "${architecture}"; only bottleneck adapters can be loaded`);
-  for (const [key, want] of Object.entries(HOULSBY_PLACEMENT)) {
+  for (const [key, want] of Object.entries(FIXED_FIELDS)) {
     const v = c.raw(key);
-    if (v !== undefined && v !== want) throw c.error(key, `is ${JSON.stringify(v)}; the engine's adapters are placed as Houlsby's (${key}: ${JSON.stringify(want)})`);
+    if (v !== undefined && v !== want && !(want === false && v === null)) throw c.error(key, `is ${JSON.stringify(v)}; ${FIXED_WHY[key]} (only ${JSON.stringify(want)} can be loaded)`);
   }
+  const variant = variantOf(c);
   const mh = c.boolean('mh_adapter');
   const output = c.boolean('output_adapter');
   if (typeof c.raw('reduction_factor') === 'object' && c.raw('reduction_factor') !== null) throw c.error('reduction_factor', 'is a per-layer mapping; only one reduction factor for every layer is supported');
@@ -265,6 +377,9 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   if (!isValidAdapterName(name)) throw config.error('name', `is "${name}"; an adapter name has letters, digits, _ and - only`);
   const modelName = config.optional('model_name', 'a string', (v): v is string => typeof v === 'string');
   const lab = config.has('adapter_lab') ? config.object('adapter_lab') : undefined;
+  const depth = lab?.optional('depth', 'a positive integer', (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1) ?? 1;
+  const share = lab?.optional('share', `one of ${SHARES.join(', ')}`, (v): v is Share => (SHARES as readonly unknown[]).includes(v)) ?? 'none';
+  const initWeights = c.optional('init_weights', 'a string', (v): v is string => typeof v === 'string') ?? 'houlsby';
 
   const headFields = new Fields(file(ADAPTER_FILES.headConfig), readJsonObject(file(ADAPTER_FILES.headConfig)));
   const h = headFields.object('config');
@@ -280,12 +395,16 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   if ((kind === 'span') !== (headType === 'question_answering')) throw headFields.error('adapter_lab.task', `is "${labTask}" but head_type is "${headType}"`);
   const labels = labelsOf(h, numLabels, kind);
 
-  const naming = hubNaming(name, kind);
+  const naming = hubNaming(name, kind, { innerNorm: variant.innerNorm === 'layernorm', depth });
   const weights = new Map<string, FloatTensor>();
-  readWeights(file(ADAPTER_FILES.weights), naming, weights, false);
-  readWeights(file(ADAPTER_FILES.headWeights), naming, weights, true);
+  const weightsFile = weightFile(dir, ADAPTER_FILES.weights, PYTORCH_ADAPTER_FILES.weights);
+  const headFile = weightFile(dir, ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights);
+  readWeights(weightsFile, naming, weights, false);
+  readWeights(headFile, naming, weights, true);
+  if (share === 'all_layers') collapseShared(weights, weightsFile, naming);
 
-  const settings = lab ? settingsFromLab(lab, kind, nonLinearity) : settingsInferred(weights, mh, output, nonLinearity, hiddenSize, reduction, kind);
+  const shape = { ...variant, depth, share, initWeights, reductionFactor: reduction };
+  const settings = lab ? settingsFromLab(lab, kind, nonLinearity, shape) : settingsInferred(weights, mh, output, nonLinearity, hiddenSize, shape, kind, c);
   if (settings.method === 'adapter') {
     if (settings.adapter.sites.includes('attention') !== mh) throw c.error('mh_adapter', `is ${mh} but adapter_lab.sites is ${JSON.stringify(settings.adapter.sites)}`);
     if (settings.adapter.sites.includes('ffn') !== output) throw c.error('output_adapter', `is ${output} but adapter_lab.sites is ${JSON.stringify(settings.adapter.sites)}`);
@@ -295,7 +414,8 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
     if (listed) {
       for (const hub of listed) {
         const internal = naming.toInternal(hub);
-        if (internal === undefined || !weights.has(internal)) throw new AdapterFolderError(file(ADAPTER_FILES.weights), `parameter "${hub}" (listed in ${ADAPTER_FILES.config}, adapter_lab.parameter_names) is missing`);
+        const owned = internal !== undefined && share === 'all_layers' ? sharedOwnerName(internal, weights) : internal;
+        if (owned === undefined || !weights.has(owned)) throw new AdapterFolderError(weightsFile, `parameter "${hub}" (listed in ${ADAPTER_FILES.config}, adapter_lab.parameter_names) is missing`);
       }
     }
   }
@@ -312,13 +432,13 @@ export function checkAdapterFolder(folder: AdapterFolder, expect: ModelExpectati
   // Settings the weights cannot check: they must still fit the base model.
   const { layers, maxPositions } = expect.dims;
   const s = folder.settings;
-  if (s.task.maxLength > maxPositions) throw new AdapterFolderError(configFile, `adapter_lab.task.max_length is ${s.task.maxLength}, but the base model has ${maxPositions} position embeddings`);
+  if (s.task.maxLength !== undefined && s.task.maxLength > maxPositions) throw new AdapterFolderError(configFile, `adapter_lab.task.max_length is ${s.task.maxLength}, but the base model has ${maxPositions} position embeddings`);
   for (const [field, list] of [['adapter_lab.adapter_layers', s.adapter.layers], ['adapter_lab.drop.layers', s.drop.layers], ['config.leave_out', folder.leaveOut]] as const) {
     const bad = list.find((l) => !Number.isInteger(l) || l < 0 || l >= layers);
     if (bad !== undefined) throw new AdapterFolderError(configFile, `${field} names layer ${bad}, but the base model has layers 0..${layers - 1}`);
   }
-  const naming = hubNaming(folder.name, folder.head.kind);
-  const fileOf = (internal: string) => path.join(folder.dir, naming.toHub(internal).startsWith('heads.') ? ADAPTER_FILES.headWeights : ADAPTER_FILES.weights);
+  const naming = hubNaming(folder.name, folder.head.kind, layoutOf(folder.settings));
+  const fileOf = (internal: string) => (naming.toHub(internal).startsWith('heads.') ? weightFile(folder.dir, ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights) : weightFile(folder.dir, ADAPTER_FILES.weights, PYTORCH_ADAPTER_FILES.weights));
   const shapes = parameterShapes(expect.spec);
   const wanted = new Set(expect.trainable);
   for (const name of expect.trainable) {
@@ -359,6 +479,18 @@ export function exportAdapterFolder(src: string, dest: string, opts: { readonly 
       const data = fs.readFileSync(path.join(src, name));
       writeAtomic(path.join(tmp, name), data);
       bytes += data.length;
+    }
+    // AdapterHub's load_adapter reads its PyTorch files unless told to use safetensors: both are written.
+    for (const [safe, pickle] of [[ADAPTER_FILES.weights, PYTORCH_ADAPTER_FILES.weights], [ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights]] as const) {
+      const f = openWeightsFile(path.join(src, safe));
+      let tensors: Map<string, FloatTensor>;
+      try {
+        tensors = new Map(f.tensors.map((t) => [t.name, f.readFloat(t.name)]));
+      } finally {
+        f.close();
+      }
+      writePytorchCheckpoint(path.join(tmp, pickle), tensors);
+      bytes += fs.statSync(path.join(tmp, pickle)).size;
     }
     if (existing) {
       // Moved aside rather than deleted first, so a failed rename leaves the old adapter.
@@ -462,15 +594,33 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
-/** Reads one weights file into `into` under the engine's names; head names belong in the head file only. */
+/** The folder's weights file: the safetensors one, else AdapterHub's default PyTorch checkpoint. */
+function weightFile(dir: string, safetensors: string, pytorch: string): string {
+  const safe = path.join(dir, safetensors);
+  const pickle = path.join(dir, pytorch);
+  return !fs.existsSync(safe) && fs.existsSync(pickle) ? pickle : safe;
+}
+
+/** How the folder's adapters are laid out in hub names. */
+function layoutOf(s: AdapterSettings): HubLayout {
+  return { innerNorm: s.method === 'adapter' && s.adapter.innerNorm === 'layernorm', depth: s.method === 'adapter' ? s.adapter.depth : 1 };
+}
+
+/**
+ * Reads one weights file (safetensors or a PyTorch checkpoint) into `into` under the engine's
+ * names; head names belong in the head file only. Two names of one tensor (AdapterHub's
+ * `adapter_norm_before` beside `adapter_down.0`) must hold the same values.
+ */
 function readWeights(file: string, naming: HubNaming, into: Map<string, FloatTensor>, headFile: boolean): void {
   let f;
   try {
-    f = openSafetensors(file);
+    f = openWeightsFile(file);
   } catch (e) {
+    if (!fs.existsSync(file)) throw new AdapterFolderError(file, 'is missing');
     throw asFolderError(file, e);
   }
   try {
+    const from = new Map<string, string>();
     for (const info of f.tensors) {
       const internal = naming.toInternal(info.name);
       const isHead = info.name.startsWith('heads.');
@@ -478,15 +628,69 @@ function readWeights(file: string, naming: HubNaming, into: Map<string, FloatTen
         const expected = headFile ? `heads.${naming.adapterName}.1.weight|bias` : `bert.… or bert.encoder.layer.{i}.…adapters.${naming.adapterName}.adapter_down.0|adapter_up.…`;
         throw new AdapterFolderError(file, `tensor "${info.name}" is not a parameter this file can hold (expected names like ${expected})`);
       }
+      let t: FloatTensor;
       try {
-        into.set(internal, f.readFloat(info.name));
+        t = f.readFloat(info.name);
       } catch (e) {
         throw asFolderError(file, e);
       }
+      const seen = into.get(internal);
+      if (seen && !sameTensor(seen, t)) throw new AdapterFolderError(file, `tensors "${from.get(internal)}" and "${info.name}" name the same parameter but differ`);
+      into.set(internal, t);
+      from.set(internal, info.name);
     }
   } finally {
     f.close();
   }
+}
+
+function sameTensor(a: FloatTensor, b: FloatTensor): boolean {
+  return sameShape(a.shape, b.shape) && a.data.every((x, i) => Object.is(x, b.data[i]));
+}
+
+const ADAPTER_PARAMETER = /^encoder\.layer\.(\d+)\.(.*\.adapter\..*)$/;
+
+/** The name a shared adapter's parameter has in the engine: the lowest layer holding that parameter. */
+function sharedOwnerName(internal: string, weights: ReadonlyMap<string, FloatTensor>): string {
+  const m = ADAPTER_PARAMETER.exec(internal);
+  if (!m) return internal;
+  const layers = [...weights.keys()].map((n) => ADAPTER_PARAMETER.exec(n)).filter((x) => x && x[2] === m[2]).map((x) => Number(x![1]));
+  return layers.length ? `encoder.layer.${Math.min(...layers)}.${m[2]}` : internal;
+}
+
+/** A shared adapter is saved once per layer: every copy must equal the lowest layer's, which the engine keeps. */
+function collapseShared(weights: Map<string, FloatTensor>, file: string, naming: HubNaming): void {
+  const lowest = new Map<string, number>();
+  for (const name of weights.keys()) {
+    const m = ADAPTER_PARAMETER.exec(name);
+    if (m) lowest.set(m[2]!, Math.min(lowest.get(m[2]!) ?? Infinity, Number(m[1])));
+  }
+  for (const [name, t] of [...weights]) {
+    const m = ADAPTER_PARAMETER.exec(name);
+    if (!m || Number(m[1]) === lowest.get(m[2]!)) continue;
+    const owner = `encoder.layer.${lowest.get(m[2]!)}.${m[2]}`;
+    if (!sameTensor(weights.get(owner)!, t)) throw new AdapterFolderError(file, `tensor "${naming.toHub(name)}" differs from "${naming.toHub(owner)}", but adapter_lab.share is all_layers (one adapter for every layer)`);
+    weights.delete(name);
+  }
+}
+
+/** The variant fields of AdapterHub's config, each checked; what cannot be represented is refused by name. */
+function variantOf(c: Fields): Pick<AdapterSettings['adapter'], 'placement' | 'input' | 'innerNorm' | 'scaling'> {
+  const flag = (key: string, fallback: boolean): boolean => c.optional(key, 'true or false', (v): v is boolean => typeof v === 'boolean') ?? fallback;
+  const parallel = flag('is_parallel', false);
+  // AdapterHub's parallel adapter reads the sub-layer's input whatever original_ln_before says.
+  const lnBefore = flag('original_ln_before', false);
+  const residual = c.raw('residual_before_ln');
+  if (!parallel && lnBefore && residual !== undefined && residual !== true) throw c.error('residual_before_ln', `is ${JSON.stringify(residual)}; with original_ln_before the adapter's residual is the sub-layer's output before the add and norm (true) here`);
+  if (!parallel && residual !== undefined && residual !== true && residual !== false) throw c.error('residual_before_ln', `is ${JSON.stringify(residual)}; expected true or false`);
+  flag('adapter_residual_before_ln', false); // without ln_after it changes nothing
+  const raw = c.raw('scaling');
+  let scaling: Scaling;
+  if (raw === undefined || raw === null) scaling = 1;
+  else if (raw === 'learned') scaling = 'learned';
+  else if (typeof raw === 'number' && Number.isFinite(raw) && raw > 0) scaling = raw;
+  else throw c.error('scaling', `is ${JSON.stringify(raw)}; a positive number or "learned" can be loaded (${raw === 'channel' ? "a per-channel scaling has no setting here" : 'adapter.scaling'})`);
+  return { placement: parallel ? 'parallel' : 'serial', input: !parallel && lnBefore ? 'normalized' : 'output', innerNorm: flag('ln_before', false) ? 'layernorm' : 'none', scaling };
 }
 
 function asFolderError(file: string, e: unknown): AdapterFolderError {
@@ -509,7 +713,10 @@ function labelsOf(h: Fields, numLabels: number, kind: HeadKind): readonly string
   return labels;
 }
 
-function settingsFromLab(lab: Fields, kind: HeadKind, nonLinearity: NonLinearity): AdapterSettings {
+/** What the config and adapter_lab say of the adapters' shape, beyond size, sites and layers. */
+type ShapeFields = Pick<AdapterSettings['adapter'], 'placement' | 'input' | 'innerNorm' | 'scaling' | 'depth' | 'share' | 'initWeights'> & { readonly reductionFactor: number };
+
+function settingsFromLab(lab: Fields, kind: HeadKind, nonLinearity: NonLinearity, shape: ShapeFields): AdapterSettings {
   const method = lab.oneOf('method', METHODS);
   const drop = lab.object('drop');
   const task = lab.object('task');
@@ -528,6 +735,7 @@ function settingsFromLab(lab: Fields, kind: HeadKind, nonLinearity: NonLinearity
       nonLinearity,
       initStd: lab.optional('init_std', 'a positive number', (v): v is number => typeof v === 'number' && v > 0) ?? 0.01,
       trainLayerNorm: lab.optional('train_layernorm', 'true or false', (v): v is boolean => typeof v === 'boolean') ?? false,
+      ...shape,
     },
     drop: { layers: drop.optional('layers', 'a list of layer indices', isIndexList) ?? [], mode: drop.oneOf('mode', DROP_MODES) },
     topK: lab.optional('top_k', 'a positive integer', (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 1),
@@ -536,41 +744,44 @@ function settingsFromLab(lab: Fields, kind: HeadKind, nonLinearity: NonLinearity
       text: task.optional('text', 'a list of column names', isStringList) ?? [],
       label: task.optional('label', 'a column name', (v): v is string => typeof v === 'string'),
       metric,
-      maxLength: task.number('max_length', (n) => Number.isInteger(n) && n >= 8, 'an integer ≥ 8'),
+      maxLength: task.optional('max_length', 'an integer ≥ 8', (v): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 8),
     },
   };
 }
 
 /**
- * Settings for a folder written by AdapterHub itself (no `adapter_lab` block): a Houlsby
- * adapter in the layers whose weights the file holds, the bottleneck size from the
- * weights' shapes, layer norms trained when the file holds them. The task's columns are
- * the engine's conventions (`sentence`, `label`; `sentence1`/`sentence2` are not guessed).
+ * Settings for a folder written by AdapterHub itself (no `adapter_lab` block): the adapters
+ * its config describes (`seq_bn`, `double_seq_bn`, `par_bn` and their variants) in the
+ * layers whose weights the file holds, the bottleneck size `hidden // reduction_factor` as
+ * AdapterHub computes it (checked against the weights), layer norms trained when the file
+ * holds them. The task's columns are the engine's conventions (`sentence`, `label`;
+ * `sentence1`/`sentence2` are not guessed); no max length (the base model's positions).
  */
-function settingsInferred(weights: ReadonlyMap<string, FloatTensor>, mh: boolean, output: boolean, nonLinearity: NonLinearity, hiddenSize: number, reduction: number, kind: HeadKind): AdapterSettings {
+function settingsInferred(weights: ReadonlyMap<string, FloatTensor>, mh: boolean, output: boolean, nonLinearity: NonLinearity, hiddenSize: number, shape: ShapeFields, kind: HeadKind, c: Fields): AdapterSettings {
   const layers = new Set<number>();
-  let size: number | undefined;
+  const size = Math.max(1, pythonFloorDiv(hiddenSize, shape.reductionFactor));
   let layerNorms = false;
   for (const [name, t] of weights) {
     const m = /^encoder\.layer\.(\d+)\..*\.adapter\.down\.weight$/.exec(name);
     if (m) {
       layers.add(Number(m[1]));
-      size = t.shape[0];
+      if (t.shape[0] !== size) throw c.error('reduction_factor', `is ${shape.reductionFactor}, so the bottleneck has hidden_size // ${shape.reductionFactor} = ${size} units, but the weights of layer ${m[1]} have ${t.shape[0]}`);
     }
-    if (name.includes('LayerNorm')) layerNorms = true;
+    if (name.includes('LayerNorm') && !name.includes('.adapter.')) layerNorms = true;
   }
   return {
     method: 'adapter',
     adapter: {
-      size: size ?? Math.max(1, Math.floor(hiddenSize / reduction)),
+      size,
       sites: [...(mh ? (['attention'] as const) : []), ...(output ? (['ffn'] as const) : [])],
       layers: [...layers].sort((a, b) => a - b),
       nonLinearity,
       initStd: 0.01,
       trainLayerNorm: layerNorms,
+      ...shape,
     },
     drop: { layers: [], mode: 'static' },
     topK: undefined,
-    task: { kind, text: kind === 'span' ? [] : ['sentence'], label: kind === 'span' ? undefined : 'label', metric: METRICS_BY_KIND[kind][0]!, maxLength: 128 },
+    task: { kind, text: kind === 'span' ? [] : ['sentence'], label: kind === 'span' ? undefined : 'label', metric: METRICS_BY_KIND[kind][0]!, maxLength: undefined },
   };
 }

@@ -14,7 +14,8 @@ import { parameterShapes } from '../model/bert';
 import * as names from '../model/names';
 import type { FloatTensor, WeightMap } from '../tensor';
 import { CheckpointError } from './errors';
-import { openSafetensors, writeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors';
+import { writeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors';
+import { openWeightsFile } from './weightsFile';
 import { writeAtomic, writeJson } from '../runs/store';
 
 export { CheckpointError } from './errors';
@@ -57,6 +58,8 @@ export interface HuggingFaceBert {
 }
 
 const DEFAULT_LAYER_NORM_EPS = 1e-12;
+const WEIGHTS_FILE = 'model.safetensors';
+const PYTORCH_WEIGHTS_FILE = 'pytorch_model.bin';
 /** How many problems one error lists before summarising the rest. */
 const MAX_LISTED_PROBLEMS = 8;
 const FLOAT_DTYPES = new Set(['F32', 'F16', 'BF16']);
@@ -93,10 +96,11 @@ export function loadHuggingFaceBert(folder: string): HuggingFaceBert {
 
   const configFile = path.join(folder, 'config.json');
   const { dims, layerNormEps } = readConfig(configFile);
-  const weightsFile = path.join(folder, 'model.safetensors');
-  if (!fs.existsSync(weightsFile)) throw new CheckpointError(folder, missingWeightsMessage(folder));
+  // model.safetensors, else pytorch_model.bin (many models still ship only that), read without Python.
+  const weightsFile = [WEIGHTS_FILE, PYTORCH_WEIGHTS_FILE].map((f) => path.join(folder, f)).find((f) => fs.existsSync(f));
+  if (!weightsFile) throw new CheckpointError(folder, missingWeightsMessage(folder));
 
-  const file = openSafetensors(weightsFile);
+  const file = openWeightsFile(weightsFile);
   try {
     return loadWeights(file, dims, layerNormEps, { folder, configFile, weightsFile });
   } finally {
@@ -128,14 +132,14 @@ function readConfig(configFile: string): { dims: BertDims; layerNormEps: number 
 
 function missingWeightsMessage(folder: string): string {
   const has = (f: string) => fs.existsSync(path.join(folder, f));
-  if (has('model.safetensors.index.json')) {
-    return 'the weights are sharded (model.safetensors.index.json); Adapter Lab reads a single model.safetensors: save the model again with a larger max_shard_size';
+  for (const index of ['model.safetensors.index.json', 'pytorch_model.bin.index.json']) {
+    if (has(index)) return `the weights are sharded (${index}); Adapter Lab reads a single model.safetensors or pytorch_model.bin: save the model again with a larger max_shard_size`;
   }
-  const other = ['pytorch_model.bin', 'tf_model.h5', 'flax_model.msgpack'].filter(has);
+  const other = ['tf_model.h5', 'flax_model.msgpack'].filter(has);
   if (other.length > 0) {
-    return `no model.safetensors, only ${other.join(', ')}; Adapter Lab reads safetensors only: convert it with transformers (AutoModel.from_pretrained(folder).save_pretrained(folder, safe_serialization=True))`;
+    return `no model.safetensors or pytorch_model.bin, only ${other.join(', ')}; convert it with transformers (AutoModel.from_pretrained(folder).save_pretrained(folder, safe_serialization=True))`;
   }
-  return 'no model.safetensors in the model folder';
+  return 'no model.safetensors or pytorch_model.bin in the model folder';
 }
 
 function loadWeights(

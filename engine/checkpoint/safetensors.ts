@@ -455,3 +455,15 @@ function describe(v: unknown): string {
   const s = JSON.stringify(v) ?? String(v);
   return s.length > 60 ? `${s.slice(0, 57)}...` : s;
 }
+
+/** Half-precision bit patterns (F16, or BF16 with `bf16`) widened exactly to float32. */
+export function widenHalf(raw: Uint16Array, bf16: boolean): Float32Array {
+  const data = new Float32Array(raw.length);
+  const bits = new Uint32Array(data.buffer);
+  if (bf16) for (let i = 0; i < raw.length; i++) bits[i] = raw[i]! << 16;
+  else {
+    const table = f16Table();
+    for (let i = 0; i < raw.length; i++) bits[i] = table[raw[i]!]!;
+  }
+  return data;
+}

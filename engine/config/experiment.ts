@@ -8,7 +8,14 @@ import * as path from 'node:path';
 import { BUILTIN_PREFIX } from '../model/dims';
 import { parseLayerSelection, type LayerPart, type LayerSelection } from './layers';
 import {
+  ADAPTER_INPUTS,
+  ADAPTER_PRESETS,
   DEVICES,
+  INNER_NORMS,
+  PLACEMENTS,
+  PRESET_SETTINGS,
+  SCALING_KEYWORDS,
+  SHARES,
   DROP_MODES,
   gridPaths,
   METHODS,
@@ -19,7 +26,13 @@ import {
   SITES,
   TASK_KINDS,
   TOKENIZER_CHOICES,
+  type AdapterInputName,
+  type AdapterPreset,
   type Device,
+  type InnerNorm,
+  type Placement,
+  type Scaling,
+  type Share,
   type DropMode,
   type Method,
   type Metric,
@@ -57,12 +70,23 @@ export interface Experiment {
   readonly method: Method;
   readonly topK: number | undefined;
   readonly adapter: {
-    readonly size: number;
+    readonly preset: AdapterPreset | undefined;
+    /**
+     * The bottleneck size, or, where a preset fills it, AdapterHub's reduction factor: the
+     * size is then `hidden // reductionFactor`, known once the model is (`bottleneckSize`).
+     */
+    readonly size: number | { readonly reductionFactor: number };
     readonly sites: readonly Site[];
     readonly layers: LayerSelection;
     readonly nonLinearity: NonLinearity;
     readonly initStd: number;
     readonly trainLayerNorm: boolean;
+    readonly placement: Placement;
+    readonly input: AdapterInputName;
+    readonly scaling: Scaling;
+    readonly innerNorm: InnerNorm;
+    readonly depth: number;
+    readonly share: Share;
   };
   readonly drop: { readonly layers: LayerSelection; readonly mode: DropMode };
   readonly training: {
@@ -130,7 +154,9 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
   const runtime = obj(root.runtime);
   const kind = oneOf(task.kind, TASK_KINDS, 'classification');
   const text = typeof task.text === 'string' ? [task.text] : Array.isArray(task.text) ? task.text.filter((c): c is string => typeof c === 'string') : [];
-  const sites = typeof adapter.sites === 'string' ? [adapter.sites] : Array.isArray(adapter.sites) ? adapter.sites : ['attention', 'ffn'];
+  const preset = typeof adapter.preset === 'string' && (ADAPTER_PRESETS as readonly string[]).includes(adapter.preset) ? (adapter.preset as AdapterPreset) : undefined;
+  const fill = preset ? PRESET_SETTINGS[preset] : undefined;
+  const sites = typeof adapter.sites === 'string' ? [adapter.sites] : Array.isArray(adapter.sites) ? adapter.sites : [...(fill?.sites ?? ['attention', 'ffn'])];
   const seed = int(training.seed, 42, 0);
   const name = str(root.name) ?? 'experiment';
   const fromScratch = root.from_scratch === undefined || root.model !== undefined ? undefined : resolveScratch(obj(root.from_scratch), baseDir);
@@ -154,12 +180,19 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
     method: oneOf(root.method, METHODS, 'adapter'),
     topK: root.top_k === undefined ? undefined : int(root.top_k, 1, 1),
     adapter: {
-      size: int(adapter.size, 64, 1),
+      preset,
+      size: fill && !(typeof adapter.size === 'number' && Number.isInteger(adapter.size) && adapter.size >= 1) ? { reductionFactor: fill.reductionFactor } : int(adapter.size, 64, 1),
       sites: [...new Set(sites.filter((s): s is Site => (SITES as readonly unknown[]).includes(s)))],
       layers: selectionOf(adapter.layers, ['all'], { kind: 'all' }),
-      nonLinearity: oneOf(adapter.non_linearity, NON_LINEARITIES, 'gelu'),
+      nonLinearity: oneOf(adapter.non_linearity, NON_LINEARITIES, fill?.nonLinearity ?? 'gelu'),
       initStd: num(adapter.init_std, 0.01, (n) => n > 0),
       trainLayerNorm: typeof adapter.train_layernorm === 'boolean' ? adapter.train_layernorm : true,
+      placement: oneOf(adapter.placement, PLACEMENTS, fill?.placement ?? 'serial'),
+      input: oneOf(adapter.input, ADAPTER_INPUTS, fill?.input ?? 'output'),
+      scaling: scalingOf(adapter.scaling, fill?.scaling ?? 1),
+      innerNorm: oneOf(adapter.inner_norm, INNER_NORMS, fill?.innerNorm ?? 'none'),
+      depth: int(adapter.depth, fill?.depth ?? 1, 1),
+      share: oneOf(adapter.share, SHARES, fill?.share ?? 'none'),
     },
     drop: { layers: selectionOf(drop.layers, ['none'], { kind: 'none' }), mode: oneOf(drop.mode, DROP_MODES, 'static') },
     training: {
@@ -194,6 +227,37 @@ function resolveScratch(s: Plain, baseDir: string): ScratchModel {
     cased: s.cased === true,
     initializerRange: num(s.initializer_range, 0.02, (n) => n > 0 && n <= 1),
   };
+}
+
+function scalingOf(value: unknown, fallback: Scaling): Scaling {
+  if (typeof value === 'string' && (SCALING_KEYWORDS as readonly string[]).includes(value)) return value as Scaling;
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+/**
+ * The bottleneck size m on a model of this hidden size: the setting, or `hidden // reduction
+ * factor` as AdapterHub computes it (at least 1).
+ */
+export function bottleneckSize(size: Experiment['adapter']['size'], hiddenSize: number): number {
+  return typeof size === 'number' ? size : Math.max(1, pythonFloorDiv(hiddenSize, size.reductionFactor));
+}
+
+/**
+ * Python's `a // b` for floats (AdapterHub's `int(hidden_size // reduction_factor)`), which is
+ * not always `Math.floor(a / b)`: Python divides the exact remainder out first
+ * (`1 // 0.1` is 9, while `Math.floor(1 / 0.1)` is 10).
+ */
+export function pythonFloorDiv(a: number, b: number): number {
+  let mod = a % b;
+  let div = (a - mod) / b;
+  if (mod !== 0 && b < 0 !== mod < 0) {
+    mod += b;
+    div -= 1;
+  }
+  if (div === 0) return 0;
+  let floor = Math.floor(div);
+  if (div - floor > 0.5) floor += 1;
+  return floor;
 }
 
 function selectionOf(value: unknown, keywords: readonly string[], fallback: LayerSelection): LayerSelection {

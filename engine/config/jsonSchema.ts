@@ -43,6 +43,10 @@ function toJsonSchema(spec: Spec, isRoot = false): Json {
       if (spec.max !== undefined) out.maximum = spec.max;
       if (spec.exclusiveMin !== undefined) out.exclusiveMinimum = spec.exclusiveMin;
       if (spec.exclusiveMax !== undefined) out.exclusiveMaximum = spec.exclusiveMax;
+      if (spec.keywords?.length) {
+        const { description, default: fallback, ...number } = out;
+        return { description, ...(fallback !== undefined ? { default: fallback } : {}), anyOf: [number, { type: 'string', enum: [...spec.keywords] }] };
+      }
       return out;
     }
     case 'string':

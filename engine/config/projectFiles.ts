@@ -46,7 +46,7 @@ export class ProjectFiles {
       return { ok: true, dims, source: 'builtin', name };
     }
     const configPath = path.join(ref, 'config.json');
-    const stamp = stampOf(configPath) + '|' + stampOf(path.join(ref, 'model.safetensors')) + '|' + stampOf(path.join(ref, 'vocab.txt')) + '|' + stampOf(path.join(ref, 'tokenizer.json'));
+    const stamp = stampOf(configPath) + '|' + stampOf(path.join(ref, 'model.safetensors')) + '|' + stampOf(path.join(ref, 'pytorch_model.bin')) + '|' + stampOf(path.join(ref, 'vocab.txt')) + '|' + stampOf(path.join(ref, 'tokenizer.json'));
     return cached(this.models, ref, stamp, () => readModelFolder(ref));
   }
 
@@ -106,9 +106,8 @@ function readModelFolder(folder: string): ModelInfo {
   }
   const dims = dimsFromConfig(json);
   if (typeof dims === 'string') return { ok: false, code: 'bad-model', message: `config.json: ${dims}` };
-  if (!fs.existsSync(path.join(folder, 'model.safetensors'))) {
-    const hint = fs.existsSync(path.join(folder, 'pytorch_model.bin')) ? ' (only pytorch_model.bin is there: convert it to safetensors)' : '';
-    return { ok: false, code: 'bad-model', message: `No model.safetensors in the model folder${hint}` };
+  if (!fs.existsSync(path.join(folder, 'model.safetensors')) && !fs.existsSync(path.join(folder, 'pytorch_model.bin'))) {
+    return { ok: false, code: 'bad-model', message: 'No model.safetensors or pytorch_model.bin in the model folder' };
   }
   if (!fs.existsSync(path.join(folder, 'vocab.txt')) && !fs.existsSync(path.join(folder, 'tokenizer.json'))) {
     return { ok: false, code: 'bad-model', message: 'No vocab.txt or tokenizer.json in the model folder' };

@@ -32,6 +32,7 @@ function row(path: string, spec: Spec): string {
   if ((spec.type === 'enum' || spec.type === 'enumList') && spec.valueDocs) {
     meaning += ' ' + Object.entries(spec.valueDocs).map(([v, d]) => `\`${v}\`: ${d}`).join(' ');
   }
+  if (spec.type === 'number' && spec.keywordDocs) meaning += ' ' + Object.entries(spec.keywordDocs).map(([v, d]) => `\`${v}\`: ${d}`).join(' ');
   if (spec.paper) meaning += ` *Paper:* ${spec.paper}`;
   return `| \`${path}\`${required} | ${escape(accepts)} | ${def} | ${escape(meaning)} |`;
 }

@@ -110,6 +110,13 @@ function checkMethodKeys({ root, text, experiment }: RuleInput, out: Finding[]):
       out.push(finding('irrelevant-key', `\`${key}\` settings are ignored with \`method: ${experiment.method}\`; they apply to \`method: adapter\``, e.keyRange));
     }
   }
+  // A parallel adapter reads the sub-layer's input: what a serial one reads does not apply.
+  const adapterMap = entryOf(root, 'adapter')?.value;
+  const input = adapterMap?.kind === 'map' ? entryOf(adapterMap, 'input') : undefined;
+  const placements = effectiveStrings(root, 'adapter.placement', experiment.adapter.placement);
+  if (input && !placements.has('serial')) {
+    out.push(finding('irrelevant-key', "`adapter.input` has no effect with `placement: parallel`: a parallel adapter reads the sub-layer's input", input.keyRange, [removeEntryFix(input, text, 'Remove `adapter.input`')]));
+  }
   // Full fine-tuning and layer-norm tuning train the embeddings: nothing below them is frozen.
   const training = entryOf(root, 'training');
   const cache = training?.value.kind === 'map' ? entryOf(training.value, 'prefix_cache') : undefined;

@@ -35,6 +35,9 @@ export interface EnumListSpec extends SpecBase {
 }
 export interface NumberSpec extends SpecBase {
   readonly type: 'number';
+  /** Words accepted besides a number (`scaling: learned`). */
+  readonly keywords?: readonly string[];
+  readonly keywordDocs?: Readonly<Record<string, string>>;
   readonly integer?: boolean;
   readonly min?: number;
   readonly max?: number;
@@ -115,6 +118,57 @@ export type Site = (typeof SITES)[number];
 export const NON_LINEARITIES = ['gelu', 'relu', 'swish', 'tanh'] as const;
 export type NonLinearity = (typeof NON_LINEARITIES)[number];
 
+export const PLACEMENTS = ['serial', 'parallel'] as const;
+export type Placement = (typeof PLACEMENTS)[number];
+
+export const ADAPTER_INPUTS = ['output', 'normalized'] as const;
+export type AdapterInputName = (typeof ADAPTER_INPUTS)[number];
+
+export const INNER_NORMS = ['none', 'layernorm'] as const;
+export type InnerNorm = (typeof INNER_NORMS)[number];
+
+export const SHARES = ['none', 'all_layers'] as const;
+export type Share = (typeof SHARES)[number];
+
+export const SCALING_KEYWORDS = ['learned'] as const;
+export type Scaling = number | (typeof SCALING_KEYWORDS)[number];
+
+export const ADAPTER_PRESETS = ['houlsby', 'pfeiffer', 'parallel'] as const;
+export type AdapterPreset = (typeof ADAPTER_PRESETS)[number];
+
+/**
+ * What a preset fills, as AdapterHub's configs set it. A setting written in the file wins
+ * over its preset. The bottleneck size is `hidden // reduction_factor`, as AdapterHub
+ * computes it; an explicit `adapter.size` replaces it.
+ */
+export interface PresetSettings {
+  /** AdapterHub's config name and class. */
+  readonly hub: string;
+  readonly sites: readonly Site[];
+  readonly placement: Placement;
+  readonly input: AdapterInputName;
+  readonly nonLinearity: NonLinearity;
+  readonly reductionFactor: number;
+  readonly scaling: Scaling;
+  readonly innerNorm: InnerNorm;
+  readonly depth: number;
+  readonly share: Share;
+}
+
+export const PRESET_SETTINGS: Readonly<Record<AdapterPreset, PresetSettings>> = {
+  houlsby: { hub: '`double_seq_bn` (DoubleSeqBnConfig)', sites: ['attention', 'ffn'], placement: 'serial', input: 'output', nonLinearity: 'swish', reductionFactor: 16, scaling: 1, innerNorm: 'none', depth: 1, share: 'none' },
+  pfeiffer: { hub: '`seq_bn` (SeqBnConfig)', sites: ['ffn'], placement: 'serial', input: 'normalized', nonLinearity: 'relu', reductionFactor: 16, scaling: 1, innerNorm: 'none', depth: 1, share: 'none' },
+  parallel: { hub: '`par_bn` (ParBnConfig)', sites: ['ffn'], placement: 'parallel', input: 'output', nonLinearity: 'relu', reductionFactor: 2, scaling: 4, innerNorm: 'none', depth: 1, share: 'none' },
+};
+
+/** A preset field by field, for hover and the docs. */
+export function describePreset(name: AdapterPreset): string {
+  const p = PRESET_SETTINGS[name];
+  const scaling = typeof p.scaling === 'number' ? p.scaling.toFixed(1) : p.scaling;
+  const input = p.placement === 'serial' ? `, input: ${p.input}` : '';
+  return `AdapterHub's ${p.hub}: sites: [${p.sites.join(', ')}], placement: ${p.placement}${input}, non_linearity: ${p.nonLinearity}, size: hidden // ${p.reductionFactor}, scaling: ${scaling}, inner_norm: ${p.innerNorm}, depth: ${p.depth}, share: ${p.share}.`;
+}
+
 export const DROP_MODES = ['static', 'robust'] as const;
 export type DropMode = (typeof DROP_MODES)[number];
 
@@ -142,7 +196,7 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
     model: {
       type: 'path',
       target: 'model',
-      doc: 'A Hugging Face BERT folder (config.json, model.safetensors, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`. Required unless `from_scratch` declares a new model.',
+      doc: 'A Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`. Required unless `from_scratch` declares a new model.',
     },
     from_scratch: {
       type: 'object',
@@ -281,15 +335,26 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
     },
     adapter: {
       type: 'object',
-      doc: 'The bottleneck adapters: `A(h) = h + W_up f(W_down h + b_down) + b_up`, placed after each sub-layer\'s output projection and before its residual add and layer norm.',
-      paper: 'Houlsby et al., 2019, section 2.1.',
+      doc: 'The bottleneck adapters: `A(h) = h + W_up f(W_down h + b_down) + b_up`, placed after each sub-layer\'s output projection and before its residual add and layer norm (Houlsby); `placement`, `input`, `scaling`, `inner_norm`, `depth` and `share` give the variants, `preset` AdapterHub\'s configurations.',
+      paper: 'Houlsby et al., 2019, section 2.1; variants in section 3.6.',
       fields: {
+        preset: {
+          type: 'enum',
+          values: ADAPTER_PRESETS,
+          doc: "Fills the adapter settings as one of AdapterHub's configurations does; settings written here win over it. Without a preset the defaults below apply (Houlsby's placement with GELU and m = 64).",
+          paper: "AdapterHub's users mostly run these three; He et al. (2022) find the parallel adapter with scaling 4 often the best.",
+          valueDocs: {
+            houlsby: describePreset('houlsby'),
+            pfeiffer: `${describePreset('pfeiffer')} The adapter reads the layer norm of the residual sum LN(h + x), keeps h as its residual, and the same layer norm is applied again: LN(f(LN(h + x)) + h + x) (Pfeiffer et al., 2021).`,
+            parallel: `${describePreset('parallel')} The adapter reads the sub-layer's input x beside it: LN(h + x + 4·f(x)) (He et al., 2022).`,
+          },
+        },
         size: {
           type: 'number',
           integer: true,
           min: 1,
           default: 64,
-          doc: 'The bottleneck dimension m. Each adapter has `2·m·d + d + m` parameters (d = hidden size).',
+          doc: "The bottleneck dimension m. Each adapter has `2·m·d + d + m` parameters (d = hidden size), plus `2·d` with an inner norm, `(depth − 1)·(m² + m)` for deeper bottlenecks and 1 for a learned scaling. With a preset and no size, m = hidden // the preset's reduction factor, as AdapterHub computes it.",
           paper: 'GLUE sweep: m in {8, 64, 256}; mean validation accuracy 86.2 / 85.8 / 85.7. Size 64 on BERT-base adds about 2.1% parameters.',
         },
         sites: {
@@ -313,13 +378,69 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
           type: 'enum',
           values: NON_LINEARITIES,
           default: 'gelu',
-          doc: 'The non-linearity f inside the bottleneck.',
+          doc: 'The non-linearity f inside the bottleneck (after the down projection and after each hidden layer).',
+          paper: 'Houlsby et al. tried other non-linearities and found them no better.',
           valueDocs: {
             gelu: 'Exact (erf) GELU, as BERT uses.',
             relu: 'max(0, x).',
             swish: 'x · sigmoid(x).',
             tanh: 'Hyperbolic tangent (tried by Houlsby et al., no better).',
           },
+        },
+        placement: {
+          type: 'enum',
+          values: PLACEMENTS,
+          default: 'serial',
+          doc: "Where the adapter sits in each sub-layer. Removing a parallel adapter (AdapterDrop, ablation) removes its branch.",
+          paper: 'Houlsby et al. (section 3.6) tried adapters in parallel to the sub-layer; He et al. (2022) find parallel adapters with a scaling factor often the best.',
+          valueDocs: {
+            serial: "In series: the adapter transforms the sub-layer's projected output h before the residual add and layer norm, LN(x + h + s·f(h)).",
+            parallel: "In parallel: the adapter reads the sub-layer's input x and is added beside it, LN(x + h + s·f(x)) (AdapterHub's is_parallel).",
+          },
+        },
+        input: {
+          type: 'enum',
+          values: ADAPTER_INPUTS,
+          default: 'output',
+          doc: "What a serial adapter reads. A parallel adapter always reads the sub-layer's input.",
+          paper: "Pfeiffer et al. (2021) place one adapter after the feed-forward block's residual add and layer norm (AdapterHub's original_ln_before).",
+          valueDocs: {
+            output: "The sub-layer's projected output h (Houlsby): LN(x + h + s·f(h)).",
+            normalized: "The layer norm of the residual sum, LN(x + h); the adapter's residual is still h and the same layer norm is applied again after: LN(x + h + s·f(LN(x + h))) (Pfeiffer; AdapterHub's seq_bn).",
+          },
+        },
+        scaling: {
+          type: 'number',
+          exclusiveMin: 0,
+          keywords: SCALING_KEYWORDS,
+          keywordDocs: { learned: 'One trained scalar per adapter, starting at 1 (AdapterHub\'s `scaling: learned`).' },
+          default: 1,
+          doc: "A factor s on the adapter's output before it is added: a number, or `learned`.",
+          paper: 'He et al. (2022) scale parallel adapters by 4 (AdapterHub\'s par_bn).',
+        },
+        inner_norm: {
+          type: 'enum',
+          values: INNER_NORMS,
+          default: 'none',
+          doc: 'A layer norm inside the adapter, before the down projection (AdapterHub\'s ln_before; epsilon 1e-5, scale and shift trained with the adapter, 2·d parameters).',
+          paper: 'Houlsby et al. (section 3.6) tried batch and layer normalisation inside the adapter and found them no better.',
+          valueDocs: { none: 'No inner normalisation.', layernorm: 'LayerNorm(d) on the adapter\'s input, before the down projection.' },
+        },
+        depth: {
+          type: 'number',
+          integer: true,
+          min: 1,
+          default: 1,
+          doc: 'Hidden layers in the bottleneck: 1 is down projection, non-linearity, up projection; each more adds an m→m layer with the non-linearity (m² + m parameters). AdapterHub has no deeper adapters: such an adapter is saved in its layout but loads only here.',
+          paper: 'Houlsby et al. (section 3.6) tried more layers per adapter and found them no better.',
+        },
+        share: {
+          type: 'enum',
+          values: SHARES,
+          default: 'none',
+          doc: 'Whether layers share one adapter per site. Shared weights count once; a saved adapter holds a copy per layer, so AdapterHub loads it as ordinary adapters.',
+          paper: "AdapterDrop (Rücklé et al., 2021), appendix: sharing one adapter's weights across all layers costs almost nothing.",
+          valueDocs: { none: 'Each layer has its own adapters.', all_layers: "One adapter's weights per site, used at every adapter layer." },
         },
         init_std: {
           type: 'number',
@@ -572,7 +693,7 @@ export function describeSpec(spec: Spec): string {
       if (spec.exclusiveMin !== undefined) parts.push(`> ${spec.exclusiveMin}`);
       if (spec.max !== undefined) parts.push(`<= ${spec.max}`);
       if (spec.exclusiveMax !== undefined) parts.push(`< ${spec.exclusiveMax}`);
-      return parts.join(' ');
+      return spec.keywords?.length ? `${parts.join(' ')} or ${spec.keywords.map((k) => `\`${k}\``).join(', ')}` : parts.join(' ');
     }
     case 'string':
       return 'a string';

@@ -161,6 +161,11 @@ function checkEnum(spec: EnumSpec | EnumListSpec, node: TreeNode, name: string, 
 }
 
 function checkNumber(spec: NumberSpec, node: TreeNode, name: string, out: Finding[], at: TextRange): void {
+  if (spec.keywords?.length && node.kind === 'scalar' && typeof node.value === 'string' && !(node.quoted && Number.isFinite(Number(node.value)) && node.value.trim() !== '')) {
+    if (spec.keywords.includes(node.value)) return;
+    const suggestion = closest(node.value, spec.keywords);
+    return void out.push(finding('not-in-enum', `${name} must be ${describeSpec(spec)}, found "${node.value}"${suggestion ? `; did you mean "${suggestion}"?` : ''}`, node.range, suggestion ? [replaceFix(node.range, suggestion)] : undefined));
+  }
   if (node.kind !== 'scalar' || typeof node.value !== 'number') {
     const fix = node.kind === 'scalar' && node.quoted && typeof node.value === 'string' && Number.isFinite(Number(node.value)) && node.value.trim() !== '' ? [{ title: 'Remove the quotes', edits: [{ range: node.range, newText: node.value.trim() }], preferred: true }] : undefined;
     return void out.push(wrongType(name, spec, node, at, fix));

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { countParameters, type HeadKind, type ParameterCounts } from '../model/parameters';
 import { resolveExperiment, sweepSize, type Experiment, type SweepSize } from './experiment';
 import { finding, hasErrors, type Finding } from './findings';
-import { layersOf } from './layers';
+import { adapterCountingOf } from './adapterPlan';
 import { ProjectFiles, type ModelInfo } from './projectFiles';
 import { checkRules } from './rules';
 import { checkSchema, plainOf } from './schemaCheck';
@@ -72,15 +72,9 @@ export function validateExperiment(text: string, options: ValidateOptions = {}):
 }
 
 function parametersOf(experiment: Experiment, model: ModelInfo & { ok: true }, files: ProjectFiles): ParameterCounts {
-  const L = model.dims.layers;
-  const dropped = experiment.drop.mode === 'static' ? new Set(layersOf(experiment.drop.layers, L)) : new Set<number>();
-  const adapterLayers = layersOf(experiment.adapter.layers, L).filter((l) => !dropped.has(l));
   return countParameters(model.dims, {
     method: experiment.method,
-    adapterSize: experiment.adapter.size,
-    sites: experiment.adapter.sites,
-    adapterLayers,
-    trainLayerNorm: experiment.adapter.trainLayerNorm,
+    ...adapterCountingOf(experiment, model.dims),
     topK: experiment.topK ?? 1,
     head: experiment.task.kind as HeadKind,
     // A masked-LM head's decoder bias has one entry per vocabulary token.

@@ -47,7 +47,9 @@ export async function importAdapter(opts: ImportOptions): Promise<ImportResult> 
   const modelRef = resolveModel(folder, opts.model);
   if (opts.data !== undefined && !fs.existsSync(opts.data)) throw new AdapterFolderError(path.resolve(opts.data), '--data: no such file');
   const model = loadModel(modelRef);
-  const experiment = experimentOf(folder, modelRef, opts);
+  // A folder AdapterHub wrote names no max length: the base model's positions bound the input.
+  const maxLength = folder.settings.task.maxLength ?? model.dims.maxPositions;
+  const experiment = experimentOf(folder, modelRef, maxLength, opts);
   const numLabels = folder.head.kind === 'span' ? 2 : folder.head.numLabels;
   const plan = planRun(experiment, model.dims, numLabels, model.layerNormEps);
   checkAdapterFolder(folder, { dims: model.dims, spec: plan.spec, trainable: plan.trainable });
@@ -58,7 +60,7 @@ export async function importAdapter(opts: ImportOptions): Promise<ImportResult> 
   const run = path.basename(runDir);
   try {
     emit({ type: 'start', job: 'import', run, runDir, from, method: experiment.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase } });
-    writeAtomic(path.join(runDir, RUN_FILES.experiment), `# Imported by adapter-lab import from ${from}; the adapter was not trained here.\n${stringify(plainExperiment(folder, modelRef, opts))}`);
+    writeAtomic(path.join(runDir, RUN_FILES.experiment), `# Imported by adapter-lab import from ${from}; the adapter was not trained here.\n${stringify(plainExperiment(folder, modelRef, maxLength, opts))}`);
     writeJson(path.join(runDir, RUN_FILES.config), { experiment, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps: 0, stepsPerEpoch: 0, imported: { from, adapter: folder.name } });
     writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, model: model.ref, pretrained: !model.builtin, imported: from });
     if (labels) writeJson(path.join(runDir, RUN_FILES.labels), labels.toJSON());
@@ -69,7 +71,7 @@ export async function importAdapter(opts: ImportOptions): Promise<ImportResult> 
       modelRef: model.ref,
       dims: model.dims,
       headDropout: model.dropout.hidden,
-      settings: folder.settings,
+      settings: { ...folder.settings, task: { ...folder.settings.task, maxLength } },
       spec: plan.spec,
       trainable: plan.trainable,
       weights: folder.weights,
@@ -112,7 +114,7 @@ function resolveModel(folder: AdapterFolder, override: string | undefined): stri
 }
 
 /** The experiment as the plain (YAML-shaped) settings it would be written with. */
-function plainExperiment(folder: AdapterFolder, modelRef: string, opts: ImportOptions): Record<string, unknown> {
+function plainExperiment(folder: AdapterFolder, modelRef: string, maxLength: number, opts: ImportOptions): Record<string, unknown> {
   const s = folder.settings;
   const data = opts.data !== undefined ? path.resolve(opts.data) : undefined;
   return {
@@ -124,7 +126,7 @@ function plainExperiment(folder: AdapterFolder, modelRef: string, opts: ImportOp
       ...(s.task.text.length ? { text: [...s.task.text] } : {}),
       ...(s.task.label !== undefined ? { label: s.task.label } : {}),
       metric: s.task.metric,
-      max_length: s.task.maxLength,
+      max_length: maxLength,
     },
     method: s.method,
     ...(s.topK !== undefined ? { top_k: s.topK } : {}),
@@ -134,6 +136,12 @@ function plainExperiment(folder: AdapterFolder, modelRef: string, opts: ImportOp
       // An empty selection is no valid setting; only the adapter method reads it.
       layers: s.adapter.layers.length ? [...s.adapter.layers] : 'all',
       non_linearity: s.adapter.nonLinearity,
+      placement: s.adapter.placement,
+      ...(s.adapter.placement === 'serial' ? { input: s.adapter.input } : {}),
+      scaling: s.adapter.scaling,
+      inner_norm: s.adapter.innerNorm,
+      depth: s.adapter.depth,
+      share: s.adapter.share,
       init_std: s.adapter.initStd,
       train_layernorm: s.adapter.trainLayerNorm,
     },
@@ -141,8 +149,8 @@ function plainExperiment(folder: AdapterFolder, modelRef: string, opts: ImportOp
   };
 }
 
-function experimentOf(folder: AdapterFolder, modelRef: string, opts: ImportOptions): Experiment {
-  const e = resolveExperiment(plainExperiment(folder, modelRef, opts), process.cwd());
+function experimentOf(folder: AdapterFolder, modelRef: string, maxLength: number, opts: ImportOptions): Experiment {
+  const e = resolveExperiment(plainExperiment(folder, modelRef, maxLength, opts), process.cwd());
   // Without --data the run has no data file at all (resolution would make the folder one).
   return opts.data !== undefined ? e : { ...e, task: { ...e.task, train: '', validation: undefined } };
 }

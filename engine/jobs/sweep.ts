@@ -31,7 +31,7 @@ export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', s
 export type SweepOutcome = 'completed' | 'failed' | 'cancelled';
 
 /** Axes that define a group: the best trial is chosen among the others (learning rate, epochs, seeds, …). */
-export const GROUP_AXES = ['method', 'adapter.size', 'top_k'] as const;
+export const GROUP_AXES = ['method', 'adapter.size', 'adapter.preset', 'adapter.placement', 'adapter.input', 'adapter.scaling', 'adapter.inner_norm', 'adapter.depth', 'adapter.share', 'top_k'] as const;
 
 import type { GroupSummary, SweepSummary, TrialRecord } from '../runs/trials';
 export type { GroupSummary, SweepSummary, TrialRecord };
@@ -371,7 +371,8 @@ function groupKey(assignments: Readonly<Record<string, unknown>>): Record<string
   for (const axis of GROUP_AXES) if (axis in assignments) out[axis] = assignments[axis];
   // top_k means nothing for the other methods; adapter.size nothing for the baselines.
   if ('method' in out && out.method !== 'top_k') delete out.top_k;
-  if ('method' in out && out.method !== 'adapter') delete out['adapter.size'];
+  // The adapters' architecture (size, preset, variants) defines groups of adapter trials only.
+  if ('method' in out && out.method !== 'adapter') for (const axis of GROUP_AXES) if (axis.startsWith('adapter.')) delete out[axis];
   return out;
 }
 

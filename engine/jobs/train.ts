@@ -393,7 +393,7 @@ async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPla
     modelRef: model.ref,
     dims: model.dims,
     headDropout: model.dropout.hidden,
-    settings: adapterSettingsOf(e, model.dims.layers),
+    settings: adapterSettingsOf(e, model.dims),
     spec: plan.spec,
     trainable: plan.trainable,
     weights,

@@ -1,18 +1,21 @@
 /**
  * BERT as an ONNX graph, identical in function to Hugging Face's BertModel (post-LN layers,
- * exact erf GELU, additive attention mask), with Houlsby adapters. A task head, when the
+ * exact erf GELU, additive attention mask), with bottleneck adapters. A task head, when the
  * caller gives one (engine/tasks builds the whole model), goes on top of the last layer.
  *
  * Each parameter is either trainable (a graph input, fed at every step) or frozen (an
- * initializer, loaded once with the session). Adapters sit after each sub-layer's output
- * projection and before its residual add and layer norm:
+ * initializer, loaded once with the session). Houlsby adapters sit after each sub-layer's
+ * output projection and before its residual add and layer norm:
  *   x = LN(x + A(Proj(sublayer(x)))),  A(h) = h + W_up·f(W_down·h + b_down) + b_up.
+ * The variants (parallel, Pfeiffer's input, scaling, inner norm, depth, sharing) are
+ * described in adapterVariant.ts.
  * The hidden state is kept as [tokens, d] (tokens = batch × sequence) so every projection
  * is one Gemm; only attention reshapes to [batch, heads, sequence, head_dim].
  */
 import type { Value } from '../graph/graph';
 import type { Ops } from '../graph/ops';
 import type { WeightMap } from '../tensor';
+import { adapterOwner, adapterParameters, adapterVariant, INNER_NORM_EPS, type AdapterVariantFields } from './adapterVariant';
 import type { BertDims } from './dims';
 import { headShapes, type HeadSpec } from './heads';
 import * as names from './names';
@@ -20,7 +23,8 @@ import type { AdapterSite } from './parameters';
 
 export type NonLinearityName = 'gelu' | 'relu' | 'swish' | 'tanh';
 
-export interface AdapterSpec {
+/** An adapter configuration; the variant fields, when absent, are Houlsby's (adapterVariant.ts). */
+export interface AdapterSpec extends AdapterVariantFields {
   readonly size: number;
   readonly sites: readonly AdapterSite[];
   /** Layers that hold adapters (after static AdapterDrop). */
@@ -118,6 +122,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   if (from !== undefined && (!Number.isInteger(from) || from < 0 || from > to)) throw new RangeError(`segment start ${from} is outside 0..${to}`);
   if (!Number.isInteger(to) || to < 0 || to > dims.layers) throw new RangeError(`segment end ${to} is outside 0..${dims.layers}`);
   const params = new Map<string, Value>();
+  // A weight used more than once (a shared adapter) is one input or one initializer.
   const frozen = new Map<string, Value>();
   const w = (name: string): Value => {
     const tensor = weights.get(name);
@@ -130,13 +135,12 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
       }
       return v;
     }
-    // One initializer per weight, however often it is used (a tied decoder reads the word embeddings twice).
-    let f = frozen.get(name);
-    if (!f) {
-      f = dtype === 'float64' ? o.graph.initializer(name, { dtype, shape: tensor.shape, data: Float64Array.from(tensor.data) }) : o.graph.floatInitializer(name, tensor);
-      frozen.set(name, f);
+    let v = frozen.get(name);
+    if (!v) {
+      v = dtype === 'float64' ? o.graph.initializer(name, { dtype, shape: tensor.shape, data: Float64Array.from(tensor.data) }) : o.graph.floatInitializer(name, tensor);
+      frozen.set(name, v);
     }
-    return f;
+    return v;
   };
   const linear = (x: Value, p: { weight: string; bias: string }): Value => o.linear(x, w(p.weight), w(p.bias));
   const drop = (x: Value, site: string, rate: 'hidden' | 'attention'): Value => (options.dropout ? options.dropout(x, site, rate) : x);
@@ -171,13 +175,32 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   }
 
   const adapterLayers = new Set(spec.adapters?.layers ?? []);
-  const adapt = (x: Value, layer: number, site: AdapterSite): Value => {
-    const a = spec.adapters;
-    if (!a || !adapterLayers.has(layer) || !a.sites.includes(site)) return x;
-    const p = names.adapter(layer, site);
-    let branch = linear(activation(o, linear(x, p.down), a.nonLinearity), p.up);
+  const variant = spec.adapters ? adapterVariant(spec.adapters) : undefined;
+  /** The adapter's branch s·f(v), times its gate: what the adapter adds. */
+  const branchOf = (v: Value, layer: number, site: AdapterSite): Value => {
+    const a = spec.adapters!;
+    const p = names.adapter(adapterOwner(a, layer), site);
+    const { innerNorm, depth, scaling } = variant!;
+    let t = innerNorm === 'layernorm' ? o.layerNorm(v, w(p.norm.weight), w(p.norm.bias), INNER_NORM_EPS) : v;
+    t = activation(o, linear(t, p.down), a.nonLinearity);
+    for (let k = 0; k < depth - 1; k++) t = activation(o, linear(t, p.hidden(k)), a.nonLinearity);
+    let branch = linear(t, p.up);
+    if (scaling === 'learned') branch = o.mul(branch, w(p.scaling));
+    else if (scaling !== 1) branch = o.mul(branch, o.scalar(scaling, dtype));
     if (gates) branch = o.mul(branch, o.element(gates, layer * 2 + (site === 'attention' ? 0 : 1)));
-    return o.add(x, branch);
+    return branch;
+  };
+  /**
+   * A sub-layer's end: its residual add and layer norm around x (the sub-layer's input) and
+   * h (its projected output), with the layer's adapter at this site where it has one.
+   */
+  const residualNorm = (x: Value, h: Value, layer: number, site: AdapterSite, ln: { readonly weight: string; readonly bias: string }): Value => {
+    const norm = (v: Value): Value => o.layerNorm(v, w(ln.weight), w(ln.bias), spec.layerNormEps);
+    const a = spec.adapters;
+    if (!a || !adapterLayers.has(layer) || !a.sites.includes(site)) return norm(o.add(x, h));
+    if (variant!.placement === 'parallel') return norm(o.add(x, o.add(h, branchOf(x, layer, site))));
+    const input = variant!.input === 'normalized' ? norm(o.add(x, h)) : h;
+    return norm(o.add(x, o.add(h, branchOf(input, layer, site))));
   };
 
   for (let i = from ?? 0; i < to; i++) {
@@ -190,14 +213,12 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     let probs = o.softmax(o.add(o.mul(o.matmul(q, kT), scale), maskBias), -1);
     probs = drop(probs, `layer${i}.attention.probs`, 'attention');
     const context = o.reshape(o.transpose(o.matmul(probs, v), [0, 2, 1, 3]), [-1, d], ['tokens', d]);
-    let attn = drop(linear(context, L.attentionOutput), `layer${i}.attention.output`, 'hidden');
-    attn = adapt(attn, i, 'attention');
-    h = o.layerNorm(o.add(h, attn), w(L.attentionLn.weight), w(L.attentionLn.bias), spec.layerNormEps);
+    const attn = drop(linear(context, L.attentionOutput), `layer${i}.attention.output`, 'hidden');
+    h = residualNorm(h, attn, i, 'attention', L.attentionLn);
 
     const inner = gelu(o, linear(h, L.intermediate));
-    let out = drop(linear(inner, L.output), `layer${i}.output`, 'hidden');
-    out = adapt(out, i, 'ffn');
-    h = o.layerNorm(o.add(h, out), w(L.outputLn.weight), w(L.outputLn.bias), spec.layerNormEps);
+    const out = drop(linear(inner, L.output), `layer${i}.output`, 'hidden');
+    h = residualNorm(h, out, i, 'ffn', L.outputLn);
   }
 
   const logits = options.to === undefined && options.head ? options.head({ o, hidden: h, ioShape, hiddenSize: d, layerNormEps: spec.layerNormEps, weight: w, linear, dropout: (x, site) => drop(x, site, 'hidden') }) : undefined;
@@ -237,11 +258,10 @@ export function parameterShapes(spec: ModelSpec): Map<string, readonly number[]>
     out.set(L.intermediate.weight, [dims.intermediateSize, d]).set(L.intermediate.bias, [dims.intermediateSize]);
     out.set(L.output.weight, [d, dims.intermediateSize]).set(L.output.bias, [d]);
     out.set(L.outputLn.weight, [d]).set(L.outputLn.bias, [d]);
-    for (const site of spec.adapters?.sites ?? []) {
-      if (!spec.adapters!.layers.includes(i)) continue;
-      const A = names.adapter(i, site);
-      const m = spec.adapters!.size;
-      out.set(A.down.weight, [m, d]).set(A.down.bias, [m]).set(A.up.weight, [d, m]).set(A.up.bias, [d]);
+    const a = spec.adapters;
+    // A shared adapter's parameters appear once, under the lowest adapter layer's names.
+    if (a && a.layers.includes(i) && adapterOwner(a, i) === i) {
+      for (const site of a.sites) for (const [name, shape] of adapterParameters(adapterVariant(a), i, site, d, a.size)) out.set(name, shape);
     }
   }
   for (const [name, shape] of headShapes(spec.head, d)) out.set(name, shape);

@@ -5,6 +5,7 @@
  */
 import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
 import { Random } from '../util/random';
+import { adapterOwner, adapterVariant } from './adapterVariant';
 import { parameterShapes, type ModelSpec } from './bert';
 import type { BertDims } from './dims';
 import * as names from './names';
@@ -18,19 +19,35 @@ export function normalTensor(shape: readonly number[], std: number, rng: Random,
   return t;
 }
 
-/** Adds adapter weights: W ~ N(0, init_std²) truncated at ±2 std, biases zero. */
+/**
+ * Adds adapter weights: W ~ N(0, init_std²) truncated at ±2 std, biases zero; an inner layer
+ * norm starts as the identity (scale 1, shift 0) and a learned scaling at 1, as AdapterHub's.
+ * A shared adapter is initialised once. The draws for the down and up projections come
+ * first in each adapter, so a Houlsby adapter's initial weights do not depend on the variants.
+ */
 export function initAdapters(weights: WeightMap, spec: ModelSpec, initStd: number, seed: number): void {
   const a = spec.adapters;
   if (!a) return;
   const rng = new Random(seed ^ 0x0ada9);
   const d = spec.dims.hiddenSize;
+  const variant = adapterVariant(a);
   for (const layer of a.layers) {
+    if (adapterOwner(a, layer) !== layer) continue;
     for (const site of a.sites) {
       const p = names.adapter(layer, site);
       weights.set(p.down.weight, normalTensor([a.size, d], initStd, rng, true));
       weights.set(p.down.bias, floatTensor([a.size]));
       weights.set(p.up.weight, normalTensor([d, a.size], initStd, rng, true));
       weights.set(p.up.bias, floatTensor([d]));
+      for (let k = 0; k < variant.depth - 1; k++) {
+        weights.set(p.hidden(k).weight, normalTensor([a.size, a.size], initStd, rng, true));
+        weights.set(p.hidden(k).bias, floatTensor([a.size]));
+      }
+      if (variant.innerNorm === 'layernorm') {
+        weights.set(p.norm.weight, floatTensor([d], new Float32Array(d).fill(1)));
+        weights.set(p.norm.bias, floatTensor([d]));
+      }
+      if (variant.scaling === 'learned') weights.set(p.scaling, floatTensor([1], Float32Array.of(1)));
     }
   }
 }

@@ -29,13 +29,23 @@ export function layer(i: number) {
 }
 
 /**
- * The adapter of layer `i` at a site: `down` is [m, d], `up` is [d, m]. The attention
+ * The adapter of layer `i` at a site: `down` is [m, d], `up` is [d, m]; the variants add an
+ * inner layer norm, hidden layers and a learned scaling (engine/model/adapterVariant.ts). The attention
  * adapter sits in `attention.output` (after the output projection, before the residual
  * add and layer norm); the feed-forward adapter in `output`.
  */
 export function adapter(i: number, site: AdapterSite) {
   const p = `encoder.layer.${i}.${site === 'attention' ? 'attention.output' : 'output'}.adapter`;
-  return { down: { weight: `${p}.down.weight`, bias: `${p}.down.bias` }, up: { weight: `${p}.up.weight`, bias: `${p}.up.bias` } };
+  return {
+    down: { weight: `${p}.down.weight`, bias: `${p}.down.bias` },
+    up: { weight: `${p}.up.weight`, bias: `${p}.up.bias` },
+    /** The layer norm inside the adapter, before the down projection (`inner_norm: layernorm`): [d]. */
+    norm: { weight: `${p}.LayerNorm.weight`, bias: `${p}.LayerNorm.bias` },
+    /** Hidden layer k of a deeper bottleneck (`depth` > 1), after the down projection: [m, m]. */
+    hidden: (k: number) => ({ weight: `${p}.hidden.${k}.weight`, bias: `${p}.hidden.${k}.bias` }),
+    /** The learned scaling of the adapter's output (`scaling: learned`): [1]. */
+    scaling: `${p}.scaling`,
+  };
 }
 
 export const pooler = { weight: 'pooler.dense.weight', bias: 'pooler.dense.bias' } as const;

@@ -9,9 +9,29 @@ export type TrainMethod = 'adapter' | 'full' | 'top_k' | 'layernorm';
 export type HeadKind = 'classification' | 'regression' | 'span' | 'mlm';
 export type AdapterSite = 'attention' | 'ffn';
 
-/** Parameters of one bottleneck adapter `h + W_up f(W_down h + b_down) + b_up`: 2·m·d + d + m. */
-export function adapterParameterCount(hiddenSize: number, bottleneck: number): number {
-  return 2 * bottleneck * hiddenSize + hiddenSize + bottleneck;
+/** What inside an adapter changes its parameter count (engine/model/adapterVariant.ts). */
+export interface AdapterShape {
+  /** A layer norm before the down projection: 2·d. */
+  readonly innerNorm: boolean;
+  /** Hidden layers in the bottleneck; each beyond the first adds an m→m layer: m² + m. */
+  readonly depth: number;
+  /** A learned scaling: 1. */
+  readonly learnedScaling: boolean;
+}
+
+/**
+ * Parameters of one bottleneck adapter `h + W_up f(W_down h + b_down) + b_up`: 2·m·d + d + m,
+ * plus 2·d for an inner layer norm, (depth − 1)·(m² + m) for hidden layers and 1 for a
+ * learned scaling.
+ */
+export function adapterParameterCount(hiddenSize: number, bottleneck: number, shape?: AdapterShape): number {
+  const d = hiddenSize;
+  const m = bottleneck;
+  let n = 2 * m * d + d + m;
+  if (shape?.innerNorm) n += 2 * d;
+  if (shape && shape.depth > 1) n += (shape.depth - 1) * (m * m + m);
+  if (shape?.learnedScaling) n += 1;
+  return n;
 }
 
 export interface BaseParameterCounts {
@@ -62,6 +82,10 @@ export interface TrainingPlan {
   /** Layers that hold adapters after static AdapterDrop. */
   readonly adapterLayers: readonly number[];
   readonly trainLayerNorm: boolean;
+  /** The adapters' inner shape; Houlsby's when absent. */
+  readonly adapterShape?: AdapterShape;
+  /** One adapter per site serves every adapter layer (`share: all_layers`): counted once. */
+  readonly sharedAdapters?: boolean;
   readonly topK: number;
   readonly head: HeadKind;
   readonly numLabels: number;
@@ -72,7 +96,11 @@ export interface TrainingPlan {
 export interface ParameterCounts {
   /** The pretrained model (BertModel with pooler). */
   readonly base: number;
+  /** The bottleneck size m the counts are for. */
+  readonly adapterSize: number;
   readonly perAdapter: number;
+  /** Distinct adapters: sites × layers, or the sites alone when shared. */
+  readonly adapterCount: number;
   /** New adapter parameters (zero unless the method is `adapter`). */
   readonly adapters: number;
   /** Trained layer-norm parameters. */
@@ -89,17 +117,19 @@ export interface ParameterCounts {
 export function countParameters(dims: BertDims, plan: TrainingPlan): ParameterCounts {
   const base = baseParameterCounts(dims);
   const h = dims.hiddenSize;
-  const perAdapter = adapterParameterCount(h, plan.adapterSize);
+  const perAdapter = adapterParameterCount(h, plan.adapterSize, plan.adapterShape);
   const head = headParameterCount(h, plan.head, plan.numLabels) + (plan.createdHeadParameters ?? 0);
   // The span head reads token outputs, so the pooler gets no gradient there; a masked-LM model
   // has none, and its head's transform sits where the pooler would.
   const poolerTrained = plan.head === 'span' ? 0 : plan.head === 'mlm' ? mlmTransformCount(h) : base.pooler;
+  // Shared weights count once, however many layers use them.
+  const adapterCount = plan.method === 'adapter' ? plan.sites.length * (plan.sharedAdapters ? Math.min(1, plan.adapterLayers.length) : plan.adapterLayers.length) : 0;
   let adapters = 0;
   let layerNorms = 0;
   let fineTuned = 0;
   switch (plan.method) {
     case 'adapter':
-      adapters = perAdapter * plan.sites.length * plan.adapterLayers.length;
+      adapters = perAdapter * adapterCount;
       // Layer norms train only where adapters are: below them, nothing may need a gradient (AdapterDrop).
       layerNorms = plan.trainLayerNorm ? 4 * h * plan.adapterLayers.length : 0;
       break;
@@ -114,7 +144,7 @@ export function countParameters(dims: BertDims, plan: TrainingPlan): ParameterCo
       break;
   }
   const trainable = adapters + layerNorms + head + fineTuned;
-  return { base: base.total, perAdapter, adapters, layerNorms, head, fineTuned, trainable, percentOfBase: (100 * trainable) / base.total };
+  return { base: base.total, adapterSize: plan.adapterSize, perAdapter, adapterCount, adapters, layerNorms, head, fineTuned, trainable, percentOfBase: (100 * trainable) / base.total };
 }
 
 /** 2,379,264 → "2.38M"; 99,136 → "99.1k". */

@@ -4,6 +4,7 @@
  * method. The trainable set agrees with engine/model/parameters.ts by construction: tests
  * sum the shapes here and compare with the counting code.
  */
+import { adapterCountingOf, adapterLayersOf, adapterSpecOf } from '../config/adapterPlan';
 import type { Experiment } from '../config/experiment';
 import { layersOf } from '../config/layers';
 import { parameterShapes, type ModelSpec } from '../model/bert';
@@ -22,14 +23,13 @@ export interface RunPlan {
 export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerNormEps = 1e-12): RunPlan {
   const L = dims.layers;
   const dropped = layersOf(e.drop.layers, L);
-  const staticDrop = e.method === 'adapter' && e.drop.mode === 'static' ? new Set(dropped) : new Set<number>();
-  const adapterLayers = e.method === 'adapter' ? layersOf(e.adapter.layers, L).filter((l) => !staticDrop.has(l)) : [];
+  const adapterLayers = adapterLayersOf(e, L);
   const task = taskKind(e.task.kind);
   const head = task.headSpec(numLabels);
   const spec: ModelSpec = {
     dims,
     layerNormEps,
-    adapters: e.method === 'adapter' ? { size: e.adapter.size, sites: e.adapter.sites, layers: adapterLayers, nonLinearity: e.adapter.nonLinearity } : undefined,
+    adapters: adapterSpecOf(e, dims),
     head,
   };
   const all = [...parameterShapes(spec).keys()];
@@ -59,10 +59,7 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
   trainable.push(...headNames);
   const counting: TrainingPlan = {
     method: e.method,
-    adapterSize: e.adapter.size,
-    sites: e.adapter.sites,
-    adapterLayers,
-    trainLayerNorm: e.adapter.trainLayerNorm,
+    ...adapterCountingOf(e, dims),
     topK: e.topK ?? 1,
     head: head.kind,
     numLabels: head.kind === 'span' ? 2 : head.kind === 'mlm' ? head.vocabSize : head.numLabels,

@@ -149,6 +149,9 @@ describe('sweep groups', () => {
     assert.deepEqual(groupKey({ method: 'full', 'adapter.size': 8, top_k: 2 }), { method: 'full' });
     assert.deepEqual(groupKey({ 'adapter.size': 64, 'training.epochs': 3 }), { 'adapter.size': 64 });
     assert.deepEqual(groupKey({ 'training.epochs': 3 }), {});
+    // The adapters' architecture groups adapter trials, and means nothing for the baselines.
+    assert.deepEqual(groupKey({ 'adapter.preset': 'pfeiffer', 'adapter.share': 'all_layers', 'training.epochs': 3 }), { 'adapter.preset': 'pfeiffer', 'adapter.share': 'all_layers' });
+    assert.deepEqual(groupKey({ method: 'full', 'adapter.preset': 'parallel', 'adapter.depth': 2 }), { method: 'full' });
   });
 
   test('agrees with the engine on a methods sweep, failed trials excluded', () => {

@@ -27,7 +27,7 @@ describe('completion', () => {
 
   test('keys valid in a section, without the ones already there', async () => {
     const { items } = await complete(VALID_EXPERIMENT.replace('  size: 64\n', '  size: 64\n  |\n').replace('  non_linearity: gelu\n', ''));
-    assert.deepEqual(labels(items).sort(), ['non_linearity']);
+    assert.deepEqual(labels(items).sort(), ['depth', 'inner_norm', 'input', 'non_linearity', 'placement', 'preset', 'scaling', 'share']);
   });
 
   test('top-level keys, required ones first, with snippets that open sections', async () => {

@@ -22,7 +22,7 @@ describe('hover', () => {
     assert.match(text, /\*\*adapter.size\*\*/);
     assert.match(text, /2·m·d \+ d \+ m = 2·64·768 \+ 768 \+ 64 = \*\*99,136\*\*/);
     // 12 layers × 2 sites, minus the 5 dropped layers (0..4): 14 adapters.
-    assert.match(text, /All adapters: 1,387,904/);
+    assert.match(text, /All adapters: 14 × 99,136 = 1,387,904/);
     assert.match(text, /Paper:.*8, 64, 256/);
     assert.deepEqual(h!.range, rangeOf(VALID_EXPERIMENT, 'size', 1));
   });

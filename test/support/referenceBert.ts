@@ -1,6 +1,8 @@
 /**
  * An independent float64 reference of Hugging Face's BertModel (eval mode, no dropout) with
- * Houlsby bottleneck adapters and the sequence-classification / regression / span heads.
+ * bottleneck adapters — Houlsby's, and the variants AdapterHub computes (parallel, Pfeiffer's
+ * input, scaling, an inner layer norm, deeper bottlenecks, shared weights) — and the
+ * sequence-classification / regression / span heads.
  * Tests use it to check the engine's ONNX graphs, so it deliberately shares nothing with
  * engine/model or engine/graph beyond the weight names and the tensor type: every step is
  * a plain loop over float64 values, written for clarity rather than speed.
@@ -16,8 +18,28 @@ export interface ReferenceConfig {
   dims: BertDims;
   /** config.json layer_norm_eps, 1e-12 for BERT. */
   layerNormEps: number;
-  /** Houlsby adapters at every listed site of every listed layer; none when omitted. */
-  adapters?: { size: number; sites: ReferenceSite[]; layers: number[]; nonLinearity: ReferenceNonLinearity };
+  /** Adapters at every listed site of every listed layer (Houlsby's unless the variant fields say otherwise); none when omitted. */
+  adapters?: {
+    size: number;
+    sites: ReferenceSite[];
+    layers: number[];
+    nonLinearity: ReferenceNonLinearity;
+    /**
+     * With x the sub-layer's input, h its projected output and LN its layer norm:
+     * serial/output (default) LN(x + h + s·f(h)); serial/normalized (AdapterHub's seq_bn)
+     * LN(f(LN(h + x))·s + h + x); parallel (par_bn) LN(s·f(x) + h + x).
+     */
+    placement?: 'serial' | 'parallel';
+    input?: 'output' | 'normalized';
+    /** A constant, or `learned`: the weight `….adapter.scaling`. Default 1. */
+    scaling?: number | 'learned';
+    /** A LayerNorm (eps 1e-5, torch's default) before the down projection. */
+    innerNorm?: boolean;
+    /** Linear layers in the bottleneck before the up projection: down, then depth − 1 of m→m. Default 1. */
+    depth?: number;
+    /** One adapter per site for every layer, stored under the lowest adapter layer's names. */
+    shared?: boolean;
+  };
   /** Per-layer, per-site multipliers on the adapter's bottleneck branch (1 = on, 0 = removed); default all 1. */
   adapterGates?: (layer: number, site: ReferenceSite) => number;
   head:
@@ -218,20 +240,36 @@ function softmax(scores: Float64Array): Float64Array {
 }
 
 interface AdapterParams {
-  down: Linear;
+  norm: LayerNormParams | undefined;
+  /** The down projection, then the hidden layers, each followed by f. */
+  linears: Linear[];
   up: Linear;
   f: (x: number) => number;
+  scale: number;
   gate: number;
 }
 
-/** Houlsby adapter with its internal skip: h + gate·(W_up·f(W_down·h + b_down) + b_up). */
-function applyAdapter(h: Float64Array, a: AdapterParams): Float64Array {
-  const bottleneck = applyLinear(h, a.down);
-  for (let j = 0; j < bottleneck.length; j++) bottleneck[j] = a.f(bottleneck[j]);
-  const branch = applyLinear(bottleneck, a.up);
-  const out = new Float64Array(h.length);
-  for (let i = 0; i < h.length; i++) out[i] = h[i] + a.gate * branch[i];
-  return out;
+/** An adapter's branch without its skip: gate·s·(W_up·f(…f(W_down·LN?(v) + b_down)…) + b_up). */
+function adapterBranch(v: Float64Array, a: AdapterParams): Float64Array {
+  let t = a.norm ? layerNorm(v, a.norm, 1e-5) : v;
+  for (const lin of a.linears) {
+    t = applyLinear(t, lin);
+    for (let j = 0; j < t.length; j++) t[j] = a.f(t[j]);
+  }
+  const branch = applyLinear(t, a.up);
+  for (let i = 0; i < branch.length; i++) branch[i] *= a.gate * a.scale;
+  return branch;
+}
+
+/**
+ * A sub-layer's end with its adapter, following AdapterHub's order of operations: x is the
+ * sub-layer's input, h its projected output.
+ */
+function subLayerEnd(x: Float64Array, h: Float64Array, a: AdapterParams | undefined, placement: 'serial' | 'parallel', input: 'output' | 'normalized', ln: LayerNormParams, eps: number): Float64Array {
+  if (!a) return layerNorm(add(x, h), ln, eps);
+  if (placement === 'parallel') return layerNorm(add(add(adapterBranch(x, a), h), x), ln, eps);
+  const read = input === 'normalized' ? layerNorm(add(h, x), ln, eps) : h;
+  return layerNorm(add(add(adapterBranch(read, a), h), x), ln, eps);
 }
 
 function checkBatch(batch: ReferenceBatch, dims: BertDims): { batchSize: number; seq: number } {
@@ -290,14 +328,19 @@ export function referenceForward(weights: WeightMap, cfg: ReferenceConfig, batch
   const adapterAt = (layer: number, site: ReferenceSite): AdapterParams | undefined => {
     const a = cfg.adapters;
     if (!a || !a.layers.includes(layer) || !a.sites.includes(site)) return undefined;
-    const n = names.adapter(layer, site);
+    const n = names.adapter(a.shared ? Math.min(...a.layers) : layer, site);
+    const hidden = Array.from({ length: (a.depth ?? 1) - 1 }, (_, k) => w.linear(n.hidden(k), a.size, a.size));
     return {
-      down: w.linear(n.down, a.size, d),
+      norm: a.innerNorm ? w.layerNorm(n.norm, d) : undefined,
+      linears: [w.linear(n.down, a.size, d), ...hidden],
       up: w.linear(n.up, d, a.size),
       f: nonLinearity(a.nonLinearity),
+      scale: a.scaling === 'learned' ? w.vector(n.scaling, 1)[0] : a.scaling ?? 1,
       gate: cfg.adapterGates ? cfg.adapterGates(layer, site) : 1,
     };
   };
+  const placement = cfg.adapters?.placement ?? 'serial';
+  const adapterInput = cfg.adapters?.input ?? 'output';
   if (cfg.adapters) {
     for (const l of cfg.adapters.layers) {
       if (!Number.isInteger(l) || l < 0 || l >= dims.layers) throw new Error(`reference: adapter layer ${l} outside [0, ${dims.layers})`);
@@ -345,17 +388,15 @@ export function referenceForward(weights: WeightMap, cfg: ReferenceConfig, batch
 
       const row: Float64Array[] = [];
       for (let s = 0; s < seq; s++) {
-        // Attention sub-layer: projection, adapter (before the residual add), post-LN.
-        let a = applyLinear(context[s], attnOut);
-        if (attnAdapter) a = applyAdapter(a, attnAdapter);
-        const h1 = layerNorm(add(xs[s], a), attnLn, eps);
+        // Attention sub-layer: projection, adapter, residual add, post-LN.
+        const a = applyLinear(context[s], attnOut);
+        const h1 = subLayerEnd(xs[s], a, attnAdapter, placement, adapterInput, attnLn, eps);
 
-        // Feed-forward sub-layer: GELU(erf) intermediate, projection, adapter, post-LN.
+        // Feed-forward sub-layer: GELU(erf) intermediate, projection, adapter, residual add, post-LN.
         const mid = applyLinear(h1, inter);
         for (let i = 0; i < mid.length; i++) mid[i] = gelu(mid[i]);
-        let f = applyLinear(mid, out);
-        if (ffnAdapter) f = applyAdapter(f, ffnAdapter);
-        row.push(layerNorm(add(h1, f), outLn, eps));
+        const f = applyLinear(mid, out);
+        row.push(subLayerEnd(h1, f, ffnAdapter, placement, adapterInput, outLn, eps));
       }
       next.push(row);
     }

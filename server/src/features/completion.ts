@@ -101,11 +101,15 @@ const NUMBER_SUGGESTIONS: Readonly<Record<string, readonly string[]>> = {
   'training.epochs': ['3', '20', '10', '50'],
   top_k: ['1', '2', '3', '5', '7', '9', '11', '12'],
   'adapter.init_std': ['1.0e-2', '1.0e-3'],
+  'adapter.scaling': ['1.0', '4.0'],
+  'adapter.depth': ['1', '2'],
 };
 
 function numberItems(dotted: string, spec: Spec): CompletionItem[] {
   const values = NUMBER_SUGGESTIONS[dotted] ?? (spec.default !== undefined ? [String(spec.default)] : []);
-  return values.map((v, i) => ({ label: v, kind: CompletionItemKind.Value, sortText: String(i).padStart(3, '0'), detail: spec.paper ? 'paper value' : 'default' }));
+  const items: CompletionItem[] = values.map((v, i) => ({ label: v, kind: CompletionItemKind.Value, sortText: String(i).padStart(3, '0'), detail: spec.paper ? 'paper value' : 'default' }));
+  if (spec.type === 'number') for (const k of spec.keywords ?? []) items.push({ label: k, kind: CompletionItemKind.EnumMember, sortText: `1${k}`, documentation: spec.keywordDocs?.[k] });
+  return items;
 }
 
 function layerItems(state: DocumentState, keywords: readonly string[], lower: boolean): CompletionItem[] {

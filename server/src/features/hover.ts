@@ -1,6 +1,6 @@
 /** Hover: what a key means (with the paper's context), what a value means, and parameter counts. */
 import type { Hover, Position } from 'vscode-languageserver';
-import { describeSpec, hitAt, specForLocation, type Spec, type TreeNode } from '../../../engine/config';
+import { bottleneckSize, describeSpec, hitAt, specForLocation, type Spec, type TreeNode } from '../../../engine/config';
 import { adapterParameterCount, formatCount } from '../../../engine/model/parameters';
 import type { DocumentState } from '../documentState';
 
@@ -13,8 +13,8 @@ export function hover(state: DocumentState, position: Position): Hover | null {
   if (!located) return null;
   const { spec, dotted } = located;
   const parts: string[] = [`**${dotted}** — ${describeSpec(spec)}`, spec.doc];
-  if (hit.on === 'value' && hit.node?.kind === 'scalar' && typeof hit.node.value === 'string' && (spec.type === 'enum' || spec.type === 'enumList')) {
-    const valueDoc = spec.valueDocs?.[hit.node.value];
+  if (hit.on === 'value' && hit.node?.kind === 'scalar' && typeof hit.node.value === 'string' && (spec.type === 'enum' || spec.type === 'enumList' || spec.type === 'number')) {
+    const valueDoc = spec.type === 'number' ? spec.keywordDocs?.[hit.node.value] : spec.valueDocs?.[hit.node.value];
     if (valueDoc) parts.splice(1, 0, `\`${hit.node.value}\`: ${valueDoc}`);
   }
   if (spec.default !== undefined) parts.push(`Default: \`${String(spec.default)}\``);
@@ -27,18 +27,27 @@ export function hover(state: DocumentState, position: Position): Hover | null {
   };
 }
 
-/** On `adapter.size`: `2md + d + m` evaluated with the model's hidden size. */
+/** Settings that change the adapters' parameter count: hover shows the count with the model's hidden size. */
+const COUNTED = new Set(['adapter.size', 'adapter.preset', 'adapter.inner_norm', 'adapter.depth', 'adapter.scaling', 'adapter.share', 'adapter.sites', 'adapter.layers']);
+
+/** On the adapter settings: `2md + d + m` (and what the variants add) evaluated with the model's hidden size. */
 function parameterNote(state: DocumentState, dotted: string, node: TreeNode | undefined, spec: Spec): string | undefined {
   const model = state.validation.model;
-  if (dotted !== 'adapter.size' || spec.type !== 'number' || !model?.ok) return undefined;
+  const experiment = state.validation.experiment;
+  if (!COUNTED.has(dotted) || !model?.ok || !experiment) return undefined;
   const d = model.dims.hiddenSize;
+  const a = experiment.adapter;
   const value = node?.kind === 'scalar' ? node.value : undefined;
-  const m = typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : state.validation.experiment?.adapter.size ?? 64;
-  const per = adapterParameterCount(d, m);
-  const lines = [`Parameters per adapter: 2·m·d + d + m = 2·${m}·${d} + ${d} + ${m} = **${per.toLocaleString('en-US')}** (d = ${d}, the model's hidden size).`];
+  const m = dotted === 'adapter.size' && spec.type === 'number' && typeof value === 'number' && Number.isInteger(value) && value >= 1 ? value : bottleneckSize(a.size, d);
+  const shape = { innerNorm: a.innerNorm === 'layernorm', depth: a.depth, learnedScaling: a.scaling === 'learned' };
+  const per = adapterParameterCount(d, m, shape);
+  const extras = [shape.innerNorm ? ` + 2·${d} (inner norm)` : '', shape.depth > 1 ? ` + ${shape.depth - 1}·(${m}² + ${m}) (hidden layers)` : '', shape.learnedScaling ? ' + 1 (learned scaling)' : ''].join('');
+  const sized = typeof a.size === 'number' || dotted === 'adapter.size' ? '' : ` (m = ${d} // ${a.size.reductionFactor}, the preset's reduction factor)`;
+  const lines = [`Parameters per adapter: 2·m·d + d + m${extras} = 2·${m}·${d} + ${d} + ${m}${extras ? ' + …' : ''} = **${per.toLocaleString('en-US')}** (d = ${d}, the model's hidden size)${sized}.`];
   const p = state.validation.parameters;
-  if (p && state.validation.experiment?.method === 'adapter') {
-    lines.push(`All adapters: ${p.adapters.toLocaleString('en-US')} (${formatCount(p.adapters)}); trainable in total ${p.trainable.toLocaleString('en-US')}, ${p.percentOfBase.toFixed(2)}% of the ${formatCount(p.base)}-parameter base model.`);
+  if (p && experiment.method === 'adapter') {
+    const shared = a.share === 'all_layers' ? ' (shared across layers: counted once per site)' : '';
+    lines.push(`All adapters: ${p.adapterCount} × ${p.perAdapter.toLocaleString('en-US')} = ${p.adapters.toLocaleString('en-US')} (${formatCount(p.adapters)})${shared}; trainable in total ${p.trainable.toLocaleString('en-US')}, ${p.percentOfBase.toFixed(2)}% of the ${formatCount(p.base)}-parameter base model.`);
   }
   return lines.join('\n\n');
 }

@@ -19,8 +19,11 @@ export function inlayHints(state: DocumentState, range: Range): InlayHint[] {
     hints.push({ position: document.positionAt(node.range.end), label, kind: InlayHintKind.Type, paddingLeft: true });
   };
   if (experiment.method === 'adapter') {
-    const count = p.adapters / Math.max(1, p.perAdapter);
-    add(['adapter', 'size'], `${formatCount(p.perAdapter)} params/adapter × ${count} = ${formatCount(p.adapters)}`);
+    const shared = experiment.adapter.share === 'all_layers' ? ' (shared)' : '';
+    const label = `${formatCount(p.perAdapter)} params/adapter × ${p.adapterCount}${shared} = ${formatCount(p.adapters)}`;
+    add(['adapter', 'size'], label);
+    // With a preset and no size, the count sits beside the preset that sizes the adapters.
+    if (!nodeAt(validation.tree.root, ['adapter', 'size'])) add(['adapter', 'preset'], `m = ${p.adapterSize}: ${label}`);
   }
   if (experiment.method === 'top_k') {
     add(['top_k'], `${formatCount(baseParameterCounts(model.dims).perLayer)} params/layer, ${formatCount(p.fineTuned)} fine-tuned`);

@@ -10,6 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openSafetensors, readSafetensors, writeSafetensors } from '../../../engine/checkpoint/safetensors';
+import { openWeightsFile } from '../../../engine/checkpoint/weightsFile';
 import { resolveExperiment } from '../../../engine/config/experiment';
 import { parameterShapes } from '../../../engine/model/bert';
 import { builtinDims } from '../../../engine/model/builtin';
@@ -102,8 +103,19 @@ describe('adapter-lab export --adapter and import', () => {
   });
   after(() => ws.dispose());
 
-  test('the exported folder: four files, every tensor under an AdapterHub name', () => {
-    assert.deepEqual(fs.readdirSync(ws.path('exported')).sort(), ['adapter.safetensors', 'adapter_config.json', 'head_config.json', 'model_head.safetensors']);
+  test('the exported folder: six files (the weights in safetensors and PyTorch form), every tensor under an AdapterHub name', () => {
+    assert.deepEqual(fs.readdirSync(ws.path('exported')).sort(), ['adapter.safetensors', 'adapter_config.json', 'head_config.json', 'model_head.safetensors', 'pytorch_adapter.bin', 'pytorch_model_head.bin']);
+    // The PyTorch files hold exactly the safetensors files' tensors.
+    for (const [safe, pickle] of [['adapter.safetensors', 'pytorch_adapter.bin'], ['model_head.safetensors', 'pytorch_model_head.bin']]) {
+      const a = readSafetensors(ws.path('exported', safe!));
+      const b = openWeightsFile(ws.path('exported', pickle!));
+      try {
+        assert.deepEqual(b.tensors.map((t) => t.name), [...a.keys()]);
+        for (const [n, t] of a) assert.deepEqual([...b.readFloat(n).data], [...(t as FloatTensor).data], n);
+      } finally {
+        b.close();
+      }
+    }
     const body = [...readSafetensors(ws.path('exported', 'adapter.safetensors')).keys()];
     const head = [...readSafetensors(ws.path('exported', 'model_head.safetensors')).keys()];
     for (const n of body) assert.ok(HUB_ADAPTER.test(n) || BERT_KEYS.has(n), n);
@@ -224,7 +236,7 @@ describe('adapter-lab export --adapter and import', () => {
     assert.deepEqual(fs.readdirSync(ws.path('busy')), ['notes.txt']);
     const forced = run(['export', runDir, '--adapter', 'busy', '--force'], ws.root);
     assert.equal(forced.status, 0, forced.stderr);
-    assert.deepEqual(fs.readdirSync(ws.path('busy')).sort(), ['adapter.safetensors', 'adapter_config.json', 'head_config.json', 'model_head.safetensors']);
+    assert.deepEqual(fs.readdirSync(ws.path('busy')).sort(), ['adapter.safetensors', 'adapter_config.json', 'head_config.json', 'model_head.safetensors', 'pytorch_adapter.bin', 'pytorch_model_head.bin']);
     assert.deepEqual(fs.readdirSync(ws.root).filter((n) => n.includes('.tmp') || n.includes('.old')), [], 'no temporary folder left');
     assert.equal(run(['export', runDir], ws.root).status, 2, 'export needs --onnx or --adapter');
   });
@@ -283,8 +295,10 @@ describe('adapter-lab export --adapter and import', () => {
     assert.match(importDamaged('garbage', (dir) => fs.writeFileSync(path.join(dir, 'head_config.json'), '{"config": {')), /head_config\.json: is not valid JSON/);
     assert.match(importDamaged('list', (dir) => fs.writeFileSync(path.join(dir, 'adapter_config.json'), '[1, 2]')), /adapter_config\.json: is not a JSON object \(found a list\)/);
     assert.match(importDamaged('field', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => delete j.config.reduction_factor)), /adapter_config\.json: field "config\.reduction_factor" is missing/);
-    assert.match(importDamaged('placement', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => (j.config.original_ln_before = true))), /adapter_config\.json: field "config\.original_ln_before" is true; .*Houlsby/);
-    assert.match(importDamaged('head-file', (dir) => fs.rmSync(path.join(dir, 'model_head.safetensors'))), /model_head\.safetensors: cannot open the file \(ENOENT\)/);
+    assert.match(importDamaged('placement', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => (j.config.ln_after = true))), /adapter_config\.json: field "config\.ln_after" is true; a layer norm after the adapter's up projection has no setting here/);
+    assert.match(importDamaged('channel', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => (j.config.scaling = 'channel'))), /adapter_config\.json: field "config\.scaling" is "channel"; .*per-channel/);
+    assert.match(importDamaged('head-file', (dir) => (fs.rmSync(path.join(dir, 'model_head.safetensors')), fs.rmSync(path.join(dir, 'pytorch_model_head.bin')))), /model_head\.safetensors: is missing/);
+    assert.match(importDamaged('pickle-head', (dir) => (fs.rmSync(path.join(dir, 'model_head.safetensors')), fs.writeFileSync(path.join(dir, 'pytorch_model_head.bin'), 'PK\u0003\u0004 not a zip'))), /pytorch_model_head\.bin: .*too short for a zip archive/);
     assert.match(importDamaged('length', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => ((j.adapter_lab.task as { max_length: number }).max_length = 100000))), /adapter_config\.json: adapter_lab\.task\.max_length is 100000, but the base model has 128 position embeddings/);
     assert.match(importDamaged('layers', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => (j.config.leave_out = [0, 99]))), /adapter_config\.json: config\.leave_out names layer 99, but the base model has layers 0\.\.3/);
     assert.match(importDamaged('no-model', (dir) => editJson(path.join(dir, 'adapter_config.json'), (j) => ((j.model_name = 'no-such-model'), delete j.adapter_lab.model))), /the base model "no-such-model" \(model_name\) is not a built-in model or a model folder here; give one with --model/);

@@ -296,11 +296,17 @@ describe('Hugging Face BERT folders: errors name the tensor and the expected sha
 });
 
 describe('Hugging Face BERT folders: folder and config errors', () => {
-  test('a folder with only pytorch_model.bin says to convert it to safetensors', () => {
+  test('a folder with only pytorch_model.bin reads it; one that is not a checkpoint is refused by name', () => {
     const dir = modelFolder(undefined, CONFIG, { 'pytorch_model.bin': 'not really a pickle' });
     const e = checkpointError(() => loadHuggingFaceBert(dir));
+    assert.equal(e.file, path.join(dir, 'pytorch_model.bin'));
+  });
+
+  test('a folder with only TensorFlow weights says to convert them', () => {
+    const dir = modelFolder(undefined, CONFIG, { 'tf_model.h5': 'weights' });
+    const e = checkpointError(() => loadHuggingFaceBert(dir));
     assert.equal(e.file, dir);
-    assert.match(e.message, /no model\.safetensors, only pytorch_model\.bin; Adapter Lab reads safetensors only: convert it/);
+    assert.match(e.message, /no model\.safetensors or pytorch_model\.bin, only tf_model\.h5; convert it/);
     assert.match(e.message, /safe_serialization=True/);
   });
 
@@ -311,7 +317,7 @@ describe('Hugging Face BERT folders: folder and config errors', () => {
 
   test('a folder with no weights at all', () => {
     const dir = modelFolder(undefined);
-    assert.match(checkpointError(() => loadHuggingFaceBert(dir)).message, /no model\.safetensors in the model folder$/);
+    assert.match(checkpointError(() => loadHuggingFaceBert(dir)).message, /no model\.safetensors or pytorch_model\.bin in the model folder$/);
   });
 
   test('a missing folder and a file instead of a folder', () => {
