@@ -25,9 +25,12 @@ function toJsonSchema(spec: Spec, isRoot = false): Json {
     case 'object': {
       const properties: Json = {};
       for (const [k, v] of Object.entries(spec.fields)) properties[k] = toJsonSchema(v);
-      const required = Object.entries(spec.fields).filter(([, v]) => v.required).map(([k]) => k);
+      const required = Object.entries(spec.fields).filter(([, v]) => v.required && !v.requiredUnless).map(([k]) => k);
       const out: Json = { ...base, type: 'object', properties, additionalProperties: false };
       if (required.length) out.required = required;
+      // A key required unless another is present: one of the two.
+      const either = Object.entries(spec.fields).filter(([, v]) => v.required && v.requiredUnless).map(([k, v]) => ({ anyOf: [{ required: [k] }, { required: [v.requiredUnless] }] }));
+      if (either.length) out.allOf = either;
       if (isRoot) out.patternProperties = { [`^${EXTENSION_KEY_PREFIX}`]: {} };
       return out;
     }

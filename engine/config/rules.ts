@@ -138,10 +138,7 @@ function checkModel(input: RuleInput, out: Finding[]): ModelInfo | undefined {
   const entry = entryOf(root, 'model');
   const scratch = entryOf(root, 'from_scratch');
   if (entry && scratch) out.push(finding('irrelevant-key', '`from_scratch` is ignored: `model` names the model to start from (remove one of them)', scratch.keyRange));
-  if (!entry && !scratch) {
-    out.push(finding('missing-key', 'Missing `model`: a model folder or `builtin:<name>` (or declare a new model with `from_scratch`)', root.kind === 'map' ? { start: root.range.start, end: root.range.start } : root.range));
-    return undefined;
-  }
+  if (!entry && !scratch) return undefined; // the schema reports the missing `model`
   if (!entry && scratch) return checkScratch(input, scratch.value, out);
   if (!entry || entry.value.kind !== 'scalar' || typeof entry.value.value !== 'string') return undefined;
   if (!onDisk && !experiment.model.startsWith('builtin:')) return undefined;

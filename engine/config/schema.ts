@@ -16,6 +16,8 @@ interface SpecBase {
   readonly default?: string | number | boolean;
   /** A key in the object above may be required. */
   readonly required?: boolean;
+  /** Required unless this sibling key is present (`model`, unless `from_scratch` declares one). */
+  readonly requiredUnless?: string;
 }
 
 export interface ObjectSpec extends SpecBase {
@@ -196,29 +198,9 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
     model: {
       type: 'path',
       target: 'model',
+      required: true,
+      requiredUnless: 'from_scratch',
       doc: 'A Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`. Required unless `from_scratch` declares a new model.',
-    },
-    from_scratch: {
-      type: 'object',
-      doc: 'A new BERT, declared here instead of `model` and initialised as BERT is (weights N(0, 0.02²), biases 0, layer norms 1 and 0): for pretraining with `task.kind: mlm`.',
-      paper: 'Small BERTs (Turc et al., 2019): Tiny 2 × 128, Mini 4 × 256, Small 4 × 512, Medium 8 × 512; heads = hidden / 64, FFN = 4 × hidden.',
-      fields: {
-        layers: { type: 'number', integer: true, min: 1, max: 48, required: true, doc: 'Transformer layers.' },
-        hidden_size: { type: 'number', integer: true, min: 8, max: 4096, required: true, doc: 'Hidden size d; a multiple of `heads`.' },
-        heads: { type: 'number', integer: true, min: 1, max: 64, required: true, doc: 'Attention heads; `hidden_size` must divide by it.' },
-        intermediate_size: { type: 'number', integer: true, min: 8, doc: 'Feed-forward inner size. Defaults to 4 × `hidden_size`.' },
-        max_positions: { type: 'number', integer: true, min: 8, max: 8192, default: 512, doc: 'Position embeddings: the longest sequence the model can read (`task.max_length` at most).' },
-        vocab: { type: 'path', target: 'data', required: true, doc: 'The WordPiece vocabulary, a `vocab.txt` with `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]` and `[MASK]` (`adapter-lab vocab` trains one).' },
-        cased: { type: 'boolean', default: false, doc: 'Keep case and accents; uncased (the default) lower-cases and strips accents, as the vocabulary must have been trained.' },
-        initializer_range: {
-          type: 'number',
-          exclusiveMin: 0,
-          max: 1,
-          default: 0.02,
-          doc: "Standard deviation of the normal the weights are drawn from (config.json's initializer_range).",
-          paper: "BERT uses 0.02. Narrow models start with nearly uniform attention at that scale and sit longer on the unigram plateau; a larger value (about 0.4/√hidden_size) shortens it.",
-        },
-      },
     },
     task: {
       type: 'object',
@@ -310,6 +292,28 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
             fast: "BertTokenizerFast (the tokenizers library), which AutoTokenizer loads: no NFC; the odd token goes to the longer text, the second on a tie.",
             slow: 'The Python BertTokenizer: text is composed (NFC) first; the odd token goes to the first text.',
           },
+        },
+      },
+    },
+    from_scratch: {
+      type: 'object',
+      doc: 'A new BERT, declared here instead of `model` and initialised as BERT is (weights N(0, 0.02²), biases 0, layer norms 1 and 0): for pretraining with `task.kind: mlm`.',
+      paper: 'Small BERTs (Turc et al., 2019): Tiny 2 × 128, Mini 4 × 256, Small 4 × 512, Medium 8 × 512; heads = hidden / 64, FFN = 4 × hidden.',
+      fields: {
+        layers: { type: 'number', integer: true, min: 1, max: 48, required: true, doc: 'Transformer layers.' },
+        hidden_size: { type: 'number', integer: true, min: 8, max: 4096, required: true, doc: 'Hidden size d; a multiple of `heads`.' },
+        heads: { type: 'number', integer: true, min: 1, max: 64, required: true, doc: 'Attention heads; `hidden_size` must divide by it.' },
+        intermediate_size: { type: 'number', integer: true, min: 8, doc: 'Feed-forward inner size. Defaults to 4 × `hidden_size`.' },
+        max_positions: { type: 'number', integer: true, min: 8, max: 8192, default: 512, doc: 'Position embeddings: the longest sequence the model can read (`task.max_length` at most).' },
+        vocab: { type: 'path', target: 'data', required: true, doc: 'The WordPiece vocabulary, a `vocab.txt` with `[PAD]`, `[UNK]`, `[CLS]`, `[SEP]` and `[MASK]` (`adapter-lab vocab` trains one).' },
+        cased: { type: 'boolean', default: false, doc: 'Keep case and accents; uncased (the default) lower-cases and strips accents, as the vocabulary must have been trained.' },
+        initializer_range: {
+          type: 'number',
+          exclusiveMin: 0,
+          max: 1,
+          default: 0.02,
+          doc: "Standard deviation of the normal the weights are drawn from (config.json's initializer_range).",
+          paper: "BERT uses 0.02. Narrow models start with nearly uniform attention at that scale and sit longer on the unigram plateau; a larger value (about 0.4/√hidden_size) shortens it.",
         },
       },
     },

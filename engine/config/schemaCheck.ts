@@ -133,7 +133,7 @@ function checkObject(spec: ObjectSpec, node: TreeNode, path: readonly string[], 
   }
   const present = new Set(map.entries.map((e) => e.key));
   for (const [key, child] of Object.entries(spec.fields)) {
-    if (child.required && !present.has(key)) {
+    if (child.required && !present.has(key) && !(child.requiredUnless && present.has(child.requiredUnless))) {
       const where = path.length ? `\`${path.join('.')}\`` : 'The experiment';
       out.push(finding('missing-key', `${where} needs \`${key}\`: ${child.doc}`, path.length ? at : firstKeyRange(map, text)));
     }

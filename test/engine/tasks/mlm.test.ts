@@ -288,7 +288,7 @@ describe('masked-LM input is checked', () => {
     assert.match(messages(pretrainExperiment('x').replace('./vocab.txt', './nomask.txt')).join('\n'), /bad-model: The vocabulary lacks \[MASK\]/);
     assert.match(messages(pretrainExperiment('x').replace('heads: 2', 'heads: 3')).join('\n'), /hidden_size 64 is not a multiple of heads 3/);
     assert.match(messages(pretrainExperiment('x').replace('  max_length: 32', '  max_length: 64')).join('\n'), /max-length-too-large/);
-    assert.match(messages(pretrainExperiment('x').replace(/from_scratch:[\s\S]*?initializer_range: 0\.05\n/, '')).join('\n'), /missing-key: Missing `model`/);
+    assert.match(messages(pretrainExperiment('x').replace(/from_scratch:[\s\S]*?initializer_range: 0\.05\n/, '')).join('\n'), /missing-key: The experiment needs `model`/);
     assert.match(messages(pretrainExperiment('x').replace('method: full', 'method: adapter')).join('\n'), /not-supported: Language adapters/);
     assert.deepEqual(messages(pretrainExperiment('x')), []);
   });
