@@ -9,7 +9,12 @@
  */
 import type { BertDims } from '../../engine/model/dims';
 import * as names from '../../engine/model/names';
-import type { WeightMap } from '../../engine/tensor';
+
+/**
+ * Weights by name: the engine's float32 `WeightMap`, or float64 values (parameters part-way
+ * through a reference training trajectory, perturbed for finite differences).
+ */
+export type ReferenceWeights = ReadonlyMap<string, { readonly shape: readonly number[]; readonly data: Float32Array | Float64Array }>;
 
 export type ReferenceSite = 'attention' | 'ffn';
 export type ReferenceNonLinearity = 'gelu' | 'relu' | 'swish' | 'tanh';
@@ -159,11 +164,11 @@ interface LayerNormParams {
   bias: Float64Array;
 }
 
-/** Reads float32 weights into float64 (exact widening), checking each shape so a wrong map fails loudly. */
+/** Reads weights into float64 (float32 widens exactly), checking each shape so a wrong map fails loudly. */
 class WeightReader {
-  constructor(private readonly weights: WeightMap) {}
+  constructor(private readonly weights: ReferenceWeights) {}
 
-  private data(name: string, shape: readonly number[]): Float32Array {
+  private data(name: string, shape: readonly number[]): Float32Array | Float64Array {
     const t = this.weights.get(name);
     if (!t) throw new Error(`reference: missing weight ${name}`);
     if (t.shape.length !== shape.length || t.shape.some((n, i) => n !== shape[i])) {
@@ -295,7 +300,7 @@ function checkBatch(batch: ReferenceBatch, dims: BertDims): { batchSize: number;
   return { batchSize, seq };
 }
 
-export function referenceForward(weights: WeightMap, cfg: ReferenceConfig, batch: ReferenceBatch): ReferenceOutput {
+export function referenceForward(weights: ReferenceWeights, cfg: ReferenceConfig, batch: ReferenceBatch): ReferenceOutput {
   const dims = cfg.dims;
   const d = dims.hiddenSize;
   const eps = cfg.layerNormEps;
