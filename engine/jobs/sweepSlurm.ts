@@ -506,10 +506,9 @@ export async function followSlurmSweep(sweepDir: string, opts: FollowOptions): P
   const emit = (p: EventPayload): void => opts.emit(stamp(p));
   const definition = readDefinition(dir);
   const total = definition.trials.length;
-  const first = readStatus(dir);
-  const latestSubmission = first.slurm?.submissions.at(-1);
-  const skipped = latestSubmission ? total - latestSubmission.trials.length : 0;
-  emit({ type: 'start', job: 'sweep', sweep: path.basename(dir), sweepDir: dir, trials: total, skipped, metric: definition.metric, executor: 'slurm' });
+  readStatus(dir);
+  // Every trial's block comes in this stream, those of earlier submissions too: none is skipped.
+  emit({ type: 'start', job: 'sweep', sweep: path.basename(dir), sweepDir: dir, trials: total, skipped: 0, metric: definition.metric, executor: 'slurm' });
   for (const note of opts.notes ?? []) emit({ type: 'log', level: /will not find|warning/i.test(note) ? 'warning' : 'info', message: note });
   const shown = new Map<number, string>();
   let lastError: string | undefined;

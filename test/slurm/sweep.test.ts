@@ -20,6 +20,12 @@ import type { SweepSummary, TrialRecord } from '../../engine/runs/trials';
 import { assertContract, loadEventContract, type StreamEvent } from '../support/eventContract';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
+import { cliArgs } from '../../client/src/cliArgs';
+import { ProgressTracker } from '../../client/src/jobProgress';
+import { childrenOf, nodeOf } from '../../client/src/runNodes';
+import { runningSlurmSweeps } from '../../client/src/slurm';
+import { listRuns } from '../../engine/runs/catalog';
+import { runJob } from '../client/support';
 import { defaultPartition, missingSlurm, nodeIdle, nodeName, nodeState, sh, SLURM_REQUIRED, until } from './support';
 
 const CLI = path.join(REPO_ROOT, 'dist', 'cli.js');
@@ -233,6 +239,43 @@ describe('sweeps on Slurm', { skip: missing ? `Slurm tests skipped: ${missing}` 
     assert.deepEqual(states(report), ['cancelled', 'cancelled', 'cancelled']);
     const run = report.trials[0]!.record!.run!;
     assert.equal(readJson<{ status: string }>(path.join(dir, 'runs', run, 'status.json')).status, 'cancelled');
+  });
+
+  test("the editor's jobs: Run Sweep on Slurm submits and follows; closing the window stops following only; the sweep found running is followed again, shown in the Runs view, and Stop Job cancels it on Slurm", async () => {
+    ws.write('editor.adapter.yaml', experiment({ name: 'editor', train: 'long.tsv', epochs: 2, batch: 8, sweep: `  grid:\n    adapter.size: [4, 8, 16]\n  seeds: 1\n${slurmSection('    max_parallel: 1\n')}` }));
+    const settings = { runsDir: ws.path('runs-editor'), threads: undefined, device: 'auto' as const };
+    // "Run Sweep on Slurm"; the window closes while the first trial trains (the job gets SIGTERM, as on dispose).
+    const tracker = new ProgressTracker();
+    let sweepDir: string | undefined;
+    const first = await runJob(cliArgs({ command: 'sweep-slurm', file: ws.path('editor.adapter.yaml') }, settings), ws.root, (e, job) => {
+      tracker.update(e);
+      if (e.type === 'start' && e.job === 'sweep') sweepDir = e.sweepDir;
+      if (e.type === 'trial-state' && e.state === 'running' && !job.cancelled) job.cancel();
+    });
+    assert.equal(first.exit.outcome, 'cancelled', 'stopped following');
+    assert.ok(first.events.some((e) => e.type === 'log' && /stopped following .* its trials go on on Slurm/.test(e.message)));
+    assert.match(tracker.current.message, /^\d\/3 trials ended · 1 running, \d pending on Slurm$/);
+    const dir = sweepDir!;
+    // The sweep goes on without the editor; the store lists it running, with its trials as Slurm has them.
+    assert.deepEqual(runningSlurmSweeps(settings.runsDir), [dir]);
+    const node = nodeOf(listRuns(settings.runsDir)[0]!);
+    assert.equal(node.status, 'running');
+    const children = childrenOf(node);
+    const running = children.findIndex((c) => c.status === 'running');
+    assert.ok(running >= 0 && children.every((c, i) => (i < running ? c.status === 'completed' : i > running ? c.status === 'pending' && c.kind === 'trial' : true)), children.map((c) => `${c.kind}:${c.status}`).join());
+    // The window reopens: the sweep found running is followed again; Stop Job is `sweep --cancel`.
+    let cancelled: Promise<unknown> | undefined;
+    const again = await runJob(cliArgs({ command: 'sweep-follow', sweepDir: dir }, settings), ws.root, (e) => {
+      if (e.type === 'trial-state' && e.state === 'running' && !cancelled) cancelled = runJob(cliArgs({ command: 'sweep-cancel', sweepDir: dir }, settings), ws.root);
+    });
+    await cancelled;
+    assert.equal(again.exit.outcome, 'cancelled', 'the followed sweep ended cancelled');
+    assert.equal(again.events.at(-1)!.type, 'end');
+    assert.deepEqual(runningSlurmSweeps(settings.runsDir), []);
+    // The trial running when Stop Job came (the first, or the second if the first had just completed) and those waiting are cancelled.
+    const after = childrenOf(nodeOf(listRuns(settings.runsDir)[0]!)).map((c) => c.status);
+    assert.ok(after.every((st) => st === 'cancelled' || st === 'completed') && after.slice(1).every((st) => st === 'cancelled'), after.join());
+    assert.equal(readJson<SweepStatusRecord>(path.join(dir, 'status.json')).status, 'cancelled');
   });
 
   test('refused before anything runs: a partition that does not exist, and a job array Slurm rejects (its message quoted, the script kept)', () => {
