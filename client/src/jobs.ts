@@ -48,8 +48,9 @@ interface JobMeta {
   readonly request: JobRequest;
   readonly settings: EngineSettings;
   readonly background: boolean;
-  /** A Slurm sweep whose cancellation (scancel) has been asked for. */
+  /** A Slurm sweep whose cancellation (scancel) has been asked for; `cancelOnStart`: asked before its folder was known. */
   cancelling: boolean;
+  cancelOnStart: boolean;
   readonly tracker: ProgressTracker;
   /** drop-regimes: its stream split into one history per training regime. */
   regimes: RegimeSplitter | undefined;
@@ -154,7 +155,7 @@ export class JobService implements vscode.Disposable {
    * Queues a job and shows it until it ends. Resolves with how it ended; never rejects.
    */
   run(request: JobRequest, settings: EngineSettings, opts: { readonly background?: boolean } = {}): Promise<JobResult> {
-    const meta: JobMeta = { title: jobTitle(request), request, settings, background: opts.background ?? false, cancelling: false, tracker: new ProgressTracker(), regimes: undefined, id: undefined, trialId: undefined, depth: 0, data: [], stderrTail: [], totalSteps: undefined, end: undefined };
+    const meta: JobMeta = { title: jobTitle(request), request, settings, background: opts.background ?? false, cancelling: false, cancelOnStart: false, tracker: new ProgressTracker(), regimes: undefined, id: undefined, trialId: undefined, depth: 0, data: [], stderrTail: [], totalSteps: undefined, end: undefined };
     const args = cliArgs(request, settings);
     const job = this.queue.submit(meta, () => {
       this.log.info(`[${meta.title}] started: ${this.cli} ${args.join(' ')}`);
@@ -198,25 +199,34 @@ export class JobService implements vscode.Disposable {
    */
   cancel(job: QueuedJob<JobMeta>, by: string): void {
     if (job.state.phase === 'finished' || (job.state.phase === 'running' && job.state.stopping) || job.data.cancelling) return;
-    const { request, id, settings } = job.data;
-    if ((request.command === 'sweep-slurm' || request.command === 'sweep-follow') && job.state.phase === 'running' && id) {
+    const { request, id } = job.data;
+    if ((request.command === 'sweep-slurm' || request.command === 'sweep-follow') && job.state.phase === 'running') {
       job.data.cancelling = true;
       this.log.info(`[${job.data.title}] cancelling its trials on Slurm (${by})`);
-      void this.run({ command: 'sweep-cancel', sweepDir: id }, settings).then((r) => {
-        if (r.exit.outcome === 'failed') {
-          job.data.cancelling = false;
-          void vscode.window.showErrorMessage(`Adapter Lab: could not cancel ${path.basename(id)} on Slurm: ${r.exit.message ?? r.stderrTail.at(-1) ?? 'see the log'}`, 'Show Log').then((c) => c && this.log.show(true));
-        }
-      });
+      // Still submitting: cancelled as soon as its sweep folder is known.
+      if (!id) job.data.cancelOnStart = true;
+      else this.cancelOnCluster(job.data, id);
       return;
     }
     this.log.info(`[${job.data.title}] ${job.state.phase === 'queued' ? 'removed from the queue' : 'stopping'} (${by})`);
     job.cancel();
   }
 
-  /** Whether a job of this window follows this Slurm sweep (it submitted it, or follows it). */
+  /** `scancel` of a Slurm sweep's arrays (`sweep --cancel`); the sweep's own job then ends with it, cancelled. */
+  private cancelOnCluster(meta: JobMeta, sweepDir: string): void {
+    void this.run({ command: 'sweep-cancel', sweepDir }, meta.settings).then((r) => {
+      if (r.exit.outcome !== 'failed') return;
+      meta.cancelling = false;
+      void vscode.window.showErrorMessage(`Adapter Lab: could not cancel ${path.basename(sweepDir)} on Slurm: ${r.exit.message ?? r.stderrTail.at(-1) ?? 'see the log'}`, 'Show Log').then((c) => c && this.log.show(true));
+    });
+  }
+
+  /**
+   * Whether a job of this window follows this Slurm sweep (it submitted it, or follows it);
+   * also while a submission of this window has not yet said which folder it made.
+   */
   follows(sweepDir: string): boolean {
-    return this.queue.jobs().some((j) => (j.data.request.command === 'sweep-follow' && j.data.request.sweepDir === sweepDir) || (j.data.request.command === 'sweep-slurm' && j.data.id === sweepDir));
+    return this.queue.jobs().some((j) => (j.data.request.command === 'sweep-follow' && j.data.request.sweepDir === sweepDir) || (j.data.request.command === 'sweep-slurm' && (j.data.id === sweepDir || j.data.id === undefined)));
   }
 
   /** The status-bar item's menu: stop a job or show the log. */
@@ -241,6 +251,10 @@ export class JobService implements vscode.Disposable {
         this.histories.set(id, []);
         const kind = KIND_OF[meta.request.command];
         if (kind) this.startedEmitter.fire({ id, ids: [id], kind, title: meta.title, background: meta.background });
+        if (meta.cancelOnStart) {
+          meta.cancelOnStart = false;
+          this.cancelOnCluster(meta, id);
+        }
       } else if (meta.depth === 2 && id) {
         meta.trialId = id;
         this.histories.set(id, []);

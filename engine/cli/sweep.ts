@@ -157,10 +157,13 @@ type SlurmSweepInput = Parameters<typeof submitSlurmSweep>[0];
  */
 async function slurmSweepCommand(file: string, input: SlurmSweepInput, o: { resume?: string; wait: boolean; events: boolean; json: boolean; intervalMs?: number; started: number }): Promise<number> {
   const emit = eventWriter(o.events);
+  // A signal during the submission must not cut it between sbatch and status.json (a job array no folder knows): it waits, and then stops the following.
+  const { signal, dispose } = cancellation();
   let submitted: Submitted | undefined;
   try {
     submitted = o.resume ? await resumeSlurmSweep(o.resume, input) : await submitSlurmSweep(input);
   } catch (e) {
+    dispose();
     // Nothing runs: error and a failed end, named as the folder when there is one.
     emitFailure(emit, 'setup-failed', messageOf(e), { run: o.resume ? path.basename(o.resume) : '', started: o.started });
     process.stderr.write(`${file}: error: ${messageOf(e)}\n`);
@@ -171,16 +174,17 @@ async function slurmSweepCommand(file: string, input: SlurmSweepInput, o: { resu
   const notes = submitted ? [...submitted.warnings, `submitted job array ${submitted.job} to Slurm: ${submitted.trials.length} trial${submitted.trials.length === 1 ? '' : 's'} (${submitted.script})`] : [`every trial of ${dir} has completed: nothing to submit`];
   if (o.json) process.stdout.write(JSON.stringify({ sweepDir: dir, job: submitted?.job ?? null, trials: submitted?.trials ?? [], script: submitted?.script ?? null, warnings: submitted?.warnings ?? [] }) + '\n');
   if (!o.wait) {
+    dispose();
     for (const n of notes) process.stderr.write(`${/will not find/.test(n) ? 'warning: ' : ''}${n}\n`);
     process.stderr.write(`sweep folder: ${dir}\n  follow it:  adapter-lab sweep --follow ${dir}\n  its state:  adapter-lab sweep --status ${dir}\n  cancel it:  adapter-lab sweep --cancel ${dir}\n`);
     return 0;
   }
-  return followCommand(dir, { events: o.events, intervalMs: o.intervalMs, notes });
+  return followCommand(dir, { events: o.events, intervalMs: o.intervalMs, notes }, { signal, dispose });
 }
 
 /** Follows a Slurm sweep to its end; Ctrl-C stops following only (exit code 130, the trials go on). */
-async function followCommand(dir: string, o: { events: boolean; intervalMs?: number; notes?: readonly string[] }): Promise<number> {
-  const { signal, dispose } = cancellation();
+async function followCommand(dir: string, o: { events: boolean; intervalMs?: number; notes?: readonly string[] }, stop = cancellation()): Promise<number> {
+  const { signal, dispose } = stop;
   try {
     // People read one line per trial: a finished trial's steps, read back from its folder, would scroll past to no purpose.
     const human = progressPrinter();

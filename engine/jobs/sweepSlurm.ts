@@ -527,7 +527,8 @@ export async function followSlurmSweep(sweepDir: string, opts: FollowOptions): P
       }
       const rec = t.record;
       emit({ type: 'trial-start', index: t.index, total, assignments: rec.assignments, seed: rec.seed });
-      if (rec.run) {
+      // A record names a folder inside runs/: one plain name, never a path.
+      if (rec.run && path.basename(rec.run) === rec.run && rec.run !== '..' && rec.run !== '.') {
         // The run as its folder has it; a run cut short (no end) is left out rather than left open.
         const events = replayJob(path.join(dir, SWEEP_FILES.runs, rec.run)).events;
         if (events[0]?.type === 'start' && events.at(-1)?.type === 'end') for (const e of events) opts.emit(e);

@@ -258,6 +258,9 @@ describe('sweeps on Slurm', { skip: missing ? `Slurm tests skipped: ${missing}` 
     const dir = sweepDir!;
     // The sweep goes on without the editor; the store lists it running, with its trials as Slurm has them.
     assert.deepEqual(runningSlurmSweeps(settings.runsDir), [dir]);
+    const del = cli(['runs', 'delete', dir, '--yes']);
+    assert.equal(del.status, 1);
+    assert.match(del.stderr, /is running on Slurm; cancel it first \(adapter-lab sweep --cancel /);
     const node = nodeOf(listRuns(settings.runsDir)[0]!);
     assert.equal(node.status, 'running');
     const children = childrenOf(node);
