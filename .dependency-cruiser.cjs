@@ -11,7 +11,7 @@ const ENGINE_LAYERS = [
   ['graph', 'tokenizer', 'metrics'], // ONNX IR and ops; text to ids; scores
   ['model'], // BERT as a graph: encoder, adapters, names, shapes, parameter counts
   ['config'], // the experiment language (what server/ is built on)
-  ['data', 'runtime', 'runs'], // task files; onnxruntime sessions; the run store
+  ['data', 'runtime', 'runs', 'cluster'], // task files; onnxruntime sessions; the run store; Slurm's commands
   ['checkpoint'], // formats on disk: safetensors, Hugging Face folders, AdapterHub folders
   ['tasks'], // one module per task kind: examples, batches, head, loss, predictions, metrics
   ['train'], // the training core: plan, training graph, trainer and its process

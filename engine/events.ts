@@ -83,6 +83,8 @@ export interface SweepStartEvent extends Base {
   /** Trials already finished in an earlier, interrupted attempt (resumed sweeps). */
   readonly skipped: number;
   readonly metric: string;
+  /** Where the trials run (absent: here). */
+  readonly executor?: 'local' | 'slurm';
 }
 
 /**
@@ -152,6 +154,29 @@ export interface TrialStartEvent extends Base {
   readonly total: number;
   readonly assignments: Readonly<Record<string, unknown>>;
   readonly seed: number;
+}
+
+/** What became of a trial of a Slurm sweep (`sweep --status` reports the same). */
+export const TRIAL_STATES = ['pending', 'running', 'completed', 'failed', 'cancelled', 'timed-out', 'node-failure', 'out-of-memory', 'preempted', 'lost', 'not-submitted'] as const;
+export type TrialState = (typeof TRIAL_STATES)[number];
+
+/**
+ * A trial of a Slurm sweep as the cluster sees it: waiting in the queue, running on a node,
+ * or how its array task ended when that says more than the trial's record (timed out, node
+ * failure). Its run's events and `trial-end` come in one block when it ends.
+ */
+export interface TrialStateEvent extends Base {
+  readonly type: 'trial-state';
+  readonly index: number;
+  readonly total: number;
+  readonly assignments: Readonly<Record<string, unknown>>;
+  readonly seed: number;
+  readonly state: TrialState;
+  /** The array task, `<job>_<index>`. */
+  readonly job?: string;
+  readonly node?: string;
+  /** Why it waits: Slurm's reason (Priority, Resources, JobArrayTaskLimit, …). */
+  readonly reason?: string;
 }
 
 export interface TrialEndEvent extends Base {
@@ -285,7 +310,7 @@ export interface PrefixCacheReport {
  * The streams of the jobs the extension runs and follows: train, resume, demo, sweep,
  * ablate. Other commands' streams are below; EngineEvent is every event of every command.
  */
-export type JobEvent = StartEvent | EvaluationJobStartEvent | SweepStartEvent | TrialStartEvent | TrialEndEvent | AblationCellEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
+export type JobEvent = StartEvent | EvaluationJobStartEvent | SweepStartEvent | TrialStartEvent | TrialStateEvent | TrialEndEvent | AblationCellEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
 
 /** A job that ends without a start: it failed (or was stopped) before it began. */
 type Closing = LogEvent | ErrorEvent | EndEvent;

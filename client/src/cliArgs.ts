@@ -22,6 +22,12 @@ export interface EngineSettings {
 export type JobRequest =
   | { readonly command: 'train'; readonly file: string; readonly maxSteps?: number }
   | { readonly command: 'sweep'; readonly file: string; readonly maxSteps?: number }
+  /** The sweep as one Slurm job array, submitted and then followed to its end (`sweep --slurm --wait`). */
+  | { readonly command: 'sweep-slurm'; readonly file: string; readonly maxSteps?: number }
+  /** A Slurm sweep submitted earlier (from this window, another or a terminal), followed until it ends. */
+  | { readonly command: 'sweep-follow'; readonly sweepDir: string }
+  /** `scancel` of a Slurm sweep's job arrays. */
+  | { readonly command: 'sweep-cancel'; readonly sweepDir: string }
   /** AdapterDrop's curve for the standard, robust and specialized training regimes; `specialized`: the n of the specialized runs (default: every n). */
   | { readonly command: 'drop-regimes'; readonly file: string; readonly specialized?: readonly number[]; readonly maxSteps?: number }
   | { readonly command: 'ablate'; readonly runDir: string; readonly mode: 'spans' | 'drop-curve'; readonly data?: string }
@@ -34,7 +40,16 @@ export type JobCommand = JobRequest['command'];
 
 /** Whether the command streams job events (`--events`); evaluate and export print a result or nothing. */
 export function streamsEvents(command: JobCommand): boolean {
-  return command === 'train' || command === 'sweep' || command === 'ablate' || command === 'drop-regimes';
+  return command === 'train' || command === 'sweep' || command === 'ablate' || command === 'drop-regimes' || command === 'sweep-slurm' || command === 'sweep-follow';
+}
+
+/**
+ * Whether the job's work runs on a cluster: its process only submits, follows or cancels,
+ * so it takes no local slot (`adapterLab.parallelJobs`), and stopping it means cancelling on
+ * the cluster, while closing the window only stops following.
+ */
+export function onCluster(command: JobCommand): boolean {
+  return command === 'sweep-slurm' || command === 'sweep-follow' || command === 'sweep-cancel';
 }
 
 /**
@@ -53,6 +68,13 @@ export function cliArgs(request: JobRequest, settings: EngineSettings): string[]
       return ['train', request.file, '--events', '--runs', settings.runsDir, ...steps(request.maxSteps), ...common()];
     case 'sweep':
       return ['sweep', request.file, '--events', '--runs', settings.runsDir, ...steps(request.maxSteps), ...((settings.sweepWorkers ?? 1) > 1 ? ['--workers', String(settings.sweepWorkers)] : []), ...common()];
+    case 'sweep-slurm':
+      // Threads and device are the cluster's (sweep.slurm, runtime): the editor's settings are for jobs run here.
+      return ['sweep', request.file, '--slurm', '--wait', '--events', '--runs', settings.runsDir, ...steps(request.maxSteps)];
+    case 'sweep-follow':
+      return ['sweep', '--follow', request.sweepDir, '--events'];
+    case 'sweep-cancel':
+      return ['sweep', '--cancel', request.sweepDir];
     case 'drop-regimes':
       return ['drop-regimes', request.file, '--events', '--runs', settings.runsDir, ...(request.specialized?.length ? ['--n', request.specialized.join(',')] : []), ...steps(request.maxSteps), ...common()];
     case 'ablate':
@@ -73,6 +95,12 @@ export function jobTitle(request: JobRequest): string {
       return `Train ${path.basename(request.file)}`;
     case 'sweep':
       return `Sweep ${path.basename(request.file)}`;
+    case 'sweep-slurm':
+      return `Sweep ${path.basename(request.file)} on Slurm`;
+    case 'sweep-follow':
+      return `Sweep ${path.basename(request.sweepDir)} on Slurm`;
+    case 'sweep-cancel':
+      return `Cancel ${path.basename(request.sweepDir)} on Slurm`;
     case 'drop-regimes':
       return `AdapterDrop regimes of ${path.basename(request.file)}`;
     case 'ablate':
@@ -91,8 +119,12 @@ export function jobCwd(request: JobRequest): string {
   switch (request.command) {
     case 'train':
     case 'sweep':
+    case 'sweep-slurm':
     case 'drop-regimes':
       return path.dirname(request.file);
+    case 'sweep-follow':
+    case 'sweep-cancel':
+      return request.sweepDir;
     default:
       return path.dirname(request.runDir);
   }

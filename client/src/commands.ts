@@ -18,6 +18,7 @@ import { reveal } from './reveal';
 import { isRunNode, keySettings } from './runNodes';
 import type { RunsTreeProvider } from './runsTree';
 import { engineSettings, runsDirectory } from './settings';
+import { sbatchFound, sweepExecutor } from './slurm';
 import { experimentName, experimentUri, latestCompletedRun, pickRun, rememberExample, runnableTarget, runScope, selectedNodes } from './targets';
 import { jobsAllowed } from './trust';
 
@@ -45,14 +46,21 @@ export const CommandIds = {
   deleteRun: 'adapterLab.deleteRun',
   createExample: 'adapterLab.createExample',
   jobMenu: 'adapterLab.jobMenu',
+  runSweepOnSlurm: 'adapterLab.runSweepOnSlurm',
 } as const;
 
-export function registerCommands(ctx: CommandContext): vscode.Disposable[] {
+/** The commands, and following Slurm sweeps found running (extension.ts calls it as the store changes). */
+export function registerCommands(ctx: CommandContext): { readonly disposables: vscode.Disposable[]; readonly followSweep: (sweepDir: string, runsDir: string) => Promise<JobResult | undefined> } {
   const c = new JobCommands(ctx);
+  return { disposables: commandList(ctx, c), followSweep: (dir, runsDir) => c.followSweep(dir, runsDir) };
+}
+
+function commandList(ctx: CommandContext, c: JobCommands): vscode.Disposable[] {
   const reg = (id: string, fn: (...args: unknown[]) => unknown): vscode.Disposable => vscode.commands.registerCommand(id, fn);
   return [
     reg(CommandIds.train, (arg) => c.runExperiment('train', arg)),
     reg(CommandIds.runSweep, (arg) => c.runExperiment('sweep', arg)),
+    reg(CommandIds.runSweepOnSlurm, (arg) => c.runExperiment('sweep-slurm', arg)),
     reg(CommandIds.runAblation, (arg) => c.ablate('spans', arg)),
     reg(CommandIds.dropCurve, (arg) => c.ablate('drop-curve', arg)),
     reg(CommandIds.dropRegimes, (arg) => c.dropRegimes(arg)),
@@ -96,7 +104,8 @@ class JobCommands {
       return undefined;
     }
     if (exit.outcome === 'cancelled') {
-      void vscode.window.showInformationMessage(`Adapter Lab: ${this.titleOf(request)} was cancelled.${request.command === 'train' && result.id ? ' The run is kept; `adapter-lab resume` continues it.' : ''}`);
+      const after = request.command === 'train' && result.id ? ' The run is kept; `adapter-lab resume` continues it.' : request.command === 'sweep-slurm' && result.id ? ` Its unfinished trials keep their checkpoints; \`adapter-lab sweep ${path.basename(request.file)} --resume ${result.id}\` submits them again.` : '';
+      void vscode.window.showInformationMessage(`Adapter Lab: ${this.titleOf(request)} was cancelled.${after}`);
       return undefined;
     }
     return result;
@@ -108,6 +117,11 @@ class JobCommands {
         return 'training';
       case 'sweep':
         return 'the sweep';
+      case 'sweep-slurm':
+      case 'sweep-follow':
+        return 'the sweep on Slurm';
+      case 'sweep-cancel':
+        return 'cancelling the sweep on Slurm';
       case 'drop-regimes':
         return 'the AdapterDrop regimes';
       case 'ablate':
@@ -131,16 +145,37 @@ class JobCommands {
     return fs.existsSync(path.join(id, SWEEP_FILES.definition)) ? 'sweep' : 'run';
   }
 
-  async runExperiment(command: 'train' | 'sweep', arg: unknown): Promise<void> {
-    if (!(await jobsAllowed(command === 'train' ? 'Training' : 'A sweep'))) return;
+  /** Train, Run Sweep (here, or on Slurm when the file says `sweep.executor: slurm`) and Run Sweep on Slurm. */
+  async runExperiment(asked: 'train' | 'sweep' | 'sweep-slurm', arg: unknown): Promise<void> {
+    if (!(await jobsAllowed(asked === 'train' ? 'Training' : 'A sweep'))) return;
     const target = await runnableTarget(arg, this.ctx.state);
     if (!target) return;
+    const command = asked === 'sweep' && sweepExecutor(fs.readFileSync(target.fsPath, 'utf8')) === 'slurm' ? 'sweep-slurm' : asked;
+    if (command === 'sweep-slurm' && !sbatchFound()) {
+      return void vscode.window.showErrorMessage(`Adapter Lab: ${path.basename(target.fsPath)} runs its sweep on Slurm, but \`sbatch\` is not on this machine's PATH. Open the folder on the cluster's login node (Remote-SSH)${asked === 'sweep' ? ', or set `sweep.executor: local`' : ''}.`);
+    }
     const runsDir = this.runsDir(target.fsPath);
     if (!runsDir) return;
     const result = await this.job({ command, file: target.fsPath }, runsDir);
     if (!result) return;
     const metrics = result.end ? Object.entries(result.end.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : '';
-    this.offerResults(`Adapter Lab: ${command === 'train' ? 'training' : 'the sweep'} of ${path.basename(target.fsPath)} completed${metrics ? ` (${metrics})` : ''}.`, result.id);
+    this.offerResults(`Adapter Lab: ${command === 'train' ? 'training' : command === 'sweep' ? 'the sweep' : 'the sweep on Slurm'} of ${path.basename(target.fsPath)} completed${metrics ? ` (${metrics})` : ''}.`, result.id);
+  }
+
+  /**
+   * Follows a Slurm sweep found running in the store (submitted before a window reload, from
+   * another window or from a terminal), in the background: the Runs view and its panel show
+   * it live, Stop Job cancels it, and its end is announced.
+   */
+  async followSweep(sweepDir: string, runsDir: string): Promise<JobResult | undefined> {
+    const result = await this.ctx.jobs.run({ command: 'sweep-follow', sweepDir }, engineSettings(runsDir), { background: true });
+    this.ctx.tree.refresh();
+    const { exit } = result;
+    const name = path.basename(sweepDir);
+    if (exit.outcome === 'failed') void vscode.window.showWarningMessage(`Adapter Lab: following ${name} on Slurm failed: ${failureDetail(exit, result.stderrTail)}`, 'Show Log').then((c) => c && this.ctx.jobs.log.show(true));
+    // Stopped following (the window closes): no end, nothing to say.
+    else if (result.end) this.offerResults(`Adapter Lab: the sweep ${name} on Slurm ${result.end.status}${Object.keys(result.end.metrics).length ? ` (${Object.entries(result.end.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')})` : ''}.`, sweepDir);
+    return result;
   }
 
   /** AdapterDrop regimes: trains the experiment as standard, robust and specialized adapters and shows the three curves in one panel. */

@@ -11,6 +11,7 @@ import { registerCommands } from './commands';
 import { JobService } from './jobs';
 import { PanelHost } from './panels';
 import { RunsTreeProvider } from './runsTree';
+import { runningSlurmSweeps, sbatchFound } from './slurm';
 import { affects, openPanelOnStart, parallelJobs, runsDirectory } from './settings';
 
 export const RUNS_VIEW = 'adapterLab.runs';
@@ -39,21 +40,39 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const tree = new RunsTreeProvider(runsDir);
   const panels = new PanelHost(context.extensionUri, jobs, runsDir);
   const view = vscode.window.createTreeView(RUNS_VIEW, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
+  const commands = registerCommands({ jobs, panels, tree, state: context.workspaceState });
+  // On a cluster's login node (sbatch on the PATH): Run Sweep on Slurm, and Slurm sweeps of the store followed while they run.
+  const slurm = sbatchFound();
+  void vscode.commands.executeCommand('setContext', 'adapterLab.slurmAvailable', slurm);
+  const followFailed = new Set<string>();
+  const followClusterSweeps = (): void => {
+    const dir = runsDir();
+    if (!slurm || !dir || !vscode.workspace.isTrusted) return;
+    for (const sweepDir of runningSlurmSweeps(dir)) {
+      if (jobs.follows(sweepDir) || followFailed.has(sweepDir)) continue;
+      void commands.followSweep(sweepDir, dir).then((r) => {
+        // One that cannot be followed is not tried again and again as the view refreshes.
+        if (r?.exit.outcome === 'failed') followFailed.add(sweepDir);
+      });
+    }
+  };
   context.subscriptions.push(
     jobs,
     tree,
     panels,
     view,
-    ...registerCommands({ jobs, panels, tree, state: context.workspaceState }),
+    ...commands.disposables,
     jobs.onDidStartJob((started) => {
       tree.refresh();
-      if (openPanelOnStart()) panels.open(started.kind, started.ids);
+      if (openPanelOnStart() && !started.background) panels.open(started.kind, started.ids);
     }),
     jobs.onDidChangeJobs(() => tree.refresh()),
-    // A new evaluation changes a run's headline metric in the view.
+    // A new evaluation changes a run's headline metric in the view; a Slurm sweep's trials move between pending and running.
     jobs.onDidEmit(({ events }) => {
-      if (events.some((e) => e.type === 'evaluation' || e.type === 'trial-end')) tree.refresh(1000);
+      if (events.some((e) => e.type === 'evaluation' || e.type === 'trial-end' || e.type === 'trial-state')) tree.refresh(1000);
     }),
+    // A Slurm sweep submitted elsewhere (a terminal, another window) appears in the store: follow it too.
+    tree.onDidChangeTreeData(() => followClusterSweeps()),
     vscode.workspace.onDidChangeConfiguration((e) => {
       if (affects(e, 'parallelJobs')) jobs.setParallelJobs(parallelJobs());
       if (affects(e, 'runsDirectory')) tree.refresh(0);
@@ -64,6 +83,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   );
   view.message = vscode.workspace.isTrusted ? undefined : 'This workspace is not trusted: runs are listed, but jobs do not run here.';
   context.subscriptions.push(vscode.workspace.onDidGrantWorkspaceTrust(() => (view.message = undefined)));
+  // Sweeps left running on the cluster when the window last closed (or reloaded) are followed again.
+  followClusterSweeps();
   await client.start();
 }
 

@@ -36,7 +36,11 @@ export function jobIdOf(event: JobEvent): string | undefined {
 export class ProgressTracker {
   private depth = 0;
   private sweepTrials: number | undefined;
-  private trialsDone = 0;
+  private trialsSkipped = 0;
+  /** Trials that ended, by index (a Slurm sweep's trial ends again when it is resumed). */
+  private readonly trialsEnded = new Set<number>();
+  /** A Slurm sweep's trials that have not ended, by what the cluster says of them. */
+  private readonly clusterStates = new Map<number, string>();
   private steps = 0;
   private step = 0;
   private cells = 0;
@@ -69,7 +73,7 @@ export class ProgressTracker {
         this.depth++;
         if (e.job === 'sweep') {
           this.sweepTrials = e.trials;
-          this.trialsDone = e.skipped;
+          this.trialsSkipped = e.skipped;
         } else if (e.job === 'train') {
           this.steps = e.steps;
           this.step = 0;
@@ -99,7 +103,12 @@ export class ProgressTracker {
         this.lastMetric = `${e.metric} ${formatMetric(e.value)}`;
         break;
       case 'trial-end':
-        this.trialsDone++;
+        this.trialsEnded.add(e.index);
+        this.clusterStates.delete(e.index);
+        break;
+      case 'trial-state':
+        if (e.state === 'pending' || e.state === 'running') this.clusterStates.set(e.index, e.state);
+        else this.clusterStates.delete(e.index);
         break;
       case 'end':
         this.depth = Math.max(0, this.depth - 1);
@@ -117,9 +126,18 @@ export class ProgressTracker {
     const parts: string[] = (this.regimes || this.topLevelJobs > 1) && this.stage ? [this.stage] : [];
     let fraction: number | undefined;
     let short = '';
-    if (this.sweepTrials !== undefined) {
-      const trial = Math.min(this.trialsDone + 1, this.sweepTrials);
-      fraction = this.sweepTrials > 0 ? Math.min(1, (this.trialsDone + (this.depth > 1 ? run : 0)) / this.sweepTrials) : undefined;
+    const trialsDone = this.trialsSkipped + this.trialsEnded.size;
+    if (this.sweepTrials !== undefined && this.clusterStates.size > 0) {
+      // On a cluster, trials run at once: how many ended, and where the others are.
+      const count = (state: string): number => [...this.clusterStates.values()].filter((s) => s === state).length;
+      fraction = this.sweepTrials > 0 ? Math.min(1, trialsDone / this.sweepTrials) : undefined;
+      parts.push(`${trialsDone}/${this.sweepTrials} trials ended`, `${count('running')} running, ${count('pending')} pending on Slurm`);
+      short = `${trialsDone}/${this.sweepTrials} trials`;
+      // The runs are read back when they end: their last loss and speed are history, not progress.
+      return { fraction, message: parts.join(' · '), short };
+    } else if (this.sweepTrials !== undefined) {
+      const trial = Math.min(trialsDone + 1, this.sweepTrials);
+      fraction = this.sweepTrials > 0 ? Math.min(1, (trialsDone + (this.depth > 1 ? run : 0)) / this.sweepTrials) : undefined;
       parts.push(`trial ${trial}/${this.sweepTrials}`);
       short = `trial ${trial}/${this.sweepTrials}`;
       if (this.depth > 1 && this.steps > 0) parts.push(`step ${this.step}/${this.steps}`);
@@ -169,6 +187,8 @@ export function logLine(e: JobEvent, stepEvery = 10, totalSteps?: number): strin
       return `  cell ${e.index + 1}/${e.total}: layers ${e.from}..${e.to}${e.site === 'both' ? '' : ` (${e.site})`} removed → ${e.metric} ${formatMetric(e.value)}`;
     case 'trial-start':
       return `trial ${e.index + 1}/${e.total}: ${Object.entries(e.assignments).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(' ')} seed=${e.seed}`;
+    case 'trial-state':
+      return `trial ${e.index + 1}/${e.total} ${e.state.replace(/-/g, ' ')}${e.job ? ` (Slurm ${e.job}${e.node ? ` on ${e.node}` : ''}${e.reason ? `, ${e.reason}` : ''})` : ''}`;
     case 'trial-end':
       return `trial ${e.index + 1}/${e.total} ${e.status}${Object.keys(e.metrics).length ? `: ${metricsText(e.metrics)}` : ''}${e.message ? ` (${e.message})` : ''}`;
     case 'artifact':

@@ -1,7 +1,9 @@
 /**
  * Jobs waiting for a slot: at most `limit` run at once (the `adapterLab.parallelJobs`
  * setting), in the order they were asked for. A job cancelled while queued never starts.
- * No `vscode` here; what a job is (a process) is given by the caller.
+ * Jobs whose work runs elsewhere (a sweep on a cluster: the process only submits and
+ * follows) take no slot and start at once. No `vscode` here; what a job is (a process) is
+ * given by the caller.
  */
 import type { JobExit, JobOutcome } from './jobProcess';
 
@@ -30,6 +32,8 @@ export class QueuedJob<T = unknown> {
     readonly data: T,
     readonly start: () => StartedJob,
     private readonly queue: JobQueue<T>,
+    /** Takes no slot: its work runs elsewhere. */
+    readonly unlimited = false,
   ) {
     this.finished = new Promise((resolve) => (this.settle = resolve));
   }
@@ -78,9 +82,9 @@ export class JobQueue<T = unknown> {
     this.pump();
   }
 
-  /** Queues a job; it starts as soon as a slot is free (possibly before this returns). */
-  submit(data: T, start: () => StartedJob): QueuedJob<T> {
-    const job = new QueuedJob(this.nextId++, data, start, this);
+  /** Queues a job; it starts as soon as a slot is free (possibly before this returns); `unlimited`: at once, taking no slot. */
+  submit(data: T, start: () => StartedJob, opts: { readonly unlimited?: boolean } = {}): QueuedJob<T> {
+    const job = new QueuedJob(this.nextId++, data, start, this, opts.unlimited ?? false);
     this.waiting.push(job);
     this.emit(job);
     this.pump();
@@ -92,8 +96,9 @@ export class JobQueue<T = unknown> {
     return [...this.running, ...this.waiting];
   }
 
+  /** Running jobs that take a slot. */
   get runningCount(): number {
-    return this.running.size;
+    return [...this.running].filter((j) => !j.unlimited).length;
   }
 
   get queuedCount(): number {
@@ -125,8 +130,11 @@ export class JobQueue<T = unknown> {
   }
 
   private pump(): void {
-    while (this.running.size < this.limit && this.waiting.length > 0) {
-      const job = this.waiting.shift()!;
+    for (;;) {
+      // The first waiting job that may start: in order, skipping those that need a slot while none is free.
+      const i = this.waiting.findIndex((j) => j.unlimited || this.runningCount < this.limit);
+      if (i < 0) return;
+      const job = this.waiting.splice(i, 1)[0]!;
       let started: StartedJob;
       try {
         started = job.start();

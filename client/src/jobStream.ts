@@ -13,7 +13,7 @@ export type StdoutLine =
   /** Anything else, kept for the log. */
   | { readonly kind: 'text'; readonly text: string };
 
-const EVENT_TYPES: ReadonlySet<string> = new Set(['start', 'trial-start', 'trial-end', 'ablation', 'step', 'evaluation', 'artifact', 'log', 'error', 'end']);
+const EVENT_TYPES: ReadonlySet<string> = new Set(['start', 'trial-start', 'trial-state', 'trial-end', 'ablation', 'step', 'evaluation', 'artifact', 'log', 'error', 'end']);
 
 export function classifyLine(line: string): StdoutLine | undefined {
   const text = line.replace(/\r$/, '');

@@ -6,7 +6,7 @@
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { EndEvent, JobEvent } from '../../engine/events';
-import { cliArgs, isComposite, jobCwd, jobTitle, streamsEvents, type EngineSettings, type JobRequest } from './cliArgs';
+import { cliArgs, isComposite, jobCwd, jobTitle, onCluster, streamsEvents, type EngineSettings, type JobRequest } from './cliArgs';
 import { JobProcess, type JobExit } from './jobProcess';
 import { jobIdOf, logLine, ProgressTracker, type ProgressSnapshot } from './jobProgress';
 import { JobQueue, type QueuedJob } from './jobQueue';
@@ -21,6 +21,8 @@ export interface JobStarted {
   readonly ids: readonly string[];
   readonly kind: PanelKind;
   readonly title: string;
+  /** Started by the extension itself (following a Slurm sweep found running), not asked for: no panel opens. */
+  readonly background: boolean;
 }
 
 /** Live events for one store id (a job's own, or a sweep trial's run). */
@@ -44,6 +46,11 @@ export interface JobResult {
 interface JobMeta {
   readonly title: string;
   readonly request: JobRequest;
+  readonly settings: EngineSettings;
+  readonly background: boolean;
+  /** A Slurm sweep whose cancellation (scancel) has been asked for; `cancelOnStart`: asked before its folder was known. */
+  cancelling: boolean;
+  cancelOnStart: boolean;
   readonly tracker: ProgressTracker;
   /** drop-regimes: its stream split into one history per training regime. */
   regimes: RegimeSplitter | undefined;
@@ -60,6 +67,9 @@ interface JobMeta {
 const KIND_OF: Record<JobRequest['command'], PanelKind | undefined> = {
   train: 'run',
   sweep: 'sweep',
+  'sweep-slurm': 'sweep',
+  'sweep-follow': 'sweep',
+  'sweep-cancel': undefined,
   ablate: 'ablation',
   'drop-regimes': 'ablation',
   evaluate: undefined,
@@ -144,8 +154,8 @@ export class JobService implements vscode.Disposable {
   /**
    * Queues a job and shows it until it ends. Resolves with how it ended; never rejects.
    */
-  run(request: JobRequest, settings: EngineSettings): Promise<JobResult> {
-    const meta: JobMeta = { title: jobTitle(request), request, tracker: new ProgressTracker(), regimes: undefined, id: undefined, trialId: undefined, depth: 0, data: [], stderrTail: [], totalSteps: undefined, end: undefined };
+  run(request: JobRequest, settings: EngineSettings, opts: { readonly background?: boolean } = {}): Promise<JobResult> {
+    const meta: JobMeta = { title: jobTitle(request), request, settings, background: opts.background ?? false, cancelling: false, cancelOnStart: false, tracker: new ProgressTracker(), regimes: undefined, id: undefined, trialId: undefined, depth: 0, data: [], stderrTail: [], totalSteps: undefined, end: undefined };
     const args = cliArgs(request, settings);
     const job = this.queue.submit(meta, () => {
       this.log.info(`[${meta.title}] started: ${this.cli} ${args.join(' ')}`);
@@ -157,7 +167,7 @@ export class JobService implements vscode.Disposable {
           onLog: (line, stream) => this.onOutput(meta, line, stream),
         },
       );
-    });
+    }, { unlimited: onCluster(request.command) });
     if (job.state.phase === 'queued') this.log.info(`[${meta.title}] queued (${this.queue.runningCount} running)`);
     this.showProgress(job);
     return job.finished.then((exit) => {
@@ -173,21 +183,50 @@ export class JobService implements vscode.Disposable {
 
   /** "Stop Job": one running or queued job, picked when there are several. */
   async stopJob(): Promise<void> {
-    const jobs = this.queue.jobs().filter((j) => !(j.state.phase === 'running' && j.state.stopping));
+    const jobs = this.queue.jobs().filter((j) => !(j.state.phase === 'running' && j.state.stopping) && !j.data.cancelling && j.data.request.command !== 'sweep-cancel');
     if (jobs.length === 0) return void vscode.window.showInformationMessage('No Adapter Lab job is running.');
-    const job = jobs.length === 1 ? jobs[0] : (await vscode.window.showQuickPick(jobs.map((j) => ({ label: j.data.title, description: j.state.phase === 'queued' ? 'queued' : j.data.tracker.current.message, job: j })), { placeHolder: 'Stop which job?' }))?.job;
+    const describe = (j: QueuedJob<JobMeta>): string => (j.state.phase === 'queued' ? 'queued' : `${onCluster(j.data.request.command) ? 'cancels its trials on Slurm · ' : ''}${j.data.tracker.current.message}`);
+    const job = jobs.length === 1 ? jobs[0] : (await vscode.window.showQuickPick(jobs.map((j) => ({ label: j.data.title, description: describe(j), job: j })), { placeHolder: 'Stop which job?' }))?.job;
     if (job) this.cancel(job, 'Stop Job');
   }
 
   /**
    * The one way a job is stopped, whoever asks (Stop Job, the notification's Cancel button,
    * the status-bar menu): a queued job never starts; a running one gets SIGTERM to its
-   * process group, then SIGKILL after the grace period (jobProcess.ts).
+   * process group, then SIGKILL after the grace period (jobProcess.ts). A sweep on Slurm is
+   * cancelled on the cluster (`sweep --cancel`: scancel of its job arrays); its job then
+   * ends with the sweep, cancelled.
    */
   cancel(job: QueuedJob<JobMeta>, by: string): void {
-    if (job.state.phase === 'finished' || (job.state.phase === 'running' && job.state.stopping)) return;
+    if (job.state.phase === 'finished' || (job.state.phase === 'running' && job.state.stopping) || job.data.cancelling) return;
+    const { request, id } = job.data;
+    if ((request.command === 'sweep-slurm' || request.command === 'sweep-follow') && job.state.phase === 'running') {
+      job.data.cancelling = true;
+      this.log.info(`[${job.data.title}] cancelling its trials on Slurm (${by})`);
+      // Still submitting: cancelled as soon as its sweep folder is known.
+      if (!id) job.data.cancelOnStart = true;
+      else this.cancelOnCluster(job.data, id);
+      return;
+    }
     this.log.info(`[${job.data.title}] ${job.state.phase === 'queued' ? 'removed from the queue' : 'stopping'} (${by})`);
     job.cancel();
+  }
+
+  /** `scancel` of a Slurm sweep's arrays (`sweep --cancel`); the sweep's own job then ends with it, cancelled. */
+  private cancelOnCluster(meta: JobMeta, sweepDir: string): void {
+    void this.run({ command: 'sweep-cancel', sweepDir }, meta.settings).then((r) => {
+      if (r.exit.outcome !== 'failed') return;
+      meta.cancelling = false;
+      void vscode.window.showErrorMessage(`Adapter Lab: could not cancel ${path.basename(sweepDir)} on Slurm: ${r.exit.message ?? r.stderrTail.at(-1) ?? 'see the log'}`, 'Show Log').then((c) => c && this.log.show(true));
+    });
+  }
+
+  /**
+   * Whether a job of this window follows this Slurm sweep (it submitted it, or follows it);
+   * also while a submission of this window has not yet said which folder it made.
+   */
+  follows(sweepDir: string): boolean {
+    return this.queue.jobs().some((j) => (j.data.request.command === 'sweep-follow' && j.data.request.sweepDir === sweepDir) || (j.data.request.command === 'sweep-slurm' && (j.data.id === sweepDir || j.data.id === undefined)));
   }
 
   /** The status-bar item's menu: stop a job or show the log. */
@@ -211,7 +250,11 @@ export class JobService implements vscode.Disposable {
         meta.id = id;
         this.histories.set(id, []);
         const kind = KIND_OF[meta.request.command];
-        if (kind) this.startedEmitter.fire({ id, ids: [id], kind, title: meta.title });
+        if (kind) this.startedEmitter.fire({ id, ids: [id], kind, title: meta.title, background: meta.background });
+        if (meta.cancelOnStart) {
+          meta.cancelOnStart = false;
+          this.cancelOnCluster(meta, id);
+        }
       } else if (meta.depth === 2 && id) {
         meta.trialId = id;
         this.histories.set(id, []);
@@ -243,7 +286,7 @@ export class JobService implements vscode.Disposable {
       meta.id = file;
       const ids = regimeIds(file);
       for (const id of ids) this.histories.set(id, []);
-      this.startedEmitter.fire({ id: file, ids, kind: 'ablation', title: meta.title });
+      this.startedEmitter.fire({ id: file, ids, kind: 'ablation', title: meta.title, background: meta.background });
     }
     this.logEvent(meta, e);
     if (meta.regimes) {
@@ -279,7 +322,9 @@ export class JobService implements vscode.Disposable {
   }
 
   private showProgress(job: QueuedJob<JobMeta>): void {
-    void vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: job.data.title, cancellable: true }, (progress, token) => {
+    // A sweep on a cluster can take days: the status bar shows it, not a notification that stays open.
+    const cluster = onCluster(job.data.request.command);
+    void vscode.window.withProgress({ location: cluster ? vscode.ProgressLocation.Window : vscode.ProgressLocation.Notification, title: job.data.title, cancellable: !cluster }, (progress, token) => {
       token.onCancellationRequested(() => this.cancel(job, 'Cancel'));
       let reported = 0;
       const report = (): void => {
@@ -330,7 +375,11 @@ export class JobService implements vscode.Disposable {
     this.statusItem.show();
   }
 
-  /** Stops every job: a job outliving the window would have nobody to show it to. The engine keeps each run resumable. */
+  /**
+   * Stops every job: a job outliving the window would have nobody to show it to. The engine
+   * keeps each run resumable. A sweep on Slurm is only no longer followed: its trials go on
+   * on the cluster, and the next window follows it again.
+   */
   dispose(): void {
     if (this.statusTimer) clearTimeout(this.statusTimer);
     this.queue.cancelAll();

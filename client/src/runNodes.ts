@@ -6,15 +6,18 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isLive, listRuns, type RunEntry } from '../../engine/runs/catalog';
+import { isLive, listRuns, slurmTrialViews, type RunEntry, type TrialView } from '../../engine/runs/catalog';
 import { REGIME_FILES, REGIMES_FILE, SWEEP_FILES } from '../../engine/runs/replay';
 import { RUN_FILES } from '../../engine/runs/store';
 
-/** What the view shows for a folder: a run's status, with `interrupted` for a run whose process is gone. */
-export type DisplayStatus = 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'unknown';
+/** What the view shows for a folder: a run's status, with `interrupted` for a run whose process is gone, and `pending` for a trial waiting on a cluster. */
+export type DisplayStatus = 'pending' | 'running' | 'completed' | 'failed' | 'cancelled' | 'interrupted' | 'unknown';
 
-/** A run, a sweep, or a drop-regimes job (which the catalog does not know: its folder holds runs, not a run). */
-export type NodeKind = RunEntry['kind'] | 'regimes';
+/**
+ * A run, a sweep, a drop-regimes job (which the catalog does not know: its folder holds runs,
+ * not a run), or a trial of a Slurm sweep that has no run folder yet (it waits in the queue).
+ */
+export type NodeKind = RunEntry['kind'] | 'regimes' | 'trial';
 
 export interface RunNode {
   readonly entry: RunEntry;
@@ -22,6 +25,8 @@ export interface RunNode {
   readonly status: DisplayStatus;
   /** The sweep or drop-regimes job a run belongs to. */
   readonly sweep?: RunNode;
+  /** A trial of a Slurm sweep: its state on the cluster. */
+  readonly trial?: TrialView;
 }
 
 export function isRunNode(value: unknown): value is RunNode {
@@ -39,10 +44,30 @@ export function nodeOf(entry: RunEntry, parent?: RunNode): RunNode {
   return { entry, kind, status: kind === 'regimes' ? regimesStatus(entry.dir) : displayStatus(entry), ...(parent ? { sweep: parent } : {}) };
 }
 
-/** The runs inside a sweep or drop-regimes job, in the order they ran. */
+/**
+ * The runs inside a sweep or drop-regimes job, in the order they ran. A Slurm sweep shows
+ * every trial by index: its run folder once the trial has started, else the trial as it
+ * waits, each with what the cluster says of it (a run on another node cannot be checked
+ * from here, so whether it runs is the cluster's word).
+ */
 export function childrenOf(node: RunNode): RunNode[] {
   if (node.kind !== 'sweep' && node.kind !== 'regimes') return [];
-  return listRuns(path.join(node.entry.dir, node.kind === 'sweep' ? SWEEP_FILES.runs : REGIME_FILES.runs)).map((entry) => nodeOf(entry, node));
+  const runsDir = path.join(node.entry.dir, node.kind === 'sweep' ? SWEEP_FILES.runs : REGIME_FILES.runs);
+  if (node.kind === 'sweep' && node.entry.slurm) return slurmChildren(node, runsDir);
+  return listRuns(runsDir).map((entry) => nodeOf(entry, node));
+}
+
+function slurmChildren(sweep: RunNode, runsDir: string): RunNode[] {
+  const runs = listRuns(runsDir);
+  return slurmTrialViews(sweep.entry.dir).map((trial) => {
+    const prefix = `trial-${String(trial.index).padStart(4, '0')}-`;
+    const run = (trial.record?.run ? runs.find((r) => r.name === trial.record!.run) : undefined) ?? runs.filter((r) => r.name.startsWith(prefix)).pop();
+    const status: DisplayStatus = trial.state === 'pending' || trial.state === 'not-submitted' ? 'pending' : trial.state === 'running' ? 'running' : trial.state === 'completed' ? 'completed' : trial.state === 'failed' || trial.state === 'out-of-memory' ? 'failed' : 'cancelled';
+    if (run) return { entry: run, kind: 'run', status, sweep, trial };
+    const name = `trial-${String(trial.index).padStart(4, '0')}`;
+    const entry: RunEntry = { kind: 'unreadable', name, dir: path.join(runsDir, name), status: 'unknown' };
+    return { entry, kind: 'trial', status, sweep, trial };
+  });
 }
 
 export function displayStatus(entry: RunEntry): DisplayStatus {
@@ -121,12 +146,14 @@ export function bestMetricText(entry: RunEntry): string | undefined {
 export function describeNode(node: RunNode): string {
   const e = node.entry;
   if (node.kind === 'regimes') return `${node.status} · AdapterDrop regimes`;
+  if (node.kind === 'trial' && node.trial) return [clusterState(node.trial), ...Object.entries(node.trial.assignments).map(([k, v]) => `${k}=${JSON.stringify(v)}`), `seed ${node.trial.seed}`].join(' · ');
   if (e.kind === 'unreadable') return 'unreadable';
-  const parts: string[] = [node.status];
+  const parts: string[] = [node.trial ? clusterState(node.trial) : node.status];
   const best = bestMetricText(e);
   if (e.kind === 'sweep') {
     if (e.trials !== undefined) parts.push(e.progress && e.progress.done < e.trials ? `${e.progress.done}/${e.trials} trials` : `${e.trials} trials`);
     if (e.progress?.failed) parts.push(`${e.progress.failed} failed`);
+    if (e.slurm) parts.push(slurmSummary(e));
     if (best) parts.push(best);
     return parts.join(' · ');
   }
@@ -136,4 +163,21 @@ export function describeNode(node: RunNode): string {
   if (hyper) parts.push(hyper);
   if (best) parts.push(best);
   return parts.join(' · ');
+}
+
+/** A Slurm sweep's trial as the cluster has it: `pending (Priority) on Slurm 12_3`, `running on node7`, `timed out`. */
+export function clusterState(t: TrialView): string {
+  const state = t.state.replace(/-/g, ' ');
+  if (t.state === 'pending') return `pending${t.reason ? ` (${t.reason})` : ''}${t.job ? ` on Slurm ${t.job}` : ''}`;
+  if (t.state === 'running') return `running${t.node ? ` on ${t.node}` : ''}${t.job ? ` (Slurm ${t.job})` : ''}`;
+  return state;
+}
+
+/** A Slurm sweep in one phrase: where its trials are, or that it ran on Slurm. */
+function slurmSummary(e: RunEntry): string {
+  if (e.status !== 'running') return 'on Slurm';
+  const views = slurmTrialViews(e.dir);
+  const running = views.filter((t) => t.state === 'running').length;
+  const pending = views.filter((t) => t.state === 'pending').length;
+  return `on Slurm: ${running} running, ${pending} pending`;
 }

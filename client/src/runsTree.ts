@@ -8,9 +8,10 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { listRuns } from '../../engine/runs/catalog';
 import { ABLATION_FILE, DROP_CURVE_FILE } from '../../engine/runs/replay';
-import { childrenOf, describeNode, newestFirst, nodeOf, type DisplayStatus, type NodeKind, type RunNode } from './runNodes';
+import { childrenOf, clusterState, describeNode, newestFirst, nodeOf, type DisplayStatus, type NodeKind, type RunNode } from './runNodes';
 
 const ICONS: Record<DisplayStatus, vscode.ThemeIcon> = {
+  pending: new vscode.ThemeIcon('watch'),
   running: new vscode.ThemeIcon('sync~spin'),
   completed: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
   failed: new vscode.ThemeIcon('error', new vscode.ThemeColor('testing.iconFailed')),
@@ -47,8 +48,9 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
     this.watcher?.dispose();
     this.watched = dir;
     if (!dir) return;
-    const files = '{status.json,sweep.json,trials.jsonl,summary.json,ablation.json,drop-curve.json,regimes.json}';
-    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), `{*,*/${files},*/runs/*,*/runs/*/status.json}`));
+    const files = '{status.json,sweep.json,trials.jsonl,summary.json,ablation.json,drop-curve.json,regimes.json,slurm.json}';
+    // A Slurm sweep's trials record themselves in records/; slurm.json is what Slurm last said of them.
+    this.watcher = vscode.workspace.createFileSystemWatcher(new vscode.RelativePattern(vscode.Uri.file(dir), `{*,*/${files},*/runs/*,*/runs/*/status.json,*/records/*}`));
     const on = (): void => this.refresh();
     this.watcher.onDidCreate(on);
     this.watcher.onDidChange(on);
@@ -70,6 +72,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
 
   getTreeItem(node: RunNode): vscode.TreeItem {
     const e = node.entry;
+    if (node.kind === 'trial') return trialItem(node);
     const item = new vscode.TreeItem(e.name, node.kind === 'sweep' || node.kind === 'regimes' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = e.dir;
     item.resourceUri = vscode.Uri.file(e.dir);
@@ -87,6 +90,25 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
     this.watcher?.dispose();
     this.changed.dispose();
   }
+}
+
+/** A trial of a Slurm sweep that has no run folder yet: it waits on the cluster (or was never submitted). Clicking it opens the sweep. */
+function trialItem(node: RunNode): vscode.TreeItem {
+  const item = new vscode.TreeItem(node.entry.name, vscode.TreeItemCollapsibleState.None);
+  item.id = `${node.entry.dir}#trial`;
+  item.iconPath = node.trial && node.trial.state !== 'pending' && node.trial.state !== 'not-submitted' ? ICONS[node.status] : ICONS.pending;
+  item.description = describeNode(node);
+  const md = new vscode.MarkdownString();
+  md.appendMarkdown('**').appendText(node.entry.name).appendMarkdown('**\n\n');
+  if (node.trial) {
+    md.appendMarkdown('State: ').appendText(clusterState(node.trial)).appendMarkdown('  \n');
+    if (node.trial.record?.message) md.appendMarkdown('Why: ').appendText(node.trial.record.message).appendMarkdown('  \n');
+    md.appendMarkdown('Settings: ').appendText(Object.entries(node.trial.assignments).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(', ') || '(the base experiment)').appendMarkdown(`, seed ${node.trial.seed}  \n`);
+  }
+  item.tooltip = md;
+  item.contextValue = 'adapterLab.trial';
+  if (node.sweep) item.command = { command: 'adapterLab.openResults', title: 'Open Results', arguments: [node.sweep] };
+  return item;
 }
 
 /** How an interrupted job continues. */
@@ -107,6 +129,7 @@ function tooltipOf(node: RunNode): vscode.MarkdownString {
     ['Started', e.started ? new Date(e.started).toLocaleString() : undefined],
     ['Steps', e.steps !== undefined ? String(e.steps) : undefined],
     ['Trials', e.trials !== undefined ? String(e.trials) : undefined],
+    ['On Slurm', e.slurm ? `job array${e.slurm.jobs.length === 1 ? '' : 's'} ${e.slurm.jobs.join(', ')}` : node.trial ? clusterState(node.trial) : undefined],
     [e.kind === 'sweep' ? 'Best trial' : 'Best validation', e.metric ? `${e.metric.name} ${e.metric.value.toFixed(4)}` : undefined],
     ['Folder', e.dir],
   ];

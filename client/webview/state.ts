@@ -79,6 +79,8 @@ export interface TrialModel {
   message: string | undefined;
   /** The trial's own training run (its interleaved start … end events). */
   run: RunModel | undefined;
+  /** A Slurm sweep's trial: what the cluster says of it (pending, running; timed-out, node-failure after its end). */
+  clusterState: string | undefined;
 }
 
 export interface SweepModel {
@@ -95,6 +97,8 @@ export interface SweepModel {
   error: JobError | undefined;
   finalMetrics: Readonly<Record<string, number>>;
   activeIndex: number | undefined;
+  /** Where the trials run: `slurm` for a sweep on a cluster. */
+  executor: string | undefined;
 }
 
 export interface AblationCellModel {
@@ -170,7 +174,7 @@ export function applyEvent(job: JobModel, e: JobEvent): void {
   switch (e.type) {
     case 'start': {
       if (e.job === 'sweep') {
-        job.sweep = { name: str(e.sweep), dir: str(e.sweepDir), metric: str(e.metric), total: num(e.trials, 0), skipped: num(e.skipped, 0), trials: new Map(), keys: [], status: 'running', error: undefined, finalMetrics: {}, activeIndex: undefined };
+        job.sweep = { name: str(e.sweep), dir: str(e.sweepDir), metric: str(e.metric), total: num(e.trials, 0), skipped: num(e.skipped, 0), trials: new Map(), keys: [], status: 'running', error: undefined, finalMetrics: {}, activeIndex: undefined, executor: typeof e.executor === 'string' ? e.executor : undefined };
         job.cursor = { kind: 'sweep' };
       } else if (e.job === 'ablate' || e.job === 'drop-curve') {
         const ablation: AblationModel = { mode: e.job, run: str(e.run), runDir: str(e.runDir), metric: str(e.metric), expectedCells: num(e.cells, 0), cells: [], status: 'running', error: undefined, baseline: undefined };
@@ -198,8 +202,21 @@ export function applyEvent(job: JobModel, e: JobEvent): void {
       if (!sweep) return;
       const assignments = e.assignments && typeof e.assignments === 'object' ? e.assignments : {};
       for (const k of Object.keys(assignments)) if (!sweep.keys.includes(k)) sweep.keys.push(k);
-      sweep.trials.set(e.index, { index: e.index, total: num(e.total, sweep.total), assignments, seed: num(e.seed), status: 'running', runName: undefined, metrics: {}, trainable: undefined, message: undefined, run: undefined });
+      sweep.trials.set(e.index, { index: e.index, total: num(e.total, sweep.total), assignments, seed: num(e.seed), status: 'running', runName: undefined, metrics: {}, trainable: undefined, message: undefined, run: undefined, clusterState: undefined });
       sweep.activeIndex = e.index;
+      return;
+    }
+    case 'trial-state': {
+      // A Slurm sweep's trial as the cluster sees it: a row before its run starts, or how its task ended.
+      const sweep = job.sweep;
+      if (!sweep) return;
+      const trial = sweep.trials.get(e.index);
+      if (trial) trial.clusterState = str(e.state) || undefined;
+      else {
+        const assignments = e.assignments && typeof e.assignments === 'object' ? e.assignments : {};
+        for (const k of Object.keys(assignments)) if (!sweep.keys.includes(k)) sweep.keys.push(k);
+        sweep.trials.set(e.index, { index: e.index, total: num(e.total, sweep.total), assignments, seed: num(e.seed), status: 'running', runName: undefined, metrics: {}, trainable: undefined, message: undefined, run: undefined, clusterState: str(e.state) || undefined });
+      }
       return;
     }
     case 'trial-end': {
@@ -212,6 +229,7 @@ export function applyEvent(job: JobModel, e: JobEvent): void {
         trial.metrics = metricsOf(e.metrics);
         trial.trainable = typeof e.trainable === 'number' ? e.trainable : trial.run?.trainable;
         trial.message = typeof e.message === 'string' ? e.message : undefined;
+        trial.clusterState = undefined;
       }
       sweep.activeIndex = undefined;
       job.cursor = { kind: 'sweep' };
@@ -358,4 +376,9 @@ export function dropCurvePoints(job: JobModel, a: AblationModel): { n: number; v
   }
   if (baseline !== undefined && Number.isFinite(baseline)) points.push({ n: 0, value: baseline });
   return points.filter((p) => Number.isFinite(p.value)).sort((x, y) => x.n - y.n);
+}
+
+/** A trial's status as the sweep table shows it: what the cluster says of it where it says more (pending, timed out). */
+export function trialStatusText(trial: TrialModel): string {
+  return trial.clusterState && trial.clusterState !== trial.status ? trial.clusterState.replace(/-/g, ' ') : trial.status;
 }

@@ -1,7 +1,7 @@
 /** The sweep's trials as a table: index, each grid key, seed, status, metric, trainable parameters. Pure. */
 import { formatCount, formatNumber, formatValue } from './format';
 import { higherIsBetter } from './groups';
-import { trialsOf, trialValue, type SweepModel } from './state';
+import { trialStatusText, trialsOf, trialValue, type SweepModel } from './state';
 import type { Cell, Column, Row, TableData } from './table';
 
 const cellOf = (v: unknown): Cell => (typeof v === 'number' || typeof v === 'string' ? v : v === undefined ? undefined : formatValue(v));
@@ -21,8 +21,9 @@ export function sweepTable(sweep: SweepModel): TableData {
     const value = trialValue(t, metric, higher);
     const trainable = t.trainable ?? t.run?.trainable;
     const grid = sweep.keys.map((k) => cellOf(t.assignments[k]));
-    const cells: Cell[] = [t.index, ...grid, t.seed, t.status, value, trainable];
-    const text = [String(t.index), ...sweep.keys.map((k) => formatValue(t.assignments[k])), String(t.seed), t.status, formatNumber(value), formatCount(trainable)];
+    const status = trialStatusText(t);
+    const cells: Cell[] = [t.index, ...grid, t.seed, status, value, trainable];
+    const text = [String(t.index), ...sweep.keys.map((k) => formatValue(t.assignments[k])), String(t.seed), status, formatNumber(value), formatCount(trainable)];
     return { id: t.index, cells, text };
   });
   return { columns, rows };

@@ -39,6 +39,14 @@ Usage:
   adapter-lab sweep <file.adapter.yaml> [--resume SWEEP-FOLDER] [--workers N] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
       run the grid × seeds, trial after trial or in N worker processes (at most one per
       core, the threads split between them); select the best trial per group on validation
+  adapter-lab sweep <file.adapter.yaml> --slurm [--wait [--interval S] [--events]] [--json] [--resume SWEEP-FOLDER] [--max-steps N] [--threads N] [--device D] [--runs DIR]
+      on a Slurm cluster (also with sweep.executor: slurm; --local runs it here): one job
+      array, one task per trial (sweep.slurm: partition, time, CPUs, memory, GPUs, …);
+      --wait follows it to its end; --resume submits the trials that did not complete
+  adapter-lab sweep --status SWEEP-FOLDER [--json]     each trial of a Slurm sweep: pending,
+      running, completed, failed, cancelled, timed out, node failure; the summary once ended
+  adapter-lab sweep --follow SWEEP-FOLDER [--interval S] [--events]   follow a Slurm sweep
+  adapter-lab sweep --cancel SWEEP-FOLDER              scancel its job arrays
   adapter-lab ablate <run-folder> [--drop-curve] [--data FILE] [--threads N] [--events]
       remove the adapters of every span of layers i..j (and each single site) from a
       trained run and evaluate, without retraining; writes ablation.json to the run;

@@ -117,6 +117,10 @@ export function progressPrinter(stream: NodeJS.WriteStream = process.stderr): (e
         clear();
         stream.write(`trial ${e.index + 1}/${e.total} ${e.status}${Object.keys(e.metrics).length ? ': ' + Object.entries(e.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ') : ''}${e.message ? ` (${e.message})` : ''}\n`);
         break;
+      case 'trial-state':
+        clear();
+        stream.write(`trial ${e.index + 1}/${e.total} ${e.state.replace(/-/g, ' ')}${e.job ? ` (Slurm ${e.job}${e.node ? ` on ${e.node}` : ''}${e.reason ? `, ${e.reason}` : ''})` : ''}\n`);
+        break;
       case 'artifact':
         break;
     }

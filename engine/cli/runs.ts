@@ -39,7 +39,7 @@ export async function runsCommand(args: readonly string[], usage: (m: string) =>
         return 2;
       }
       if (isLive(entry)) {
-        process.stderr.write(`error: ${entry.name} is running (pid ${entry.pid}); stop it first\n`);
+        process.stderr.write(entry.slurm ? `error: ${entry.name} is running on Slurm; cancel it first (adapter-lab sweep --cancel ${dir})\n` : `error: ${entry.name} is running (pid ${entry.pid}); stop it first\n`);
         return 1;
       }
       // A finished run can still be written by another job (an ablation).

@@ -17,6 +17,8 @@ import {
   SCALING_KEYWORDS,
   SHARES,
   DROP_MODES,
+  EXECUTORS,
+  matchesFormat,
   gridPaths,
   METHODS,
   METRICS,
@@ -34,6 +36,7 @@ import {
   type Scaling,
   type Share,
   type DropMode,
+  type Executor,
   type Method,
   type Metric,
   type NonLinearity,
@@ -104,7 +107,7 @@ export interface Experiment {
     readonly seed: number;
     readonly prefixCache: { readonly enabled: boolean; readonly memoryMb: number };
   };
-  readonly sweep: { readonly grid: readonly GridAxis[]; readonly seeds: readonly number[] } | undefined;
+  readonly sweep: { readonly grid: readonly GridAxis[]; readonly seeds: readonly number[]; readonly executor: Executor; readonly slurm: SlurmSettings } | undefined;
   readonly ablation: { readonly spans: 'contiguous' | readonly LayerPart[] };
   readonly runtime: { readonly device: Device; readonly threads: number | undefined };
 }
@@ -125,6 +128,22 @@ export interface ScratchModel {
 
 /** The model reference of a model declared in the file. */
 export const SCRATCH_PREFIX = 'scratch:';
+
+/** `sweep.slurm`: the resources of each trial of a Slurm sweep; what is left out is left to the cluster. */
+export interface SlurmSettings {
+  readonly partition?: string;
+  /** As written: minutes (a number) or Slurm's time formats. */
+  readonly time?: string;
+  readonly cpusPerTask?: number;
+  readonly memory?: string;
+  /** A count, or `type:count`. */
+  readonly gpus?: string;
+  readonly account?: string;
+  readonly qos?: string;
+  readonly maxParallel?: number;
+  readonly options: readonly string[];
+  readonly setup?: string;
+}
 
 export interface GridAxis {
   readonly path: string;
@@ -276,12 +295,29 @@ function resolveSpans(value: unknown): 'contiguous' | readonly LayerPart[] {
   return parts.length > 0 ? parts : 'contiguous';
 }
 
-function resolveSweep(sweep: Plain, baseSeed: number): { grid: GridAxis[]; seeds: number[] } {
+function resolveSweep(sweep: Plain, baseSeed: number): { grid: GridAxis[]; seeds: number[]; executor: Executor; slurm: SlurmSettings } {
   const known = new Set(gridPaths());
   const grid = Object.entries(obj(sweep.grid))
     .filter((e): e is [string, unknown[]] => known.has(e[0]) && Array.isArray(e[1]) && e[1].length > 0)
     .map(([p, values]) => ({ path: p, values: dedupe(values) }));
-  return { grid, seeds: seedsOf(sweep.seeds, baseSeed) };
+  return { grid, seeds: seedsOf(sweep.seeds, baseSeed), executor: oneOf(sweep.executor, EXECUTORS, 'local'), slurm: resolveSlurm(obj(sweep.slurm)) };
+}
+
+function resolveSlurm(s: Plain): SlurmSettings {
+  const formatted = (v: unknown, format: Parameters<typeof matchesFormat>[0]): string | undefined => (matchesFormat(format, v) ? String(v).trim() : undefined);
+  const count = (v: unknown): number | undefined => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? v : undefined);
+  const options = Array.isArray(s.options) ? s.options.filter((o): o is string => typeof o === 'string' && o.trim() !== '').map((o) => o.trim()) : [];
+  const out: { -readonly [K in keyof SlurmSettings]: SlurmSettings[K] } = { options };
+  if (str(s.partition) !== undefined) out.partition = str(s.partition);
+  if (formatted(s.time, 'slurm-time') !== undefined) out.time = formatted(s.time, 'slurm-time');
+  if (count(s.cpus_per_task) !== undefined) out.cpusPerTask = count(s.cpus_per_task);
+  if (formatted(s.memory, 'memory') !== undefined) out.memory = formatted(s.memory, 'memory');
+  if (formatted(s.gpus, 'gpus') !== undefined) out.gpus = formatted(s.gpus, 'gpus');
+  if (str(s.account) !== undefined) out.account = str(s.account);
+  if (str(s.qos) !== undefined) out.qos = str(s.qos);
+  if (count(s.max_parallel) !== undefined) out.maxParallel = count(s.max_parallel);
+  if (typeof s.setup === 'string' && s.setup.trim() !== '') out.setup = s.setup;
+  return out;
 }
 
 export function seedsOf(value: unknown, baseSeed: number): number[] {

@@ -40,6 +40,8 @@ export const FINDING_CODES = {
   'unknown-grid-path': { severity: 'error', doc: 'A sweep grid key that is not a dotted path of a setting.' },
   'empty-grid-axis': { severity: 'error', doc: 'A sweep grid key with no values.' },
   'sweep-size': { severity: 'information', doc: 'How many runs the sweep expands to.' },
+  'bad-format': { severity: 'error', doc: 'A value that does not follow its format: a Slurm time limit, a memory size, a GPU count, an `sbatch` option.' },
+  'threads-exceed-cpus': { severity: 'warning', doc: "A Slurm sweep's trials run more threads (`runtime.threads`) than the CPUs each is given (`sweep.slurm.cpus_per_task`), so the threads contend for them." },
   'bad-suppression': { severity: 'warning', doc: 'A suppression comment that names no finding, an unknown finding, or an error (errors cannot be silenced).' },
 } as const satisfies Record<string, { severity: Severity; doc: string }>;
 

@@ -3,7 +3,7 @@
  * tooling validates them too. It states the shape only; rules that need the model or the
  * data files are the validator's.
  */
-import { EXPERIMENT_SCHEMA, EXTENSION_KEY_PREFIX, gridPaths, specAt, splitPath, type Spec } from './schema';
+import { EXPERIMENT_SCHEMA, EXTENSION_KEY_PREFIX, FORMATS, gridPaths, specAt, splitPath, type Spec } from './schema';
 
 type Json = { [key: string]: unknown };
 
@@ -68,6 +68,12 @@ function toJsonSchema(spec: Spec, isRoot = false): Json {
       return { ...base, anyOf: [{ type: 'integer', minimum: 1 }, { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 1 }] };
     case 'spans':
       return { ...base, anyOf: [{ const: 'contiguous' }, { type: 'array', items: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: LAYER_RANGE }] }, minItems: 1 }] };
+    case 'stringList':
+      return { ...base, type: 'array', items: { type: 'string', minLength: 1 }, minItems: 1 };
+    case 'formatted': {
+      const f = FORMATS[spec.format];
+      return { ...base, anyOf: [{ type: 'integer', minimum: f.integerMin }, { type: 'string', pattern: f.pattern }] };
+    }
     case 'grid': {
       const properties: Json = {};
       for (const p of gridPaths()) {

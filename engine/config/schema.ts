@@ -80,6 +80,15 @@ export interface SpansSpec extends SpecBase {
 export interface GridSpec extends SpecBase {
   readonly type: 'grid';
 }
+/** A non-empty list of non-empty strings. */
+export interface StringListSpec extends SpecBase {
+  readonly type: 'stringList';
+}
+/** A value in one of the formats of `FORMATS` (a Slurm time limit, a memory size, …): a string, or a plain integer where the format allows one. */
+export interface FormattedSpec extends SpecBase {
+  readonly type: 'formatted';
+  readonly format: FormatName;
+}
 
 export type Spec =
   | ObjectSpec
@@ -93,7 +102,9 @@ export type Spec =
   | ColumnsSpec
   | SeedsSpec
   | SpansSpec
-  | GridSpec;
+  | GridSpec
+  | StringListSpec
+  | FormattedSpec;
 
 export type LeafSpec = Exclude<Spec, ObjectSpec>;
 
@@ -182,6 +193,43 @@ export type Device = (typeof DEVICES)[number];
 
 export const OPTIMIZERS = ['adamw', 'adam'] as const;
 export type Optimizer = (typeof OPTIMIZERS)[number];
+
+export const EXECUTORS = ['local', 'slurm'] as const;
+export type Executor = (typeof EXECUTORS)[number];
+
+/**
+ * Formats of `formatted` values: what they accept as text (`pattern`, also the JSON
+ * Schema's), whether a plain integer of at least `integerMin` is one, and how they read in
+ * messages. Slurm's own parsers accept the same.
+ */
+export const FORMATS = {
+  'slurm-time': {
+    describe: 'a Slurm time limit: minutes, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS` or `UNLIMITED`',
+    pattern: '^(?:\\d+(?::[0-5]?\\d){0,2}|\\d+-\\d+(?::[0-5]?\\d){0,2}|[Uu][Nn][Ll][Ii][Mm][Ii][Tt][Ee][Dd]|[Ii][Nn][Ff][Ii][Nn][Ii][Tt][Ee])$',
+    integerMin: 1,
+    example: '02:00:00',
+  },
+  memory: {
+    describe: 'a memory size: megabytes, or a number with a unit `K`, `M`, `G` or `T` (`16G`); 0 is all of the node\'s memory',
+    pattern: '^\\d+[KMGTkmgt]?$',
+    integerMin: 0,
+    example: '16G',
+  },
+  gpus: {
+    describe: 'a number of GPUs, or `type:count` (`a100:1`)',
+    pattern: '^(?:\\d+|[A-Za-z0-9_.-]+:[1-9]\\d*)$',
+    integerMin: 0,
+    example: '1',
+  },
+} as const satisfies Record<string, { describe: string; pattern: string; integerMin: number; example: string }>;
+export type FormatName = keyof typeof FORMATS;
+
+/** Whether a scalar is in a format: a string matching its pattern, or an integer it accepts. */
+export function matchesFormat(format: FormatName, value: unknown): boolean {
+  const f = FORMATS[format];
+  if (typeof value === 'number') return Number.isInteger(value) && value >= f.integerMin;
+  return typeof value === 'string' && new RegExp(f.pattern).test(value.trim());
+}
 
 /** Top-level keys with this prefix are ignored: a place for YAML anchors. */
 export const EXTENSION_KEY_PREFIX = 'x-';
@@ -608,6 +656,69 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
           doc: 'Which split selects the best trial per group.',
           valueDocs: { validation: "The task's validation file (required for sweeps)." },
         },
+        executor: {
+          type: 'enum',
+          values: EXECUTORS,
+          default: 'local',
+          doc: 'Where the trials run. `adapter-lab sweep --slurm` and `--local` override it.',
+          valueDocs: {
+            local: 'On this machine: one after another, or in `--workers` processes.',
+            slurm: 'On a Slurm cluster, as one job array with one task per trial (see `sweep.slurm`); run from a login node, where `sbatch` is on the PATH. The sweep folder must be on a file system the compute nodes see.',
+          },
+        },
+        slurm: {
+          type: 'object',
+          doc: "How the job array of a Slurm sweep is submitted: each trial is one array task with these resources. Keys left out are left to the cluster's defaults.",
+          fields: {
+            partition: {
+              type: 'string',
+              doc: 'The partition (queue) the trials run in (`--partition`). Checked with `sinfo` when the sweep is submitted.',
+            },
+            time: {
+              type: 'formatted',
+              format: 'slurm-time',
+              doc: 'Time limit per trial (`--time`): minutes, `HH:MM:SS`, `D-HH:MM:SS`, …. A trial that reaches it is stopped, ends `timed out`, and `--resume` continues it from its last checkpoint.',
+            },
+            cpus_per_task: {
+              type: 'number',
+              integer: true,
+              min: 1,
+              doc: 'CPUs per trial (`--cpus-per-task`); a trial runs this many threads unless `runtime.threads` says otherwise. Defaults to `runtime.threads`, else 1.',
+            },
+            memory: {
+              type: 'formatted',
+              format: 'memory',
+              doc: 'Memory per trial (`--mem`): megabytes, or with a unit (`16G`).',
+            },
+            gpus: {
+              type: 'formatted',
+              format: 'gpus',
+              doc: 'GPUs per trial (`--gres=gpu:N`, or `gpu:type:N` for `type:N`). Trials use them with `runtime.device: cuda` (or `auto`, which takes CUDA where it works).',
+            },
+            account: {
+              type: 'string',
+              doc: 'The account charged for the trials (`--account`).',
+            },
+            qos: {
+              type: 'string',
+              doc: 'The quality of service (`--qos`).',
+            },
+            max_parallel: {
+              type: 'number',
+              integer: true,
+              min: 1,
+              doc: 'At most this many trials run at once (the array\'s `%K` throttle); the others wait in the queue.',
+            },
+            options: {
+              type: 'stringList',
+              doc: 'Further `sbatch` options, each as on the command line (`--constraint=v100`, `--exclusive`); they go into the generated script as `#SBATCH` lines. Adapter Lab sets `--array`, `--output`, `--error` and `--chdir` itself.',
+            },
+            setup: {
+              type: 'string',
+              doc: 'Shell lines each trial runs before the engine starts, such as `module load cuda/12.4` or activating an environment.',
+            },
+          },
+        },
       },
     },
     ablation: {
@@ -715,6 +826,10 @@ export function describeSpec(spec: Spec): string {
       return '`contiguous` or a list of layer ranges';
     case 'grid':
       return 'a mapping from dotted paths to lists of values';
+    case 'stringList':
+      return 'a list of strings';
+    case 'formatted':
+      return FORMATS[spec.format].describe;
   }
 }
 

@@ -8,7 +8,9 @@ import {
   describeSpec,
   EXPERIMENT_SCHEMA,
   EXTENSION_KEY_PREFIX,
+  FORMATS,
   gridPaths,
+  matchesFormat,
   specAt,
   splitPath,
   type EnumListSpec,
@@ -107,6 +109,18 @@ export function checkNode(spec: Spec, node: TreeNode, path: readonly string[], o
     }
     case 'grid':
       return checkGrid(node, name, out, text, at);
+    case 'stringList': {
+      if (node.kind !== 'seq' || node.items.length === 0) return void out.push(wrongType(name, spec, node, at));
+      for (const item of node.items) {
+        if (item.kind !== 'scalar' || typeof item.value !== 'string' || item.value.trim() === '') out.push(finding('wrong-type', `${name}: expected a string, found ${describeNode(item)}`, item.range));
+      }
+      return checkDuplicates(node.items, name, out);
+    }
+    case 'formatted': {
+      if (node.kind !== 'scalar' || node.value === null || typeof node.value === 'boolean') return void out.push(wrongType(name, spec, node, at));
+      if (!matchesFormat(spec.format, node.value)) out.push(finding('bad-format', `${name} must be ${describeSpec(spec)}, found ${JSON.stringify(node.value)}`, node.range));
+      return;
+    }
   }
 }
 
@@ -231,6 +245,8 @@ function exampleValue(spec: Spec): string {
       return 'true, false';
     case 'layers':
       return 'all, 0..5';
+    case 'formatted':
+      return FORMATS[spec.format].example;
     default:
       return '…';
   }

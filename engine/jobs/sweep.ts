@@ -25,7 +25,7 @@ import { ENGINE_VERSION, resumeTrainJob, runTrainJob } from './train';
 import { PrefixCachePool } from '../train/prefixCache';
 import type { Device } from '../config/schema';
 
-export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs', status: 'status.json', environment: 'environment.json' } as const;
+export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', records: 'records', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs', status: 'status.json', environment: 'environment.json' } as const;
 
 /** How a sweep ends: `failed` when every trial failed. */
 export type SweepOutcome = 'completed' | 'failed' | 'cancelled';
@@ -35,6 +35,7 @@ export const GROUP_AXES = ['method', 'adapter.size', 'adapter.preset', 'adapter.
 
 import type { GroupSummary, SweepSummary, TrialRecord } from '../runs/trials';
 export type { GroupSummary, SweepSummary, TrialRecord };
+import type { SweepStatusRecord as StoredSweepStatus } from '../runs/store';
 
 export interface SweepOptions {
   readonly experiment: Experiment;
@@ -203,7 +204,7 @@ async function sweepLocked(opts: SweepOptions, trials: readonly Trial[], sweepDi
 }
 
 /** A trial as sweep.json lists it. */
-function definitionOf(t: Trial): { index: number; assignments: Readonly<Record<string, unknown>>; seed: number } {
+export function definitionOf(t: Trial): { index: number; assignments: Readonly<Record<string, unknown>>; seed: number } {
   return { index: t.index, assignments: t.assignments, seed: t.seed };
 }
 
@@ -246,7 +247,7 @@ async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, mode
   }
 }
 
-function trialRunName(index: number): string {
+export function trialRunName(index: number): string {
   return `trial-${String(index).padStart(4, '0')}`;
 }
 
@@ -277,14 +278,36 @@ function previousAttempt(runsDir: string, index: number): PreviousAttempt {
   for (const en of entries) if (en !== kept) fs.rmSync(en.dir, { recursive: true, force: true });
   if (!kept) return { kind: 'none' };
   if (kept === resumable) return { kind: 'resume', runDir: kept.dir };
-  const evaluations = readJsonLines<{ type: string; metrics?: Record<string, number> }>(path.join(kept.dir, RUN_FILES.metrics)).filter((m) => m.type === 'evaluation');
+  return { kind: 'completed', record: completedRecordOf(kept.dir) };
+}
+
+/** The record of a trial whose run completed: its last validation metrics and trainable parameters. */
+function completedRecordOf(runDir: string): Pick<TrialRecord, 'status' | 'run' | 'metrics' | 'trainable'> {
+  const evaluations = readJsonLines<{ type: string; metrics?: Record<string, number> }>(path.join(runDir, RUN_FILES.metrics)).filter((m) => m.type === 'evaluation');
   let trainable: number | undefined;
   try {
-    trainable = (JSON.parse(fs.readFileSync(path.join(kept.dir, RUN_FILES.config), 'utf8')) as { parameters?: { trainable?: number } }).parameters?.trainable;
+    trainable = (JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { parameters?: { trainable?: number } }).parameters?.trainable;
   } catch {
     trainable = undefined;
   }
-  return { kind: 'completed', record: { status: 'completed', run: kept.name, metrics: evaluations[evaluations.length - 1]?.metrics ?? {}, trainable } };
+  return { status: 'completed', run: path.basename(runDir), metrics: evaluations[evaluations.length - 1]?.metrics ?? {}, trainable };
+}
+
+/**
+ * A trial's run folders as they are, nothing removed (an observer's view): the completed
+ * run's record if one completed, and the newest folder's name.
+ */
+export function trialRunsOf(sweepDir: string, index: number): { readonly completed?: Pick<TrialRecord, 'status' | 'run' | 'metrics' | 'trainable'>; readonly latest?: string } {
+  const runsDir = path.join(sweepDir, SWEEP_FILES.runs);
+  const pattern = new RegExp(`^${trialRunName(index)}-\\d{8}-\\d{6}(?:-\\d+)?$`);
+  let names: string[];
+  try {
+    names = fs.readdirSync(runsDir).filter((n) => pattern.test(n)).sort();
+  } catch {
+    return {};
+  }
+  const completed = names.map((n) => describeRun(path.join(runsDir, n))).filter((en) => en.kind === 'run' && en.status === 'completed').pop();
+  return { ...(completed ? { completed: completedRecordOf(completed.dir) } : {}), ...(names.length ? { latest: names[names.length - 1] } : {}) };
 }
 
 /**
@@ -352,7 +375,7 @@ export async function runSweepTrial(sweepDir: string, index: number, opts: Pick<
   return runTrial(trial, { ...opts, experiment: validation.experiment, plain: validation.plain, source, baseDir, runsDir: '' }, sweepDir, new Map(), undefined);
 }
 
-function checkResumable(sweepDir: string, source: string, trials: readonly Trial[]): void {
+export function checkResumable(sweepDir: string, source: string, trials: readonly Trial[], opts: { readonly slurm?: boolean } = {}): void {
   let definition: { trials: unknown[] };
   let saved: string;
   try {
@@ -361,9 +384,19 @@ function checkResumable(sweepDir: string, source: string, trials: readonly Trial
   } catch {
     throw new Error(`${sweepDir} is not a sweep folder (no ${SWEEP_FILES.definition})`);
   }
+  if (executorOf(sweepDir) === 'slurm' && !opts.slurm) throw new Error(`${sweepDir} is a Slurm sweep: --resume submits its unfinished trials to Slurm again (give --slurm, or leave --local out)`);
   if (saved !== source) throw new Error(`${sweepDir} was started from a different experiment file: resume needs the same file`);
   // Trial indices must mean the same grid points as when the sweep started.
   if (JSON.stringify(definition.trials) !== JSON.stringify(trials.map(definitionOf))) throw new Error(`${sweepDir} lists other trials than this file expands to now (it was started by another engine version); start a new sweep`);
+}
+
+/** Where a sweep folder's trials run: `slurm` for a Slurm sweep, else `local` (also for a folder that is not a sweep). */
+export function executorOf(sweepDir: string): 'local' | 'slurm' {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(sweepDir, SWEEP_FILES.status), 'utf8')) as StoredSweepStatus).executor === 'slurm' ? 'slurm' : 'local';
+  } catch {
+    return 'local';
+  }
 }
 
 function groupKey(assignments: Readonly<Record<string, unknown>>): Record<string, unknown> {

@@ -20,6 +20,14 @@ export interface LockOwner {
   readonly job: string;
   /** Tells this holder from an earlier one with the same pid. */
   readonly token: string;
+  /** The Slurm job (array task `<job>_<task>`) the holder ran as, when it ran under Slurm. */
+  readonly slurm?: string;
+}
+
+/** The Slurm job this process runs as: `<array job>_<task>` for an array task, else the job id; undefined outside Slurm. */
+export function slurmJobOfProcess(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  if (env.SLURM_ARRAY_JOB_ID && env.SLURM_ARRAY_TASK_ID) return `${env.SLURM_ARRAY_JOB_ID}_${env.SLURM_ARRAY_TASK_ID}`;
+  return env.SLURM_JOB_ID || undefined;
 }
 
 export interface RunLock {
@@ -46,7 +54,8 @@ export class FolderLockedError extends Error {
  */
 export function acquireRunLock(dir: string, job: string): RunLock {
   const file = path.join(dir, LOCK_FILE);
-  const owner: LockOwner = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), job, token: randomBytes(8).toString('hex') };
+  const slurm = slurmJobOfProcess();
+  const owner: LockOwner = { pid: process.pid, host: os.hostname(), started: new Date().toISOString(), job, token: randomBytes(8).toString('hex'), ...(slurm ? { slurm } : {}) };
   const tmp = path.join(dir, `${LOCK_FILE}.${owner.token}.tmp`);
   fs.writeFileSync(tmp, JSON.stringify(owner) + '\n');
   try {
@@ -75,6 +84,18 @@ export function lockHolder(dir: string): LockOwner | undefined {
   return typeof current === 'object' && isAlive(current) ? current : undefined;
 }
 
+/**
+ * Removes a folder's lock when `stale` says its holder is gone (one that cannot be checked
+ * from here: a Slurm task on another node that Slurm says has ended). Returns the holder removed.
+ */
+export function clearLockIf(dir: string, stale: (owner: LockOwner) => boolean): LockOwner | undefined {
+  const file = path.join(dir, LOCK_FILE);
+  const current = readOwner(file);
+  if (typeof current !== 'object' || !stale(current)) return undefined;
+  clearStale(file, current);
+  return current;
+}
+
 /** Runs `body` holding the folder's lock, released however it ends. */
 export async function withRunLock<T>(dir: string, job: string, body: () => Promise<T>): Promise<T> {
   const lock = acquireRunLock(dir, job);
@@ -94,16 +115,20 @@ function readOwner(file: string): LockOwner | 'missing' | 'unreadable' {
   }
   try {
     const o = JSON.parse(text) as Partial<LockOwner>;
-    if (typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string') return { pid: o.pid, host: o.host, started: String(o.started), job: String(o.job), token: o.token };
+    if (typeof o.pid === 'number' && typeof o.host === 'string' && typeof o.token === 'string') return { pid: o.pid, host: o.host, started: String(o.started), job: String(o.job), token: o.token, ...(typeof o.slurm === 'string' ? { slurm: o.slurm } : {}) };
   } catch {
     // Falls through: only a lock written by something else can be unparsable.
   }
   return 'unreadable';
 }
 
-/** A holder on another host cannot be checked, so it counts as alive. */
+/**
+ * A holder on another host cannot be checked, so it counts as alive; except an earlier
+ * attempt of the Slurm job this process is (requeued after its node failed): Slurm runs a
+ * job once at a time, so that holder is gone.
+ */
 function isAlive(owner: LockOwner): boolean {
-  if (owner.host !== os.hostname()) return true;
+  if (owner.host !== os.hostname()) return !(owner.slurm !== undefined && owner.slurm === slurmJobOfProcess());
   if (owner.pid === process.pid) return held.has(owner.token);
   try {
     process.kill(owner.pid, 0);

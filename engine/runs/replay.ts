@@ -11,8 +11,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { EVENTS_VERSION, type AblationCellEvent, type EventPayload, type JobEvent, type StepEvent, type EvaluationEvent } from '../events';
-import type { TrialRecord } from './trials';
-import { bestValue } from './catalog';
+import { readTrialRecords, type TrialRecord } from './trials';
+import { bestValue, slurmTrialViews } from './catalog';
 import { readJsonLines, RUN_FILES, type RunStatusRecord, type SweepStatusRecord } from './store';
 
 /**
@@ -20,7 +20,7 @@ import { readJsonLines, RUN_FILES, type RunStatusRecord, type SweepStatusRecord 
  * write them (a test keeps them equal). Repeated here because those modules load the
  * training runtime, and readers of the store (the extension host) must not.
  */
-export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs', status: 'status.json', environment: 'environment.json' } as const;
+export const SWEEP_FILES = { definition: 'sweep.json', trials: 'trials.jsonl', records: 'records', summary: 'summary.json', experiment: 'experiment.adapter.yaml', runs: 'runs', status: 'status.json', environment: 'environment.json' } as const;
 export const ABLATION_FILE = 'ablation.json';
 export const DROP_CURVE_FILE = 'drop-curve.json';
 /** The summary `adapter-lab drop-regimes` writes in its folder (engine/train/dropRegimes.ts). */
@@ -260,11 +260,14 @@ function replaySweep(sweepDir: string, out: EventList): void {
   const planned = d.trials ?? [];
   const metric = d.metric ?? 'unknown';
   out.setClock(fileTime(definitionFile));
-  out.push({ type: 'start', job: 'sweep', sweep, sweepDir, trials: planned.length, skipped: 0, metric });
+  const status = readJson<Partial<SweepStatusRecord>>(path.join(sweepDir, SWEEP_FILES.status));
+  const slurm = status.ok && status.value.executor === 'slurm';
+  out.push({ type: 'start', job: 'sweep', sweep, sweepDir, trials: planned.length, skipped: 0, metric, ...(slurm ? { executor: 'slurm' as const } : {}) });
   if (!definition.ok) out.warn(`${sweep}: ${definition.reason}`);
 
   const runsDir = path.join(sweepDir, SWEEP_FILES.runs);
-  const records = readJsonLines<StoredTrial>(path.join(sweepDir, SWEEP_FILES.trials)).filter((r) => r && typeof r.index === 'number');
+  // trials.jsonl, and a Slurm sweep's record files (one per trial, written by its array task).
+  const records: StoredTrial[] = readTrialRecords(sweepDir);
   const trialRun = (run: string): void => {
     // A record names a folder inside runs/: one plain name, never a path (a crafted ".." would
     // make the sweep replay itself, or read outside the store).
@@ -291,11 +294,18 @@ function replaySweep(sweepDir: string, out: EventList): void {
     trialRun(run);
   }
 
+  // A Slurm sweep: where each trial without a record is (pending, running) as Slurm last said, and how Slurm ended the tasks whose record says less (timed out, node failure).
+  if (slurm) {
+    for (const t of slurmTrialViews(sweepDir)) {
+      if (t.record && t.state === t.record.status) continue;
+      out.push({ type: 'trial-state', index: t.index, total: planned.length, assignments: t.assignments, seed: t.seed, state: t.state, ...(t.job ? { job: t.job } : {}), ...(t.node ? { node: t.node } : {}), ...(t.reason ? { reason: t.reason } : {}) });
+    }
+  }
+
   const summaryFile = path.join(sweepDir, SWEEP_FILES.summary);
   const summary = readJson<StoredSummary>(summaryFile);
   if (!summary.ok) return; // the sweep has not ended (or was killed)
   // The sweep's own status, where it keeps one; older sweep folders: completed when every trial has a record.
-  const status = readJson<Partial<SweepStatusRecord>>(path.join(sweepDir, SWEEP_FILES.status));
   const said = status.ok ? status.value.status : undefined;
   if (said === 'running') return; // written again by a resumed sweep
   out.push({ type: 'artifact', kind: 'sweep-summary', path: summaryFile });

@@ -28,6 +28,30 @@ export interface SweepStatusRecord {
   /** Of `total` trials, `done` have a record (completed or failed), `failed` of them failed. */
   readonly trials: { readonly total: number; readonly done: number; readonly failed: number };
   readonly message?: string;
+  /** Where the trials run; absent in sweeps that ran them here (`local`). */
+  readonly executor?: 'local' | 'slurm';
+  /** A Slurm sweep: its job arrays, the first submission and each `--resume` after it. `pid` and `host` are then the submitting process's. */
+  readonly slurm?: { readonly submissions: readonly SlurmSubmission[] };
+}
+
+/** One `sbatch` of a Slurm sweep: its job array's id and the trials it runs (array index = trial index). */
+export interface SlurmSubmission {
+  readonly job: string;
+  readonly trials: readonly number[];
+  /** The `--array` specification, with its `%K` throttle. */
+  readonly array: string;
+  readonly submitted: string;
+}
+
+/**
+ * A Slurm sweep's `slurm.json`: what Slurm last said of each trial's array task, written by
+ * whoever asked (`sweep --status`, `--follow`, the editor). Kept after Slurm forgets a job,
+ * so how a task ended (timed out, node failure) stays known.
+ */
+export interface SlurmObservation {
+  readonly observed: string;
+  /** By trial index. */
+  readonly tasks: Readonly<Record<string, { readonly job: string; readonly state: string; readonly reason?: string; readonly node?: string }>>;
 }
 
 export function defaultRunsDir(experimentFile: string): string {

@@ -58,6 +58,32 @@ describe('JobQueue', () => {
     assert.equal(queue.jobs().length, 0);
   });
 
+  test('a job whose work runs on a cluster takes no slot: it starts at once, and local jobs keep their order and limit', async () => {
+    const queue = new JobQueue<string>(1);
+    const started: string[] = [];
+    const fakes = new Map<string, FakeJob>();
+    const submit = (name: string, unlimited = false) =>
+      queue.submit(name, () => {
+        started.push(name);
+        const f = new FakeJob();
+        fakes.set(name, f);
+        return f;
+      }, { unlimited });
+    submit('train');
+    submit('ablate');
+    const follow = submit('follow-on-slurm', true);
+    assert.deepEqual(started, ['train', 'follow-on-slurm'], 'the cluster job starts while a local one waits');
+    assert.equal(follow.state.phase, 'running');
+    assert.equal(queue.runningCount, 1, 'only the local job counts');
+    fakes.get('train')!.finish('completed');
+    await tick();
+    assert.deepEqual(started, ['train', 'follow-on-slurm', 'ablate']);
+    fakes.get('ablate')!.finish('completed');
+    fakes.get('follow-on-slurm')!.finish('completed');
+    await Promise.all(queue.jobs().map((j) => j.finished));
+    assert.equal(queue.jobs().length, 0);
+  });
+
   test('a job cancelled while queued never starts; a running one is asked to stop', async () => {
     const queue = new JobQueue<string>(1);
     const started: string[] = [];

@@ -87,6 +87,16 @@ describe('package.json contributes', () => {
     }
   });
 
+  test('"Run Sweep on Slurm" is offered where sbatch is found (adapterLab.slurmAvailable) and hidden elsewhere', () => {
+    assert.equal(byId.get('adapterLab.runSweepOnSlurm')?.title, 'Run Sweep on Slurm');
+    assert.equal(byId.get('adapterLab.runSweepOnSlurm')?.category, 'Adapter Lab');
+    const entries = Object.entries(manifest.contributes.menus).flatMap(([menu, items]) => items.filter((m) => m.command === 'adapterLab.runSweepOnSlurm').map((m) => [menu, m] as const));
+    assert.deepEqual(entries.map(([menu]) => menu).sort(), ['commandPalette', 'editor/title']);
+    for (const [menu, m] of entries) assert.match(m.when ?? '', /\badapterLab\.slurmAvailable\b/, `${menu} hides it without Slurm`);
+    const extension = fs.readFileSync(path.join(REPO_ROOT, 'client', 'src', 'extension.ts'), 'utf8');
+    assert.match(extension, /setContext', 'adapterLab\.slurmAvailable', /);
+  });
+
   test('every menu entry names a contributed command, and every contributed command is registered', () => {
     for (const [menu, items] of Object.entries(manifest.contributes.menus)) {
       for (const m of items) assert.ok(byId.has(m.command), `${menu} names ${m.command}, which is contributed`);

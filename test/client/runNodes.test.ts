@@ -43,6 +43,27 @@ describe('run nodes', () => {
     assert.deepEqual(children.map((c) => [c.entry.name, c.kind, c.status, c.sweep?.entry.name]), [['standard-20260101-000000', 'run', 'completed', done]]);
   });
 
+  test('a Slurm sweep: live while Slurm has its trials, each trial by index with what the cluster says (a run on another node is running by Slurm\'s word), waiting trials without a folder', () => {
+    const dir = 'cluster-sweep-20260103-000000';
+    const trials = [0, 1, 2].map((index) => ({ index, assignments: { 'adapter.size': 8 }, seed: 42 + index }));
+    ws.write(path.join(dir, 'sweep.json'), JSON.stringify({ name: 'cluster', metric: 'accuracy', trials }));
+    ws.write(path.join(dir, 'status.json'), JSON.stringify({ status: 'running', started: '2026-01-03T00:00:00Z', pid: 2 ** 22 + 12345, host: 'login1', trials: { total: 3, done: 0, failed: 0 }, executor: 'slurm', slurm: { submissions: [{ job: '9', trials: [0, 1, 2], array: '0-2', submitted: '2026-01-03T00:00:00Z' }] } }));
+    ws.write(path.join(dir, 'records', 'trial-0000.json'), JSON.stringify({ index: 0, status: 'completed', assignments: { 'adapter.size': 8 }, seed: 42, run: 'trial-0000-20260103-000001', metrics: { accuracy: 0.75 }, trainable: 10, slurm: { job: '9_0', node: 'n1' } }));
+    for (const [run, status] of [['trial-0000-20260103-000001', 'completed'], ['trial-0001-20260103-000002', 'running']]) {
+      // The trial on another node: its pid means nothing here.
+      ws.write(path.join(dir, 'runs', run, 'status.json'), JSON.stringify({ status, started: '2026-01-03T00:00:00Z', step: 3, pid: 2 ** 22 + 12346 }));
+      ws.write(path.join(dir, 'runs', run, 'config.json'), JSON.stringify({ experiment: { name: run, method: 'adapter', task: { metric: 'accuracy' } } }));
+    }
+    ws.write(path.join(dir, 'slurm.json'), JSON.stringify({ observed: '2026-01-03T00:01:00Z', tasks: { '1': { job: '9_1', state: 'RUNNING', node: 'n2' }, '2': { job: '9_2', state: 'PENDING', reason: 'Resources' } } }));
+    const sweep = nodeOf(listRuns(ws.root).find((e) => e.name === dir)!);
+    assert.deepEqual([sweep.kind, sweep.status], ['sweep', 'running'], 'live, though its submitting process is gone');
+    assert.equal(describeNode(sweep), 'running · 1/3 trials · on Slurm: 1 running, 1 pending · best accuracy 0.7500');
+    const children = childrenOf(sweep);
+    assert.deepEqual(children.map((c) => [c.entry.name, c.kind, c.status]), [['trial-0000-20260103-000001', 'run', 'completed'], ['trial-0001-20260103-000002', 'run', 'running'], ['trial-0002', 'trial', 'pending']]);
+    assert.match(describeNode(children[1]!), /^running on n2 \(Slurm 9_1\) · adapter/);
+    assert.equal(describeNode(children[2]!), 'pending (Resources) on Slurm 9_2 · adapter.size=8 · seed 44');
+  });
+
   test('asked from an experiment file, only what that experiment made is offered: its runs, its sweeps and their trials', () => {
     const entry = (name: string, dir: string, kind: RunEntry['kind'], experiment?: string): RunEntry => ({ kind, name, dir: ws.path(dir), status: 'completed', ...(experiment ? { experiment } : {}) });
     const entries = [

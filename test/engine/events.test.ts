@@ -16,7 +16,7 @@ import { LOCK_FILE, type LockOwner } from '../../engine/runs/lock';
 import { replayJob } from '../../engine/runs/replay';
 import type { SweepStatusRecord } from '../../engine/runs/store';
 import { runSweep, SWEEP_FILES } from '../../engine/jobs/sweep';
-import { loadEventContract, type EventContract } from '../support/eventContract';
+import { assertContract, loadEventContract, type EventContract } from '../support/eventContract';
 import { Workspace } from '../support/fixtures';
 import { REPO_ROOT } from '../support/lspClient';
 
@@ -37,25 +37,6 @@ function stream(args: string[], cwd: string): { status: number | null; events: E
 
 /** Each event as `type:code-or-status-or-kind`, for comparing the shape of a stream's end. */
 const shape = (events: readonly Event[]): string[] => events.map((e) => `${e.type}${e.type === 'error' ? `:${String(e.code)}` : e.type === 'end' ? `:${String(e.status)}` : e.type === 'artifact' ? `:${String(e.kind)}` : ''}`);
-
-/** Every event as documented, and the stream as the page says streams go. */
-function assertContract(contract: EventContract, events: readonly Event[], what: string): void {
-  assert.ok(events.length > 0, `${what}: no events`);
-  for (const e of events) assert.deepEqual(contract.check(e), [], `${what}: ${JSON.stringify(e)}`);
-  const last = events[events.length - 1]!;
-  assert.equal(last.type, 'end', `${what}: the last event is the end`);
-  const open: Event[] = [];
-  for (const [i, e] of events.entries()) {
-    if (e.type === 'start') open.push(e);
-    if (e.type === 'end') {
-      // An end with nothing open: a job that failed before it started, and then it is the whole stream's end.
-      if (!open.pop()) assert.ok(i === events.length - 1 && !events.some((x) => x.type === 'start'), `${what}: an unpaired end at ${i}`);
-      if (open.length === 0) assert.equal(i, events.length - 1, `${what}: nothing follows the job's end`);
-    }
-    if (e.type === 'error') assert.equal(events[events.length - 1]!.status, 'failed', `${what}: a job with an error ends failed`);
-  }
-  assert.equal(open.length, 0, `${what}: every start has its end`);
-}
 
 describe('the event contract (docs/events.md)', () => {
   let ws: Workspace;

@@ -53,7 +53,19 @@ describe('schema', () => {
       ['adapter.size: [8, 64, 256]', 'adapter.sizes: [8]'],
       ['adapter.size: [8, 64, 256]', 'adapter.size: []'],
       ['sites: [attention, ffn]', 'sites: []'],
+      ['  select: validation', '  select: validation\n  slurm:\n    time: 1h'],
+      ['  select: validation', '  select: validation\n  slurm:\n    time: "2:75:00"'],
+      ['  select: validation', '  select: validation\n  slurm:\n    memory: 16GB'],
+      ['  select: validation', '  select: validation\n  slurm:\n    gpus: -1'],
+      ['  select: validation', '  select: validation\n  slurm:\n    options: []'],
+      ['  select: validation', '  select: validation\n  executor: cluster'],
     ];
+    // And both accept what Slurm reads.
+    for (const slurm of ['time: 90', 'time: "01:30:00"', 'time: 2-12', 'time: UNLIMITED', 'memory: 16G', 'memory: 4000', 'gpus: a100:2', 'gpus: 0']) {
+      const text = VALID_EXPERIMENT.replace('  select: validation', `  select: validation\n  executor: slurm\n  slurm:\n    ${slurm}\n    cpus_per_task: 2`);
+      assert.ok(validate(parse(text)), `JSON Schema rejected ${slurm}: ${JSON.stringify(validate.errors)}`);
+      assert.deepEqual(validateExperiment(text).findings.filter((f) => f.severity === 'error').map((f) => f.message), [], slurm);
+    }
     for (const [from, to] of broken) {
       const text = VALID_EXPERIMENT.replace(from, to);
       assert.equal(validate(parse(text)), false, `JSON Schema accepted: ${to}`);

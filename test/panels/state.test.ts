@@ -128,6 +128,23 @@ describe('folding a sweep', () => {
     assert.deepEqual(table.rows[0]!.cells, [0, 3e-5, 3, 8, 42, 'completed', ends[0]!.metrics.accuracy, ends[0]!.trainable]);
   });
 
+  test('a sweep on Slurm: trials appear as the cluster reports them (pending, running), then with their block; how a task ended shows when it says more', () => {
+    const stamp = { v: 1 as const, time: '2026-01-01T00:00:00.000Z' };
+    const live = createJob('s', 'on slurm');
+    const state = (index: number, st: 'pending' | 'running' | 'timed-out'): JobEvent => ({ ...stamp, type: 'trial-state', index, total: 2, assignments: { 'adapter.size': 8 }, seed: 42 + index, state: st, job: `7_${index}` });
+    applyEvents(live, [{ ...stamp, type: 'start', job: 'sweep', sweep: 's', sweepDir: '/s', trials: 2, skipped: 0, metric: 'accuracy', executor: 'slurm' }, state(0, 'running'), state(1, 'pending')]);
+    assert.equal(live.sweep!.executor, 'slurm');
+    assert.deepEqual(sweepTable(live.sweep!).rows.map((r) => [r.cells[0], r.cells[2], r.cells[3]]), [[0, 42, 'running'], [1, 43, 'pending']]);
+    applyEvents(live, [
+      { ...stamp, type: 'trial-start', index: 0, total: 2, assignments: { 'adapter.size': 8 }, seed: 42 },
+      { ...stamp, type: 'trial-end', index: 0, total: 2, status: 'completed', run: 'trial-0000', metrics: { accuracy: 0.5 }, trainable: 10 },
+      { ...stamp, type: 'trial-start', index: 1, total: 2, assignments: { 'adapter.size': 8 }, seed: 43 },
+      { ...stamp, type: 'trial-end', index: 1, total: 2, status: 'cancelled', run: 'trial-0001', metrics: {}, trainable: 10 },
+      state(1, 'timed-out'),
+    ]);
+    assert.deepEqual(sweepTable(live.sweep!).rows.map((r) => r.cells[3]), ['completed', 'timed out']);
+  });
+
   test('a trial still running shows its best evaluation so far', () => {
     const cut = events.findIndex((e) => e.type === 'evaluation') + 1;
     const live = foldJob({ id: 's', label: 's', events: events.slice(0, cut) });

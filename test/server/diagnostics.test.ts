@@ -81,6 +81,18 @@ const CASES: Case[] = [
   { name: 'suppression naming no finding', source: v('method: adapter\n', 'method: adapter\n⟦# adapter-lab-disable-next-line⟧\n'), code: 'bad-suppression', severity: WARNING, message: /Name the finding to silence/ },
   { name: 'seed count of zero', source: v('seeds: 5', 'seeds: ⟦0⟧'), code: 'out-of-bounds', severity: ERROR, message: /a seed count must be >= 1/ },
   { name: 'ablation span past the last layer', source: v('spans: contiguous', 'spans: [0..4, ⟦10..14⟧]'), code: 'layer-out-of-range', severity: ERROR, message: /Range 10..14 is outside the model's layers 0..11/ },
+  // A Slurm sweep: sweep.slurm's values, its sbatch options, and the threads each trial runs against the CPUs it gets.
+  { name: 'executor with a typo', source: v('  select: validation\n', '  select: validation\n  executor: ⟦slrum⟧\n'), code: 'not-in-enum', severity: ERROR, message: /`sweep.executor` must be one of `local`, `slurm`, found "slrum"; did you mean "slurm"\?/ },
+  { name: 'Slurm time limit in a format Slurm does not read', source: v('  select: validation\n', '  select: validation\n  executor: slurm\n  slurm:\n    time: ⟦1h⟧\n'), code: 'bad-format', severity: ERROR, message: /`sweep.slurm.time` must be a Slurm time limit: minutes, `MM:SS`, `HH:MM:SS`, `D-HH`, `D-HH:MM`, `D-HH:MM:SS` or `UNLIMITED`, found "1h"/ },
+  { name: 'Slurm time limit with 60 minutes', source: v('  select: validation\n', '  select: validation\n  slurm:\n    time: ⟦"1:60:00"⟧\n'), code: 'bad-format', severity: ERROR, message: /found "1:60:00"/ },
+  { name: 'Slurm memory with an unknown unit', source: v('  select: validation\n', '  select: validation\n  slurm:\n    memory: ⟦4GB⟧\n'), code: 'bad-format', severity: ERROR, message: /`sweep.slurm.memory` must be a memory size/ },
+  { name: 'Slurm GPUs that are not a count', source: v('  select: validation\n', '  select: validation\n  slurm:\n    gpus: ⟦a100⟧\n'), code: 'bad-format', severity: ERROR, message: /`sweep.slurm.gpus` must be a number of GPUs, or `type:count`/ },
+  { name: 'zero CPUs per task', source: v('  select: validation\n', '  select: validation\n  slurm:\n    cpus_per_task: ⟦0⟧\n'), code: 'out-of-bounds', severity: ERROR, message: /`sweep.slurm.cpus_per_task` must be >= 1, found 0/ },
+  { name: 'zero trials at once', source: v('  select: validation\n', '  select: validation\n  slurm:\n    max_parallel: ⟦0⟧\n'), code: 'out-of-bounds', severity: ERROR, message: /`sweep.slurm.max_parallel` must be >= 1, found 0/ },
+  { name: 'more threads than CPUs per task', source: v('  select: validation\n', '  select: validation\n  executor: slurm\n  slurm:\n    cpus_per_task: ⟦1⟧\n'), code: 'threads-exceed-cpus', severity: WARNING, message: /Each trial runs 2 threads \(`runtime.threads`\) on 1 CPU: .*set cpus_per_task to 2/ },
+  { name: 'an sbatch option without its dashes', source: v('  select: validation\n', '  select: validation\n  slurm:\n    options: [--exclusive, ⟦constraint=v100⟧]\n'), code: 'bad-format', severity: ERROR, message: /"constraint=v100" is not an sbatch option: write it as on the command line, such as `--constraint=v100`/ },
+  { name: 'an sbatch option Adapter Lab sets', source: v('  select: validation\n', '  select: validation\n  slurm:\n    options: [⟦--array=0-9⟧]\n'), code: 'bad-format', severity: ERROR, message: /`--array` is set by Adapter Lab/ },
+  { name: 'GPUs for trials that run on the CPU', source: v('  device: auto', '  device: cpu').replace('  select: validation\n', '  select: validation\n  slurm:\n    gpus: ⟦1⟧\n'), code: 'irrelevant-key', severity: WARNING, message: /`sweep.slurm.gpus` asks for GPUs the trials do not use: `runtime.device` is cpu/ },
 ];
 
 describe('diagnostics', () => {

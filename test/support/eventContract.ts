@@ -4,6 +4,7 @@
  * artifact kinds and the error codes. Tests check real event streams against it, so the page
  * and the engine cannot drift apart without a test failing.
  */
+import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { REPO_ROOT } from './lspClient';
@@ -172,3 +173,26 @@ function typeOf(text: string): FieldType {
 function ticked(text: string): string[] {
   return [...text.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
 }
+
+/** An event of a stream, as read from JSON. */
+export interface StreamEvent { readonly type: string; readonly [k: string]: unknown }
+
+/** Every event as documented, and the stream as the page says streams go. */
+export function assertContract(contract: EventContract, events: readonly StreamEvent[], what: string): void {
+  assert.ok(events.length > 0, `${what}: no events`);
+  for (const e of events) assert.deepEqual(contract.check(e), [], `${what}: ${JSON.stringify(e)}`);
+  const last = events[events.length - 1]!;
+  assert.equal(last.type, 'end', `${what}: the last event is the end`);
+  const open: StreamEvent[] = [];
+  for (const [i, e] of events.entries()) {
+    if (e.type === 'start') open.push(e);
+    if (e.type === 'end') {
+      // An end with nothing open: a job that failed before it started, and then it is the whole stream's end.
+      if (!open.pop()) assert.ok(i === events.length - 1 && !events.some((x) => x.type === 'start'), `${what}: an unpaired end at ${i}`);
+      if (open.length === 0) assert.equal(i, events.length - 1, `${what}: nothing follows the job's end`);
+    }
+    if (e.type === 'error') assert.equal(events[events.length - 1]!.status, 'failed', `${what}: a job with an error ends failed`);
+  }
+  assert.equal(open.length, 0, `${what}: every start has its end`);
+}
+

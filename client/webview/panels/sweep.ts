@@ -61,6 +61,7 @@ export function sweepPanel(title: TitleSource): Panel {
         ['sweep', s.name],
         ['metric', `${metric} (validation, ${higherIsBetter(metric) ? 'higher' : 'lower'} is better)`],
         ['trials', `${finished} / ${s.total} finished${s.skipped ? ` (${s.skipped} from an earlier attempt, not shown)` : ''}`],
+        ...(s.executor === 'slurm' ? [['on Slurm', `${trials.filter((t) => t.status === 'running' && t.clusterState === 'running').length} running, ${trials.filter((t) => t.status === 'running' && t.clusterState === 'pending').length} pending`] as [string, string]] : []),
         ['groups', `${best.size}`],
         ['best', s.finalMetrics[metric] !== undefined ? formatNumber(s.finalMetrics[metric]) : '—'],
       ]));
