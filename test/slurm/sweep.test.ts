@@ -37,6 +37,8 @@ const missing = missingSlurm();
 if (missing && SLURM_REQUIRED) throw new Error(`Slurm tests required (ADAPTER_LAB_SLURM=require) but ${missing}`);
 
 /** A small adapter experiment on the built-in model, one thread per trial; `sweep` is the sweep section. */
+const SLOW_STEPS = path.join(REPO_ROOT, 'out', 'test', 'support', 'slowSteps.js');
+
 function experiment(opts: { name: string; train?: string; epochs?: number; batch?: number; sweep: string }): string {
   return `name: ${opts.name}\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: ./${opts.train ?? 'train.tsv'}\n  validation: ./dev.tsv\n  text: sentence\n  label: label\n  max_length: 24\nadapter:\n  size: 8\ntraining:\n  learning_rate: 3.0e-3\n  epochs: ${opts.epochs ?? 1}\n  batch_size: ${opts.batch ?? 16}\nruntime:\n  device: cpu\n  threads: 1\nsweep:\n${opts.sweep}`;
 }
@@ -46,7 +48,10 @@ describe('sweeps on Slurm', { skip: missing ? `Slurm tests skipped: ${missing}` 
   let partition: string;
   let node: string;
   const contract = loadEventContract();
-  const cli = (args: string[]) => spawnSync(process.execPath, [CLI, ...args], { cwd: ws.root, encoding: 'utf8' });
+  const cli = (args: string[], env?: NodeJS.ProcessEnv) => spawnSync(process.execPath, [CLI, ...args], { cwd: ws.root, encoding: 'utf8', env: env ? { ...process.env, ...env } : process.env });
+  // sbatch passes the submitter's environment to the tasks: every training step of their trials
+  // then takes at least this long, so that a test can look at a trial while it is running.
+  const slowTrials = (ms: number): NodeJS.ProcessEnv => ({ NODE_OPTIONS: `--require ${SLOW_STEPS}`, SLOW_STEP_MS: String(ms) });
   const only = (runs: string): string => {
     const dirs = fs.readdirSync(ws.path(runs));
     assert.equal(dirs.length, 1, `one sweep folder in ${runs}`);
@@ -173,17 +178,18 @@ describe('sweeps on Slurm', { skip: missing ? `Slurm tests skipped: ${missing}` 
   test('--status as Slurm moves the tasks: pending and running, then completed, failed (a NaN loss), cancelled and node failure', async () => {
     // One at a time: trial 0 completes, trial 1's loss is NaN, trial 2 (40 epochs) runs when its node fails, trial 3 is cancelled while it waits.
     ws.write('states.adapter.yaml', experiment({ name: 'states', sweep: `  grid:\n    training.epochs: [1, 40]\n    training.learning_rate: [3.0e-3, 1.0e+30]\n  seeds: 1\n${slurmSection('    max_parallel: 1\n    options: [--no-requeue]\n')}` }));
-    const submitted = cli(['sweep', 'states.adapter.yaml', '--json', '--runs', 'runs-states']);
+    const submitted = cli(['sweep', 'states.adapter.yaml', '--json', '--runs', 'runs-states'], slowTrials(500));
     assert.equal(submitted.status, 0, submitted.stderr);
     const { sweepDir: dir, job } = JSON.parse(submitted.stdout) as { sweepDir: string; job: string };
+    // The report and the text are read in one look, while trial 0 is running.
     const first = await until('trial 0 running, the others pending', () => {
       const r = status(dir);
-      return states(r).join() === 'running,pending,pending,pending' ? r : undefined;
+      if (states(r).join() !== 'running,pending,pending,pending') return undefined;
+      const text = cli(['sweep', '--status', dir]).stdout;
+      return /4 trials, 3 pending, 1 running/.test(text) ? { r, text } : undefined;
     }, 60_000, 200);
-    assert.deepEqual(first.trials.map((t) => [t.job, t.reason]), [[`${job}_0`, undefined], ...[1, 2, 3].map((i) => [`${job}_${i}`, 'JobArrayTaskLimit'])]);
-    const text = cli(['sweep', '--status', dir]);
-    assert.match(text.stdout, /4 trials, 3 pending, 1 running/);
-    assert.match(text.stdout, /pending \(JobArrayTaskLimit\)/);
+    assert.deepEqual(first.r.trials.map((t) => [t.job, t.reason]), [[`${job}_0`, undefined], ...[1, 2, 3].map((i) => [`${job}_${i}`, 'JobArrayTaskLimit'])]);
+    assert.match(first.text, /pending \(JobArrayTaskLimit\)/);
 
     await until('trial 2 running after trial 0 completed and trial 1 failed', () => {
       const r = status(dir);
@@ -215,7 +221,7 @@ describe('sweeps on Slurm', { skip: missing ? `Slurm tests skipped: ${missing}` 
 
   test('--cancel is scancel of the array: the trials end cancelled in the folder, the running one with its checkpoint', async () => {
     ws.write('cancel.adapter.yaml', experiment({ name: 'cancelled', train: 'long.tsv', epochs: 2, batch: 8, sweep: `  grid:\n    adapter.size: [4, 8, 16]\n  seeds: 1\n${slurmSection('    max_parallel: 1\n')}` }));
-    const submitted = cli(['sweep', 'cancel.adapter.yaml', '--json', '--runs', 'runs-scancel']);
+    const submitted = cli(['sweep', 'cancel.adapter.yaml', '--json', '--runs', 'runs-scancel'], slowTrials(300));
     assert.equal(submitted.status, 0, submitted.stderr);
     const { sweepDir: dir } = JSON.parse(submitted.stdout) as { sweepDir: string };
     // A follower (the editor, a terminal) sees the sweep end when it is cancelled.
@@ -241,9 +247,16 @@ describe('sweeps on Slurm', { skip: missing ? `Slurm tests skipped: ${missing}` 
     assert.equal(readJson<{ status: string }>(path.join(dir, 'runs', run, 'status.json')).status, 'cancelled');
   });
 
-  test("the editor's jobs: Run Sweep on Slurm submits and follows; closing the window stops following only; the sweep found running is followed again, shown in the Runs view, and Stop Job cancels it on Slurm", async () => {
+  test("the editor's jobs: Run Sweep on Slurm submits and follows; closing the window stops following only; the sweep found running is followed again, shown in the Runs view, and Stop Job cancels it on Slurm", async (t) => {
     ws.write('editor.adapter.yaml', experiment({ name: 'editor', train: 'long.tsv', epochs: 2, batch: 8, sweep: `  grid:\n    adapter.size: [4, 8, 16]\n  seeds: 1\n${slurmSection('    max_parallel: 1\n')}` }));
     const settings = { runsDir: ws.path('runs-editor'), threads: undefined, device: 'auto' as const };
+    // The editor's jobs run with the extension host's environment: slow trials through it.
+    const saved = { NODE_OPTIONS: process.env.NODE_OPTIONS, SLOW_STEP_MS: process.env.SLOW_STEP_MS };
+    Object.assign(process.env, slowTrials(300));
+    t.after(() => {
+      for (const [k, v] of Object.entries(saved)) if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    });
     // "Run Sweep on Slurm"; the window closes while the first trial trains (the job gets SIGTERM, as on dispose).
     const tracker = new ProgressTracker();
     let sweepDir: string | undefined;
