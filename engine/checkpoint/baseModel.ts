@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadHuggingFaceBert } from './huggingface';
-import { BertTokenizer, loadBertTokenizer, parseVocabTxt } from '../tokenizer';
+import { BertTokenizer, DEFAULT_SPECIAL_TOKENS, loadBertTokenizer, parseVocabTxt } from '../tokenizer';
 import type { Experiment, ScratchModel } from '../config/experiment';
 import type { WeightMap } from '../tensor';
 import type { DropoutRates } from '../model/dropout';
@@ -75,8 +75,6 @@ function dropoutRates(folder: string): DropoutRates {
   }
 }
 
-/** The special tokens a masked-language model needs in its vocabulary. */
-const MLM_SPECIALS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'] as const;
 
 function loadScratch(source: ScratchSource): LoadedModel {
   const s = source.scratch;
@@ -88,7 +86,7 @@ function loadScratch(source: ScratchSource): LoadedModel {
     throw new Error(`from_scratch.vocab ${s.vocab} cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
   }
   const vocab = parseVocabTxt(text, s.vocab);
-  const missing = MLM_SPECIALS.filter((t) => !vocab.has(t));
+  const missing = DEFAULT_SPECIAL_TOKENS.filter((t) => !vocab.has(t));
   if (missing.length) throw new Error(`from_scratch.vocab ${s.vocab} lacks ${missing.join(', ')}`);
   // One id per line, as Hugging Face reads vocab.txt: a repeated line still takes its row of the embeddings.
   const tokens = text.replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUILTIN_MODELS, BUILTIN_PREFIX, type BertDims } from '../model/dims';
+import { DEFAULT_SPECIAL_TOKENS } from '../tokenizer/wordpieceTrainer';
 
 export type ModelInfo =
   | { readonly ok: true; readonly dims: BertDims; readonly source: 'builtin' | 'folder' | 'scratch'; readonly name: string }
@@ -267,7 +268,6 @@ function scanLabels(file: string, column: string, info: DataInfo): readonly stri
   return [...seen];
 }
 
-const MLM_SPECIAL_TOKENS = ['[PAD]', '[UNK]', '[CLS]', '[SEP]', '[MASK]'];
 
 function readVocab(file: string): ReturnType<ProjectFiles['vocab']> {
   let text: string;
@@ -280,5 +280,5 @@ function readVocab(file: string): ReturnType<ProjectFiles['vocab']> {
   if (lines[lines.length - 1] === '') lines.pop();
   if (lines.length === 0) return { ok: false, message: `The vocabulary is empty: ${file}` };
   const have = new Set(lines);
-  return { ok: true, size: lines.length, missing: MLM_SPECIAL_TOKENS.filter((t) => !have.has(t)) };
+  return { ok: true, size: lines.length, missing: DEFAULT_SPECIAL_TOKENS.filter((t) => !have.has(t)) };
 }
