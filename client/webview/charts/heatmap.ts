@@ -8,13 +8,9 @@ import { svgEl, type Child } from '../dom';
 import { formatNumber } from '../format';
 import { emptyNote, WIDTH, type Figure } from './figure';
 import { extent, rampColor } from './scale';
+import type { HeatmapData } from './types';
 
-export interface HeatmapData {
-  readonly layers: number;
-  readonly cells: readonly { readonly from: number; readonly to: number; readonly value: number }[];
-  readonly metric: string;
-  readonly baseline: number | undefined;
-}
+export type { HeatmapData } from './types';
 
 export const HEATMAP_HEIGHT = 360;
 

@@ -6,26 +6,9 @@ import { svgEl, type Child } from '../dom';
 import { formatNumber } from '../format';
 import { emptyNote, HEIGHT, WIDTH, type Figure } from './figure';
 import { downsample, extent, linearScale, logScale, type Scale, type XY } from './scale';
+import type { LineChartOptions, Series } from './types';
 
-export interface Series {
-  readonly label: string;
-  readonly points: readonly XY[];
-  /** Half-widths of error bars, one per point (mean ± spread). */
-  readonly errors?: readonly number[];
-  /** Draw a marker per point (evaluations, trade-off points) besides, or instead of, the line. */
-  readonly markers?: boolean;
-  readonly line?: boolean;
-}
-
-export interface LineChartOptions {
-  readonly xLabel: string;
-  readonly yLabel: string;
-  readonly logX?: boolean;
-  readonly empty?: string;
-  /** Point labels for hover titles, e.g. the group name of a trade-off point. */
-  readonly pointTitle?: (series: Series, index: number) => string;
-  readonly height?: number;
-}
+export type { LineChartOptions, Series } from './types';
 
 const M = { left: 64, right: 16, top: 28, bottom: 42 };
 /** Above this many points a series is thinned for drawing. */
