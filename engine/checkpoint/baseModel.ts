@@ -1,6 +1,6 @@
 /**
- * Loading the base model a run starts from: a built-in model (generated from a fixed seed,
- * not pretrained), a Hugging Face BERT folder, or a new BERT the experiment declares
+ * Loading the base model a run starts from: a built-in model (the shipped pretrained one, or
+ * one generated from a fixed seed), a Hugging Face BERT folder, or a new BERT the experiment declares
  * (`from_scratch`, initialised as BERT is from the run's seed), with its tokenizer and
  * dropout rates.
  */
@@ -12,9 +12,10 @@ import type { Experiment, ScratchModel } from '../config/experiment';
 import type { WeightMap } from '../tensor';
 import type { DropoutRates } from '../model/dropout';
 import { BUILTIN_WEIGHT_SEED, builtinDims, builtinVocab } from '../model/builtin';
-import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
+import { BUILTIN_ORIGINS, BUILTIN_PREFIX, type BertDims } from '../model/dims';
 import { initModel, initPretraining } from '../model/init';
 import * as names from '../model/names';
+import { findShipped } from '../util/shipped';
 
 /** A model declared in the experiment file: its shape, vocabulary and the seed its weights are drawn from. */
 export interface ScratchSource {
@@ -36,7 +37,8 @@ export interface LoadedModel {
   readonly ref: string;
   /** What loads this model again (in the trainer's process, say). */
   readonly source: ModelSource;
-  readonly builtin: boolean;
+  /** False for weights drawn from a seed (generated built-in models, `from_scratch`). */
+  readonly pretrained: boolean;
   readonly dims: BertDims;
   readonly layerNormEps: number;
   /** Base weights, plus any head the checkpoint carries. */
@@ -49,19 +51,42 @@ export function loadModel(source: ModelSource): LoadedModel {
   if (typeof source !== 'string') return loadScratch(source);
   const ref = source;
   if (ref.startsWith(BUILTIN_PREFIX)) {
-    const dims = builtinDims(ref.slice(BUILTIN_PREFIX.length));
+    const name = ref.slice(BUILTIN_PREFIX.length);
+    const origin = BUILTIN_ORIGINS[name];
+    if (origin?.kind === 'shipped') return loadFolder(builtinModelFolder(origin.folder), ref);
+    if (origin?.vocabFolder) return loadTwin(ref, builtinDims(name), builtinModelFolder(origin.vocabFolder));
+    const dims = builtinDims(name);
     const weights = initModel({ dims, layerNormEps: 1e-12, adapters: undefined, head: { kind: 'classification', numLabels: 2 } }, BUILTIN_WEIGHT_SEED);
     // The task head is the run's own, initialised from the run's seed.
     weights.delete(names.classifier.weight);
     weights.delete(names.classifier.bias);
-    return { ref, source, builtin: true, dims, layerNormEps: 1e-12, weights, tokenizer: BertTokenizer.fromVocab(builtinVocab(dims)), dropout: { hidden: 0.1, attention: 0.1 } };
+    return { ref, source, pretrained: false, dims, layerNormEps: 1e-12, weights, tokenizer: BertTokenizer.fromVocab(builtinVocab(dims)), dropout: { hidden: 0.1, attention: 0.1 } };
   }
-  const hf = loadHuggingFaceBert(ref);
+  return loadFolder(ref, ref);
+}
+
+function loadFolder(folder: string, ref: string): LoadedModel {
+  const hf = loadHuggingFaceBert(folder);
   const weights = hf.weights;
   if (hf.heads.classifier) weights.set(names.classifier.weight, hf.heads.classifier.weight).set(names.classifier.bias, hf.heads.classifier.bias);
   if (hf.heads.qaOutputs) weights.set(names.qaOutputs.weight, hf.heads.qaOutputs.weight).set(names.qaOutputs.bias, hf.heads.qaOutputs.bias);
   for (const [name, t] of hf.heads.mlm ?? []) weights.set(name, t);
-  return { ref, source, builtin: false, dims: hf.dims, layerNormEps: hf.layerNormEps, weights, tokenizer: loadBertTokenizer(ref), dropout: dropoutRates(ref) };
+  return { ref, source: ref, pretrained: true, dims: hf.dims, layerNormEps: hf.layerNormEps, weights, tokenizer: loadBertTokenizer(folder), dropout: dropoutRates(folder) };
+}
+
+/** The folder a shipped built-in model lives in: `models/<name>` in the repository or the installed extension. */
+export function builtinModelFolder(name: string): string {
+  const config = findShipped(path.join('models', name, 'config.json'));
+  if (!config) throw new Error(`the built-in model ${name} is not installed: no models/${name}/config.json beside the engine`);
+  return path.dirname(config);
+}
+
+/** A pretrained built-in model's unpretrained twin: its shape and vocabulary, BERT's initialisation from the fixed seed. */
+function loadTwin(ref: string, dims: BertDims, vocabFolder: string): LoadedModel {
+  const tokenizer = loadBertTokenizer(vocabFolder);
+  if (tokenizer.vocabTokens().length !== dims.vocabSize) throw new Error(`${ref}: the vocabulary in ${vocabFolder} has ${tokenizer.vocabTokens().length} tokens, the model ${dims.vocabSize}`);
+  const weights = initPretraining(dims, BUILTIN_WEIGHT_SEED, 0.02);
+  return { ref, source: ref, pretrained: false, dims, layerNormEps: 1e-12, weights, tokenizer, dropout: { hidden: 0.1, attention: 0.1 } };
 }
 
 /** hidden_dropout_prob and attention_probs_dropout_prob from config.json (BERT's 0.1 when absent). */
@@ -94,5 +119,5 @@ function loadScratch(source: ScratchSource): LoadedModel {
   const tokenizer = BertTokenizer.fromVocab(tokens, { vocabFile: s.vocab, normalizer: { cleanText: true, handleChineseChars: true, stripAccents: null, lowercase: !s.cased } });
   const dims: BertDims = { hiddenSize: s.hiddenSize, layers: s.layers, heads: s.heads, intermediateSize: s.intermediateSize, vocabSize: tokens.length, maxPositions: s.maxPositions, typeVocabSize: 2 };
   const weights = initPretraining(dims, source.seed, s.initializerRange ?? 0.02);
-  return { ref: source.ref, source, builtin: false, dims, layerNormEps: 1e-12, weights, tokenizer, dropout: { hidden: 0.1, attention: 0.1 } };
+  return { ref: source.ref, source, pretrained: false, dims, layerNormEps: 1e-12, weights, tokenizer, dropout: { hidden: 0.1, attention: 0.1 } };
 }

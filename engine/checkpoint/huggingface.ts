@@ -14,7 +14,7 @@ import { parameterShapes } from '../model/bert';
 import * as names from '../model/names';
 import type { FloatTensor, WeightMap } from '../tensor';
 import { CheckpointError } from './errors';
-import { writeSafetensors, type SafetensorsFile, type TensorInfo } from './safetensors';
+import { writeSafetensors, type SafetensorsFile, type StoredFloat, type TensorInfo } from './safetensors';
 import { openWeightsFile } from './weightsFile';
 import { writeAtomic, writeJson } from '../runs/store';
 
@@ -277,6 +277,8 @@ export interface BertFolderContents {
   readonly cased: boolean;
   /** `BertForMaskedLM`, `BertModel`, … (config.json's architectures). */
   readonly architecture: string;
+  /** How model.safetensors stores the weights: float32 (the default) or float16 for a shipped model half the size. */
+  readonly dtype?: StoredFloat;
 }
 
 /** The stored name of an engine weight in a Hugging Face BertFor… folder. */
@@ -286,7 +288,7 @@ export function storedName(name: string): string {
 
 /**
  * Writes a Hugging Face BERT folder: config.json, vocab.txt, tokenizer_config.json and
- * model.safetensors (float32), each file atomically. A tied decoder is not stored (as
+ * model.safetensors (float32 unless asked for float16), each file atomically. A tied decoder is not stored (as
  * transformers' save_pretrained leaves tied weights out).
  */
 export function writeHuggingFaceBert(dir: string, c: BertFolderContents): void {
@@ -320,5 +322,5 @@ export function writeHuggingFaceBert(dir: string, c: BertFolderContents): void {
   });
   const stored = new Map<string, FloatTensor>();
   for (const [name, t] of c.weights) stored.set(storedName(name), t);
-  writeSafetensors(path.join(dir, 'model.safetensors'), stored, { format: 'pt' });
+  writeSafetensors(path.join(dir, 'model.safetensors'), stored, { format: 'pt' }, c.dtype ?? 'F32');
 }

@@ -362,11 +362,49 @@ function f16ToF32Bits(h: number): number {
 }
 
 /**
- * Writes float32 tensors as a safetensors file, atomically: a temporary file in the same
- * folder is written and fsynced, then renamed over the target, so readers see the old file
- * or the new one, never a part. Everything is validated before the temporary file exists.
+ * float32 values rounded to the nearest half-precision value (ties to even), as IEEE and
+ * PyTorch's `.half()` round: overflow becomes ±inf, tiny values subnormals or ±0, NaN stays NaN.
  */
-export function writeSafetensors(file: string, tensors: ReadonlyMap<string, FloatTensor>, metadata?: Readonly<Record<string, string>>): void {
+export function narrowHalf(data: Float32Array): Uint16Array {
+  const out = new Uint16Array(data.length);
+  const bits = new Uint32Array(data.buffer, data.byteOffset, data.length);
+  for (let i = 0; i < data.length; i++) out[i] = f32BitsToF16(bits[i]!);
+  return out;
+}
+
+function f32BitsToF16(f: number): number {
+  const sign = (f >>> 16) & 0x8000;
+  const exp = (f >>> 23) & 0xff;
+  const mant = f & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 | (mant >>> 13) : 0); // inf, NaN (kept quiet)
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00; // too large: inf
+  if (e <= 0) {
+    // Subnormal half (or zero): the value is m·2^-24 with the implicit bit made explicit.
+    if (e < -10) return sign;
+    const m = mant | 0x800000;
+    const shift = 14 - e;
+    const half = m >>> shift;
+    const rest = m & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest === mid && (half & 1)) ? 1 : 0));
+  }
+  const half = (e << 10) | (mant >>> 13);
+  const rest = mant & 0x1fff;
+  // A carry out of the mantissa raises the exponent, and past the top becomes inf, as it should.
+  return sign | (half + (rest > 0x1000 || (rest === 0x1000 && (half & 1)) ? 1 : 0));
+}
+
+/** The dtype tensors are stored in: float32 as computed, or float16 (half the bytes; read back widened). */
+export type StoredFloat = 'F32' | 'F16';
+
+/**
+ * Writes float32 tensors as a safetensors file (as F32, or rounded to F16), atomically: a
+ * temporary file in the same folder is written and fsynced, then renamed over the target, so
+ * readers see the old file or the new one, never a part. Everything is validated before the
+ * temporary file exists.
+ */
+export function writeSafetensors(file: string, tensors: ReadonlyMap<string, FloatTensor>, metadata?: Readonly<Record<string, string>>, dtype: StoredFloat = 'F32'): void {
   // No prototype, so a tensor named "__proto__" is an ordinary key.
   const header = Object.create(null) as Record<string, unknown>;
   if (metadata !== undefined) {
@@ -376,7 +414,7 @@ export function writeSafetensors(file: string, tensors: ReadonlyMap<string, Floa
     }
     header[METADATA_KEY] = { ...metadata };
   }
-  const chunks: Float32Array[] = [];
+  const chunks: (Float32Array | Uint16Array)[] = [];
   let offset = 0;
   for (const [name, t] of tensors) {
     const where = `tensor ${JSON.stringify(name)}`;
@@ -388,9 +426,10 @@ export function writeSafetensors(file: string, tensors: ReadonlyMap<string, Floa
       count *= d;
     }
     if (t.data.length !== count) throw new CheckpointError(file, `${where}: shape ${fmt(t.shape)} needs ${count} values but the data holds ${t.data.length}`);
-    header[name] = { dtype: 'F32', shape: [...t.shape], data_offsets: [offset, offset + 4 * count] };
-    chunks.push(t.data);
-    offset += 4 * count;
+    const width = dtype === 'F16' ? 2 : 4;
+    header[name] = { dtype, shape: [...t.shape], data_offsets: [offset, offset + width * count] };
+    chunks.push(dtype === 'F16' ? narrowHalf(t.data) : t.data);
+    offset += width * count;
   }
   let json = JSON.stringify(header);
   // Pad with spaces so the data buffer starts 8-byte aligned, as the reference writer does.
@@ -409,7 +448,7 @@ export function writeSafetensors(file: string, tensors: ReadonlyMap<string, Floa
       writeAll(fd, headerBytes);
       for (const data of chunks) {
         const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-        writeAll(fd, LITTLE_ENDIAN ? bytes : Buffer.from(bytes).swap32());
+        writeAll(fd, LITTLE_ENDIAN ? bytes : data instanceof Uint16Array ? Buffer.from(bytes).swap16() : Buffer.from(bytes).swap32());
       }
       fs.fsyncSync(fd);
     } finally {

@@ -62,7 +62,7 @@ export async function importAdapter(opts: ImportOptions): Promise<ImportResult> 
     emit({ type: 'start', job: 'import', run, runDir, from, method: experiment.method, model: model.ref, parameters: { trainable: parameters.trainable, base: parameters.base, percentOfBase: parameters.percentOfBase } });
     writeAtomic(path.join(runDir, RUN_FILES.experiment), `# Imported by adapter-lab import from ${from}; the adapter was not trained here.\n${stringify(plainExperiment(folder, modelRef, maxLength, opts))}`);
     writeJson(path.join(runDir, RUN_FILES.config), { experiment, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps: 0, stepsPerEpoch: 0, imported: { from, adapter: folder.name } });
-    writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, model: model.ref, pretrained: !model.builtin, imported: from });
+    writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, model: model.ref, pretrained: model.pretrained, imported: from });
     if (labels) writeJson(path.join(runDir, RUN_FILES.labels), labels.toJSON());
     const adapterDir = path.join(runDir, RUN_FILES.adapterDir);
     // Rewritten rather than copied: a folder saved by AdapterHub itself gains the adapter_lab block.

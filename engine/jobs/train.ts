@@ -7,6 +7,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { BUILTIN_PREFIX } from '../model/dims';
 import * as ort from 'onnxruntime-node';
 import { openSafetensors } from '../checkpoint/safetensors';
 import type { Experiment } from '../config/experiment';
@@ -135,7 +136,7 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
     if (!opts.resume) {
       writeAtomic(path.join(runDir, RUN_FILES.experiment), opts.source);
       writeJson(path.join(runDir, RUN_FILES.config), { experiment: e, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps, stepsPerEpoch: s.stepsPerEpoch });
-      writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider, threads, model: model.ref, pretrained: !model.builtin });
+      writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider, threads, model: model.ref, pretrained: model.pretrained });
       if (labelMap) writeJson(path.join(runDir, RUN_FILES.labels), labelMap.toJSON());
     }
     checkpointStep = opts.resume ? checkpointStepOf(runDir) : undefined;
@@ -158,7 +159,7 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
   emit(startEvent);
   if (s.providerNote) emit({ type: 'log', level: 'info', message: s.providerNote });
   if (e.sweep) emit({ type: 'log', level: 'warning', message: 'this file has a sweep: train runs its base settings once (the grid and seeds are not expanded)' });
-  if (model.builtin) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
+  if (!model.pretrained && model.ref.startsWith(BUILTIN_PREFIX)) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
 
   const metrics: Record<string, number> = {};
   const every = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionItemKind, InsertTextFormat, type CompletionItem, type Position } from 'vscode-languageserver';
 import { describeSpec, EXPERIMENT_SCHEMA, gridPaths, specAt, specForLocation, type Spec } from '../../../engine/config';
-import { BUILTIN_MODELS, BUILTIN_PREFIX } from '../../../engine/model/dims';
+import { BUILTIN_MODELS, BUILTIN_PREFIX, describeBuiltin } from '../../../engine/model/dims';
 import type { DocumentState } from '../documentState';
 import { cursorContext } from './cursorContext';
 
@@ -138,8 +138,8 @@ function columnItems(state: DocumentState): CompletionItem[] {
 function pathItems(state: DocumentState, prefix: string, target: 'model' | 'data'): CompletionItem[] {
   const items: CompletionItem[] = [];
   if (target === 'model' && (BUILTIN_PREFIX.startsWith(prefix) || prefix.startsWith(BUILTIN_PREFIX))) {
-    for (const [name, dims] of Object.entries(BUILTIN_MODELS)) {
-      items.push({ label: BUILTIN_PREFIX + name, kind: CompletionItemKind.Module, detail: `built-in: ${dims.layers} layers, hidden ${dims.hiddenSize}` });
+    for (const name of Object.keys(BUILTIN_MODELS)) {
+      items.push({ label: BUILTIN_PREFIX + name, kind: CompletionItemKind.Module, detail: `built-in: ${describeBuiltin(name)}` });
     }
   }
   if (!state.filePath) return items;
