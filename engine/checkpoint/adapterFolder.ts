@@ -826,7 +826,8 @@ function settingsInferred(weights: ReadonlyMap<string, FloatTensor>, mh: boolean
       layers.add(Number(m[1]));
       if (t.shape[0] !== size) throw c.error('reduction_factor', `is ${shape.reductionFactor}, so the bottleneck has hidden_size // ${shape.reductionFactor} = ${size} units, but the weights of layer ${m[1]} have ${t.shape[0]}`);
     }
-    if (name.includes('LayerNorm') && !name.includes('.adapter.')) layerNorms = true;
+    // The model's own layer norms: a masked-LM head's (cls.…) is the head's, saved whether it trained or not.
+    if (name.includes('LayerNorm') && !name.includes('.adapter.') && !name.startsWith('cls.')) layerNorms = true;
   }
   return {
     method: 'adapter',

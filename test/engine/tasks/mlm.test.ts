@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { hubNaming } from '../../../engine/checkpoint/hubNames';
+import { writePytorchCheckpoint } from '../../../engine/checkpoint/pytorchWriter';
 import { readSafetensors } from '../../../engine/checkpoint/safetensors';
 import { validateExperiment } from '../../../engine/config';
 import { gradients } from '../../../engine/graph/autodiff';
@@ -23,6 +24,7 @@ import { EngineSession, type RunTensor } from '../../../engine/runtime/session';
 import { buildBert, initHead, taskKind } from '../../../engine/tasks';
 import { packDocuments } from '../../../engine/tasks/mlm';
 import { BertTokenizer } from '../../../engine/tokenizer';
+import type { FloatTensor } from '../../../engine/tensor';
 import { Random } from '../../../engine/util/random';
 import { Workspace } from '../../support/fixtures';
 import { REPO_ROOT } from '../../support/lspClient';
@@ -325,6 +327,23 @@ describe('pretraining a BERT from scratch (adapter-lab train, task.kind mlm)', (
     }
     const imported = ws.path('runs-la-imported', fs.readdirSync(ws.path('runs-la-imported'))[0]!);
     assert.deepEqual(evaluate(imported), scored);
+
+    // As AdapterHub's save_adapter writes it: no adapter_lab blocks, PyTorch files only, and the
+    // head file holding the tied decoder weight (the word embeddings) as heads.la.3.weight.
+    const hub = ws.path('la-hub');
+    fs.mkdirSync(hub);
+    for (const file of ['adapter_config.json', 'head_config.json']) {
+      const json = JSON.parse(fs.readFileSync(ws.path('la-out', file), 'utf8')) as Record<string, unknown>;
+      delete json.adapter_lab;
+      fs.writeFileSync(path.join(hub, file), JSON.stringify(json));
+    }
+    const headTensors = new Map(readSafetensors(path.join(dir, 'model_head.safetensors')) as Map<string, FloatTensor>);
+    headTensors.set('heads.la.3.weight', pretrained.get('bert.embeddings.word_embeddings.weight') as FloatTensor);
+    writePytorchCheckpoint(path.join(hub, 'pytorch_model_head.bin'), headTensors);
+    fs.copyFileSync(ws.path('la-out', 'pytorch_adapter.bin'), path.join(hub, 'pytorch_adapter.bin'));
+    const fromHub = spawnSync(process.execPath, [CLI, 'import', 'la-hub', '--model', base, '--runs', 'runs-la-hub'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(fromHub.status, 0, fromHub.stderr);
+    assert.deepEqual(evaluate(ws.path('runs-la-hub', fs.readdirSync(ws.path('runs-la-hub'))[0]!)), scored);
   });
 });
 
