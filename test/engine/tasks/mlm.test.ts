@@ -15,7 +15,9 @@ import { readSafetensors } from '../../../engine/checkpoint/safetensors';
 import { validateExperiment } from '../../../engine/config';
 import { gradients } from '../../../engine/graph/autodiff';
 import { Ops } from '../../../engine/graph/ops';
-import { builtinVocab } from '../../../engine/model/builtin';
+import { resolveExperiment } from '../../../engine/config/experiment';
+import { builtinDims, builtinVocab } from '../../../engine/model/builtin';
+import { planRun, withCreatedHead } from '../../../engine/train/plan';
 import type { ModelSpec } from '../../../engine/model/bert';
 import type { BertDims } from '../../../engine/model/dims';
 import { initPretraining } from '../../../engine/model/init';
@@ -344,6 +346,21 @@ describe('pretraining a BERT from scratch (adapter-lab train, task.kind mlm)', (
     const fromHub = spawnSync(process.execPath, [CLI, 'import', 'la-hub', '--model', base, '--runs', 'runs-la-hub'], { cwd: ws.root, encoding: 'utf8' });
     assert.equal(fromHub.status, 0, fromHub.stderr);
     assert.deepEqual(evaluate(ws.path('runs-la-hub', fs.readdirSync(ws.path('runs-la-hub'))[0]!)), scored);
+  });
+});
+
+describe('what a language adapter trains', () => {
+  test('on a base without a masked-LM head (the built-in models): the head it draws trains too, the base stays frozen', () => {
+    const e = resolveExperiment({ name: 'la', model: 'builtin:tiny-bert', task: { kind: 'mlm', train: 'x.txt', max_length: 32 }, method: 'adapter', adapter: { size: 8, sites: ['ffn'], layers: [3] } }, process.cwd());
+    const dims = builtinDims('tiny-bert');
+    const planned = planRun(e, dims, dims.vocabSize);
+    const weights = initPretraining(dims, 1);
+    const plan = withCreatedHead(planned, initHead(weights, planned.spec, 1));
+    const head = [names.mlmHead.transform.weight, names.mlmHead.transform.bias, names.mlmHead.layerNorm.weight, names.mlmHead.layerNorm.bias];
+    assert.deepEqual(planned.trainable.filter((n) => !/^encoder\.layer\.3\.(output\.adapter\.|attention\.output\.LayerNorm|output\.LayerNorm)/.test(n)), [names.mlmHead.bias]);
+    assert.ok(planned.trainable.includes('encoder.layer.3.output.adapter.down.weight') && planned.trainable.includes('encoder.layer.3.output.LayerNorm.weight'));
+    assert.deepEqual([...plan.trainable].sort(), [...planned.trainable, ...head].sort());
+    assert.ok(!plan.trainable.some((n) => n.startsWith('embeddings.') || /^encoder\.layer\.[012]\./.test(n)), 'nothing below the adapter layer trains');
   });
 });
 
