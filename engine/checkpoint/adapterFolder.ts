@@ -282,6 +282,10 @@ export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
     const shared = a.spec.adapters?.share === 'all_layers' ? /^encoder\.layer\.(\d+)\.(.*\.adapter\..*)$/.exec(name) : null;
     if (shared) for (const l of adapterLayers) if (l !== Number(shared[1])) body.set(naming.toHub(`encoder.layer.${l}.${shared[2]}`), t);
   }
+  // A masked-LM head read from AdapterHub's own files may bring its tied decoder weight: it is
+  // kept where AdapterHub keeps it, so that a rewritten folder (import) loads as the original.
+  const decoder = headKind === 'mlm' && !a.trainable.includes(names.embeddings.word) ? a.weights.get(names.embeddings.word) : undefined;
+  if (decoder) head.set(naming.aliases(names.embeddings.word)[0]!, decoder);
   const common = { hidden_size: d, model_class: MODEL_CLASS, model_name: modelNameOf(a.modelRef), model_type: 'bert', name: a.name, version: hubVersion() };
   const isAdapter = s.method === 'adapter';
   const adapterConfig = {

@@ -345,7 +345,10 @@ describe('pretraining a BERT from scratch (adapter-lab train, task.kind mlm)', (
     fs.copyFileSync(ws.path('la-out', 'pytorch_adapter.bin'), path.join(hub, 'pytorch_adapter.bin'));
     const fromHub = spawnSync(process.execPath, [CLI, 'import', 'la-hub', '--model', base, '--runs', 'runs-la-hub'], { cwd: ws.root, encoding: 'utf8' });
     assert.equal(fromHub.status, 0, fromHub.stderr);
-    assert.deepEqual(evaluate(ws.path('runs-la-hub', fs.readdirSync(ws.path('runs-la-hub'))[0]!)), scored);
+    const hubRun = ws.path('runs-la-hub', fs.readdirSync(ws.path('runs-la-hub'))[0]!);
+    assert.deepEqual(evaluate(hubRun), scored);
+    // The run keeps the decoder weight the folder brought, where AdapterHub keeps it.
+    assert.deepEqual(readSafetensors(path.join(hubRun, 'adapter', 'model_head.safetensors')).get('heads.la.3.weight')!.data, pretrained.get('bert.embeddings.word_embeddings.weight')!.data);
   });
 });
 
