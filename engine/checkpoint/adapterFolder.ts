@@ -5,7 +5,8 @@
  *   adapter_config.json     AdapterHub's bottleneck config (Houlsby placement) + `adapter_lab`
  *   adapter.safetensors     adapters and any trained base weights, under hub names
  *   head_config.json        AdapterHub's prediction-head config + `adapter_lab`
- *   model_head.safetensors  the task head, under hub names (`heads.{name}.1.…`)
+ *   model_head.safetensors  the task head, under hub names (`heads.{name}.1.…`; a language
+ *                           adapter's masked-LM head `heads.{name}.0|2|3.…`)
  *
  * Names are mapped by engine/model/hubNames.ts. Reading validates everything it uses and
  * fails with an AdapterFolderError that names the file and the field: a run folder, an
@@ -39,6 +40,7 @@ import {
 } from '../config/schema';
 import { parameterShapes, type ModelSpec } from '../model/bert';
 import { BUILTIN_PREFIX, type BertDims } from '../model/dims';
+import * as names from '../model/names';
 import { hubNaming, isValidAdapterName, type HeadKind, type HubLayout, type HubNaming } from './hubNames';
 import { writePytorchCheckpoint } from './pytorchWriter';
 import { openWeightsFile } from './weightsFile';
@@ -113,7 +115,10 @@ export interface SavedAdapter {
   readonly settings: AdapterSettings;
   readonly spec: ModelSpec;
   readonly trainable: readonly string[];
-  /** Every trainable parameter, under the engine's names. */
+  /**
+   * Every trainable parameter, under the engine's names; for a masked-LM head also its
+   * frozen transform and layer norm (see MLM_HEAD_PARTS), so that the saved head is whole.
+   */
   readonly weights: ReadonlyMap<string, FloatTensor>;
   readonly trainableParameters: number;
   /** Classification: labels[i] is class i. */
@@ -243,6 +248,14 @@ export function reductionFactorFor(hidden: number, size: number, preferred?: num
 /** AdapterHub's activation names (Hugging Face's ACT2FN keys) that the engine computes. */
 const NON_LINEARITY_OF: Readonly<Record<string, NonLinearity>> = { gelu: 'gelu', relu: 'relu', swish: 'swish', silu: 'swish', tanh: 'tanh' };
 
+/**
+ * The parts of a masked-LM head that a language adapter saves whether or not it trained
+ * them: AdapterHub builds the whole BertStyleMaskedLMHead from the head file, so a folder
+ * holding the decoder's bias only would leave the transform as AdapterHub initialises it.
+ * (The decoder's weight is the word embeddings, tied: the base model has it.)
+ */
+export const MLM_HEAD_PARTS: readonly string[] = [names.mlmHead.transform.weight, names.mlmHead.transform.bias, names.mlmHead.layerNorm.weight, names.mlmHead.layerNorm.bias, names.mlmHead.bias];
+
 /** The class whose state dict holds these names (`bert.…`, `heads.…`): AdapterHub's BertAdapterModel. */
 const MODEL_CLASS = 'BertAdapterModel';
 
@@ -252,22 +265,27 @@ const hubVersion = (): string => `adapter-lab/${ENGINE_VERSION}`;
 /** Writes the folder (each file atomically). The folder is created if needed. */
 export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
   const headKind = a.spec.head.kind;
-  if (headKind === 'mlm') throw new Error('a masked-LM run is saved as a Hugging Face model folder, not as an adapter folder');
   const s = a.settings;
+  if (headKind === 'mlm' && s.method !== 'adapter') throw new Error(`a masked-LM run of method ${s.method} is saved as a Hugging Face model folder, not as an adapter folder`);
   const naming = hubNaming(a.name, headKind, layoutOf(s));
   const d = a.dims.hiddenSize;
   const isHead = (n: string) => naming.toHub(n).startsWith('heads.');
   const body = new Map<string, FloatTensor>();
   const head = new Map<string, FloatTensor>();
   const adapterLayers = a.spec.adapters?.layers ?? [];
-  for (const name of a.trainable) {
+  const saved = headKind === 'mlm' ? [...a.trainable, ...MLM_HEAD_PARTS.filter((n) => !a.trainable.includes(n))] : a.trainable;
+  for (const name of saved) {
     const t = a.weights.get(name);
-    if (!t) throw new Error(`no weights for the trained parameter ${name}`);
+    if (!t) throw new Error(`no weights for the ${a.trainable.includes(name) ? 'trained ' : ''}parameter ${name}`);
     (isHead(name) ? head : body).set(naming.toHub(name), t);
     // A shared adapter is written at every layer that uses it: AdapterHub loads per-layer adapters.
     const shared = a.spec.adapters?.share === 'all_layers' ? /^encoder\.layer\.(\d+)\.(.*\.adapter\..*)$/.exec(name) : null;
     if (shared) for (const l of adapterLayers) if (l !== Number(shared[1])) body.set(naming.toHub(`encoder.layer.${l}.${shared[2]}`), t);
   }
+  // A masked-LM head read from AdapterHub's own files may bring its tied decoder weight: it is
+  // kept where AdapterHub keeps it, so that a rewritten folder (import) loads as the original.
+  const decoder = headKind === 'mlm' && !a.trainable.includes(names.embeddings.word) ? a.weights.get(names.embeddings.word) : undefined;
+  if (decoder) head.set(naming.aliases(names.embeddings.word)[0]!, decoder);
   const common = { hidden_size: d, model_class: MODEL_CLASS, model_name: modelNameOf(a.modelRef), model_type: 'bert', name: a.name, version: hubVersion() };
   const isAdapter = s.method === 'adapter';
   const adapterConfig = {
@@ -308,7 +326,7 @@ export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
   };
   const span = a.spec.head.kind === 'span';
   const headConfig = {
-    config: {
+    config: a.spec.head.kind === 'mlm' ? mlmHeadConfig(d, a.spec.head.vocabSize) : {
       head_type: span ? 'question_answering' : 'classification',
       num_labels: a.spec.head.kind === 'classification' || a.spec.head.kind === 'regression' ? a.spec.head.numLabels : 2,
       layers: 1,
@@ -328,6 +346,14 @@ export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
   writeSafetensors(path.join(dir, ADAPTER_FILES.headWeights), head, { format: 'pt', producer: hubVersion() });
   writeAtomic(path.join(dir, ADAPTER_FILES.config), jsonWithFloats(adapterConfig, ['scaling', 'dropout']));
   writeAtomic(path.join(dir, ADAPTER_FILES.headConfig), jsonWithFloats(headConfig, ['dropout_prob']));
+}
+
+/**
+ * AdapterHub's config of a BertStyleMaskedLMHead (`add_masked_lm_head`), which is
+ * BertForMaskedLM's head: dense d→d, GELU, LayerNorm, then the decoder to the vocabulary.
+ */
+function mlmHeadConfig(hidden: number, vocabSize: number) {
+  return { head_type: 'masked_lm', vocab_size: vocabSize, embedding_size: hidden, layers: 2, activation_function: 'gelu', layer_norm: true, bias: true, shift_labels: false, label2id: null };
 }
 
 /**
@@ -384,16 +410,7 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   const headFields = new Fields(file(ADAPTER_FILES.headConfig), readJsonObject(file(ADAPTER_FILES.headConfig)));
   const h = headFields.object('config');
   const headType = h.string('head_type');
-  if (headType !== 'classification' && headType !== 'question_answering') throw h.error('head_type', `is "${headType}"; the engine has classification (and regression) and question_answering heads`);
-  const numLabels = h.number('num_labels', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
-  const headLayers = h.optional('layers', 'an integer', (v): v is number => typeof v === 'number') ?? 1;
-  if (headLayers !== 1) throw h.error('layers', `is ${headLayers}; the engine's heads are one linear layer`);
-  if (headType === 'classification' && h.raw('use_pooler') !== true) throw h.error('use_pooler', 'must be true: the engine classifies the pooled [CLS] state, as BertForSequenceClassification');
-  if (headType === 'question_answering' && numLabels !== 2) throw h.error('num_labels', `is ${numLabels}; a span head has 2 outputs (start and end)`);
-  const labTask = headFields.has('adapter_lab') ? headFields.object('adapter_lab').optional('task', 'a task kind', (v): v is Exclude<TaskKind, 'mlm'> => v !== 'mlm' && (TASK_KINDS as readonly unknown[]).includes(v)) : undefined;
-  const kind: HeadKind = headType === 'question_answering' ? 'span' : labTask ?? (numLabels === 1 ? 'regression' : 'classification');
-  if ((kind === 'span') !== (headType === 'question_answering')) throw headFields.error('adapter_lab.task', `is "${labTask}" but head_type is "${headType}"`);
-  const labels = labelsOf(h, numLabels, kind);
+  const { kind, numLabels, labels } = headType === 'masked_lm' ? maskedLmHeadOf(h, headFields, hiddenSize) : taskHeadOf(h, headFields, headType);
 
   const naming = hubNaming(name, kind, { innerNorm: variant.innerNorm === 'layernorm', depth });
   const weights = new Map<string, FloatTensor>();
@@ -441,6 +458,16 @@ export function checkAdapterFolder(folder: AdapterFolder, expect: ModelExpectati
   const fileOf = (internal: string) => (naming.toHub(internal).startsWith('heads.') ? weightFile(folder.dir, ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights) : weightFile(folder.dir, ADAPTER_FILES.weights, PYTORCH_ADAPTER_FILES.weights));
   const shapes = parameterShapes(expect.spec);
   const wanted = new Set(expect.trainable);
+  if (folder.head.kind === 'mlm') {
+    if (expect.spec.head.kind !== 'mlm' || folder.head.numLabels !== expect.dims.vocabSize) throw new AdapterFolderError(path.join(folder.dir, ADAPTER_FILES.headConfig), `config.vocab_size is ${folder.head.numLabels}, but the base model's vocabulary has ${expect.dims.vocabSize} entries`);
+    // The head's frozen parts are saved with it; the tied decoder weight may come from AdapterHub.
+    for (const name of [...MLM_HEAD_PARTS, names.embeddings.word]) {
+      const t = folder.weights.get(name);
+      const shape = shapes.get(name);
+      if (t && shape && !sameShape(shape, t.shape)) throw new AdapterFolderError(fileOf(name), `parameter "${naming.toHub(name)}" has shape [${t.shape.join(', ')}], but the model needs [${shape.join(', ')}]`);
+      if (t) wanted.add(name);
+    }
+  }
   for (const name of expect.trainable) {
     const t = folder.weights.get(name);
     if (!t) throw new AdapterFolderError(fileOf(name), `parameter "${naming.toHub(name)}" is missing (the ${folder.settings.method} method trains it)`);
@@ -625,7 +652,7 @@ function readWeights(file: string, naming: HubNaming, into: Map<string, FloatTen
       const internal = naming.toInternal(info.name);
       const isHead = info.name.startsWith('heads.');
       if (internal === undefined || isHead !== headFile) {
-        const expected = headFile ? `heads.${naming.adapterName}.1.weight|bias` : `bert.… or bert.encoder.layer.{i}.…adapters.${naming.adapterName}.adapter_down.0|adapter_up.…`;
+        const expected = headFile ? `heads.${naming.adapterName}.1.weight|bias (a masked-LM head: .0, .2, .3)` : `bert.… or bert.encoder.layer.{i}.…adapters.${naming.adapterName}.adapter_down.0|adapter_up.…`;
         throw new AdapterFolderError(file, `tensor "${info.name}" is not a parameter this file can hold (expected names like ${expected})`);
       }
       let t: FloatTensor;
@@ -700,6 +727,42 @@ function asFolderError(file: string, e: unknown): AdapterFolderError {
   return new AdapterFolderError(file, message.startsWith(prefix) ? message.slice(prefix.length) : message);
 }
 
+/** A classification, regression or question-answering head config (one linear layer). */
+function taskHeadOf(h: Fields, headFields: Fields, headType: string): { kind: HeadKind; numLabels: number; labels: readonly string[] | undefined } {
+  if (headType !== 'classification' && headType !== 'question_answering') throw h.error('head_type', `is "${headType}"; the engine has classification (and regression), question_answering and masked_lm heads`);
+  const numLabels = h.number('num_labels', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  const headLayers = h.optional('layers', 'an integer', (v): v is number => typeof v === 'number') ?? 1;
+  if (headLayers !== 1) throw h.error('layers', `is ${headLayers}; the engine's heads are one linear layer`);
+  if (headType === 'classification' && h.raw('use_pooler') !== true) throw h.error('use_pooler', 'must be true: the engine classifies the pooled [CLS] state, as BertForSequenceClassification');
+  if (headType === 'question_answering' && numLabels !== 2) throw h.error('num_labels', `is ${numLabels}; a span head has 2 outputs (start and end)`);
+  const labTask = headFields.has('adapter_lab') ? headFields.object('adapter_lab').optional('task', 'a task kind', (v): v is Exclude<TaskKind, 'mlm'> => v !== 'mlm' && (TASK_KINDS as readonly unknown[]).includes(v)) : undefined;
+  const kind: HeadKind = headType === 'question_answering' ? 'span' : labTask ?? (numLabels === 1 ? 'regression' : 'classification');
+  if ((kind === 'span') !== (headType === 'question_answering')) throw headFields.error('adapter_lab.task', `is "${labTask}" but head_type is "${headType}"`);
+  return { kind, numLabels, labels: labelsOf(h, numLabels, kind) };
+}
+
+/**
+ * A language adapter's head: AdapterHub's BertStyleMaskedLMHead with the fields that make it
+ * BertForMaskedLM's (two layers, GELU, a layer norm, a decoder bias, no label shift); other
+ * values describe a head the engine does not build, and are refused with the field named.
+ */
+function maskedLmHeadOf(h: Fields, headFields: Fields, hiddenSize: number): { kind: HeadKind; numLabels: number; labels: undefined } {
+  const vocabSize = h.number('vocab_size', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  const layers = h.optional('layers', 'an integer', (v): v is number => typeof v === 'number') ?? 2;
+  if (layers !== 2) throw h.error('layers', `is ${layers}; the masked-LM head is BertForMaskedLM's (a transform, then the decoder: 2)`);
+  const activation = h.optional('activation_function', 'a string', (v): v is string => typeof v === 'string') ?? 'gelu';
+  if (activation.toLowerCase() !== 'gelu') throw h.error('activation_function', `is "${activation}"; the masked-LM head's transform uses gelu`);
+  for (const [key, want] of [['layer_norm', true], ['bias', true], ['shift_labels', false]] as const) {
+    const v = h.raw(key);
+    if (v !== undefined && v !== null && v !== want) throw h.error(key, `is ${JSON.stringify(v)}; the masked-LM head has ${key} ${want}`);
+  }
+  const embedding = h.optional('embedding_size', 'a positive integer', (v): v is number => typeof v === 'number');
+  if (embedding !== undefined && embedding !== hiddenSize) throw h.error('embedding_size', `is ${embedding}; the decoder is tied to the word embeddings, of the hidden size ${hiddenSize}`);
+  const labTask = headFields.has('adapter_lab') ? headFields.object('adapter_lab').raw('task') : undefined;
+  if (labTask !== undefined && labTask !== 'mlm') throw headFields.error('adapter_lab.task', `is ${JSON.stringify(labTask)} but head_type is "masked_lm"`);
+  return { kind: 'mlm', numLabels: vocabSize, labels: undefined };
+}
+
 /** label2id as labels[i] = the label of class i; every id 0..n−1 exactly once. */
 function labelsOf(h: Fields, numLabels: number, kind: HeadKind): readonly string[] | undefined {
   const raw = h.optional('label2id', 'an object of label → class id', (v): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v));
@@ -767,7 +830,8 @@ function settingsInferred(weights: ReadonlyMap<string, FloatTensor>, mh: boolean
       layers.add(Number(m[1]));
       if (t.shape[0] !== size) throw c.error('reduction_factor', `is ${shape.reductionFactor}, so the bottleneck has hidden_size // ${shape.reductionFactor} = ${size} units, but the weights of layer ${m[1]} have ${t.shape[0]}`);
     }
-    if (name.includes('LayerNorm') && !name.includes('.adapter.')) layerNorms = true;
+    // The model's own layer norms: a masked-LM head's (cls.…) is the head's, saved whether it trained or not.
+    if (name.includes('LayerNorm') && !name.includes('.adapter.') && !name.startsWith('cls.')) layerNorms = true;
   }
   return {
     method: 'adapter',
@@ -782,6 +846,6 @@ function settingsInferred(weights: ReadonlyMap<string, FloatTensor>, mh: boolean
     },
     drop: { layers: [], mode: 'static' },
     topK: undefined,
-    task: { kind, text: kind === 'span' ? [] : ['sentence'], label: kind === 'span' ? undefined : 'label', metric: METRICS_BY_KIND[kind][0]!, maxLength: undefined },
+    task: { kind, text: kind === 'span' || kind === 'mlm' ? [] : ['sentence'], label: kind === 'span' || kind === 'mlm' ? undefined : 'label', metric: METRICS_BY_KIND[kind][0]!, maxLength: undefined },
   };
 }

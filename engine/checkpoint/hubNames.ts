@@ -19,6 +19,13 @@
  *   stacks [Dropout, Linear] for one layer, and only the `heads.{name}.` form is read back
  *   by its head loader together with head_config.json (Hugging Face's `classifier.weight`
  *   would load into BertForSequenceClassification only, which reads no head config);
+ * - a masked-LM head (a language adapter's) is AdapterHub's `BertStyleMaskedLMHead`, the
+ *   stack [Linear d→d, GELU, LayerNorm, Linear d→vocab]: BertForMaskedLM's transform is
+ *   `heads.{name}.0.…`, its layer norm `heads.{name}.2.…` and the decoder's bias
+ *   `heads.{name}.3.bias`. The decoder's weight is the word-embedding matrix (tied), so it
+ *   is not written; `heads.{name}.3.weight`, which AdapterHub's state dict also holds, is
+ *   read as an alias of `bert.embeddings.word_embeddings.weight` (loading it there is what
+ *   the tie does in AdapterHub too);
  * - every other weight (layer norms, top-k layers, full fine-tuning, the pooler) is
  *   `bert.` + the engine's name, the key it has in BertAdapterModel and BertFor* models.
  *
@@ -41,7 +48,7 @@
 import * as names from '../model/names';
 
 /** The head kinds a saved folder can hold; classification and regression share one linear head. */
-export type HeadKind = 'classification' | 'regression' | 'span';
+export type HeadKind = 'classification' | 'regression' | 'span' | 'mlm';
 
 export interface HubNaming {
   /** The adapter (and head) name inside the hub names. */
@@ -69,6 +76,18 @@ const HOULSBY_LAYOUT: HubLayout = { innerNorm: false, depth: 1 };
  */
 export const HEAD_LINEAR_INDEX = 1;
 
+/** The masked-LM head's parameters at their index in AdapterHub's BertStyleMaskedLMHead stack. */
+const MLM_HEAD_HUB: readonly (readonly [string, string])[] = [
+  [names.mlmHead.transform.weight, '0.weight'],
+  [names.mlmHead.transform.bias, '0.bias'],
+  [names.mlmHead.layerNorm.weight, '2.weight'],
+  [names.mlmHead.layerNorm.bias, '2.bias'],
+  [names.mlmHead.bias, '3.bias'],
+];
+
+/** The tied decoder weight's place in that stack: the word embeddings under another name. */
+const MLM_DECODER_HUB = '3.weight';
+
 const ADAPTER = /^encoder\.layer\.(\d+)\.(attention\.output|output)\.adapter\.(.+)$/;
 const HUB_ADAPTER = /^bert\.encoder\.layer\.(\d+)\.(attention\.output|output)\.adapters\.([^.]+)\.(.+)$/;
 const HEAD_SUFFIXES = ['weight', 'bias'] as const;
@@ -89,8 +108,12 @@ export function adapterNameFrom(text: string): string {
 
 export function hubNaming(adapterName: string, head: HeadKind, layout: HubLayout = HOULSBY_LAYOUT): HubNaming {
   if (!isValidAdapterName(adapterName)) throw new Error(`"${adapterName}" is not a valid adapter name (letters, digits, _ and - only)`);
-  const headWeights = head === 'span' ? names.qaOutputs : names.classifier;
-  const headPrefix = `heads.${adapterName}.${HEAD_LINEAR_INDEX}.`;
+  const headPrefix = `heads.${adapterName}.`;
+  // The head's engine names and their names after `heads.{name}.`.
+  const headPairs: readonly (readonly [string, string])[] =
+    head === 'mlm' ? MLM_HEAD_HUB : HEAD_SUFFIXES.map((s) => [(head === 'span' ? names.qaOutputs : names.classifier)[s], `${HEAD_LINEAR_INDEX}.${s}`] as const);
+  const headToHub = new Map(headPairs);
+  const headToInternal = new Map(headPairs.map(([a, b]) => [b, a]));
   // The Sequential adapter_down: [LayerNorm,] Linear, act, (Linear, act)…: linear layer k is entry first + 2k.
   const first = layout.innerNorm ? 1 : 0;
 
@@ -121,11 +144,13 @@ export function hubNaming(adapterName: string, head: HeadKind, layout: HubLayout
     const a = ADAPTER.exec(internal);
     const suffix = a ? hubSuffix(a[3]!) : undefined;
     if (a && suffix) return `bert.encoder.layer.${a[1]}.${a[2]}.adapters.${adapterName}.${suffix}`;
-    for (const s of HEAD_SUFFIXES) if (internal === headWeights[s]) return headPrefix + s;
+    const h = headToHub.get(internal);
+    if (h) return headPrefix + h;
     return `bert.${internal}`;
   };
 
   const aliases = (internal: string): string[] => {
+    if (head === 'mlm' && internal === names.embeddings.word) return [headPrefix + MLM_DECODER_HUB];
     const a = ADAPTER.exec(internal);
     const m = a && layout.innerNorm ? /^LayerNorm\.(weight|bias)$/.exec(a[3]!) : null;
     return a && m ? [`bert.encoder.layer.${a[1]}.${a[2]}.adapters.${adapterName}.adapter_norm_before.${m[1]}`] : [];
@@ -140,7 +165,7 @@ export function hubNaming(adapterName: string, head: HeadKind, layout: HubLayout
     }
     if (hub.startsWith(headPrefix)) {
       const suffix = hub.slice(headPrefix.length);
-      return suffix === 'weight' || suffix === 'bias' ? headWeights[suffix] : undefined;
+      return head === 'mlm' && suffix === MLM_DECODER_HUB ? names.embeddings.word : headToInternal.get(suffix);
     }
     return hub.startsWith('bert.') ? hub.slice('bert.'.length) : undefined;
   };

@@ -30,7 +30,6 @@ export const FINDING_CODES = {
   'layer-out-of-range': { severity: 'error', doc: "A layer index or range outside the model's layers 0..L-1." },
   'top-k-too-large': { severity: 'error', doc: 'top_k is larger than the number of layers.' },
   'max-length-too-large': { severity: 'error', doc: "max_length exceeds the model's position embeddings." },
-  'not-supported': { severity: 'error', doc: 'A combination the engine cannot run yet (language adapters: `method: adapter` with `task.kind: mlm`).' },
   'no-trainable-adapter': { severity: 'error', doc: 'Dropped layers cover every adapter layer, so nothing is left to train.' },
   'drop-not-lowest': { severity: 'warning', doc: 'Dropped layers do not start at layer 0, so backpropagation cannot stop early and AdapterDrop saves almost nothing.' },
   'missing-file': { severity: 'error', doc: 'A model folder or data file that does not exist.' },

@@ -76,10 +76,6 @@ function checkTaskShape({ root, experiment }: RuleInput, out: Finding[]): void {
     if (label) out.push(finding('irrelevant-key', '`task.label` is not used by masked-LM tasks: the labels are the masked tokens themselves', label.keyRange));
     // A table names its text column; a .txt file is the text itself.
     if (!/\.txt$/i.test(experiment.task.train) && !entryOf(task.value, 'text')) out.push(finding('requires-key', 'A masked-LM task on a table needs `task.text`: the column that holds the text (or use a .txt file, one document per line)', task.keyRange));
-    const method = entryOf(root, 'method');
-    if (effectiveStrings(root, 'method', experiment.method).has('adapter')) {
-      out.push(finding('not-supported', 'Language adapters (`method: adapter` with `task.kind: mlm`) cannot be saved yet: use `method: full`, `layernorm` or `top_k`', method?.value.range ?? task.keyRange));
-    }
     const fraction = entryOf(task.value, 'validation_fraction');
     if (fraction && entryOf(task.value, 'validation')) out.push(finding('irrelevant-key', '`task.validation_fraction` has no effect: `task.validation` gives the validation text', fraction.keyRange));
   } else if (kind === 'span') {

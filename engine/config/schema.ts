@@ -370,9 +370,9 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
       values: METHODS,
       default: 'adapter',
       doc: 'What is trained.',
-      paper: 'Houlsby et al. compare adapters with full fine-tuning, fine-tuning the top k layers only, and training layer norms only.',
+      paper: 'Houlsby et al. compare adapters with full fine-tuning, fine-tuning the top k layers only, and training layer norms only. MAD-X (Pfeiffer et al., EMNLP 2020) trains language adapters with masked-language modelling on unlabelled text of one language, then stacks task adapters on them for cross-lingual transfer.',
       valueDocs: {
-        adapter: 'Bottleneck adapters (and layer norms, and the head) are trained; the base model stays frozen.',
+        adapter: 'Bottleneck adapters (and layer norms, and the head) are trained; the base model stays frozen. With `task.kind: mlm` a language adapter (MAD-X): the adapters, their layers\' layer norms and the masked-LM decoder bias train, and the adapter is saved in AdapterHub\'s layout with a `masked_lm` head.',
         full: 'Every weight is trained: the full fine-tuning baseline.',
         top_k: 'Only the top `top_k` layers, the pooler and the head are trained ("variable fine-tuning").',
         layernorm: 'Only the layer-norm scales and shifts and the head are trained.',

@@ -24,7 +24,7 @@ import { countParameters, type ParameterCounts } from '../model/parameters';
 import { acquireRunLock } from '../runs/lock';
 import { appendJsonLine, createRunDir, readJsonLines, RUN_FILES, writeJson, writeAtomic, type RunStatusRecord } from '../runs/store';
 import type { FloatTensor } from '../tensor';
-import { adapterSettingsOf, writeAdapterFolder } from '../checkpoint/adapterFolder';
+import { adapterSettingsOf, MLM_HEAD_PARTS, writeAdapterFolder } from '../checkpoint/adapterFolder';
 import { makeBatches } from '../tasks';
 import { frozenPrefixLayers, planRun, withCreatedHead, type RunPlan } from '../train/plan';
 import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from '../train/prefixCache';
@@ -385,9 +385,13 @@ async function evaluate(trainer: TrainerProcess, task: TaskInputs, e: Experiment
 }
 
 async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): Promise<void> {
-  if (plan.spec.head.kind === 'mlm') return saveLanguageModel(runDir, trainer, plan, e, model, emit);
+  const languageAdapter = plan.spec.head.kind === 'mlm' && e.method === 'adapter';
+  if (plan.spec.head.kind === 'mlm' && !languageAdapter) return saveLanguageModel(runDir, trainer, plan, e, model, emit);
   const dir = path.join(runDir, RUN_FILES.adapterDir);
-  const weights = await trainer.weights(plan.trainable);
+  const weights = new Map(await trainer.weights(plan.trainable));
+  // A language adapter (MAD-X) keeps its whole masked-LM head: the parts the run did not train
+  // are the base model's, or the ones the run drew from its seed (the job freed its copy).
+  if (languageAdapter) for (const [name, t] of untrainedHeadParts(plan, e, model)) weights.set(name, t);
   // The run keeps its adapter in the layout it is exported in (AdapterHub's), so export is a copy.
   writeAdapterFolder(dir, {
     name: adapterNameFrom(e.name),
@@ -409,7 +413,6 @@ async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPla
  * run's `model/`), which loads back as `model:` for every task kind.
  */
 async function saveLanguageModel(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, emit: (p: EventPayload) => void): Promise<void> {
-  if (e.method === 'adapter') throw new Error('language adapters (method adapter with task.kind mlm) cannot be saved yet: train with method full, layernorm or top_k');
   const trained = await trainer.weights(plan.trainable);
   // The weights the run did not train are the model it started from and the head it drew from
   // its seed: loaded and drawn again (the job freed its copy once the trainer's process held them).
@@ -425,6 +428,17 @@ async function saveLanguageModel(runDir: string, trainer: TrainerProcess, plan: 
   const dir = path.join(runDir, RUN_FILES.modelDir);
   writeHuggingFaceBert(dir, { dims: model.dims, layerNormEps: model.layerNormEps, dropout: model.dropout, weights, vocab: vocabOf(model.source) ?? base.tokenizer.vocabTokens(), cased: !base.tokenizer.basicTokenizer.doLowerCase, architecture: 'BertForMaskedLM' });
   emit({ type: 'artifact', kind: 'model', path: dir });
+}
+
+/** The masked-LM head's parts a run did not train, as they were when it started. */
+function untrainedHeadParts(plan: RunPlan, e: Experiment, model: LoadedModel): Map<string, FloatTensor> {
+  const missing = MLM_HEAD_PARTS.filter((n) => !plan.trainable.includes(n));
+  const out = new Map<string, FloatTensor>();
+  if (missing.length === 0) return out;
+  const start = new Map(loadModel(model.source).weights);
+  initHead(start, plan.spec, e.training.seed);
+  for (const name of missing) out.set(name, start.get(name)!);
+  return out;
 }
 
 /** The vocab.txt a model was read from, to save it unchanged; undefined for built-in models and tokenizer.json folders. */

@@ -9,11 +9,15 @@ import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { hubNaming } from '../../../engine/checkpoint/hubNames';
+import { writePytorchCheckpoint } from '../../../engine/checkpoint/pytorchWriter';
 import { readSafetensors } from '../../../engine/checkpoint/safetensors';
 import { validateExperiment } from '../../../engine/config';
 import { gradients } from '../../../engine/graph/autodiff';
 import { Ops } from '../../../engine/graph/ops';
-import { builtinVocab } from '../../../engine/model/builtin';
+import { resolveExperiment } from '../../../engine/config/experiment';
+import { builtinDims, builtinVocab } from '../../../engine/model/builtin';
+import { planRun, withCreatedHead } from '../../../engine/train/plan';
 import type { ModelSpec } from '../../../engine/model/bert';
 import type { BertDims } from '../../../engine/model/dims';
 import { initPretraining } from '../../../engine/model/init';
@@ -22,6 +26,7 @@ import { EngineSession, type RunTensor } from '../../../engine/runtime/session';
 import { buildBert, initHead, taskKind } from '../../../engine/tasks';
 import { packDocuments } from '../../../engine/tasks/mlm';
 import { BertTokenizer } from '../../../engine/tokenizer';
+import type { FloatTensor } from '../../../engine/tensor';
 import { Random } from '../../../engine/util/random';
 import { Workspace } from '../../support/fixtures';
 import { REPO_ROOT } from '../../support/lspClient';
@@ -268,6 +273,119 @@ describe('pretraining a BERT from scratch (adapter-lab train, task.kind mlm)', (
     const adapter = readSafetensors(path.join(run, 'adapter', 'adapter.safetensors'));
     assert.ok([...adapter.keys()].some((n) => n.includes('pooler')), 'the pooler the run drew is saved with it');
   });
+
+  test('a language adapter on the pretrained model: only adapters, their layer norms and the decoder bias train; saved in AdapterHub\'s layout; evaluate, export and import give it back', () => {
+    const base = path.join(runDir, 'model');
+    ws.write('la.adapter.yaml', `name: la\nmodel: ./${path.relative(ws.root, base)}\ntask:\n  kind: mlm\n  train: ./train.txt\n  validation: ./dev.txt\n  max_length: 32\nmethod: adapter\nadapter:\n  size: 8\n  sites: [ffn]\n  layers: [1]\ntraining:\n  learning_rate: 1.0e-2\n  epochs: 1\n  batch_size: 16\nruntime:\n  threads: 1\n`);
+    assert.deepEqual(validateExperiment(fs.readFileSync(ws.path('la.adapter.yaml'), 'utf8'), { filePath: ws.path('la.adapter.yaml') }).findings.filter((f) => f.severity === 'error'), []);
+    const trained = spawnSync(process.execPath, [CLI, 'train', 'la.adapter.yaml', '--runs', 'runs-la', '--events', '--max-steps', '12'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(trained.status, 0, trained.stderr);
+    const run = ws.path('runs-la', fs.readdirSync(ws.path('runs-la'))[0]!);
+    const lastEvaluation = trained.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; metrics?: Record<string, number> }).filter((e) => e.type === 'evaluation').pop()!.metrics!;
+
+    // What the run trained: the adapter of layer 1, that layer's two layer norms, the decoder bias.
+    const ln = (site: string) => [`${site}.LayerNorm.weight`, `${site}.LayerNorm.bias`];
+    const adapterNames = ['down.weight', 'down.bias', 'up.weight', 'up.bias'].map((p) => `encoder.layer.1.output.adapter.${p}`);
+    const config = JSON.parse(fs.readFileSync(path.join(run, 'config.json'), 'utf8')) as { plan: { trainable: string[] } };
+    assert.deepEqual([...config.plan.trainable].sort(), [...adapterNames, ...ln('encoder.layer.1.attention.output'), ...ln('encoder.layer.1.output'), names.mlmHead.bias].sort());
+
+    // AdapterHub's names: the body file holds the adapter and the layer norms, the head file BertStyleMaskedLMHead's stack.
+    const dir = path.join(run, 'adapter');
+    const body = readSafetensors(path.join(dir, 'adapter.safetensors'));
+    const head = readSafetensors(path.join(dir, 'model_head.safetensors'));
+    assert.deepEqual([...body.keys()].sort(), [
+      ...['adapter_down.0.weight', 'adapter_down.0.bias', 'adapter_up.weight', 'adapter_up.bias'].map((p) => `bert.encoder.layer.1.output.adapters.la.${p}`),
+      ...ln('bert.encoder.layer.1.attention.output'),
+      ...ln('bert.encoder.layer.1.output'),
+    ].sort());
+    assert.deepEqual(body.get('bert.encoder.layer.1.output.adapters.la.adapter_down.0.weight')!.shape, [8, 64]);
+    assert.deepEqual(Object.fromEntries([...head].map(([n, t]) => [n, t.shape])), { 'heads.la.0.weight': [64, 64], 'heads.la.0.bias': [64], 'heads.la.2.weight': [64], 'heads.la.2.bias': [64], 'heads.la.3.bias': [200] });
+    const headConfig = JSON.parse(fs.readFileSync(path.join(dir, 'head_config.json'), 'utf8')) as { config: Record<string, unknown> };
+    assert.deepEqual(headConfig.config, { head_type: 'masked_lm', vocab_size: 200, embedding_size: 64, layers: 2, activation_function: 'gelu', layer_norm: true, bias: true, shift_labels: false, label2id: null });
+    const adapterConfig = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8')) as { config: Record<string, unknown>; adapter_lab: { task: { kind: string } } };
+    assert.equal(adapterConfig.config.architecture, 'bottleneck');
+    assert.deepEqual(adapterConfig.config.leave_out, [0]);
+    assert.equal(adapterConfig.adapter_lab.task.kind, 'mlm');
+
+    // The base stayed as it was: the head's transform is saved unchanged; what trained moved.
+    const pretrained = readSafetensors(path.join(base, 'model.safetensors'));
+    assert.deepEqual(head.get('heads.la.0.weight')!.data, pretrained.get('cls.predictions.transform.dense.weight')!.data);
+    assert.deepEqual(head.get('heads.la.2.bias')!.data, pretrained.get('cls.predictions.transform.LayerNorm.bias')!.data);
+    assert.notDeepEqual(head.get('heads.la.3.bias')!.data, pretrained.get('cls.predictions.bias')!.data);
+    assert.notDeepEqual(body.get('bert.encoder.layer.1.output.LayerNorm.weight')!.data, pretrained.get('bert.encoder.layer.1.output.LayerNorm.weight')!.data);
+    assert.ok(body.get('bert.encoder.layer.1.output.adapters.la.adapter_up.weight')!.data.some((v) => Math.abs(Number(v)) > 1e-3), 'the adapter moved away from its near-zero start');
+
+    // Loaded back, it scores what the run scored at its end; exported and imported, the same.
+    const evaluate = (r: string) => {
+      const out = spawnSync(process.execPath, [CLI, 'evaluate', r, 'dev.txt'], { cwd: ws.root, encoding: 'utf8' });
+      assert.equal(out.status, 0, out.stderr);
+      return (JSON.parse(out.stdout.trim().split('\n')[0]!) as { metrics: Record<string, number> }).metrics;
+    };
+    const scored = evaluate(run);
+    for (const m of ['masked_accuracy', 'mlm_loss', 'perplexity']) assert.ok(Math.abs(scored[m]! - lastEvaluation[m]!) <= 1e-6 * Math.abs(lastEvaluation[m]!), `${m}: ${scored[m]} vs ${lastEvaluation[m]}`);
+    for (const args of [['export', run, '--adapter', 'la-out'], ['import', 'la-out', '--runs', 'runs-la-imported']]) {
+      const r = spawnSync(process.execPath, [CLI, ...args], { cwd: ws.root, encoding: 'utf8' });
+      assert.equal(r.status, 0, `${args[0]}: ${r.stderr}`);
+    }
+    const imported = ws.path('runs-la-imported', fs.readdirSync(ws.path('runs-la-imported'))[0]!);
+    assert.deepEqual(evaluate(imported), scored);
+
+    // As AdapterHub's save_adapter writes it: no adapter_lab blocks, PyTorch files only, and the
+    // head file holding the tied decoder weight (the word embeddings) as heads.la.3.weight.
+    const hub = ws.path('la-hub');
+    fs.mkdirSync(hub);
+    for (const file of ['adapter_config.json', 'head_config.json']) {
+      const json = JSON.parse(fs.readFileSync(ws.path('la-out', file), 'utf8')) as Record<string, unknown>;
+      delete json.adapter_lab;
+      fs.writeFileSync(path.join(hub, file), JSON.stringify(json));
+    }
+    const headTensors = new Map(readSafetensors(path.join(dir, 'model_head.safetensors')) as Map<string, FloatTensor>);
+    headTensors.set('heads.la.3.weight', pretrained.get('bert.embeddings.word_embeddings.weight') as FloatTensor);
+    writePytorchCheckpoint(path.join(hub, 'pytorch_model_head.bin'), headTensors);
+    fs.copyFileSync(ws.path('la-out', 'pytorch_adapter.bin'), path.join(hub, 'pytorch_adapter.bin'));
+    const fromHub = spawnSync(process.execPath, [CLI, 'import', 'la-hub', '--model', base, '--runs', 'runs-la-hub'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(fromHub.status, 0, fromHub.stderr);
+    const hubRun = ws.path('runs-la-hub', fs.readdirSync(ws.path('runs-la-hub'))[0]!);
+    assert.deepEqual(evaluate(hubRun), scored);
+    // The run keeps the decoder weight the folder brought, where AdapterHub keeps it.
+    assert.deepEqual(readSafetensors(path.join(hubRun, 'adapter', 'model_head.safetensors')).get('heads.la.3.weight')!.data, pretrained.get('bert.embeddings.word_embeddings.weight')!.data);
+  });
+});
+
+describe('what a language adapter trains', () => {
+  test('on a base without a masked-LM head (the built-in models): the head it draws trains too, the base stays frozen', () => {
+    const e = resolveExperiment({ name: 'la', model: 'builtin:tiny-bert', task: { kind: 'mlm', train: 'x.txt', max_length: 32 }, method: 'adapter', adapter: { size: 8, sites: ['ffn'], layers: [3] } }, process.cwd());
+    const dims = builtinDims('tiny-bert');
+    const planned = planRun(e, dims, dims.vocabSize);
+    const weights = initPretraining(dims, 1);
+    const plan = withCreatedHead(planned, initHead(weights, planned.spec, 1));
+    const head = [names.mlmHead.transform.weight, names.mlmHead.transform.bias, names.mlmHead.layerNorm.weight, names.mlmHead.layerNorm.bias];
+    assert.deepEqual(planned.trainable.filter((n) => !/^encoder\.layer\.3\.(output\.adapter\.|attention\.output\.LayerNorm|output\.LayerNorm)/.test(n)), [names.mlmHead.bias]);
+    assert.ok(planned.trainable.includes('encoder.layer.3.output.adapter.down.weight') && planned.trainable.includes('encoder.layer.3.output.LayerNorm.weight'));
+    assert.deepEqual([...plan.trainable].sort(), [...planned.trainable, ...head].sort());
+    assert.ok(!plan.trainable.some((n) => n.startsWith('embeddings.') || /^encoder\.layer\.[012]\./.test(n)), 'nothing below the adapter layer trains');
+  });
+});
+
+describe('a masked-LM head in AdapterHub names', () => {
+  test('BertStyleMaskedLMHead\'s stack: transform .0, layer norm .2, decoder .3 (its weight the tied word embeddings); both directions agree', () => {
+    const naming = hubNaming('lang', 'mlm');
+    const expected: Record<string, string> = {
+      [names.mlmHead.transform.weight]: 'heads.lang.0.weight',
+      [names.mlmHead.transform.bias]: 'heads.lang.0.bias',
+      [names.mlmHead.layerNorm.weight]: 'heads.lang.2.weight',
+      [names.mlmHead.layerNorm.bias]: 'heads.lang.2.bias',
+      [names.mlmHead.bias]: 'heads.lang.3.bias',
+    };
+    for (const [internal, hub] of Object.entries(expected)) {
+      assert.equal(naming.toHub(internal), hub);
+      assert.equal(naming.toInternal(hub), internal);
+    }
+    assert.equal(naming.toInternal('heads.lang.3.weight'), names.embeddings.word);
+    assert.equal(naming.toHub(names.embeddings.word), 'bert.embeddings.word_embeddings.weight');
+    assert.equal(naming.toInternal('heads.lang.1.weight'), undefined, 'the GELU has no weights');
+    assert.equal(hubNaming('lang', 'classification').toInternal('heads.lang.0.weight'), undefined);
+  });
 });
 
 describe('masked-LM input is checked', () => {
@@ -289,7 +407,9 @@ describe('masked-LM input is checked', () => {
     assert.match(messages(pretrainExperiment('x').replace('heads: 2', 'heads: 3')).join('\n'), /hidden_size 64 is not a multiple of heads 3/);
     assert.match(messages(pretrainExperiment('x').replace('  max_length: 32', '  max_length: 64')).join('\n'), /max-length-too-large/);
     assert.match(messages(pretrainExperiment('x').replace(/from_scratch:[\s\S]*?initializer_range: 0\.05\n/, '')).join('\n'), /missing-key: The experiment needs `model`/);
-    assert.match(messages(pretrainExperiment('x').replace('method: full', 'method: adapter')).join('\n'), /not-supported: Language adapters/);
+    // Language adapters (MAD-X) and layer-norm training are masked-LM methods like the others.
+    assert.deepEqual(messages(pretrainExperiment('x').replace('method: full', 'method: adapter')), []);
+    assert.deepEqual(messages(pretrainExperiment('x').replace('method: full', 'method: layernorm')), []);
     assert.deepEqual(messages(pretrainExperiment('x')), []);
   });
 
