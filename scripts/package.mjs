@@ -87,7 +87,7 @@ function stage(dir) {
     const src = join(root, rel);
     if (existsSync(src)) cpSync(src, join(dir, rel), { recursive: true, filter });
   };
-  for (const rel of ['README.md', 'LICENSE', '.vscodeignore', 'dist', 'syntaxes', 'schemas', 'client/media', 'examples']) copy(rel);
+  for (const rel of ['README.md', 'LICENSE', '.vscodeignore', 'dist', 'syntaxes', 'schemas', 'client/media', 'examples', 'models']) copy(rel);
   if (!existsSync(join(dir, 'LICENSE'))) fail('LICENSE is missing');
 
   // The manifest as it is, minus what only development needs; its one dependency is the native addon.

@@ -42,6 +42,8 @@ export function parseFlags(args: readonly string[], withValue: readonly string[]
 /** The flags jobs share, checked: counts that must be positive integers, and `--device`. */
 export interface JobFlags {
   readonly maxSteps?: number;
+  /** Stop (as a cancel, checkpoint kept) after this step, leaving the schedule as planned. */
+  readonly stopAfter?: number;
   readonly threads?: number;
   readonly checkpointEvery?: number;
   readonly workers?: number;
@@ -52,7 +54,7 @@ export interface JobFlags {
 /** A command's JobFlags (those it accepts, as parseFlags allowed them), or the usage message for the first bad one. */
 export function jobFlags(parsed: ParsedFlags): JobFlags | string {
   const out: { -readonly [K in keyof JobFlags]: JobFlags[K] } = {};
-  const counts = { maxSteps: 'max-steps', threads: 'threads', checkpointEvery: 'checkpoint-every', workers: 'workers' } as const;
+  const counts = { maxSteps: 'max-steps', stopAfter: 'stop-after', threads: 'threads', checkpointEvery: 'checkpoint-every', workers: 'workers' } as const;
   for (const [key, flag] of Object.entries(counts) as [keyof typeof counts, string][]) {
     const v = positiveInt(parsed.flags.get(flag), flag);
     if (typeof v === 'string') return v;

@@ -29,9 +29,9 @@ Usage:
   adapter-lab demo [--max-steps N] [--threads N] [--runs DIR] [--events]
       train adapters and full fine-tuning side by side on the built-in model and a
       generated task (no files needed; the built-in model is not pretrained)
-  adapter-lab train <file.adapter.yaml> [--max-steps N] [--threads N] [--device D] [--runs DIR] [--checkpoint-every N] [--events]
+  adapter-lab train <file.adapter.yaml> [--max-steps N] [--stop-after N] [--threads N] [--device D] [--runs DIR] [--checkpoint-every N] [--events]
       train one run; the run folder goes under .adapter-lab/runs beside the file
-  adapter-lab resume <run-folder> [--threads N] [--device D] [--events]
+  adapter-lab resume <run-folder> [--stop-after N] [--threads N] [--device D] [--events]
       continue a killed or cancelled run from its last checkpoint to the same end
   adapter-lab predict <run-folder> <data-file> [--out FILE] [--threads N] [--events]
       one JSON line per example, in file order, with its logits and prediction

@@ -12,11 +12,11 @@ import { loadExperimentFile } from './load';
 import { cancellation, emitFailure, eventWriter, exitCodeOf, failure, jobFlags, messageOf, parseFlags, reportUnloadable, sinkFor } from './command';
 
 export async function trainCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['max-steps', 'runs', 'threads', 'checkpoint-every', 'device'], ['events']);
+  const parsed = parseFlags(args, ['max-steps', 'stop-after', 'runs', 'threads', 'checkpoint-every', 'device'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   const flags = jobFlags(parsed);
   if (typeof flags === 'string') return usage(flags);
-  const { maxSteps, threads, checkpointEvery, device } = flags;
+  const { maxSteps, stopAfter, threads, checkpointEvery, device } = flags;
   const [file, ...extra] = parsed.positional;
   if (!file || extra.length) return usage('train needs one experiment file');
   const events = parsed.flags.has('events');
@@ -31,7 +31,7 @@ export async function trainCommand(args: readonly string[], usage: (m: string) =
   const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const { signal, dispose } = cancellation();
   try {
-    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, threads, checkpointEvery, device, emit: sinkFor(events), signal });
+    const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, stopAfter, threads, checkpointEvery, device, emit: sinkFor(events), signal });
     if (result.status === 'cancelled') process.stderr.write(`continue with: adapter-lab resume ${result.runDir}\n`);
     return exitCodeOf(result);
   } catch (e) {
@@ -94,18 +94,18 @@ export async function demoCommand(args: readonly string[], usage: (m: string) =>
 }
 
 export async function resumeCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const parsed = parseFlags(args, ['threads', 'checkpoint-every', 'device'], ['events']);
+  const parsed = parseFlags(args, ['threads', 'checkpoint-every', 'stop-after', 'device'], ['events']);
   if (typeof parsed === 'string') return usage(parsed);
   const flags = jobFlags(parsed);
   if (typeof flags === 'string') return usage(flags);
-  const { threads, checkpointEvery, device } = flags;
+  const { threads, checkpointEvery, stopAfter, device } = flags;
   const [runDir, ...extra] = parsed.positional;
   if (!runDir || extra.length) return usage('resume needs a run folder');
   const events = parsed.flags.has('events');
   const started = Date.now();
   const { signal, dispose } = cancellation();
   try {
-    const result = await resumeTrainJob(path.resolve(runDir), { threads, checkpointEvery, device, emit: sinkFor(events), signal });
+    const result = await resumeTrainJob(path.resolve(runDir), { threads, checkpointEvery, stopAfter, device, emit: sinkFor(events), signal });
     if (result.status === 'cancelled') process.stderr.write(`continue with: adapter-lab resume ${result.runDir}\n`);
     return exitCodeOf(result);
   } catch (e) {

@@ -58,7 +58,8 @@ export async function evaluateMaskedLm(modelRef: string, textFile: string, o: Ma
   const v = validateExperiment(source, { filePath: path.join(path.dirname(file), 'evaluation.adapter.yaml') });
   if (!v.ok || !v.experiment) throw new Error(`cannot evaluate ${modelRef} on ${file}: ${v.findings.filter((f) => f.severity === 'error').map((f) => f.message).join('; ')}`);
   const e = v.experiment;
-  const plan = planRun(e, model.dims, 0, model.layerNormEps);
+  // A masked-LM head's "labels" are the vocabulary.
+  const plan = planRun(e, model.dims, model.dims.vocabSize, model.layerNormEps);
   const weights = new Map(model.weights);
   initHead(weights, plan.spec, e.training.seed);
   const evaluation = prepareEvaluation(e, model.tokenizer, undefined, file);

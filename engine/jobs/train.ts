@@ -45,6 +45,11 @@ export interface TrainJobOptions {
   readonly source: string;
   readonly runsDir: string;
   readonly maxSteps?: number;
+  /**
+   * Stop after this optimizer step, as a cancel would, without changing the schedule (unlike
+   * maxSteps): the run keeps its checkpoint and `resume` continues it to the planned end.
+   */
+  readonly stopAfter?: number;
   readonly threads?: number;
   readonly emit: EventSink;
   /** Cancels the run: a step or evaluation in flight is abandoned, the last checkpoint kept. */
@@ -228,6 +233,7 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
         emit(event);
         appendJsonLine(path.join(runDir, RUN_FILES.metrics), event);
         if (step % every === 0 && step < totalSteps) checkpointStep = await writeCheckpoint(runDir, trainer, step);
+        if (opts.stopAfter !== undefined && step >= opts.stopAfter && step < totalSteps) throw new CancelledError(`stopped after step ${step} as asked (--stop-after ${opts.stopAfter}); resume continues to step ${totalSteps}`);
         const evaluateEvery = e.training.evaluateEvery;
         if (evaluateEvery && step % evaluateEvery === 0 && step < totalSteps && task.validation) {
           Object.assign(metrics, await evaluate(trainer, task, e, step, epoch, emit, runDir, signal));

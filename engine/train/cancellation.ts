@@ -5,8 +5,8 @@
 
 /** The job was cancelled (SIGINT/SIGTERM, or its caller's AbortSignal). */
 export class CancelledError extends Error {
-  constructor() {
-    super('cancelled by the user');
+  constructor(message = 'cancelled by the user') {
+    super(message);
   }
 }
 

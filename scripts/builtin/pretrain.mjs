@@ -2,7 +2,7 @@
 // stretches. Each call does what is left: build the corpus (Debian packages), train the
 // vocabulary, then train the model — or resume the run a stopped call left (its checkpoint
 // is written every 200 steps). Hours of CPU: run it in the background, never in CI.
-//   node scripts/build.mjs --quiet --no-tsc && node scripts/builtin/pretrain.mjs [--threads N]
+//   node scripts/build.mjs --quiet --no-tsc && node scripts/builtin/pretrain.mjs [--threads N] [--stop-after STEP]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,7 +13,9 @@ const cli = join(root, 'dist', 'cli.js');
 const work = join(root, '.pretrain');
 const runs = join(work, 'runs');
 const experiment = join(root, 'scripts', 'builtin', 'pretrain.adapter.yaml');
-const threads = process.argv.includes('--threads') ? ['--threads', process.argv[process.argv.indexOf('--threads') + 1]] : [];
+const passOn = (flag) => (process.argv.includes(flag) ? [flag, process.argv[process.argv.indexOf(flag) + 1]] : []);
+// --stop-after N stops at step N of the planned schedule (the shipped model is such a step); a later call resumes.
+const threads = [...passOn('--threads'), ...passOn('--stop-after')];
 
 function run(what, command, args) {
   process.stderr.write(`\npretrain: ${what}\n`);
