@@ -18,7 +18,8 @@ import { exportCommand } from './export';
 import { importCommand } from './import';
 import { runsCommand } from './runs';
 import { sweepCommand, sweepTrialCommand } from './sweep';
-import { demoCommand, resumeCommand, trainCommand } from './train';
+import { demoCommand } from './demo';
+import { resumeCommand, trainCommand } from './train';
 import { vocabCommand } from './vocab';
 
 const VERSION = '0.1.0';

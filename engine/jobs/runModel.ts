@@ -39,6 +39,12 @@ export function loadRun(runDir: string): LoadedRun {
     throw new RunFolderError(`${runDir} is not a run folder: cannot read ${RUN_FILES.config} (${(e as Error).message})`);
   }
   const adapterDir = path.join(runDir, RUN_FILES.adapterDir);
+  const modelDir = path.join(runDir, RUN_FILES.modelDir);
+  // A masked-LM run that trained the whole model saved it as a model folder instead of an adapter folder.
+  if (!fs.existsSync(path.join(adapterDir, ADAPTER_FILES.config)) && fs.existsSync(path.join(modelDir, 'config.json'))) {
+    const model = loadModel(modelDir);
+    return { runDir, experiment: config.experiment, spec: config.plan.spec, trainable: config.plan.trainable, labels: undefined, model, weights: new Map(model.weights) };
+  }
   if (!fs.existsSync(path.join(adapterDir, ADAPTER_FILES.config))) throw new RunFolderError(`${runDir} has no trained weights (${RUN_FILES.adapterDir}/${ADAPTER_FILES.config}): the run did not finish`);
   const labels = fs.existsSync(file(RUN_FILES.labels)) ? LabelMap.fromJSON(JSON.parse(fs.readFileSync(file(RUN_FILES.labels), 'utf8'))) : undefined;
   const model = loadModel(config.experiment.model);

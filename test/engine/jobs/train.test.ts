@@ -225,15 +225,19 @@ describe('adapter-lab train', () => {
     assert.deepEqual([list[1]!.status, list[1]!.run], ['failed', '']);
   });
 
-  test('demo: adapters and full fine-tuning side by side with their parameter counts, no user files', () => {
+  test('demo: adapters, full fine-tuning and layer norms on the pretrained built-in model, and adapters on its unpretrained twin, no user files', () => {
     const dir = ws.path('demo-cwd');
     fs.mkdirSync(dir);
     const r = run(['demo', '--max-steps', '4'], dir);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stderr, /NOT pretrained/);
-    assert.match(r.stderr, /\nadapter +\d[\d.]*k +[\d.]+% +0\.\d{4} +completed/);
-    assert.match(r.stderr, /\nfull +\d[\d.]*k +100\.\d\d% +0\.\d{4} +completed/);
-    assert.equal(runFolders(path.join(dir, '.adapter-lab', 'runs')).length, 2);
+    assert.match(r.stderr, /WordNet noun supersenses/);
+    assert.match(r.stderr, /\nadapters +builtin:english-bert +\d[\d.]*k +[\d.]+% +0\.\d{4} +completed/);
+    assert.match(r.stderr, /\nfull fine-tuning +builtin:english-bert +[\d.]+M +100\.\d\d% +0\.\d{4} +completed/);
+    assert.match(r.stderr, /\nlayer norms only +builtin:english-bert +\d[\d.]*k +[\d.]+% +0\.\d{4} +completed/);
+    assert.match(r.stderr, /\nadapters, unpretrained twin +builtin:english-bert-random +\d[\d.]*k +[\d.]+% +0\.\d{4} +completed/);
+    assert.match(r.stderr, /Pretraining buys [+-]\d+\.\d points/);
+    assert.match(r.stderr, /english-bert-random is generated from a fixed seed and is not pretrained/);
+    assert.equal(runFolders(path.join(dir, '.adapter-lab', 'runs')).length, 4);
   });
 });
 

@@ -206,6 +206,15 @@ describe('pretraining a BERT from scratch (adapter-lab train, task.kind mlm)', (
     assert.ok(Math.abs(last.perplexity! - Math.exp(last.mlm_loss!)) < 1e-6 * last.perplexity!);
   });
 
+  test('evaluate on the finished pretraining run (its model folder) scores what its last evaluation scored', () => {
+    const evaluations = events.filter((e) => e.type === 'evaluation') as unknown as { metrics: Record<string, number> }[];
+    const last = evaluations[evaluations.length - 1]!.metrics;
+    const out = spawnSync(process.execPath, [CLI, 'evaluate', runDir, 'dev.txt'], { cwd: ws.root, encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    const scored = (JSON.parse(out.stdout.trim().split('\n')[0]!) as { metrics: Record<string, number> }).metrics;
+    for (const m of ['masked_accuracy', 'mlm_loss']) assert.ok(Math.abs(scored[m]! - last[m]!) <= 1e-6 * Math.abs(last[m]!), `${m}: ${scored[m]} vs ${last[m]}`);
+  });
+
   test('the run saves a Hugging Face BertForMaskedLM folder: exactly its tensor names and shapes', () => {
     const dir = path.join(runDir, 'model');
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8')) as Record<string, unknown>;
