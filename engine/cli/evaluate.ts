@@ -1,10 +1,16 @@
-/** `adapter-lab evaluate`: a trained run (or a saved adapter) scored on a labelled data file. */
+/**
+ * `adapter-lab evaluate`: a trained run (or a saved adapter) scored on a labelled data file;
+ * or a model itself (`builtin:<name>` or a BertForMaskedLM folder) scored with its own
+ * masked-LM head on a text file.
+ */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stampAs, type EvaluateJobEvent, type PayloadOf } from '../events';
 import { RUN_FILES } from '../runs/store';
 import { evaluateRun } from '../jobs/evaluate';
+import { evaluateMaskedLm } from '../jobs/evaluateModel';
+import { BUILTIN_PREFIX } from '../model/dims';
 import { ADAPTER_FILES } from '../checkpoint/adapterFolder';
 import { importAdapter } from '../jobs/import';
 import { emitFailure, errorCodeOf, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor } from './command';
@@ -17,6 +23,19 @@ export async function evaluateCommand(args: readonly string[], usage: (m: string
   const flags = jobFlags(parsed);
   if (typeof flags === 'string') return usage(flags);
   const { threads, device } = flags;
+  // A model rather than a run: a built-in name, or a Hugging Face folder (config.json with no run record beside it).
+  const isModel = target.startsWith(BUILTIN_PREFIX) || (fs.existsSync(path.join(target, 'config.json')) && !fs.existsSync(path.join(target, RUN_FILES.status)) && !fs.existsSync(path.join(target, RUN_FILES.metrics)));
+  if (isModel) {
+    if (parsed.flags.has('model') || parsed.flags.has('events')) return usage('evaluating a model on text takes neither --model nor --events');
+    try {
+      const r = await evaluateMaskedLm(target.startsWith(BUILTIN_PREFIX) ? target : path.resolve(target), dataFile, { session: { threads, provider: await providerFor(device) } });
+      process.stdout.write(JSON.stringify({ model: r.model, dataFile: r.textFile, sequences: r.sequences, metrics: r.metrics }) + '\n');
+      process.stderr.write(`${r.model} on ${dataFile} (${r.sequences} sequences, masked-LM): ${Object.entries(r.metrics).map(([k, v]) => `${k} ${v.toFixed(4)}`).join(', ')}\n`);
+      return 0;
+    } catch (e) {
+      return failure(e);
+    }
+  }
   // A saved adapter folder (adapter_config.json, no run record) is imported into a temporary run first.
   const savedAdapter = fs.existsSync(path.join(target, ADAPTER_FILES.config)) && !fs.existsSync(path.join(target, RUN_FILES.config));
   const model = parsed.flags.get('model');

@@ -70,6 +70,9 @@ Usage:
   adapter-lab evaluate <run-folder | adapter-folder> <data-file> [--model REF] [--threads N] [--device D] [--events]
       the metrics of a run, or of a saved adapter folder (on --model or the base model it
       names), on a labelled file (one JSON line on standard output)
+  adapter-lab evaluate <builtin:NAME | model-folder> <text-file> [--threads N]
+      a model itself, with its own masked-LM head: masked accuracy, loss and perplexity
+      on running text (the masks drawn from seed 1)
   adapter-lab vocab <file.txt>... --size N --out vocab.txt [--cased] [--min-frequency F] [--limit-alphabet A] [--heldout FILE]
       train a WordPiece vocabulary (uncased unless --cased) on text files, one paragraph
       per line; writes vocab.txt and tokenizer_config.json (a folder the tokenizer loads);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { describe, test } from 'node:test';
 import { builtinModelFolder, loadModel } from '../../engine/checkpoint/baseModel';
 import { openSafetensors } from '../../engine/checkpoint/safetensors';
@@ -75,5 +76,18 @@ describe('builtin:english-bert', () => {
     assert.ok(accuracy >= card.sampleAccuracy - MARGIN, `masked accuracy ${accuracy.toFixed(4)} < card ${card.sampleAccuracy} − ${MARGIN}`);
     assert.ok(twin.metrics.masked_accuracy! < card.sampleAccuracy / 2, `the unpretrained twin reaches ${twin.metrics.masked_accuracy}`);
     assert.ok(shipped.metrics.mlm_loss! < twin.metrics.mlm_loss! - 1, `loss ${shipped.metrics.mlm_loss} vs twin ${twin.metrics.mlm_loss}`);
+  });
+
+  test('adapter-lab evaluate scores a model itself on text, and names an unknown built-in model', () => {
+    const card = readCard();
+    const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
+    const r = spawnSync(process.execPath, [cli, 'evaluate', 'builtin:english-bert', sample, '--threads', '2'], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout.trim()) as { model: string; sequences: number; metrics: Record<string, number> };
+    assert.equal(out.model, 'builtin:english-bert');
+    assert.ok(Math.abs(out.metrics.masked_accuracy! - card.sampleAccuracy) < MARGIN, `${out.metrics.masked_accuracy} vs card ${card.sampleAccuracy}`);
+    const bad = spawnSync(process.execPath, [cli, 'evaluate', 'builtin:no-such-model', sample], { encoding: 'utf8' });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /no-such-model/);
   });
 });
