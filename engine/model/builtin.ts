@@ -32,7 +32,7 @@ export function builtinVocab(dims: BertDims): string[] {
 
 export function builtinDims(name: string): BertDims {
   const dims = BUILTIN_MODELS[name];
-  if (!dims) throw new Error(`unknown built-in model ${name}`);
+  if (!dims) throw new Error(`unknown built-in model ${name}; the built-in models are ${Object.keys(BUILTIN_MODELS).map((n) => `builtin:${n}`).join(', ')}`);
   return dims;
 }
 
