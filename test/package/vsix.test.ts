@@ -87,6 +87,11 @@ describe('the .vsix', { skip: PACKAGED_PLATFORMS.includes(TARGET) ? false : `onn
     assert.deepEqual([...packages].sort(), ['onnxruntime-common', 'onnxruntime-node']);
   });
 
+  test('the pretrained built-in model and the quickstart task ship with it', () => {
+    const all = new Set(files());
+    for (const f of ['models/english-bert/config.json', 'models/english-bert/vocab.txt', 'models/english-bert/model.safetensors', 'models/english-bert/SOURCES.md', 'examples/data/wordnet-supersense/train.tsv', 'examples/data/wordnet-supersense/LICENSE']) assert.ok(all.has(f), `${f} is not in the package`);
+  });
+
   test('no sources, tests, source maps or development files', () => {
     const offending = files().filter(
       (f) =>
