@@ -6,6 +6,9 @@
 import type { BertDims } from './dims';
 import { fusionParameterCount, type FusionConfig } from './fusion';
 
+/** Parameters of one fusion layer (counted here with everything else the editor shows). */
+export { fusionParameterCount };
+
 export type TrainMethod = 'adapter' | 'full' | 'top_k' | 'layernorm' | 'fusion';
 export type HeadKind = 'classification' | 'regression' | 'span' | 'mlm';
 export type AdapterSite = 'attention' | 'ffn';

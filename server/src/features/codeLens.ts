@@ -35,6 +35,9 @@ export function parameterTitle(p: ParameterCounts): string {
   if (p.adapters) parts.push(`adapters ${formatCount(p.adapters)}`);
   if (p.fineTuned) parts.push(`fine-tuned ${formatCount(p.fineTuned)}`);
   if (p.layerNorms) parts.push(`layer norms ${formatCount(p.layerNorms)}`);
+  if (p.fusion) parts.push(`fusion ${formatCount(p.fusion)}`);
   parts.push(`head ${formatCount(p.head)}`);
+  // The fused adapters are frozen: shown beside the trainable count, not in it.
+  if (p.fusedAdapters) parts.push(`fused adapters ${formatCount(p.fusedAdapters)} frozen`);
   return `Trainable: ${p.trainable.toLocaleString('en-US')} (${p.percentOfBase < 0.01 ? p.percentOfBase.toExponential(1) : p.percentOfBase.toFixed(2)}% of ${formatCount(p.base)}) — ${parts.join(' · ')}`;
 }
