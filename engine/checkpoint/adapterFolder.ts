@@ -306,27 +306,52 @@ export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
       parameter_names: [...body.keys()],
     },
   };
-  const span = a.spec.head.kind === 'span';
-  const headConfig = {
-    config: {
-      head_type: span ? 'question_answering' : 'classification',
-      num_labels: a.spec.head.kind === 'classification' || a.spec.head.kind === 'regression' ? a.spec.head.numLabels : 2,
-      layers: 1,
-      activation_function: null,
-      label2id: a.labels ? Object.fromEntries(a.labels.map((l, i) => [l, i])) : null,
-      use_pooler: !span,
-      bias: true,
-      dropout_prob: a.headDropout,
-    },
-    ...common,
-    adapter_lab: { task: s.task.kind, parameter_names: [...head.keys()] },
-  };
   fs.mkdirSync(dir, { recursive: true });
   // `format: pt` as PyTorch's safetensors writer sets it: Hugging Face loaders check it, and
   // the tensors are laid out as torch's (Linear weights [out, in]).
   writeSafetensors(path.join(dir, ADAPTER_FILES.weights), body, { format: 'pt', producer: hubVersion() });
-  writeSafetensors(path.join(dir, ADAPTER_FILES.headWeights), head, { format: 'pt', producer: hubVersion() });
   writeAtomic(path.join(dir, ADAPTER_FILES.config), jsonWithFloats(adapterConfig, ['scaling', 'dropout']));
+  writeHeadFiles(dir, { name: a.name, modelRef: a.modelRef, dims: a.dims, headDropout: a.headDropout, spec: a.spec, task: s.task.kind, labels: a.labels, weights: head });
+}
+
+/** A task head to write beside an adapter or a fusion (AdapterHub's `save_head`). */
+export interface SavedHead {
+  /** The head's name in the hub names (`heads.{name}.…`). */
+  readonly name: string;
+  readonly modelRef: string;
+  readonly dims: BertDims;
+  readonly headDropout: number;
+  readonly spec: ModelSpec;
+  readonly task: TaskKind;
+  readonly labels: readonly string[] | undefined;
+  /** The head's tensors under their hub names. */
+  readonly weights: ReadonlyMap<string, FloatTensor>;
+}
+
+/** head_config.json and model_head.safetensors in AdapterHub's layout. */
+export function writeHeadFiles(dir: string, h: SavedHead): void {
+  const span = h.spec.head.kind === 'span';
+  const headConfig = {
+    config: {
+      head_type: span ? 'question_answering' : 'classification',
+      num_labels: h.spec.head.kind === 'classification' || h.spec.head.kind === 'regression' ? h.spec.head.numLabels : 2,
+      layers: 1,
+      activation_function: null,
+      label2id: h.labels ? Object.fromEntries(h.labels.map((l, i) => [l, i])) : null,
+      use_pooler: !span,
+      bias: true,
+      dropout_prob: h.headDropout,
+    },
+    hidden_size: h.dims.hiddenSize,
+    model_class: MODEL_CLASS,
+    model_name: modelNameOf(h.modelRef),
+    model_type: 'bert',
+    name: h.name,
+    version: hubVersion(),
+    adapter_lab: { task: h.task, parameter_names: [...h.weights.keys()] },
+  };
+  fs.mkdirSync(dir, { recursive: true });
+  writeSafetensors(path.join(dir, ADAPTER_FILES.headWeights), new Map(h.weights), { format: 'pt', producer: hubVersion() });
   writeAtomic(path.join(dir, ADAPTER_FILES.headConfig), jsonWithFloats(headConfig, ['dropout_prob']));
 }
 
@@ -381,26 +406,12 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   const share = lab?.optional('share', `one of ${SHARES.join(', ')}`, (v): v is Share => (SHARES as readonly unknown[]).includes(v)) ?? 'none';
   const initWeights = c.optional('init_weights', 'a string', (v): v is string => typeof v === 'string') ?? 'houlsby';
 
-  const headFields = new Fields(file(ADAPTER_FILES.headConfig), readJsonObject(file(ADAPTER_FILES.headConfig)));
-  const h = headFields.object('config');
-  const headType = h.string('head_type');
-  if (headType !== 'classification' && headType !== 'question_answering') throw h.error('head_type', `is "${headType}"; the engine has classification (and regression) and question_answering heads`);
-  const numLabels = h.number('num_labels', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
-  const headLayers = h.optional('layers', 'an integer', (v): v is number => typeof v === 'number') ?? 1;
-  if (headLayers !== 1) throw h.error('layers', `is ${headLayers}; the engine's heads are one linear layer`);
-  if (headType === 'classification' && h.raw('use_pooler') !== true) throw h.error('use_pooler', 'must be true: the engine classifies the pooled [CLS] state, as BertForSequenceClassification');
-  if (headType === 'question_answering' && numLabels !== 2) throw h.error('num_labels', `is ${numLabels}; a span head has 2 outputs (start and end)`);
-  const labTask = headFields.has('adapter_lab') ? headFields.object('adapter_lab').optional('task', 'a task kind', (v): v is Exclude<TaskKind, 'mlm'> => v !== 'mlm' && (TASK_KINDS as readonly unknown[]).includes(v)) : undefined;
-  const kind: HeadKind = headType === 'question_answering' ? 'span' : labTask ?? (numLabels === 1 ? 'regression' : 'classification');
-  if ((kind === 'span') !== (headType === 'question_answering')) throw headFields.error('adapter_lab.task', `is "${labTask}" but head_type is "${headType}"`);
-  const labels = labelsOf(h, numLabels, kind);
-
+  const { kind, numLabels, labels } = readHeadConfig(dir);
   const naming = hubNaming(name, kind, { innerNorm: variant.innerNorm === 'layernorm', depth });
   const weights = new Map<string, FloatTensor>();
   const weightsFile = weightFile(dir, ADAPTER_FILES.weights, PYTORCH_ADAPTER_FILES.weights);
-  const headFile = weightFile(dir, ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights);
   readWeights(weightsFile, naming, weights, false);
-  readWeights(headFile, naming, weights, true);
+  readWeights(weightFile(dir, ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights), naming, weights, true);
   if (share === 'all_layers') collapseShared(weights, weightsFile, naming);
 
   const shape = { ...variant, depth, share, initWeights, reductionFactor: reduction };
@@ -424,6 +435,32 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   if (expect) checkAdapterFolder(folder, expect);
   return folder;
 }
+
+/** A head as read back (AdapterHub's head_config.json): its kind, outputs and labels. */
+export interface HeadConfig {
+  readonly kind: HeadKind;
+  readonly numLabels: number;
+  readonly labels: readonly string[] | undefined;
+}
+
+/** Reads and checks a folder's head_config.json. */
+export function readHeadConfig(dir: string): HeadConfig {
+  const file = path.join(dir, ADAPTER_FILES.headConfig);
+  const headFields = new Fields(file, readJsonObject(file));
+  const h = headFields.object('config');
+  const headType = h.string('head_type');
+  if (headType !== 'classification' && headType !== 'question_answering') throw h.error('head_type', `is "${headType}"; the engine has classification (and regression) and question_answering heads`);
+  const numLabels = h.number('num_labels', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
+  const headLayers = h.optional('layers', 'an integer', (v): v is number => typeof v === 'number') ?? 1;
+  if (headLayers !== 1) throw h.error('layers', `is ${headLayers}; the engine's heads are one linear layer`);
+  if (headType === 'classification' && h.raw('use_pooler') !== true) throw h.error('use_pooler', 'must be true: the engine classifies the pooled [CLS] state, as BertForSequenceClassification');
+  if (headType === 'question_answering' && numLabels !== 2) throw h.error('num_labels', `is ${numLabels}; a span head has 2 outputs (start and end)`);
+  const labTask = headFields.has('adapter_lab') ? headFields.object('adapter_lab').optional('task', 'a task kind', (v): v is Exclude<TaskKind, 'mlm'> => v !== 'mlm' && (TASK_KINDS as readonly unknown[]).includes(v)) : undefined;
+  const kind: HeadKind = headType === 'question_answering' ? 'span' : labTask ?? (numLabels === 1 ? 'regression' : 'classification');
+  if ((kind === 'span') !== (headType === 'question_answering')) throw headFields.error('adapter_lab.task', `is "${labTask}" but head_type is "${headType}"`);
+  return { kind, numLabels, labels: labelsOf(h, numLabels, kind) };
+}
+
 
 /** Checks a folder against the base model and the run it goes into; throws AdapterFolderError. */
 export function checkAdapterFolder(folder: AdapterFolder, expect: ModelExpectation): void {

@@ -11,7 +11,8 @@ import type { Value } from '../../../engine/graph/graph';
 import { fuse, fusionParameterCount, identityValue } from '../../../engine/model/fusion';
 import { parameterShapes, type ModelSpec } from '../../../engine/model/bert';
 import type { BertDims } from '../../../engine/model/dims';
-import { initAdapters, initModel } from '../../../engine/model/init';
+import { initAdapters, initFusion, initModel } from '../../../engine/model/init';
+import { Trainer } from '../../../engine/train/trainer';
 import * as names from '../../../engine/model/names';
 import { EngineSession, type RunTensor } from '../../../engine/runtime/session';
 import { buildBert, initHead } from '../../../engine/tasks';
@@ -235,5 +236,57 @@ describe('fusion in the whole model', () => {
     // Pruned to adapter a only: a different model.
     const pruned = await logitsOf({ ...spec, fusion: { ...fusion, adapters: [fusion.adapters[0]!] } }, weights);
     assert.ok(Math.max(...Array.from(both, (v, i) => Math.abs(v - pruned[i]!))) > 1e-5);
+  });
+});
+
+describe('fusion in the training step', () => {
+  const BATCH = {
+    inputIds: FEEDS.input_ids!.data as BigInt64Array,
+    tokenTypeIds: FEEDS.token_type_ids!.data as BigInt64Array,
+    attentionMask: FEEDS.attention_mask!.data as BigInt64Array,
+    batchSize: 2,
+    sequenceLength: 5,
+    labels: BigInt64Array.of(1n, 2n),
+    tokens: 7,
+  };
+  const OPTIMIZER = { kind: 'adamw' as const, learningRate: 1e-3, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, totalSteps: 10 };
+
+  function fusedModel(regularization: number) {
+    const one = adapterModel(5);
+    const two = adapterModel(6);
+    const weights = new Map([...one.weights].filter(([k]) => !k.includes('.adapter.')));
+    asFused(weights, one.weights, 'a');
+    asFused(weights, two.weights, 'b');
+    const fusion = { adapters: [{ name: 'a', adapter: one.adapter }, { name: 'b', adapter: two.adapter }], layers: [0, 1], sites: ['attention', 'ffn'] as const, config: 'dynamic' as const, residualBefore: false, temperature: false, regularization, dropout: undefined };
+    const spec: ModelSpec = { ...one.spec, adapters: undefined, fusion };
+    initFusion(weights, spec, false, 9);
+    const trainable = [...parameterShapes(spec).keys()].filter((n) => (n.includes('.adapter_fusion_layer.') && !n.endsWith('key.bias')) || n.startsWith('classifier.'));
+    return { spec, weights, trainable };
+  }
+
+  test("the loss includes the value regulariser, weight · Σ ‖I − W_v‖²", async () => {
+    const losses: number[] = [];
+    let penalty = 0;
+    for (const weight of [0, 0.5]) {
+      const { spec, weights, trainable } = fusedModel(weight);
+      penalty = 0;
+      for (const [n, t] of weights) if (n.endsWith('adapter_fusion_layer.value.weight')) t.data.forEach((x, i) => (penalty += (x - (i % 9 === 0 ? 1 : 0)) ** 2));
+      const trainer = await Trainer.create(spec, weights, trainable, OPTIMIZER, { threads: 1 });
+      losses.push((await trainer.step(BATCH)).loss);
+      await trainer.release();
+    }
+    assert.ok(penalty > 1, 'the values start away from the identity here');
+    assert.ok(Math.abs(losses[1]! - losses[0]! - 0.5 * penalty) < 1e-3 * penalty, `${losses[1]! - losses[0]!} vs ${0.5 * penalty}`);
+  });
+
+  test('a gate of 0 removes a layer\'s fusion and its adapters (AdapterDrop)', async () => {
+    const { spec, weights, trainable } = fusedModel(0.01);
+    const trainer = await Trainer.create(spec, weights, trainable, undefined, { threads: 1, gates: true });
+    const off = await trainer.logits(BATCH, Float32Array.of(0, 0, 0, 0));
+    const on = await trainer.logits(BATCH, Float32Array.of(1, 1, 1, 1));
+    await trainer.release();
+    const plain = await logitsOf({ ...spec, fusion: undefined }, weights);
+    assert.ok(Math.max(...Array.from(off.data, (v, i) => Math.abs(v - plain[i]!))) < 1e-5);
+    assert.ok(Math.max(...Array.from(on.data, (v, i) => Math.abs(v - plain[i]!))) > 1e-4);
   });
 });

@@ -1,0 +1,96 @@
+/**
+ * AdapterFusion end to end, as examples/fusion.adapter.yaml describes it: train the adapters
+ * its `# needs:` line names, train the fusion with the same runs folder, then read the run
+ * back (AdapterHub's fusion layout) and evaluate it.
+ */
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { validateExperiment } from '../../../engine/config';
+import { readFusionFolder } from '../../../engine/checkpoint/fusionFolder';
+import { openSafetensors } from '../../../engine/checkpoint/safetensors';
+import type { EventPayload } from '../../../engine/events';
+import { evaluateRun } from '../../../engine/jobs/evaluate';
+import { loadRun } from '../../../engine/jobs/runModel';
+import { runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
+import { REPO_ROOT } from '../../support/lspClient';
+
+const EXAMPLES = path.join(REPO_ROOT, 'examples');
+const FUSION = path.join(EXAMPLES, 'fusion.adapter.yaml');
+
+async function train(file: string, runsDir: string, events: EventPayload[] = []): Promise<TrainJobResult> {
+  const source = fs.readFileSync(file, 'utf8');
+  const v = validateExperiment(source, { filePath: file, runsDir });
+  assert.deepEqual(v.findings.filter((f) => f.severity === 'error').map((f) => f.message), [], `${path.basename(file)} validates`);
+  return runTrainJob({ experiment: v.experiment!, source, runsDir, threads: 1, emit: (e) => events.push(e) });
+}
+
+describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
+  let runsDir: string;
+  let adapters: TrainJobResult[];
+  let fusion: TrainJobResult;
+  const events: EventPayload[] = [];
+
+  before(async () => {
+    runsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'fusion-e2e-'));
+    const needs = /^# needs: (.+)$/m.exec(fs.readFileSync(FUSION, 'utf8').split('\n')[0]!)![1]!.trim().split(/\s+/);
+    adapters = [];
+    for (const file of needs) adapters.push(await train(path.join(EXAMPLES, file), runsDir));
+    fusion = await train(FUSION, runsDir, events);
+  });
+  after(() => fs.rmSync(runsDir, { recursive: true, force: true }));
+
+  test('the first line names the adapters to train first, and they train', () => {
+    assert.equal(adapters.length, 2);
+    for (const a of adapters) assert.equal(a.status, 'completed', a.message);
+  });
+
+  test('without them the fusion file is refused, with the reference located', () => {
+    const source = fs.readFileSync(FUSION, 'utf8');
+    const v = validateExperiment(source, { filePath: FUSION, runsDir: path.join(runsDir, 'nothing-here') });
+    const errors = v.findings.filter((f) => f.severity === 'error');
+    assert.deepEqual(errors.map((f) => source.slice(f.range.start, f.range.end)), ['fusion-sentiment', 'fusion-paraphrase']);
+  });
+
+  test('the fusion trains only its layers and the head, and completes', () => {
+    assert.equal(fusion.status, 'completed', fusion.message);
+    // tiny-bert: d = 64, 4 layers × 2 sites of 3d² + 2d.
+    assert.equal(fusion.parameters.fusion, 8 * (3 * 64 * 64 + 2 * 64));
+    assert.equal(fusion.parameters.trainable, fusion.parameters.fusion + fusion.parameters.head);
+    assert.ok(fusion.parameters.fusedAdapters > 0);
+    const losses = events.filter((e): e is Extract<EventPayload, { type: 'step' }> => e.type === 'step').map((e) => e.loss);
+    assert.ok(losses.length > 10 && losses.every(Number.isFinite));
+  });
+
+  test("the run folder holds the fusion in AdapterHub's layout and the fused adapters as their own folders", () => {
+    const dir = fusion.runDir;
+    const config = JSON.parse(fs.readFileSync(path.join(dir, 'fusion', 'adapter_fusion_config.json'), 'utf8')) as Record<string, unknown>;
+    assert.deepEqual(config.adapter_names, ['fusion-sentiment', 'fusion-paraphrase']);
+    assert.equal(config.name, 'fusion-sentiment,fusion-paraphrase');
+    assert.deepEqual(config.config, { key: true, query: true, value: true, query_before_ln: false, regularization: true, residual_before: false, temperature: false, value_before_softmax: true, value_initialized: true, dropout_prob: null });
+    const f = openSafetensors(path.join(dir, 'fusion', 'model_adapter_fusion.safetensors'));
+    const tensors = f.tensors.map((t) => t.name);
+    f.close();
+    assert.equal(tensors.length, 8 * 5);
+    assert.ok(tensors.includes('bert.encoder.layer.3.output.adapter_fusion_layer.fusion-sentiment,fusion-paraphrase.value.weight'));
+    assert.ok(tensors.includes('bert.encoder.layer.0.attention.output.adapter_fusion_layer.fusion-sentiment,fusion-paraphrase.key.bias'));
+    for (const name of ['fusion-sentiment', 'fusion-paraphrase']) assert.ok(fs.existsSync(path.join(dir, 'adapters', name, 'adapter_config.json')), name);
+    assert.ok(fs.existsSync(path.join(dir, 'fusion', 'head_config.json')));
+    // The value matrices moved from the identity (they were trained), but not far (the regulariser).
+    const read = readFusionFolder(path.join(dir, 'fusion'));
+    const v = read.weights.get('encoder.layer.3.output.adapter_fusion_layer.value.weight')!;
+    const off = Array.from(v.data).reduce((s, x, i) => s + (x - (i % 65 === 0 ? 1 : 0)) ** 2, 0);
+    assert.ok(off > 1e-8 && off < 1, `‖I − W_v‖² = ${off}`);
+  });
+
+  test('saved and loaded, the fusion evaluates to what training measured last', async () => {
+    const last = events.filter((e): e is Extract<EventPayload, { type: 'evaluation' }> => e.type === 'evaluation').pop()!;
+    const run = loadRun(fusion.runDir);
+    assert.ok(run.spec.fusion);
+    const result = await evaluateRun(fusion.runDir, path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv'), { threads: 1 });
+    assert.equal(result.metrics.accuracy, last.metrics.accuracy);
+    assert.ok(result.metrics.accuracy! > 0.5, `accuracy ${result.metrics.accuracy}`);
+  });
+});
