@@ -14,7 +14,8 @@ import { openSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { EventPayload } from '../../../engine/events';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
 import { loadRun } from '../../../engine/jobs/runModel';
-import { runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
+import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
+import { readSafetensors } from '../../../engine/checkpoint/safetensors';
 import { REPO_ROOT } from '../../support/lspClient';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
@@ -92,5 +93,31 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     const result = await evaluateRun(fusion.runDir, path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv'), { threads: 1 });
     assert.equal(result.metrics.accuracy, last.metrics.accuracy);
     assert.ok(result.metrics.accuracy! > 0.5, `accuracy ${result.metrics.accuracy}`);
+  });
+
+  test('stopped part-way and resumed, the fusion ends with the same weights, bit for bit', async () => {
+    const source = fs.readFileSync(FUSION, 'utf8');
+    const v = validateExperiment(source, { filePath: FUSION, runsDir });
+    const stop = new AbortController();
+    const first = await runTrainJob({
+      experiment: v.experiment!,
+      source,
+      runsDir,
+      threads: 1,
+      checkpointEvery: 4,
+      signal: stop.signal,
+      emit: (e) => {
+        if (e.type === 'step' && e.step === 10) stop.abort();
+      },
+    });
+    assert.equal(first.status, 'cancelled');
+    const resumed = await resumeTrainJob(first.runDir, { threads: 1, emit: () => {} });
+    assert.equal(resumed.status, 'completed', resumed.message);
+    for (const file of ['model_adapter_fusion.safetensors', 'model_head.safetensors']) {
+      const a = readSafetensors(path.join(fusion.runDir, 'fusion', file));
+      const b = readSafetensors(path.join(resumed.runDir, 'fusion', file));
+      assert.deepEqual([...b.keys()], [...a.keys()]);
+      for (const [n, t] of a) assert.deepEqual(Array.from(b.get(n)!.data as Float32Array), Array.from(t.data as Float32Array), n);
+    }
   });
 });
