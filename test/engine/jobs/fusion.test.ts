@@ -92,7 +92,9 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     assert.ok(run.spec.fusion);
     const result = await evaluateRun(fusion.runDir, path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv'), { threads: 1 });
     assert.equal(result.metrics.accuracy, last.metrics.accuracy);
-    assert.ok(result.metrics.accuracy! > 0.5, `accuracy ${result.metrics.accuracy}`);
+    // The target task's own adapter is among the fused: the fusion matches or beats it.
+    assert.ok(result.metrics.accuracy! >= adapters[0]!.metrics.accuracy!, `fusion ${result.metrics.accuracy} vs the sentiment adapter ${adapters[0]!.metrics.accuracy}`);
+    assert.ok(result.metrics.accuracy! > 0.9, `accuracy ${result.metrics.accuracy}`);
   });
 
   test('stopped part-way and resumed, the fusion ends with the same weights, bit for bit', async () => {
