@@ -15,6 +15,7 @@ import { ablateCommand } from './ablate';
 import { evaluateCommand } from './evaluate';
 import { predictCommand } from './predict';
 import { exportCommand } from './export';
+import { fusionCommand } from './fusion';
 import { importCommand } from './import';
 import { runsCommand } from './runs';
 import { sweepCommand, sweepTrialCommand } from './sweep';
@@ -69,6 +70,13 @@ Usage:
   adapter-lab evaluate <run-folder | adapter-folder> <data-file> [--model REF] [--threads N] [--device D] [--events]
       the metrics of a run, or of a saved adapter folder (on --model or the base model it
       names), on a labelled file (one JSON line on standard output)
+  adapter-lab fusion weights <fusion-run> [--data FILE] [--threads N]
+      each fused adapter's average fusion weight per layer and site over the real tokens
+      of FILE (default: the run's training data); writes fusion-weights.json to the run
+  adapter-lab fusion prune <fusion-run> --data FILE [--per-layer] [--threads N]
+      the fusion with only its top-k adapters kept (ranked by their average weights on the
+      training data), k = 1..N, the same k everywhere or per layer: metric and time on
+      FILE; writes fusion-pruning.json to the run
   adapter-lab vocab <file.txt>... --size N --out vocab.txt [--cased] [--min-frequency F] [--limit-alphabet A] [--heldout FILE]
       train a WordPiece vocabulary (uncased unless --cased) on text files, one paragraph
       per line; writes vocab.txt and tokenizer_config.json (a folder the tokenizer loads);
@@ -138,6 +146,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       return dropRegimesCommand(rest, usage);
     case 'vocab':
       return vocabCommand(rest, usage);
+    case 'fusion':
+      return fusionCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;

@@ -13,6 +13,7 @@ import { readFusionFolder } from '../../../engine/checkpoint/fusionFolder';
 import { openSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { EventPayload } from '../../../engine/events';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
+import { fusionWeights, pruneFusion } from '../../../engine/jobs/fusionPrune';
 import { loadRun } from '../../../engine/jobs/runModel';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
 import { readSafetensors } from '../../../engine/checkpoint/safetensors';
@@ -122,4 +123,30 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
       for (const [n, t] of a) assert.deepEqual(Array.from(b.get(n)!.data as Float32Array), Array.from(t.data as Float32Array), n);
     }
   });
+
+  test('average fusion weights per site: one per fused adapter, summing to 1, recorded in the run folder', async () => {
+    const w = await fusionWeights(fusion.runDir, undefined, { threads: 1 });
+    assert.deepEqual(w.adapters, ['fusion-sentiment', 'fusion-paraphrase']);
+    assert.equal(w.sites.length, 8);
+    assert.ok(w.tokens > 1000);
+    for (const s of w.sites) {
+      const sum = s.weights.reduce<number>((a, b) => a + (b ?? 0), 0);
+      assert.ok(Math.abs(sum - 1) < 1e-4, `${s.layer}.${s.site}: ${sum}`);
+    }
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(fusion.runDir, 'fusion-weights.json'), 'utf8')).sites.length, 8);
+  });
+
+  for (const scope of ['overall', 'layer'] as const) {
+    test(`pruning (${scope}): top-k adapters for k = 1..N; k = N is the whole fusion`, async () => {
+      const dev = path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv');
+      const r = await pruneFusion(fusion.runDir, dev, scope, { threads: 1 });
+      assert.deepEqual(r.rows.map((row) => row.k), [1, 2]);
+      for (const kept of Object.values(r.rows[0]!.kept)) assert.equal(kept.length, 1);
+      for (const kept of Object.values(r.rows[1]!.kept)) assert.equal(kept.length, 2);
+      if (scope === 'overall') assert.equal(new Set(Object.values(r.rows[0]!.kept).flat()).size, 1);
+      const full = await evaluateRun(fusion.runDir, dev, { threads: 1 });
+      assert.equal(r.rows[1]!.metrics.accuracy, full.metrics.accuracy);
+      assert.ok(r.rows.every((row) => row.seconds > 0));
+    });
+  }
 });
