@@ -13,6 +13,7 @@ import { readFusionFolder } from '../../../engine/checkpoint/fusionFolder';
 import { openSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { EventPayload } from '../../../engine/events';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
+import { exportOnnx } from '../../../engine/jobs/export';
 import { fusionWeights, pruneFusion } from '../../../engine/jobs/fusionPrune';
 import { loadRun } from '../../../engine/jobs/runModel';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
@@ -149,4 +150,11 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
       assert.ok(r.rows.every((row) => row.seconds > 0));
     });
   }
+
+  test('exported as ONNX, the fused model gives the engine\'s logits', async () => {
+    const file = path.join(runsDir, 'fusion.onnx');
+    const r = await exportOnnx(fusion.runDir, file, { threads: 1 });
+    assert.ok(r.checked > 0 && r.maxDifference <= r.tolerance, `max difference ${r.maxDifference}`);
+    assert.ok(fs.statSync(file).size > 0);
+  });
 });
