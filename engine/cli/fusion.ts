@@ -2,7 +2,7 @@
  * `adapter-lab fusion`: what a trained fusion attends to (average weights per site) and what
  * it keeps when pruned to its top-k adapters (one JSON document on standard output).
  */
-import { fusionWeights, pruneFusion } from '../jobs/fusionPrune';
+import { fusionWeights, pruneFusion } from '../jobs/fusion';
 import { failure, jobFlags, parseFlags, providerFor } from './command';
 
 export async function fusionCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {

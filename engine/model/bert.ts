@@ -235,6 +235,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     const siteName = `layer${layer}.${site}.fusion`;
     const fused = fuse(o, h, z, { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
       residualBefore: fusion.residualBefore,
+      foldQueryKey: !options.trainable.has(p.query.weight) && !options.trainable.has(p.key.weight),
       temperature: options.fusionTemperature,
       dropScore: (s, n) => drop(s, `${siteName}.score${n}`, fusion.dropout ?? 'attention'),
     });

@@ -49,6 +49,12 @@ export interface FusionWeights {
 
 export interface FuseOptions {
   readonly residualBefore: boolean;
+  /**
+   * Query and key weights are constants (an inference graph): W_kᵀ·Q is then h·(W_qᵀ·W_k) +
+   * b_q·W_k, whose d × d product onnxruntime folds once when the session loads, saving one
+   * d × d projection per token.
+   */
+  readonly foldQueryKey?: boolean;
   /** A scalar the scores are divided by (the annealed temperature); none: 1. */
   readonly temperature?: Value;
   /** Dropout on adapter n's score. */
@@ -70,9 +76,8 @@ export interface Fused {
 export function fuse(o: Ops, h: Value, z: readonly Value[], w: FusionWeights, opts: FuseOptions): Fused {
   if (z.length === 0) throw new Error('a fusion layer needs at least one adapter');
   const inputs = opts.residualBefore ? z.map((zn) => o.add(zn, h)) : z;
-  const q = o.linear(h, w.query.weight, w.query.bias);
   // W_kᵀ·Q per token: Q [tokens, d] times W_k [out, in] is Σ_out Q_out·W_k[out, in].
-  const qk = o.matmul(q, w.key);
+  const qk = opts.foldQueryKey ? o.add(o.matmul(h, o.matmul(o.transpose(w.query.weight, [1, 0]), w.key)), o.matmul(o.unsqueeze(w.query.bias, [0]), w.key)) : o.matmul(o.linear(h, w.query.weight, w.query.bias), w.key);
   let scores = inputs.map((zn, n) => {
     const s = o.reduceSum(o.mul(qk, zn), [1], true);
     return opts.dropScore ? opts.dropScore(s, n) : s;

@@ -14,7 +14,7 @@ import { openSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { EventPayload } from '../../../engine/events';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
 import { exportOnnx } from '../../../engine/jobs/export';
-import { fusionWeights, pruneFusion } from '../../../engine/jobs/fusionPrune';
+import { fusionWeights, pruneFusion } from '../../../engine/jobs/fusion';
 import { loadRun } from '../../../engine/jobs/runModel';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
 import { readSafetensors } from '../../../engine/checkpoint/safetensors';

@@ -76,13 +76,13 @@ function plainFusion(c: Case, residualBefore: boolean, temperature = 1): Mat {
 }
 
 /** The engine's rewrite in a float64 graph; returns h + added (the same quantity as plainFusion). */
-async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number): Promise<Mat> {
+async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number, foldQueryKey = false): Promise<Mat> {
   const o = new Ops();
   const input = (name: string, shape: number[]) => o.graph.input(name, 'float64', shape);
   const h = input('h', [T, D]);
   const z = c.z.map((_, n) => input(`z${n}`, [T, D]));
   const weights = { query: { weight: input('wq', [D, D]), bias: input('bq', [D]) }, key: input('wk', [D, D]), value: c.wv ? input('wv', [D, D]) : undefined };
-  const fused = fuse(o, h, z, weights, { residualBefore, ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}) });
+  const fused = fuse(o, h, z, weights, { residualBefore, foldQueryKey, ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}) });
   o.graph.output(o.add(h, fused.added), 'out');
   const session = await EngineSession.create(o.graph.toOnnx());
   const feeds: Record<string, RunTensor> = { h: { data: flat(c.h), shape: [T, D] }, wq: { data: flat(c.wq), shape: [D, D] }, bq: { data: Float64Array.from(c.bq), shape: [D] }, wk: { data: flat(c.wk), shape: [D, D] } };
@@ -107,6 +107,13 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
       }
     }
   }
+  test('inference form: W_kᵀ·Q as h·(W_qᵀ·W_k) + b_q·W_k', async () => {
+    for (const n of [1, 8]) {
+      const c = randomCase(300 + n, n, true);
+      const diff = maxDiff(await rewrittenFusion(c, false, undefined, true), plainFusion(c, false));
+      assert.ok(diff < 1e-6, `N = ${n}: max difference ${diff.toExponential(2)}`);
+    }
+  });
   test('with a temperature the scores are divided by it', async () => {
     const c = randomCase(7, 4, true);
     const diff = maxDiff(await rewrittenFusion(c, false, 3.5), plainFusion(c, false, 3.5));
