@@ -157,4 +157,33 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     assert.ok(r.checked > 0 && r.maxDifference <= r.tolerance, `max difference ${r.maxDifference}`);
     assert.ok(fs.statSync(file).size > 0);
   });
+
+  /** The example with extra settings, trained for a few steps in the same runs folder. */
+  async function variantRun(extra: string, log: EventPayload[], cache = false): Promise<TrainJobResult> {
+    const text = fs.readFileSync(FUSION, 'utf8');
+    const source = (cache ? text.replace('  seed: 42\n', '  seed: 42\n  prefix_cache:\n    enabled: true\n') : text) + extra;
+    const file = path.join(EXAMPLES, 'fusion-variant.adapter.yaml');
+    const v = validateExperiment(source, { filePath: file, runsDir });
+    assert.deepEqual(v.findings.filter((f) => f.severity === 'error').map((f) => f.message), []);
+    return runTrainJob({ experiment: v.experiment!, source, runsDir, threads: 1, maxSteps: 6, emit: (e) => log.push(e) });
+  }
+
+  test('static AdapterDrop with the prefix cache: the dropped layers lose their fusion layers and run once, cached', async () => {
+    const log: EventPayload[] = [];
+    const r = await variantRun('drop:\n  layers: 0..1\n', []);
+    assert.equal(r.status, 'completed', r.message);
+    assert.equal(r.parameters.fusion, 4 * (3 * 64 * 64 + 2 * 64));
+    const cached = await variantRun('drop:\n  layers: 0..1\n', log, true);
+    assert.equal(cached.status, 'completed', cached.message);
+    assert.ok(log.some((e) => e.type === 'log' && /frozen prefix \(embeddings and layers 0–1\)/.test(e.message)), 'the prefix below the lowest fusion layer is cached');
+    const config = JSON.parse(fs.readFileSync(path.join(r.runDir, 'config.json'), 'utf8')) as { plan: { spec: { fusion: { layers: number[] } } } };
+    assert.deepEqual(config.plan.spec.fusion.layers, [2, 3]);
+  });
+
+  test('robust AdapterDrop trains a fusion with its lower layers switched off at random', async () => {
+    const r = await variantRun('drop:\n  layers: 0..2\n  mode: robust\n', []);
+    assert.equal(r.status, 'completed', r.message);
+    // Robust dropping keeps every fusion layer: all 8 sites train.
+    assert.equal(r.parameters.fusion, 8 * (3 * 64 * 64 + 2 * 64));
+  });
 });
