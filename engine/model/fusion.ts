@@ -20,10 +20,8 @@
  */
 import type { Value } from '../graph/graph';
 import type { Ops } from '../graph/ops';
-import type { AdapterSite } from './parameters';
+import type { AdapterSite, FusionConfig } from './parameters';
 import * as names from './names';
-
-export type FusionConfig = 'dynamic' | 'static';
 
 /** What the fusion layers are, besides the adapters they fuse. */
 export interface FusionLayerSpec {
@@ -105,11 +103,6 @@ export function fusionParameters(config: FusionConfig, layer: number, site: Adap
   ];
   if (config === 'dynamic') out.push([p.value.weight, [d, d]]);
   return out;
-}
-
-/** Parameters of one fusion layer: `3d² + 2d` dynamic, `2d² + 2d` static. */
-export function fusionParameterCount(config: FusionConfig, d: number): number {
-  return (config === 'dynamic' ? 3 : 2) * d * d + 2 * d;
 }
 
 /** Whether a parameter is one the graph feeds: the key bias cancels in the softmax (see above). */

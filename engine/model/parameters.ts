@@ -4,10 +4,14 @@
  * server's hints and hover and the engine's run records both use it.
  */
 import type { BertDims } from './dims';
-import { fusionParameterCount, type FusionConfig } from './fusion';
 
-/** Parameters of one fusion layer (counted here with everything else the editor shows). */
-export { fusionParameterCount };
+/** AdapterFusion's layer (engine/model/fusion.ts): with a value matrix (`dynamic`) or without (`static`). */
+export type FusionConfig = 'dynamic' | 'static';
+
+/** Parameters of one fusion layer: query and key with biases, and a value without one (dynamic): `3d² + 2d`; static `2d² + 2d`. */
+export function fusionParameterCount(config: FusionConfig, d: number): number {
+  return (config === 'dynamic' ? 3 : 2) * d * d + 2 * d;
+}
 
 export type TrainMethod = 'adapter' | 'full' | 'top_k' | 'layernorm' | 'fusion';
 export type HeadKind = 'classification' | 'regression' | 'span' | 'mlm';
