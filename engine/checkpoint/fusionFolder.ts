@@ -20,7 +20,7 @@ import * as names from '../model/names';
 import { writeAtomic } from '../runs/store';
 import type { FloatTensor } from '../tensor';
 import { ENGINE_VERSION } from '../version';
-import { AdapterFolderError, readAdapterFolder, readHeadConfig, writeHeadFiles, type AdapterFolder, type SavedHead } from './adapterFolder';
+import { AdapterFolderError, exportAdapterFolder, readAdapterFolder, readHeadConfig, writeHeadFiles, type AdapterFolder, type SavedHead } from './adapterFolder';
 import { hubNaming, type HeadKind } from './hubNames';
 import { writeSafetensors } from './safetensors';
 import { openWeightsFile } from './weightsFile';
@@ -299,19 +299,7 @@ export function readFusionRun(runDir: string, dims: BertDims, spec: ModelSpec, h
   const folder = readFusionFolder(dir);
   checkFusionWeights(folder, fusion, dims.hiddenSize);
   for (const [n, t] of folder.weights) weights.set(n, t);
-  const head = readHeadConfig(dir);
-  const naming = hubNaming(headName, head.kind);
-  const file = path.join(dir, 'model_head.safetensors');
-  const f = openWeightsFile(file);
-  try {
-    for (const info of f.tensors) {
-      const internal = naming.toInternal(info.name);
-      if (!internal) throw new AdapterFolderError(file, `tensor "${info.name}" is not a parameter of head "${headName}"`);
-      weights.set(internal, f.readFloat(info.name));
-    }
-  } finally {
-    f.close();
-  }
+  for (const [n, t] of readFusionHead(dir, headName)) weights.set(n, t);
   const shapes = parameterShapes(spec);
   for (const [n, t] of weights) {
     const want = shapes.get(n);
@@ -320,8 +308,69 @@ export function readFusionRun(runDir: string, dims: BertDims, spec: ModelSpec, h
   return weights;
 }
 
+/**
+ * The head saved beside a fusion (head_config.json and model_head.safetensors, else
+ * AdapterHub's pytorch_model_head.bin), under the engine's names: `heads.{headName}.1.…` and,
+ * for a classification head, the pooler (`bert.pooler.dense.…`).
+ */
+export function readFusionHead(dir: string, headName: string): Map<string, FloatTensor> {
+  const head = readHeadConfig(dir);
+  const naming = hubNaming(headName, head.kind);
+  const safe = path.join(dir, 'model_head.safetensors');
+  const file = fs.existsSync(safe) || !fs.existsSync(path.join(dir, 'pytorch_model_head.bin')) ? safe : path.join(dir, 'pytorch_model_head.bin');
+  const weights = new Map<string, FloatTensor>();
+  const f = openWeightsFile(file);
+  try {
+    for (const info of f.tensors) {
+      const internal = naming.toInternal(info.name);
+      if (!internal) throw new AdapterFolderError(file, `tensor "${info.name}" is not a parameter of head "${headName}" (expected heads.${headName}.1.weight|bias)`);
+      weights.set(internal, f.readFloat(info.name));
+    }
+  } finally {
+    f.close();
+  }
+  return weights;
+}
+
+/** The head's name in a head_config.json (`name`), as AdapterHub writes it. */
+export function headNameOf(dir: string): string {
+  const file = path.join(dir, 'head_config.json');
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new AdapterFolderError(file, fs.existsSync(file) ? `is not valid JSON (${(e as Error).message})` : 'is missing: a fusion is imported with its head');
+  }
+  const name = typeof json === 'object' && json !== null ? (json as Record<string, unknown>).name : undefined;
+  if (typeof name !== 'string' || !/^[A-Za-z0-9_-]+$/.test(name)) throw new AdapterFolderError(file, 'field "name" must be the head\'s name (letters, digits, _ and -)');
+  return name;
+}
+
 function headKindOf(spec: ModelSpec): HeadKind {
   const kind = spec.head.kind;
   if (kind === 'mlm') throw new Error('a fusion for masked-LM is not saved in the AdapterHub layout');
   return kind;
+}
+
+/**
+ * A fusion run exported as AdapterHub's `save_all_adapters` leaves it: `dest/<adapter>/` for
+ * each fused adapter (exportAdapterFolder: safetensors and PyTorch files) and `dest/fusion/`
+ * with the fusion and its head. A non-empty `dest` is replaced only with `force`.
+ */
+export function exportFusionRun(runDir: string, dest: string, opts: { readonly force?: boolean } = {}): { readonly dir: string; readonly bytes: number } {
+  const fusionDir = path.join(runDir, FUSION_RUN_DIRS.fusion);
+  const folder = readFusionFolder(fusionDir);
+  const target = path.resolve(dest);
+  const existing = fs.existsSync(target) ? fs.readdirSync(target) : [];
+  if (existing.length > 0 && !opts.force) throw new AdapterFolderError(target, 'is not empty; add --force to replace it');
+  if (existing.length > 0) fs.rmSync(target, { recursive: true, force: true });
+  let bytes = 0;
+  for (const name of folder.adapterNames) bytes += exportAdapterFolder(path.join(runDir, FUSION_RUN_DIRS.adapters, name), path.join(target, name)).bytes;
+  fs.mkdirSync(path.join(target, FUSION_RUN_DIRS.fusion), { recursive: true });
+  for (const file of fs.readdirSync(fusionDir)) {
+    const data = fs.readFileSync(path.join(fusionDir, file));
+    writeAtomic(path.join(target, FUSION_RUN_DIRS.fusion, file), data);
+    bytes += data.length;
+  }
+  return { dir: target, bytes };
 }

@@ -59,7 +59,9 @@ Usage:
   adapter-lab import <adapter-folder> [--model REF] [--data FILE] [--runs DIR] [--name NAME] [--events]
       a saved adapter as a new completed run, for evaluate, predict, ablate and export;
       --model: the base model (default: the one the adapter names); --data: a labelled
-      file that serves as the run's validation data
+      file that serves as the run's validation data; a fusion folder (adapter_fusion_config.json,
+      the fused adapters' folders beside it, as AdapterHub saves them) imports as a fusion run
+      (--model required)
   adapter-lab drop-regimes <file.adapter.yaml> [--n 2,4,...] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
       AdapterDrop's curve (metric vs n lowest layers dropped) for three training regimes:
       standard, robust, and one run per n with layers 0..n-1 dropped (regimes.json)

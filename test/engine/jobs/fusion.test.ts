@@ -9,15 +9,19 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { validateExperiment } from '../../../engine/config';
-import { readFusionFolder } from '../../../engine/checkpoint/fusionFolder';
+import { exportFusionRun, readFusionFolder } from '../../../engine/checkpoint/fusionFolder';
 import { openSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { EventPayload } from '../../../engine/events';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
 import { exportOnnx } from '../../../engine/jobs/export';
+import { importFusion } from '../../../engine/jobs/import';
+import { predictFile } from '../../../engine/jobs/predict';
+import { writePytorchCheckpoint } from '../../../engine/checkpoint/pytorchWriter';
 import { fusionWeights, pruneFusion } from '../../../engine/jobs/fusion';
 import { loadRun } from '../../../engine/jobs/runModel';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
 import { readSafetensors } from '../../../engine/checkpoint/safetensors';
+import type { FloatTensor } from '../../../engine/tensor';
 import { REPO_ROOT } from '../../support/lspClient';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
@@ -185,5 +189,51 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     assert.equal(r.status, 'completed', r.message);
     // Robust dropping keeps every fusion layer: all 8 sites train.
     assert.equal(r.parameters.fusion, 8 * (3 * 64 * 64 + 2 * 64));
+  });
+
+  test("a fusion saved in AdapterHub's own layout (PyTorch files, no adapter_lab blocks) imports as a run with the same logits", async () => {
+    const hub = path.join(runsDir, 'hub-save');
+    const names = ['fusion-sentiment', 'fusion-paraphrase'];
+    for (const name of names) {
+      const dir = path.join(hub, name);
+      fs.mkdirSync(dir, { recursive: true });
+      for (const file of fs.readdirSync(path.join(fusion.runDir, 'adapters', name))) fs.copyFileSync(path.join(fusion.runDir, 'adapters', name, file), path.join(dir, file));
+      // As AdapterHub writes it: its own fields only.
+      const config = JSON.parse(fs.readFileSync(path.join(dir, 'adapter_config.json'), 'utf8')) as Record<string, unknown>;
+      delete config.adapter_lab;
+      fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify(config));
+    }
+    const fusionDir = path.join(hub, names.join(','));
+    fs.mkdirSync(fusionDir);
+    const saved = readSafetensors(path.join(fusion.runDir, 'fusion', 'model_adapter_fusion.safetensors'));
+    writePytorchCheckpoint(path.join(fusionDir, 'pytorch_model_adapter_fusion.bin'), saved as Map<string, FloatTensor>);
+    const ours = JSON.parse(fs.readFileSync(path.join(fusion.runDir, 'fusion', 'adapter_fusion_config.json'), 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(path.join(fusionDir, 'adapter_fusion_config.json'), JSON.stringify({ adapter_names: names, config: ours.config, hidden_size: 64, model_class: 'BertAdapterModel', model_name: 'bert-base-uncased', model_type: 'bert', name: names.join(','), version: '1.1.0' }));
+    // The head under another name, as the user called it in AdapterHub.
+    const headConfig = JSON.parse(fs.readFileSync(path.join(fusion.runDir, 'fusion', 'head_config.json'), 'utf8')) as Record<string, unknown>;
+    delete headConfig.adapter_lab;
+    fs.writeFileSync(path.join(fusionDir, 'head_config.json'), JSON.stringify({ ...headConfig, name: 'sst2' }));
+    const head = readSafetensors(path.join(fusion.runDir, 'fusion', 'model_head.safetensors'));
+    writePytorchCheckpoint(path.join(fusionDir, 'pytorch_model_head.bin'), new Map([...head].map(([n, t]) => [n.replace(/^heads\.fusion\./, 'heads.sst2.'), t as FloatTensor])));
+
+    const dev = path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv');
+    const imported = importFusion({ fusionDir, runsDir: path.join(runsDir, 'imported'), model: 'builtin:tiny-bert', data: dev });
+    assert.equal(imported.experiment.method, 'fusion');
+    assert.equal(imported.parameters.fusion, fusion.parameters.fusion);
+    const a = await predictFile(fusion.runDir, dev, 1);
+    const b = await predictFile(imported.runDir, dev, 1);
+    assert.equal(b.length, 100);
+    assert.deepEqual(b.map((p) => p.logits), a.map((p) => p.logits));
+  });
+
+  test('export --adapter of a fusion run: each adapter and the fusion in folders of their own, which import back', async () => {
+    const dest = path.join(runsDir, 'exported-fusion');
+    exportFusionRun(fusion.runDir, dest);
+    assert.deepEqual(fs.readdirSync(dest).sort(), ['fusion', 'fusion-paraphrase', 'fusion-sentiment']);
+    assert.ok(fs.existsSync(path.join(dest, 'fusion-sentiment', 'pytorch_adapter.bin')));
+    assert.throws(() => exportFusionRun(fusion.runDir, dest), /not empty; add --force/);
+    const dev = path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv');
+    const back = importFusion({ fusionDir: path.join(dest, 'fusion'), runsDir: path.join(runsDir, 'reimported'), model: 'builtin:tiny-bert', data: dev });
+    assert.deepEqual((await predictFile(back.runDir, dev, 1)).map((p) => p.logits), (await predictFile(fusion.runDir, dev, 1)).map((p) => p.logits));
   });
 });
