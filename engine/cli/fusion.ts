@@ -19,7 +19,7 @@ export async function fusionCommand(args: readonly string[], usage: (m: string) 
     if (sub === 'weights') {
       const w = await fusionWeights(runDir, typeof data === 'string' ? data : undefined, session);
       process.stdout.write(JSON.stringify(w) + '\n');
-      for (const s of w.sites) process.stderr.write(`layer ${s.layer} ${s.site.padEnd(9)} ${s.weights.map((v, i) => `${w.adapters[i]} ${v === null ? '—' : v.toFixed(3)}`).join('  ')}\n`);
+      for (const [site, weights] of Object.entries(w.weights)) process.stderr.write(`${site.padEnd(12)} ${weights.map((v, i) => `${w.adapters[i]} ${v === null ? '—' : v.toFixed(3)}`).join('  ')}\n`);
       return 0;
     }
     if (sub === 'prune') {

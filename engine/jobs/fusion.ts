@@ -7,6 +7,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { FusionWeightsEvent } from '../events';
 import type { FusedAdapter, ModelSpec } from '../model/bert';
 import type { AdapterSite } from '../model/parameters';
 import { Ops } from '../graph/ops';
@@ -19,19 +20,16 @@ import { loadRun, RunFolderError, type LoadedRun } from './runModel';
 export const FUSION_WEIGHTS_FILE = 'fusion-weights.json';
 export const FUSION_PRUNING_FILE = 'fusion-pruning.json';
 
-/** Average fusion weights at one site: `weights[n]` for adapter n of `adapters`, undefined where it is absent. */
-export interface SiteWeights {
-  readonly layer: number;
-  readonly site: AdapterSite;
-  readonly weights: readonly (number | null)[];
-}
+/**
+ * Average fusion weights, as the `fusion-weights` event carries them (and fusion-weights.json
+ * holds them): by site `<layer>.<site>`, one weight per adapter of `adapters`, null where
+ * that adapter is absent; over `tokens` real (unpadded) tokens of `data`.
+ */
+export type FusionWeights = Omit<FusionWeightsEvent, 'v' | 'time' | 'type'>;
 
-export interface FusionWeights {
-  readonly adapters: readonly string[];
-  readonly dataFile: string;
-  /** Real (unpadded) tokens averaged over. */
-  readonly tokens: number;
-  readonly sites: readonly SiteWeights[];
+/** The key of a site in FusionWeights.weights. */
+export function siteKey(layer: number, site: AdapterSite): string {
+  return `${layer}.${site}`;
 }
 
 const BATCH = 32;
@@ -73,9 +71,9 @@ async function weightsOf(run: LoadedRun, file: string, session: SessionOptions):
   const names = fusion.adapters.map((a) => a.name);
   return {
     adapters: names,
-    dataFile: file,
+    data: file,
     tokens,
-    sites: sites.map((s, k) => ({ layer: s.layer, site: s.site, weights: names.map((name) => (s.present.includes(name) ? sums[k]![s.present.indexOf(name)]! / Math.max(1, tokens) : null)) })),
+    weights: Object.fromEntries(sites.map((s, k) => [siteKey(s.layer, s.site), names.map((name) => (s.present.includes(name) ? sums[k]![s.present.indexOf(name)]! / Math.max(1, tokens) : null))])),
   };
 }
 
@@ -130,7 +128,10 @@ export function prunedSpec(spec: ModelSpec, w: FusionWeights, k: number, scope: 
   if (!fusion) throw new Error('prunedSpec: not a fusion');
   const mean = (name: string, layer?: number): number => {
     const i = w.adapters.indexOf(name);
-    const values = w.sites.filter((s) => layer === undefined || s.layer === layer).map((s) => s.weights[i]).filter((v): v is number => typeof v === 'number');
+    const values = Object.entries(w.weights)
+      .filter(([key]) => layer === undefined || key.startsWith(`${layer}.`))
+      .map(([, weights]) => weights[i])
+      .filter((v): v is number => typeof v === 'number');
     return values.length ? values.reduce((a, b) => a + b, 0) / values.length : -Infinity;
   };
   const top = (names: readonly string[], layer?: number): Set<string> => new Set([...names].sort((a, b) => mean(b, layer) - mean(a, layer) || names.indexOf(a) - names.indexOf(b)).slice(0, k));

@@ -29,6 +29,7 @@ import { makeBatches } from '../tasks';
 import { frozenPrefixLayers, planRun, withCreatedHead, type RunPlan } from '../train/plan';
 import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from '../train/prefixCache';
 import { RunFolderError } from './runModel';
+import { fusionWeights } from './fusion';
 import { prepareTask, taskTokenizer, type TaskInputs } from '../tasks/index';
 import { CancelledError, untilAborted } from '../train/cancellation';
 import { robustDropGates } from '../train/robustDrop';
@@ -270,6 +271,14 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
     } catch (err) {
       // A run whose weights could not be written (a full disk, say) has failed, and says so.
       fail('save-failed', `could not save the trained weights: ${(err as Error).message}`);
+    }
+  }
+  // A finished fusion: what it attends to, on the validation data (the paper's Fig. 4), for the panel and fusion-weights.json.
+  if (outcome === 'completed' && plan.spec.fusion && e.task.validation) {
+    try {
+      emit({ type: 'fusion-weights', ...(await fusionWeights(runDir, e.task.validation, { threads, provider })) });
+    } catch (err) {
+      emit({ type: 'log', level: 'warning', message: `could not measure the fusion weights: ${(err as Error).message}` });
     }
   }
   if (abandoned) emit({ type: 'log', level: 'info', message: `stopped after step ${step}; ${checkpointStep !== undefined ? `resume continues from the checkpoint at step ${checkpointStep}` : 'no checkpoint yet: resume starts again from step 0'}` });

@@ -22,6 +22,7 @@ import { loadRun } from '../../../engine/jobs/runModel';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
 import { readSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { FloatTensor } from '../../../engine/tensor';
+import { loadEventContract } from '../../support/eventContract';
 import { REPO_ROOT } from '../../support/lspClient';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
@@ -129,16 +130,28 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     }
   });
 
+  test('a finished fusion run reports its average fusion weights on the validation data, as docs/events.md says', () => {
+    const event = events.find((e) => e.type === 'fusion-weights');
+    assert.ok(event, 'a fusion-weights event');
+    assert.deepEqual(loadEventContract().check(event), []);
+    const { v: _v, time: _t, type: _type, ...payload } = event as Extract<EventPayload, { type: 'fusion-weights' }> & { v: number; time: string };
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(fusion.runDir, 'fusion-weights.json'), 'utf8')), payload);
+    assert.equal(payload.data, path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv'));
+    // The sentiment adapter dominates the fusion for the sentiment task (the paper's Fig. 4 pattern).
+    const mean = (i: number) => Object.values(payload.weights).reduce((sum, w) => sum + w[i]!, 0) / 8;
+    assert.ok(mean(0) > mean(1), `sentiment ${mean(0)} vs paraphrase ${mean(1)}`);
+  });
+
   test('average fusion weights per site: one per fused adapter, summing to 1, recorded in the run folder', async () => {
     const w = await fusionWeights(fusion.runDir, undefined, { threads: 1 });
     assert.deepEqual(w.adapters, ['fusion-sentiment', 'fusion-paraphrase']);
-    assert.equal(w.sites.length, 8);
+    assert.deepEqual(Object.keys(w.weights), [0, 1, 2, 3].flatMap((l) => [`${l}.attention`, `${l}.ffn`]));
     assert.ok(w.tokens > 1000);
-    for (const s of w.sites) {
-      const sum = s.weights.reduce<number>((a, b) => a + (b ?? 0), 0);
-      assert.ok(Math.abs(sum - 1) < 1e-4, `${s.layer}.${s.site}: ${sum}`);
+    for (const [site, weights] of Object.entries(w.weights)) {
+      const sum = weights.reduce<number>((a, b) => a + (b ?? 0), 0);
+      assert.ok(Math.abs(sum - 1) < 1e-4, `${site}: ${sum}`);
     }
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(fusion.runDir, 'fusion-weights.json'), 'utf8')).sites.length, 8);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(fusion.runDir, 'fusion-weights.json'), 'utf8')), w);
   });
 
   for (const scope of ['overall', 'layer'] as const) {
