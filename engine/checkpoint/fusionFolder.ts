@@ -17,7 +17,7 @@ import type { BertDims } from '../model/dims';
 import type { FusionLayerSpec } from '../model/fusion';
 import type { FusionConfig } from '../model/parameters';
 import * as names from '../model/names';
-import { writeAtomic } from '../runs/store';
+import { RUN_FILES, writeAtomic } from '../runs/store';
 import type { FloatTensor } from '../tensor';
 import { ENGINE_VERSION } from '../version';
 import { AdapterFolderError, exportAdapterFolder, readAdapterFolder, readHeadConfig, writeHeadFiles, type AdapterFolder, type SavedHead } from './adapterFolder';
@@ -225,7 +225,7 @@ export function readFusedAdapter(dir: string, dims: BertDims): LoadedFusedAdapte
 }
 
 /** A fusion run's folders: the fusion (with its head, as AdapterHub's `save_adapter_fusion(…, with_head=True)`) and each fused adapter. */
-export const FUSION_RUN_DIRS = { fusion: 'fusion', adapters: 'adapters' } as const;
+export const FUSION_RUN_DIRS = { fusion: RUN_FILES.fusionDir, adapters: RUN_FILES.fusedAdaptersDir } as const;
 
 /**
  * Resolves and reads the adapters a fusion names (`fusion.adapters`), experiment names in

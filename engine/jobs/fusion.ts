@@ -12,12 +12,12 @@ import type { FusedAdapter, ModelSpec } from '../model/bert';
 import type { AdapterSite } from '../model/parameters';
 import { Ops } from '../graph/ops';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
-import { writeJson } from '../runs/store';
+import { RUN_FILES, writeJson } from '../runs/store';
 import { buildBert, makeBatches, prepareEvaluation } from '../tasks';
 import { Trainer } from '../train/trainer';
 import { loadRun, RunFolderError, type LoadedRun } from './runModel';
 
-export const FUSION_WEIGHTS_FILE = 'fusion-weights.json';
+export const FUSION_WEIGHTS_FILE = RUN_FILES.fusionWeights;
 export const FUSION_PRUNING_FILE = 'fusion-pruning.json';
 
 /**

@@ -154,4 +154,10 @@ export const RUN_FILES = {
   adapterDir: 'adapter',
   /** A masked-LM run's model: a Hugging Face BertForMaskedLM folder. */
   modelDir: 'model',
+  /** A fusion run's fusion and head, in AdapterHub's layout (instead of `adapter/`). */
+  fusionDir: 'fusion',
+  /** A fusion run's fused adapters, one folder each, copied when it starts. */
+  fusedAdaptersDir: 'adapters',
+  /** A fusion run's average fusion weights (the `fusion-weights` event's fields). */
+  fusionWeights: 'fusion-weights.json',
 } as const;

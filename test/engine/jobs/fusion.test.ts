@@ -22,6 +22,7 @@ import { loadRun } from '../../../engine/jobs/runModel';
 import { resumeTrainJob, runTrainJob, type TrainJobResult } from '../../../engine/jobs/train';
 import { readSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { FloatTensor } from '../../../engine/tensor';
+import { replayJob } from '../../../engine/runs/replay';
 import { loadEventContract } from '../../support/eventContract';
 import { REPO_ROOT } from '../../support/lspClient';
 
@@ -137,6 +138,9 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     const { v: _v, time: _t, type: _type, ...payload } = event as Extract<EventPayload, { type: 'fusion-weights' }> & { v: number; time: string };
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(fusion.runDir, 'fusion-weights.json'), 'utf8')), payload);
     assert.equal(payload.data, path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv'));
+    // The run folder replays it for a panel opened later.
+    const replayed = replayJob(fusion.runDir).events.find((e) => e.type === 'fusion-weights');
+    assert.deepEqual(replayed && { adapters: replayed.adapters, weights: replayed.weights, tokens: replayed.tokens, data: replayed.data }, payload);
     // The sentiment adapter dominates the fusion for the sentiment task (the paper's Fig. 4 pattern).
     const mean = (i: number) => Object.values(payload.weights).reduce((sum, w) => sum + w[i]!, 0) / 8;
     assert.ok(mean(0) > mean(1), `sentiment ${mean(0)} vs paraphrase ${mean(1)}`);
