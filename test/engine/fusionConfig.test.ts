@@ -142,4 +142,13 @@ describe('fusion in the experiment language', () => {
     const text = experiment('[hub/sst, hub/mnli]', '  config: dynamc\n  regularization: -1\n');
     assert.deepEqual(errorsOf(text).map((f) => f.code).sort(), ['not-in-enum', 'out-of-bounds']);
   });
+
+  test('a sweep takes fusion.* and learning-rate axes', () => {
+    const grid = (config: string) =>
+      experiment('[hub/sst, hub/mnli]', `sweep:\n  grid:\n    fusion.config: ${config}\n    fusion.temperature: [false, true]\n    training.learning_rate: [5.0e-5, 1.0e-4]\n`).replace('  text: sentence\n', '  validation: data/train.tsv\n  text: sentence\n');
+    const v = validateExperiment(grid('[dynamic, static]'), { filePath: FILE });
+    assert.deepEqual(v.findings.filter((f) => f.severity === 'error').map((f) => f.message), []);
+    assert.equal(v.sweep!.runs, 8);
+    assert.deepEqual(errorsOf(grid('[dynamic, plain]')).map((f) => f.code), ['not-in-enum']);
+  });
 });
