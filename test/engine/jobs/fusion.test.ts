@@ -13,7 +13,9 @@ import { exportFusionRun, readFusionFolder } from '../../../engine/checkpoint/fu
 import { openSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { EventPayload } from '../../../engine/events';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
+import { runAblation } from '../../../engine/jobs/ablate';
 import { exportOnnx } from '../../../engine/jobs/export';
+import { multiTaskPredict } from '../../../engine/jobs/multitask';
 import { importFusion } from '../../../engine/jobs/import';
 import { predictFile } from '../../../engine/jobs/predict';
 import { writePytorchCheckpoint } from '../../../engine/checkpoint/pytorchWriter';
@@ -252,5 +254,17 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     const dev = path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv');
     const back = importFusion({ fusionDir: path.join(dest, 'fusion'), runsDir: path.join(runsDir, 'reimported'), model: 'builtin:tiny-bert', data: dev });
     assert.deepEqual((await predictFile(back.runDir, dev, 1)).map((p) => p.logits), (await predictFile(fusion.runDir, dev, 1)).map((p) => p.logits));
+  });
+
+  test('ablation removes a span\'s fusion and adapters together; multi-task inference shares the base with the adapters\' runs', async () => {
+    const dev = path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv');
+    const r = await runAblation({ runDir: fusion.runDir, dataFile: dev, threads: 1, emit: () => {} });
+    assert.equal(r.status, 'completed');
+    const all = r.cells.find((c) => c.site === 'both' && c.from === 0 && c.to === 3)!;
+    // Every layer's fusion removed: the base model with the fusion's head, far from the fusion itself.
+    assert.ok(all.value < r.baseline.accuracy!, `${all.value} vs ${r.baseline.accuracy}`);
+    const m = await multiTaskPredict([fusion.runDir, adapters[0]!.runDir], dev, { threads: 1 });
+    assert.equal(m.tasks.length, 2);
+    assert.equal(m.tasks[0]!.evaluation?.metrics.accuracy, (await evaluateRun(fusion.runDir, dev, { threads: 1 })).metrics.accuracy);
   });
 });
