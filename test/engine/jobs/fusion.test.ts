@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { validateExperiment } from '../../../engine/config';
 import { exportFusionRun, readFusionFolder } from '../../../engine/checkpoint/fusionFolder';
@@ -266,5 +267,31 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     const m = await multiTaskPredict([fusion.runDir, adapters[0]!.runDir], dev, { threads: 1 });
     assert.equal(m.tasks.length, 2);
     assert.equal(m.tasks[0]!.evaluation?.metrics.accuracy, (await evaluateRun(fusion.runDir, dev, { threads: 1 })).metrics.accuracy);
+  });
+
+  test('killed (SIGKILL) part-way and resumed with the CLI: the uninterrupted run\'s fusion and head, bit for bit', async () => {
+    const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
+    // --runs: where the adapters are found by name, and where the run's folder goes.
+    const child = spawn(process.execPath, [cli, 'train', FUSION, '--runs', runsDir, '--threads', '1', '--checkpoint-every', '4', '--events']);
+    let out = '';
+    let killed = false;
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (!killed && out.includes('"step":10,')) {
+        killed = true;
+        child.kill('SIGKILL');
+      }
+    });
+    await new Promise((resolve) => child.on('close', resolve));
+    const runDir = (JSON.parse(out.split('\n')[0]!) as { runDir: string }).runDir;
+    assert.equal((JSON.parse(fs.readFileSync(path.join(runDir, 'status.json'), 'utf8')) as { status: string }).status, 'running', 'a killed run could not say so');
+    const resumed = spawnSync(process.execPath, [cli, 'resume', runDir, '--threads', '1', '--events'], { encoding: 'utf8' });
+    assert.equal(resumed.status, 0, resumed.stderr);
+    assert.match(resumed.stdout, /resumed from the checkpoint at step 8 of 125/);
+    for (const file of ['model_adapter_fusion.safetensors', 'model_head.safetensors']) {
+      const a = readSafetensors(path.join(fusion.runDir, 'fusion', file));
+      const b = readSafetensors(path.join(runDir, 'fusion', file));
+      for (const [n, t] of a) assert.deepEqual(Array.from(b.get(n)!.data as Float32Array), Array.from(t.data as Float32Array), n);
+    }
   });
 });
