@@ -31,6 +31,8 @@ import { REPO_ROOT } from '../../support/lspClient';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
 const FUSION = path.join(EXAMPLES, 'fusion.adapter.yaml');
+/** The adapters the example fuses, in its order. */
+const NAMES = ['fusion-sentiment', 'fusion-paraphrase', 'fusion-topic'];
 
 async function train(file: string, runsDir: string, events: EventPayload[] = []): Promise<TrainJobResult> {
   const source = fs.readFileSync(file, 'utf8');
@@ -55,7 +57,7 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
   after(() => fs.rmSync(runsDir, { recursive: true, force: true }));
 
   test('the first line names the adapters to train first, and they train', () => {
-    assert.equal(adapters.length, 2);
+    assert.equal(adapters.length, 3);
     for (const a of adapters) assert.equal(a.status, 'completed', a.message);
   });
 
@@ -63,7 +65,7 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     const source = fs.readFileSync(FUSION, 'utf8');
     const v = validateExperiment(source, { filePath: FUSION, runsDir: path.join(runsDir, 'nothing-here') });
     const errors = v.findings.filter((f) => f.severity === 'error');
-    assert.deepEqual(errors.map((f) => source.slice(f.range.start, f.range.end)), ['fusion-sentiment', 'fusion-paraphrase']);
+    assert.deepEqual(errors.map((f) => source.slice(f.range.start, f.range.end)), ['fusion-sentiment', 'fusion-paraphrase', 'fusion-topic']);
   });
 
   test('the fusion trains only its layers and the head, and completes', () => {
@@ -79,16 +81,16 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
   test("the run folder holds the fusion in AdapterHub's layout and the fused adapters as their own folders", () => {
     const dir = fusion.runDir;
     const config = JSON.parse(fs.readFileSync(path.join(dir, 'fusion', 'adapter_fusion_config.json'), 'utf8')) as Record<string, unknown>;
-    assert.deepEqual(config.adapter_names, ['fusion-sentiment', 'fusion-paraphrase']);
-    assert.equal(config.name, 'fusion-sentiment,fusion-paraphrase');
+    assert.deepEqual(config.adapter_names, NAMES);
+    assert.equal(config.name, 'fusion-sentiment,fusion-paraphrase,fusion-topic');
     assert.deepEqual(config.config, { key: true, query: true, value: true, query_before_ln: false, regularization: true, residual_before: false, temperature: false, value_before_softmax: true, value_initialized: true, dropout_prob: null });
     const f = openSafetensors(path.join(dir, 'fusion', 'model_adapter_fusion.safetensors'));
     const tensors = f.tensors.map((t) => t.name);
     f.close();
     assert.equal(tensors.length, 8 * 5);
-    assert.ok(tensors.includes('bert.encoder.layer.3.output.adapter_fusion_layer.fusion-sentiment,fusion-paraphrase.value.weight'));
-    assert.ok(tensors.includes('bert.encoder.layer.0.attention.output.adapter_fusion_layer.fusion-sentiment,fusion-paraphrase.key.bias'));
-    for (const name of ['fusion-sentiment', 'fusion-paraphrase']) assert.ok(fs.existsSync(path.join(dir, 'adapters', name, 'adapter_config.json')), name);
+    assert.ok(tensors.includes('bert.encoder.layer.3.output.adapter_fusion_layer.fusion-sentiment,fusion-paraphrase,fusion-topic.value.weight'));
+    assert.ok(tensors.includes('bert.encoder.layer.0.attention.output.adapter_fusion_layer.fusion-sentiment,fusion-paraphrase,fusion-topic.key.bias'));
+    for (const name of NAMES) assert.ok(fs.existsSync(path.join(dir, 'adapters', name, 'adapter_config.json')), name);
     assert.ok(fs.existsSync(path.join(dir, 'fusion', 'head_config.json')));
     // The value matrices moved from the identity (they were trained), but not far (the regulariser).
     const read = readFusionFolder(path.join(dir, 'fusion'));
@@ -146,12 +148,12 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     assert.deepEqual(replayed && { adapters: replayed.adapters, weights: replayed.weights, tokens: replayed.tokens, data: replayed.data }, payload);
     // The sentiment adapter dominates the fusion for the sentiment task (the paper's Fig. 4 pattern).
     const mean = (i: number) => Object.values(payload.weights).reduce((sum, w) => sum + w[i]!, 0) / 8;
-    assert.ok(mean(0) > mean(1), `sentiment ${mean(0)} vs paraphrase ${mean(1)}`);
+    assert.ok(mean(0) > mean(1) && mean(0) > mean(2), `sentiment ${mean(0)}, paraphrase ${mean(1)}, topic ${mean(2)}`);
   });
 
   test('average fusion weights per site: one per fused adapter, summing to 1, recorded in the run folder', async () => {
     const w = await fusionWeights(fusion.runDir, undefined, { threads: 1 });
-    assert.deepEqual(w.adapters, ['fusion-sentiment', 'fusion-paraphrase']);
+    assert.deepEqual(w.adapters, NAMES);
     assert.deepEqual(Object.keys(w.weights), [0, 1, 2, 3].flatMap((l) => [`${l}.attention`, `${l}.ffn`]));
     assert.ok(w.tokens > 1000);
     for (const [site, weights] of Object.entries(w.weights)) {
@@ -165,12 +167,13 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     test(`pruning (${scope}): top-k adapters for k = 1..N; k = N is the whole fusion`, async () => {
       const dev = path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv');
       const r = await pruneFusion(fusion.runDir, dev, scope, { threads: 1 });
-      assert.deepEqual(r.rows.map((row) => row.k), [1, 2]);
+      assert.deepEqual(r.rows.map((row) => row.k), [1, 2, 3]);
       for (const kept of Object.values(r.rows[0]!.kept)) assert.equal(kept.length, 1);
       for (const kept of Object.values(r.rows[1]!.kept)) assert.equal(kept.length, 2);
+      for (const kept of Object.values(r.rows[2]!.kept)) assert.equal(kept.length, 3);
       if (scope === 'overall') assert.equal(new Set(Object.values(r.rows[0]!.kept).flat()).size, 1);
       const full = await evaluateRun(fusion.runDir, dev, { threads: 1 });
-      assert.equal(r.rows[1]!.metrics.accuracy, full.metrics.accuracy);
+      assert.equal(r.rows[2]!.metrics.accuracy, full.metrics.accuracy);
       assert.ok(r.rows.every((row) => row.seconds > 0));
     });
   }
@@ -213,7 +216,7 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
 
   test("a fusion saved in AdapterHub's own layout (PyTorch files, no adapter_lab blocks) imports as a run with the same logits", async () => {
     const hub = path.join(runsDir, 'hub-save');
-    const names = ['fusion-sentiment', 'fusion-paraphrase'];
+    const names = NAMES;
     for (const name of names) {
       const dir = path.join(hub, name);
       fs.mkdirSync(dir, { recursive: true });
@@ -249,7 +252,7 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
   test('export --adapter of a fusion run: each adapter and the fusion in folders of their own, which import back', async () => {
     const dest = path.join(runsDir, 'exported-fusion');
     exportFusionRun(fusion.runDir, dest);
-    assert.deepEqual(fs.readdirSync(dest).sort(), ['fusion', 'fusion-paraphrase', 'fusion-sentiment']);
+    assert.deepEqual(fs.readdirSync(dest).sort(), ['fusion', ...NAMES].sort());
     assert.ok(fs.existsSync(path.join(dest, 'fusion-sentiment', 'pytorch_adapter.bin')));
     assert.throws(() => exportFusionRun(fusion.runDir, dest), /not empty; add --force/);
     const dev = path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv');
