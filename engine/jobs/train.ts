@@ -60,6 +60,8 @@ export interface TrainJobOptions {
   readonly device?: Device;
   /** Frozen-prefix caches shared with other runs of this process (a sweep's trials). */
   readonly prefixCaches?: PrefixCachePool;
+  /** Where `fusion.adapters` finds experiments by name; default `runsDir` (a sweep's trial: the runs folder the sweep is in). */
+  readonly fusionRunsDir?: string;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -82,7 +84,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const model = opts.model ?? loadModel(modelSourceOf(e));
   const task = prepareTask(e, model.tokenizer);
   // A fusion reads the adapters it fuses: from where the file names them, or, resuming, from the run's copies.
-  const fused = e.method === 'fusion' && e.fusion ? (opts.resume ? readFusedCopies(opts.resume.runDir, fusedOrderOf(opts.resume.runDir), model.dims) : loadFusedAdapters(e.fusion, opts.runsDir, model.dims)) : [];
+  const fused = e.method === 'fusion' && e.fusion ? (opts.resume ? readFusedCopies(opts.resume.runDir, fusedOrderOf(opts.resume.runDir), model.dims) : loadFusedAdapters(e.fusion, opts.fusionRunsDir ?? opts.runsDir, model.dims)) : [];
   const planned = planRun(e, model.dims, task.numLabels, model.layerNormEps, fused.map((a) => a.fused));
   const weights = new Map(model.weights);
   for (const a of fused) for (const [name, t] of a.weights) weights.set(name, t);

@@ -15,6 +15,7 @@ import { openSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { EventPayload } from '../../../engine/events';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
 import { runAblation } from '../../../engine/jobs/ablate';
+import { runSweep } from '../../../engine/jobs/sweep';
 import { exportOnnx } from '../../../engine/jobs/export';
 import { multiTaskPredict } from '../../../engine/jobs/multitask';
 import { importFusion } from '../../../engine/jobs/import';
@@ -296,5 +297,15 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
       const b = readSafetensors(path.join(runDir, 'fusion', file));
       for (const [n, t] of a) assert.deepEqual(Array.from(b.get(n)!.data as Float32Array), Array.from(t.data as Float32Array), n);
     }
+  });
+
+  test('a sweep over fusion.config: each trial finds the adapters by name in the runs folder the sweep is in', async () => {
+    const source = fs.readFileSync(FUSION, 'utf8') + 'sweep:\n  grid:\n    fusion.config: [dynamic, static]\n';
+    const v = validateExperiment(source, { filePath: FUSION, runsDir });
+    assert.deepEqual(v.findings.filter((f) => f.severity === 'error').map((f) => f.message), []);
+    const r = await runSweep({ experiment: v.experiment!, plain: v.plain, source, baseDir: EXAMPLES, runsDir, maxSteps: 3, threads: 1, emit: () => {} });
+    assert.equal(r.status, 'completed');
+    const trials = fs.readdirSync(path.join(r.sweepDir, 'runs')).map((d) => JSON.parse(fs.readFileSync(path.join(r.sweepDir, 'runs', d, 'config.json'), 'utf8')) as { parameters: { fusion: number } });
+    assert.deepEqual(trials.map((t) => t.parameters.fusion).sort((a, b) => a - b), [8 * (2 * 64 * 64 + 2 * 64), 8 * (3 * 64 * 64 + 2 * 64)]);
   });
 });
