@@ -118,6 +118,8 @@ export interface SavedAdapter {
   readonly trainableParameters: number;
   /** Classification: labels[i] is class i. */
   readonly labels: readonly string[] | undefined;
+  /** The base model's vocabulary fingerprint (tokenizer/checksum.ts), for fusions to check against. */
+  readonly vocabularyChecksum?: string;
 }
 
 /** A saved adapter as read back. */
@@ -303,6 +305,7 @@ export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
       top_k: s.topK ?? null,
       task: { kind: s.task.kind, text: s.task.text, label: s.task.label ?? null, metric: s.task.metric, max_length: s.task.maxLength ?? null },
       trainable_parameters: a.trainableParameters,
+      ...(a.vocabularyChecksum ? { vocabulary: a.vocabularyChecksum } : {}),
       parameter_names: [...body.keys()],
     },
   };

@@ -45,6 +45,8 @@ export interface FusedAdapterInfo {
   /** One adapter per site serves every layer (`share: all_layers`). */
   readonly shared: boolean;
   readonly nonLinearity: NonLinearityName;
+  /** The vocabulary fingerprint of the model it was trained on (`adapter_lab.vocabulary`), when the folder records it. */
+  readonly vocabulary: string | undefined;
 }
 
 export type FusedAdapterRef = { readonly ok: true; readonly info: FusedAdapterInfo } | { readonly ok: false; readonly code: 'missing-file' | 'bad-model'; readonly message: string };
@@ -154,6 +156,7 @@ function readInfo(dir: string, runDir: string | undefined): FusedAdapterRef {
       shape: { innerNorm: config.ln_before === true, depth: typeof lab?.depth === 'number' ? lab.depth : 1, learnedScaling: config.scaling === 'learned' },
       shared: lab?.share === 'all_layers',
       // AdapterHub's names (Hugging Face's ACT2FN keys); an unknown one is refused when the weights are read.
+      vocabulary: typeof lab?.vocabulary === 'string' ? lab.vocabulary : undefined,
       nonLinearity: ({ gelu: 'gelu', relu: 'relu', swish: 'swish', silu: 'swish', tanh: 'tanh' } as const)[String(config.non_linearity).toLowerCase() as 'gelu'] ?? 'gelu',
     },
   };

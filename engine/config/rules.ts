@@ -112,6 +112,8 @@ function fusedMismatch(a: FusedAdapterInfo, modelRef: string, dims: BertDims | u
       }
     }
   }
+  const ours = a.vocabulary !== undefined ? files.vocabularyChecksum(modelRef) : undefined;
+  if (ours !== undefined && a.vocabulary !== ours) return `it was trained with another vocabulary (checksum ${a.vocabulary}; this model's is ${ours}): its token ids would mean other words here`;
   if (first && [...a.sites].sort().join() !== [...first.sites].sort().join()) return `its sites are [${a.sites.join(', ')}], but ${first.name}'s are [${first.sites.join(', ')}]: fused adapters need the same sites`;
   return undefined;
 }

@@ -39,6 +39,7 @@ import type { Device } from '../config/schema';
 
 export { ENGINE_VERSION } from '../version';
 import { ENGINE_VERSION } from '../version';
+import { modelVocabularyChecksum } from '../config/projectFiles';
 
 export interface TrainJobOptions {
   readonly experiment: Experiment;
@@ -423,6 +424,7 @@ async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPla
     weights,
     trainableParameters: parameters.trainable,
     labels: labelMap?.labels,
+    vocabularyChecksum: modelVocabularyChecksum(model.ref),
   });
   emit({ type: 'artifact', kind: 'adapter', path: dir });
 }

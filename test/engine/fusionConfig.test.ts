@@ -10,20 +10,23 @@ import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { validateExperiment } from '../../engine/config';
 import { latestCompletedRun } from '../../engine/config/fusionRefs';
+import { builtinVocab } from '../../engine/model/builtin';
+import { BUILTIN_MODELS } from '../../engine/model/dims';
+import { vocabularyChecksum } from '../../engine/tokenizer/checksum';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fusion-config-'));
 after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const D = 64; // builtin:tiny-bert: hidden 64, 4 layers
 
-function adapterFolder(dir: string, o: { name: string; hidden?: number; mh?: boolean; output?: boolean; model?: string; size?: number }): string {
+function adapterFolder(dir: string, o: { name: string; hidden?: number; mh?: boolean; output?: boolean; model?: string; size?: number; vocabulary?: string }): string {
   fs.mkdirSync(dir, { recursive: true });
   const config = {
     config: { architecture: 'bottleneck', mh_adapter: o.mh ?? true, output_adapter: o.output ?? true, reduction_factor: D / (o.size ?? 16), non_linearity: 'gelu', leave_out: [] },
     hidden_size: o.hidden ?? D,
     name: o.name,
     model_name: 'builtin:tiny-bert',
-    adapter_lab: { method: 'adapter', model: o.model ?? 'builtin:tiny-bert', bottleneck_size: o.size ?? 16 },
+    adapter_lab: { method: 'adapter', model: o.model ?? 'builtin:tiny-bert', bottleneck_size: o.size ?? 16, ...(o.vocabulary ? { vocabulary: o.vocabulary } : {}) },
   };
   fs.writeFileSync(path.join(dir, 'adapter_config.json'), JSON.stringify(config));
   return dir;
@@ -46,6 +49,9 @@ adapterFolder(path.join(root, 'hub', 'wide'), { name: 'wide', hidden: 128 });
 adapterFolder(path.join(root, 'hub', 'ffn-only'), { name: 'ffn_only', mh: false });
 adapterFolder(path.join(root, 'hub', 'sst-again'), { name: 'sst' });
 adapterFolder(path.join(root, 'hub', 'mini'), { name: 'mini', model: 'builtin:mini-bert' });
+const TINY_VOCABULARY = vocabularyChecksum(builtinVocab(BUILTIN_MODELS['tiny-bert']!));
+adapterFolder(path.join(root, 'hub', 'same-vocab'), { name: 'same_vocab', vocabulary: TINY_VOCABULARY });
+adapterFolder(path.join(root, 'hub', 'other-vocab'), { name: 'other_vocab', vocabulary: '0123456789abcdef' });
 const runsDir = path.join(root, '.adapter-lab', 'runs');
 runFolder(runsDir, 'rte-20260101-100000', 'completed', { name: 'rte_old' });
 runFolder(runsDir, 'rte-20260102-100000', 'completed', { name: 'rte' });
@@ -121,6 +127,13 @@ describe('fusion in the experiment language', () => {
     assert.match(errors[1]!.message, /builtin:mini-bert, whose layers is 6/);
     assert.match(errors[2]!.message, /same sites/);
     assert.match(errors[3]!.message, /distinct names/);
+  });
+
+  test('an adapter trained with another vocabulary does not fit; one with this model\'s does', () => {
+    const text = experiment('[hub/sst, hub/same-vocab, hub/other-vocab]');
+    const errors = errorsOf(text);
+    assert.deepEqual(errors.map((f) => [f.code, at(text, f.range)]), [['adapter-mismatch', 'hub/other-vocab']]);
+    assert.match(errors[0]!.message, new RegExp(`another vocabulary \\(checksum 0123456789abcdef; this model's is ${TINY_VOCABULARY}\\)`));
   });
 
   test('method fusion without the block, and the block without the method', () => {

@@ -29,6 +29,9 @@ import type { FloatTensor } from '../../../engine/tensor';
 import { replayJob } from '../../../engine/runs/replay';
 import { loadEventContract } from '../../support/eventContract';
 import { REPO_ROOT } from '../../support/lspClient';
+import { builtinVocab } from '../../../engine/model/builtin';
+import { BUILTIN_MODELS } from '../../../engine/model/dims';
+import { vocabularyChecksum } from '../../../engine/tokenizer/checksum';
 
 const EXAMPLES = path.join(REPO_ROOT, 'examples');
 const FUSION = path.join(EXAMPLES, 'fusion.adapter.yaml');
@@ -57,9 +60,13 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
   });
   after(() => fs.rmSync(runsDir, { recursive: true, force: true }));
 
-  test('the first line names the adapters to train first, and they train', () => {
+  test('the first line names the adapters to train first, and they train, recording the vocabulary they were trained with', () => {
     assert.equal(adapters.length, 3);
-    for (const a of adapters) assert.equal(a.status, 'completed', a.message);
+    for (const a of adapters) {
+      assert.equal(a.status, 'completed', a.message);
+      const config = JSON.parse(fs.readFileSync(path.join(a.runDir, 'adapter', 'adapter_config.json'), 'utf8')) as { adapter_lab: { vocabulary: string } };
+      assert.equal(config.adapter_lab.vocabulary, vocabularyChecksum(builtinVocab(BUILTIN_MODELS['tiny-bert']!)));
+    }
   });
 
   test('without them the fusion file is refused, with the reference located', () => {
