@@ -85,7 +85,8 @@ Usage:
       --heldout: the share of [UNK] and tokens per word on that text
   adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
       the runs and sweeps in .adapter-lab/runs (or DIR)
-  adapter-lab validate [--json] <file.adapter.yaml>...   check experiment files
+  adapter-lab validate [--json] [--runs DIR] <file.adapter.yaml>...   check experiment files
+      (--runs: where a fusion's adapters named by experiment are; default beside each file)
   adapter-lab validate --builtin                          check the built-in quickstart experiment
   adapter-lab schema [--out FILE]                         print the experiment JSON Schema
   adapter-lab --help | --version
@@ -156,7 +157,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
-function validateCommand(args: readonly string[]): number {
+function validateCommand(argv: readonly string[]): number {
+  // --runs DIR: where `fusion.adapters` finds experiments by name (as train and sweep take it).
+  const at = argv.indexOf('--runs');
+  if (at >= 0 && (argv[at + 1] === undefined || argv[at + 1]!.startsWith('-'))) return usage('--runs needs a folder');
+  const runsDir = at >= 0 ? path.resolve(argv[at + 1]!) : undefined;
+  const args = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
   const json = args.includes('--json');
   const unknown = args.filter((a) => a.startsWith('-') && a !== '--json' && a !== '--builtin');
   if (unknown.length) return usage(`unknown option ${unknown[0]}`);
@@ -166,7 +172,7 @@ function validateCommand(args: readonly string[]): number {
   let worst = 0;
   const report: unknown[] = [];
   for (const file of files) {
-    const loaded = loadExperimentFile(file);
+    const loaded = loadExperimentFile(file, runsDir);
     const validation = loaded.validation;
     if (!validation || loaded.text === undefined) {
       process.stderr.write(`${'message' in loaded ? loaded.message : ''}\n`);

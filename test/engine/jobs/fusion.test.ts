@@ -69,6 +69,15 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     }
   });
 
+  test('adapter-lab validate --runs finds them there; without --runs, beside the file, it does not', () => {
+    const cli = path.join(REPO_ROOT, 'dist', 'cli.js');
+    const ok = spawnSync(process.execPath, [cli, 'validate', '--runs', runsDir, FUSION], { encoding: 'utf8' });
+    assert.equal(ok.status, 0, ok.stdout + ok.stderr);
+    const missing = spawnSync(process.execPath, [cli, 'validate', FUSION], { encoding: 'utf8' });
+    assert.equal(missing.status, 1);
+    assert.match(missing.stdout, /no completed run of an experiment named "fusion-sentiment"/);
+  });
+
   test('without them the fusion file is refused, with the reference located', () => {
     const source = fs.readFileSync(FUSION, 'utf8');
     const v = validateExperiment(source, { filePath: FUSION, runsDir: path.join(runsDir, 'nothing-here') });
