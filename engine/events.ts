@@ -239,6 +239,21 @@ export interface ComparisonEvent extends Base {
   readonly speedup: number;
 }
 
+/**
+ * A fusion's average weights (AdapterFusion, Fig. 4 of Pfeiffer et al.): each fused adapter's
+ * mean softmax weight at each fusion layer over the real tokens of a data set. Written when a
+ * fusion run finishes (on its validation data) and by `fusion weights --events`.
+ */
+export interface FusionWeightsEvent extends Base {
+  readonly type: 'fusion-weights';
+  /** The fused adapters, in the fusion's order. */
+  readonly adapters: readonly string[];
+  /** By site, `<layer>.<site>` (`3.ffn`): one weight per adapter, null where it is absent. */
+  readonly weights: Readonly<Record<string, readonly (number | null)[]>>;
+  readonly tokens: number;
+  readonly data: string;
+}
+
 /** What an `artifact` event's file or folder is (docs/events.md lists what writes each). */
 export const ARTIFACT_KINDS = ['adapter', 'model', 'adapter-folder', 'onnx', 'predictions', 'ablation', 'drop-curve', 'regimes', 'sweep-summary', 'config', 'metrics'] as const;
 export type ArtifactKind = (typeof ARTIFACT_KINDS)[number];
@@ -310,7 +325,7 @@ export interface PrefixCacheReport {
  * The streams of the jobs the extension runs and follows: train, resume, demo, sweep,
  * ablate. Other commands' streams are below; EngineEvent is every event of every command.
  */
-export type JobEvent = StartEvent | EvaluationJobStartEvent | SweepStartEvent | TrialStartEvent | TrialStateEvent | TrialEndEvent | AblationCellEvent | StepEvent | EvaluationEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
+export type JobEvent = StartEvent | EvaluationJobStartEvent | SweepStartEvent | TrialStartEvent | TrialStateEvent | TrialEndEvent | AblationCellEvent | StepEvent | EvaluationEvent | FusionWeightsEvent | ArtifactEvent | LogEvent | ErrorEvent | EndEvent;
 
 /** A job that ends without a start: it failed (or was stopped) before it began. */
 type Closing = LogEvent | ErrorEvent | EndEvent;

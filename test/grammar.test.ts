@@ -33,7 +33,7 @@ const YAML_COMMENT = 'comment.line.number-sign.yaml';
 
 /** The enum keywords the injection knows, as the schema spells them. */
 const KEYWORDS: readonly string[] = [
-  'adapter', 'full', 'top_k', 'layernorm', 'attention', 'ffn', 'contiguous', 'all', 'none',
+  'adapter', 'full', 'top_k', 'layernorm', 'fusion', 'attention', 'ffn', 'contiguous', 'all', 'none',
   'static', 'robust', 'auto', 'cpu', 'webgpu', 'cuda', 'classification', 'regression', 'span', 'mlm',
 ];
 

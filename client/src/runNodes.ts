@@ -6,7 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { isLive, listRuns, slurmTrialViews, type RunEntry, type TrialView } from '../../engine/runs/catalog';
+import { describe, isLive, listRuns, slurmTrialViews, type RunEntry, type TrialView } from '../../engine/runs/catalog';
 import { REGIME_FILES, REGIMES_FILE, SWEEP_FILES } from '../../engine/runs/replay';
 import { RUN_FILES } from '../../engine/runs/store';
 
@@ -51,10 +51,29 @@ export function nodeOf(entry: RunEntry, parent?: RunNode): RunNode {
  * from here, so whether it runs is the cluster's word).
  */
 export function childrenOf(node: RunNode): RunNode[] {
+  if (node.kind === 'run') return fusedRunsOf(node);
   if (node.kind !== 'sweep' && node.kind !== 'regimes') return [];
   const runsDir = path.join(node.entry.dir, node.kind === 'sweep' ? SWEEP_FILES.runs : REGIME_FILES.runs);
   if (node.kind === 'sweep' && node.entry.slurm) return slurmChildren(node, runsDir);
   return listRuns(runsDir).map((entry) => nodeOf(entry, node));
+}
+
+/** Whether a node has children to show: a sweep's or drop-regimes job's runs, a fusion's adapters. */
+export function hasChildren(node: RunNode): boolean {
+  return node.kind === 'sweep' || node.kind === 'regimes' || (node.kind === 'run' && keySettings(node.entry.dir).fused !== undefined);
+}
+
+/**
+ * A fusion run's adapters: the runs they were trained in, where those are still run folders
+ * (an adapter folder from elsewhere is shown as an unreadable leaf with its path).
+ */
+function fusedRunsOf(node: RunNode): RunNode[] {
+  const fused = keySettings(node.entry.dir).fused ?? [];
+  return fused.map(({ name, source }) => {
+    const runDir = path.dirname(source);
+    if (path.basename(source) === RUN_FILES.adapterDir && fs.existsSync(path.join(runDir, RUN_FILES.config))) return nodeOf(describe(runDir));
+    return { entry: { kind: 'unreadable', name, dir: source, status: 'unknown' }, kind: 'unreadable', status: 'unknown' };
+  });
 }
 
 function slurmChildren(sweep: RunNode, runsDir: string): RunNode[] {
@@ -116,6 +135,8 @@ export interface KeySettings {
   readonly method?: string;
   readonly validation?: string;
   readonly train?: string;
+  /** A fusion run: the adapters it fuses, and the folder each was read from. */
+  readonly fused?: readonly { readonly name: string; readonly source: string }[];
 }
 
 export function keySettings(runDir: string): KeySettings {
@@ -123,11 +144,13 @@ export function keySettings(runDir: string): KeySettings {
     const c = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as {
       experiment?: { method?: string; adapter?: { size?: unknown }; training?: { learningRate?: number; epochs?: number }; task?: { validation?: string; train?: string } };
       plan?: { spec?: { adapters?: { size?: number } } };
+      fused?: unknown;
     };
     const e = c.experiment ?? {};
     // A preset sizes the adapters from the model's hidden size: the plan holds the size built.
     const size = c.plan?.spec?.adapters?.size ?? (typeof e.adapter?.size === 'number' ? e.adapter.size : undefined);
-    return { learningRate: e.training?.learningRate, adapterSize: e.method === 'adapter' || e.method === 'top_k' ? size : undefined, epochs: e.training?.epochs, method: e.method, validation: e.task?.validation, train: e.task?.train };
+    const fused = Array.isArray(c.fused) ? c.fused.filter((f): f is { name: string; source: string } => typeof f?.name === 'string' && typeof f?.source === 'string') : undefined;
+    return { learningRate: e.training?.learningRate, adapterSize: e.method === 'adapter' || e.method === 'top_k' ? size : undefined, epochs: e.training?.epochs, method: e.method, validation: e.task?.validation, train: e.task?.train, ...(fused ? { fused } : {}) };
   } catch {
     return {};
   }
@@ -161,6 +184,7 @@ export function describeNode(node: RunNode): string {
   if (e.method) parts.push(e.method);
   const hyper = [k.learningRate !== undefined ? `lr ${formatNumber(k.learningRate)}` : '', k.adapterSize !== undefined ? `size ${k.adapterSize}` : '', k.epochs !== undefined ? `${k.epochs} ep` : ''].filter(Boolean).join(' ');
   if (hyper) parts.push(hyper);
+  if (k.fused) parts.push(`fuses ${k.fused.map((f) => f.name).join(', ')}`);
   if (best) parts.push(best);
   return parts.join(' · ');
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { listRuns } from '../../engine/runs/catalog';
 import { ABLATION_FILE, DROP_CURVE_FILE } from '../../engine/runs/replay';
-import { childrenOf, clusterState, describeNode, newestFirst, nodeOf, type DisplayStatus, type NodeKind, type RunNode } from './runNodes';
+import { childrenOf, clusterState, describeNode, hasChildren, newestFirst, nodeOf, type DisplayStatus, type NodeKind, type RunNode } from './runNodes';
 
 const ICONS: Record<DisplayStatus, vscode.ThemeIcon> = {
   pending: new vscode.ThemeIcon('watch'),
@@ -73,7 +73,7 @@ export class RunsTreeProvider implements vscode.TreeDataProvider<RunNode>, vscod
   getTreeItem(node: RunNode): vscode.TreeItem {
     const e = node.entry;
     if (node.kind === 'trial') return trialItem(node);
-    const item = new vscode.TreeItem(e.name, node.kind === 'sweep' || node.kind === 'regimes' ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
+    const item = new vscode.TreeItem(e.name, hasChildren(node) ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = e.dir;
     item.resourceUri = vscode.Uri.file(e.dir);
     item.iconPath = node.kind === 'unreadable' ? ICONS.unknown : ICONS[node.status];

@@ -65,6 +65,16 @@ export interface RunModel {
   /** The engine's own duration, from the end event. */
   endSeconds: number | undefined;
   readonly logs: LogLine[];
+  /** A fusion run's average fusion weights (its `fusion-weights` event), once it has them. */
+  fusion: FusionWeightsModel | undefined;
+}
+
+/** Average fusion weights: `cells[site][n]` is adapter n's at that site (`<layer>.<site>`), null where absent. */
+export interface FusionWeightsModel {
+  readonly adapters: readonly string[];
+  readonly sites: readonly string[];
+  readonly cells: readonly (readonly (number | null)[])[];
+  readonly data: string;
 }
 
 export interface TrialModel {
@@ -161,6 +171,19 @@ const metricsOf = (v: unknown): Record<string, number> => {
 };
 const statusOf = (v: unknown): Status => (v === 'completed' || v === 'failed' || v === 'cancelled' ? v : 'completed');
 
+/** The event's weights, read defensively; sites in layer order, attention before ffn. */
+function fusionWeightsOf(e: { adapters?: unknown; weights?: unknown; data?: unknown }): FusionWeightsModel | undefined {
+  const adapters = Array.isArray(e.adapters) ? e.adapters.map((a) => str(a)) : [];
+  if (!adapters.length || !e.weights || typeof e.weights !== 'object') return undefined;
+  const order = (key: string): number => Number.parseInt(key, 10) * 2 + (key.endsWith('.ffn') ? 1 : 0);
+  const sites = Object.keys(e.weights).sort((a, b) => order(a) - order(b));
+  const cells = sites.map((site) => {
+    const row = (e.weights as Record<string, unknown>)[site];
+    return adapters.map((_, i) => (Array.isArray(row) && typeof row[i] === 'number' ? (row[i] as number) : null));
+  });
+  return { adapters, sites, cells, data: str(e.data) };
+}
+
 /**
  * One event. Unknown types are ignored (newer engines may add some), and fields are read
  * defensively: the events come from a file or a child process, not from this bundle.
@@ -188,7 +211,7 @@ export function applyEvent(job: JobModel, e: JobEvent): void {
           run: str(t.run), runDir: str(t.runDir), experiment: str(t.experiment), method: str(t.method), model: str(t.model),
           trainable: p?.trainable, base: p?.base, percentOfBase: p?.percentOfBase,
           plannedSteps: num(t.steps, 0), epochs: num(t.epochs, 0), steps: [], evaluations: [], metric: undefined,
-          status: 'running', error: undefined, finalMetrics: {}, startMs: ms, lastMs: ms, endSeconds: undefined, logs: [],
+          status: 'running', error: undefined, finalMetrics: {}, startMs: ms, lastMs: ms, endSeconds: undefined, logs: [], fusion: undefined,
         };
         job.runs.push(run);
         const trial = activeTrial(job);
@@ -243,6 +266,9 @@ export function applyEvent(job: JobModel, e: JobEvent): void {
         c.run.evaluations.push({ step: num(e.step), epoch: num(e.epoch), split: str(e.split, 'validation'), metric: str(e.metric), value: num(e.value) });
         c.run.metric ??= str(e.metric) || undefined;
       }
+      return;
+    case 'fusion-weights':
+      if (c.kind === 'run') c.run.fusion = fusionWeightsOf(e);
       return;
     case 'ablation':
       if (c.kind === 'ablation') c.ablation.cells.push({ from: num(e.from, 0), to: num(e.to, 0), site: e.site === 'attention' || e.site === 'ffn' ? e.site : 'both', value: num(e.value) });

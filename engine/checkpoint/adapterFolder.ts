@@ -123,6 +123,8 @@ export interface SavedAdapter {
   readonly trainableParameters: number;
   /** Classification: labels[i] is class i. */
   readonly labels: readonly string[] | undefined;
+  /** The base model's vocabulary fingerprint (tokenizer/checksum.ts), for fusions to check against. */
+  readonly vocabularyChecksum?: string;
 }
 
 /** A saved adapter as read back. */
@@ -321,30 +323,56 @@ export function writeAdapterFolder(dir: string, a: SavedAdapter): void {
       top_k: s.topK ?? null,
       task: { kind: s.task.kind, text: s.task.text, label: s.task.label ?? null, metric: s.task.metric, max_length: s.task.maxLength ?? null },
       trainable_parameters: a.trainableParameters,
+      ...(a.vocabularyChecksum ? { vocabulary: a.vocabularyChecksum } : {}),
       parameter_names: [...body.keys()],
     },
-  };
-  const span = a.spec.head.kind === 'span';
-  const headConfig = {
-    config: a.spec.head.kind === 'mlm' ? mlmHeadConfig(d, a.spec.head.vocabSize) : {
-      head_type: span ? 'question_answering' : 'classification',
-      num_labels: a.spec.head.kind === 'classification' || a.spec.head.kind === 'regression' ? a.spec.head.numLabels : 2,
-      layers: 1,
-      activation_function: null,
-      label2id: a.labels ? Object.fromEntries(a.labels.map((l, i) => [l, i])) : null,
-      use_pooler: !span,
-      bias: true,
-      dropout_prob: a.headDropout,
-    },
-    ...common,
-    adapter_lab: { task: s.task.kind, parameter_names: [...head.keys()] },
   };
   fs.mkdirSync(dir, { recursive: true });
   // `format: pt` as PyTorch's safetensors writer sets it: Hugging Face loaders check it, and
   // the tensors are laid out as torch's (Linear weights [out, in]).
   writeSafetensors(path.join(dir, ADAPTER_FILES.weights), body, { format: 'pt', producer: hubVersion() });
-  writeSafetensors(path.join(dir, ADAPTER_FILES.headWeights), head, { format: 'pt', producer: hubVersion() });
   writeAtomic(path.join(dir, ADAPTER_FILES.config), jsonWithFloats(adapterConfig, ['scaling', 'dropout']));
+  writeHeadFiles(dir, { name: a.name, modelRef: a.modelRef, dims: a.dims, headDropout: a.headDropout, spec: a.spec, task: s.task.kind, labels: a.labels, weights: head });
+}
+
+/** A task head to write beside an adapter or a fusion (AdapterHub's `save_head`). */
+export interface SavedHead {
+  /** The head's name in the hub names (`heads.{name}.…`). */
+  readonly name: string;
+  readonly modelRef: string;
+  readonly dims: BertDims;
+  readonly headDropout: number;
+  readonly spec: ModelSpec;
+  readonly task: TaskKind;
+  readonly labels: readonly string[] | undefined;
+  /** The head's tensors under their hub names. */
+  readonly weights: ReadonlyMap<string, FloatTensor>;
+}
+
+/** head_config.json and model_head.safetensors in AdapterHub's layout. */
+export function writeHeadFiles(dir: string, h: SavedHead): void {
+  const span = h.spec.head.kind === 'span';
+  const headConfig = {
+    config: h.spec.head.kind === 'mlm' ? mlmHeadConfig(h.dims.hiddenSize, h.spec.head.vocabSize) : {
+      head_type: span ? 'question_answering' : 'classification',
+      num_labels: h.spec.head.kind === 'classification' || h.spec.head.kind === 'regression' ? h.spec.head.numLabels : 2,
+      layers: 1,
+      activation_function: null,
+      label2id: h.labels ? Object.fromEntries(h.labels.map((l, i) => [l, i])) : null,
+      use_pooler: !span,
+      bias: true,
+      dropout_prob: h.headDropout,
+    },
+    hidden_size: h.dims.hiddenSize,
+    model_class: MODEL_CLASS,
+    model_name: modelNameOf(h.modelRef),
+    model_type: 'bert',
+    name: h.name,
+    version: hubVersion(),
+    adapter_lab: { task: h.task, parameter_names: [...h.weights.keys()] },
+  };
+  fs.mkdirSync(dir, { recursive: true });
+  writeSafetensors(path.join(dir, ADAPTER_FILES.headWeights), new Map(h.weights), { format: 'pt', producer: hubVersion() });
   writeAtomic(path.join(dir, ADAPTER_FILES.headConfig), jsonWithFloats(headConfig, ['dropout_prob']));
 }
 
@@ -407,17 +435,13 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   const share = lab?.optional('share', `one of ${SHARES.join(', ')}`, (v): v is Share => (SHARES as readonly unknown[]).includes(v)) ?? 'none';
   const initWeights = c.optional('init_weights', 'a string', (v): v is string => typeof v === 'string') ?? 'houlsby';
 
-  const headFields = new Fields(file(ADAPTER_FILES.headConfig), readJsonObject(file(ADAPTER_FILES.headConfig)));
-  const h = headFields.object('config');
-  const headType = h.string('head_type');
-  const { kind, numLabels, labels } = headType === 'masked_lm' ? maskedLmHeadOf(h, headFields, hiddenSize) : taskHeadOf(h, headFields, headType);
+  const { kind, numLabels, labels } = readHeadConfig(dir, hiddenSize);
 
   const naming = hubNaming(name, kind, { innerNorm: variant.innerNorm === 'layernorm', depth });
   const weights = new Map<string, FloatTensor>();
   const weightsFile = weightFile(dir, ADAPTER_FILES.weights, PYTORCH_ADAPTER_FILES.weights);
-  const headFile = weightFile(dir, ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights);
   readWeights(weightsFile, naming, weights, false);
-  readWeights(headFile, naming, weights, true);
+  readWeights(weightFile(dir, ADAPTER_FILES.headWeights, PYTORCH_ADAPTER_FILES.headWeights), naming, weights, true);
   if (share === 'all_layers') collapseShared(weights, weightsFile, naming);
 
   const shape = { ...variant, depth, share, initWeights, reductionFactor: reduction };
@@ -440,6 +464,22 @@ export function readAdapterFolder(dir: string, expect?: ModelExpectation): Adapt
   const folder: AdapterFolder = { dir, name, modelName, modelRef: lab?.optional('model', 'a string', (v): v is string => typeof v === 'string'), hiddenSize, leaveOut, settings, head: { kind, numLabels, labels }, weights, trainableParameters };
   if (expect) checkAdapterFolder(folder, expect);
   return folder;
+}
+
+/** A head as read back (AdapterHub's head_config.json): its kind, outputs and labels. */
+export interface HeadConfig {
+  readonly kind: HeadKind;
+  readonly numLabels: number;
+  readonly labels: readonly string[] | undefined;
+}
+
+/** Reads and checks a folder's head_config.json (a masked-LM head's decoder must fit `hiddenSize`). */
+export function readHeadConfig(dir: string, hiddenSize?: number): HeadConfig {
+  const file = path.join(dir, ADAPTER_FILES.headConfig);
+  const headFields = new Fields(file, readJsonObject(file));
+  const h = headFields.object('config');
+  const headType = h.string('head_type');
+  return headType === 'masked_lm' ? maskedLmHeadOf(h, headFields, hiddenSize) : taskHeadOf(h, headFields, headType);
 }
 
 /** Checks a folder against the base model and the run it goes into; throws AdapterFolderError. */
@@ -746,7 +786,7 @@ function taskHeadOf(h: Fields, headFields: Fields, headType: string): { kind: He
  * BertForMaskedLM's (two layers, GELU, a layer norm, a decoder bias, no label shift); other
  * values describe a head the engine does not build, and are refused with the field named.
  */
-function maskedLmHeadOf(h: Fields, headFields: Fields, hiddenSize: number): { kind: HeadKind; numLabels: number; labels: undefined } {
+function maskedLmHeadOf(h: Fields, headFields: Fields, hiddenSize: number | undefined): { kind: HeadKind; numLabels: number; labels: undefined } {
   const vocabSize = h.number('vocab_size', (n) => Number.isInteger(n) && n >= 1, 'a positive integer');
   const layers = h.optional('layers', 'an integer', (v): v is number => typeof v === 'number') ?? 2;
   if (layers !== 2) throw h.error('layers', `is ${layers}; the masked-LM head is BertForMaskedLM's (a transform, then the decoder: 2)`);
@@ -757,7 +797,7 @@ function maskedLmHeadOf(h: Fields, headFields: Fields, hiddenSize: number): { ki
     if (v !== undefined && v !== null && v !== want) throw h.error(key, `is ${JSON.stringify(v)}; the masked-LM head has ${key} ${want}`);
   }
   const embedding = h.optional('embedding_size', 'a positive integer', (v): v is number => typeof v === 'number');
-  if (embedding !== undefined && embedding !== hiddenSize) throw h.error('embedding_size', `is ${embedding}; the decoder is tied to the word embeddings, of the hidden size ${hiddenSize}`);
+  if (embedding !== undefined && hiddenSize !== undefined && embedding !== hiddenSize) throw h.error('embedding_size', `is ${embedding}; the decoder is tied to the word embeddings, of the hidden size ${hiddenSize}`);
   const labTask = headFields.has('adapter_lab') ? headFields.object('adapter_lab').raw('task') : undefined;
   if (labTask !== undefined && labTask !== 'mlm') throw headFields.error('adapter_lab.task', `is ${JSON.stringify(labTask)} but head_type is "masked_lm"`);
   return { kind: 'mlm', numLabels: vocabSize, labels: undefined };

@@ -5,6 +5,7 @@ import { stampAs, type ExportJobEvent, type PayloadOf } from '../events';
 import { RUN_FILES } from '../runs/store';
 import { exportOnnx } from '../jobs/export';
 import { ADAPTER_FILES, exportAdapterFolder } from '../checkpoint/adapterFolder';
+import { exportFusionRun, FUSION_RUN_DIRS } from '../checkpoint/fusionFolder';
 import { RunFolderError } from '../jobs/predict';
 import { emitFailure, errorCodeOf, eventWriter, failure, jobFlags, messageOf, parseFlags, providerFor } from './command';
 
@@ -27,10 +28,12 @@ export async function exportCommand(args: readonly string[], usage: (m: string) 
   let written = 0;
   try {
     if (typeof adapter === 'string') {
-      const r = exportAdapterFolder(path.join(runDir, RUN_FILES.adapterDir), adapter, { force: parsed.flags.has('force') });
+      // A fusion run: its adapters and the fusion, each in a folder of its own (AdapterHub's save_all_adapters).
+      const fusion = fs.existsSync(path.join(runDir, FUSION_RUN_DIRS.fusion));
+      const r = fusion ? exportFusionRun(runDir, adapter, { force: parsed.flags.has('force') }) : exportAdapterFolder(path.join(runDir, RUN_FILES.adapterDir), adapter, { force: parsed.flags.has('force') });
       written++;
       emit({ type: 'artifact', kind: 'adapter-folder', path: r.dir, bytes: r.bytes });
-      process.stderr.write(`wrote ${r.dir} (${Object.keys(ADAPTER_FILES).length} files, ${(r.bytes / 2 ** 20).toFixed(2)} MiB)\n`);
+      process.stderr.write(`wrote ${r.dir} (${fusion ? 'the fused adapters and the fusion' : `${Object.keys(ADAPTER_FILES).length} files`}, ${(r.bytes / 2 ** 20).toFixed(2)} MiB)\n`);
     }
     if (typeof onnx === 'string') {
       if (importedWithoutData(runDir)) throw new RunFolderError(`${runDir} was imported without data, and --onnx checks the exported model on the run's validation examples: import it again with --data FILE`);

@@ -10,7 +10,8 @@ export type Loaded =
   | { readonly ok: true; readonly file: string; readonly text: string; readonly validation: Validation }
   | { readonly ok: false; readonly file: string; readonly message: string; readonly validation?: Validation; readonly text?: string };
 
-export function loadExperimentFile(file: string): Loaded {
+/** `runsDir`: where `fusion.adapters` finds experiments by name (the command's --runs); default beside the file. */
+export function loadExperimentFile(file: string, runsDir?: string): Loaded {
   const abs = path.resolve(file);
   let text: string;
   try {
@@ -20,7 +21,7 @@ export function loadExperimentFile(file: string): Loaded {
     const reason = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a folder' : ((e as Error).message ?? 'unreadable');
     return { ok: false, file, message: `${file}: error: cannot read the experiment file (${reason})` };
   }
-  const validation = validateExperiment(text, { filePath: abs });
+  const validation = validateExperiment(text, { filePath: abs, ...(runsDir ? { runsDir } : {}) });
   if (!validation.ok) return { ok: false, file, message: `${file}: error: the experiment has errors; fix them first`, validation, text };
   return { ok: true, file, text, validation };
 }

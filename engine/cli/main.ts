@@ -15,6 +15,7 @@ import { ablateCommand } from './ablate';
 import { evaluateCommand } from './evaluate';
 import { predictCommand } from './predict';
 import { exportCommand } from './export';
+import { fusionCommand } from './fusion';
 import { importCommand } from './import';
 import { runsCommand } from './runs';
 import { sweepCommand, sweepTrialCommand } from './sweep';
@@ -59,7 +60,9 @@ Usage:
   adapter-lab import <adapter-folder> [--model REF] [--data FILE] [--runs DIR] [--name NAME] [--events]
       a saved adapter as a new completed run, for evaluate, predict, ablate and export;
       --model: the base model (default: the one the adapter names); --data: a labelled
-      file that serves as the run's validation data
+      file that serves as the run's validation data; a fusion folder (adapter_fusion_config.json,
+      the fused adapters' folders beside it, as AdapterHub saves them) imports as a fusion run
+      (--model required)
   adapter-lab drop-regimes <file.adapter.yaml> [--n 2,4,...] [--max-steps N] [--threads N] [--device D] [--runs DIR] [--events]
       AdapterDrop's curve (metric vs n lowest layers dropped) for three training regimes:
       standard, robust, and one run per n with layers 0..n-1 dropped (regimes.json)
@@ -73,13 +76,21 @@ Usage:
   adapter-lab evaluate <builtin:NAME | model-folder> <text-file> [--threads N]
       a model itself, with its own masked-LM head: masked accuracy, loss and perplexity
       on running text (the masks drawn from seed 1)
+  adapter-lab fusion weights <fusion-run> [--data FILE] [--threads N]
+      each fused adapter's average fusion weight per layer and site over the real tokens
+      of FILE (default: the run's training data); writes fusion-weights.json to the run
+  adapter-lab fusion prune <fusion-run> --data FILE [--per-layer] [--threads N]
+      the fusion with only its top-k adapters kept (ranked by their average weights on the
+      training data), k = 1..N, the same k everywhere or per layer: metric and time on
+      FILE; writes fusion-pruning.json to the run
   adapter-lab vocab <file.txt>... --size N --out vocab.txt [--cased] [--min-frequency F] [--limit-alphabet A] [--heldout FILE]
       train a WordPiece vocabulary (uncased unless --cased) on text files, one paragraph
       per line; writes vocab.txt and tokenizer_config.json (a folder the tokenizer loads);
       --heldout: the share of [UNK] and tokens per word on that text
   adapter-lab runs list|show <run>|delete <run> --yes [--runs DIR] [--json]
       the runs and sweeps in .adapter-lab/runs (or DIR)
-  adapter-lab validate [--json] <file.adapter.yaml>...   check experiment files
+  adapter-lab validate [--json] [--runs DIR] <file.adapter.yaml>...   check experiment files
+      (--runs: where a fusion's adapters named by experiment are; default beside each file)
   adapter-lab validate --builtin                          check the built-in quickstart experiment
   adapter-lab schema [--out FILE]                         print the experiment JSON Schema
   adapter-lab --help | --version
@@ -142,13 +153,20 @@ export async function main(argv: readonly string[]): Promise<number> {
       return dropRegimesCommand(rest, usage);
     case 'vocab':
       return vocabCommand(rest, usage);
+    case 'fusion':
+      return fusionCommand(rest, usage);
     default:
       process.stderr.write(`adapter-lab: unknown command "${command}"\n\n${HELP}`);
       return 2;
   }
 }
 
-function validateCommand(args: readonly string[]): number {
+function validateCommand(argv: readonly string[]): number {
+  // --runs DIR: where `fusion.adapters` finds experiments by name (as train and sweep take it).
+  const at = argv.indexOf('--runs');
+  if (at >= 0 && (argv[at + 1] === undefined || argv[at + 1]!.startsWith('-'))) return usage('--runs needs a folder');
+  const runsDir = at >= 0 ? path.resolve(argv[at + 1]!) : undefined;
+  const args = at >= 0 ? [...argv.slice(0, at), ...argv.slice(at + 2)] : argv;
   const json = args.includes('--json');
   const unknown = args.filter((a) => a.startsWith('-') && a !== '--json' && a !== '--builtin');
   if (unknown.length) return usage(`unknown option ${unknown[0]}`);
@@ -158,7 +176,7 @@ function validateCommand(args: readonly string[]): number {
   let worst = 0;
   const report: unknown[] = [];
   for (const file of files) {
-    const loaded = loadExperimentFile(file);
+    const loaded = loadExperimentFile(file, runsDir);
     const validation = loaded.validation;
     if (!validation || loaded.text === undefined) {
       process.stderr.write(`${'message' in loaded ? loaded.message : ''}\n`);

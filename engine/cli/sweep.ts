@@ -100,7 +100,9 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
   // Failures before the sweep starts (the file, the device, a folder that cannot be resumed or is locked) are events
   // too: error, then a failed end; a new sweep has no folder yet.
   const setupFailed = (message: string): void => emitFailure(eventWriter(events), 'setup-failed', message, { run: typeof resume === 'string' ? path.basename(path.resolve(resume)) : '', started });
-  const loaded = loadExperimentFile(file);
+  // Where the sweep goes, and where a fusion's adapters named by experiment are found.
+  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
+  const loaded = loadExperimentFile(file, runsDir);
   if (!loaded.ok) {
     setupFailed(loaded.message);
     return reportUnloadable(file, loaded);
@@ -112,13 +114,11 @@ export async function sweepCommand(args: readonly string[], usage: (m: string) =
   if (onSlurm) {
     if (workers !== undefined) return usage('--workers runs trials here; a Slurm sweep runs each trial as a task of its job array');
     if (events && !parsed.flags.has('wait')) return usage('--events with --slurm needs --wait: the events are those of the sweep, which --wait follows to its end');
-    const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
     return slurmSweepCommand(file, { experiment, plain: loaded.validation.plain, source: loaded.text, baseDir: path.dirname(path.resolve(file)), runsDir, maxSteps, threads, device, engine: { node: process.execPath, cli: path.resolve(process.argv[1]!) } }, { resume: typeof resume === 'string' ? path.resolve(resume) : undefined, wait: parsed.flags.has('wait'), events, json: parsed.flags.has('json'), intervalMs, started });
   }
   if (parsed.flags.has('wait') || parsed.flags.has('json')) return usage(`--${parsed.flags.has('wait') ? 'wait' : 'json'} is for sweeps on Slurm (--slurm)`);
   // Workers are processes of this same CLI; more than the cores would only contend.
   const workerCount = Math.min(workers ?? 1, os.cpus().length);
-  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const sink = watchStart(sinkFor(events));
   const { signal, dispose } = cancellation();
   try {

@@ -17,12 +17,12 @@ export async function trainCommand(args: readonly string[], usage: (m: string) =
   const started = Date.now();
   // Failures before the run starts (the file, the model, the data, the device) are events too: error, then a failed end.
   const setupFailed = (message: string): void => emitFailure(eventWriter(events), 'setup-failed', message, { run: '', started });
-  const loaded = loadExperimentFile(file);
+  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
+  const loaded = loadExperimentFile(file, runsDir);
   if (!loaded.ok) {
     setupFailed(loaded.message);
     return reportUnloadable(file, loaded);
   }
-  const runsDir = typeof parsed.flags.get('runs') === 'string' ? path.resolve(parsed.flags.get('runs') as string) : defaultRunsDir(file);
   const { signal, dispose } = cancellation();
   try {
     const result = await runTrainJob({ experiment: loaded.validation.experiment!, source: loaded.text, runsDir, maxSteps, stopAfter, threads, checkpointEvery, device, emit: sinkFor(events), signal });

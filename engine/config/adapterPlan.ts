@@ -4,11 +4,41 @@
  * (engine/train/plan.ts) and the editor's parameter counts (validate.ts) both read them
  * here, so the counts the editor shows are the ones a run records.
  */
-import type { AdapterSpec } from '../model/bert';
+import type { AdapterSpec, FusedAdapter, FusionSpec } from '../model/bert';
 import type { BertDims } from '../model/dims';
-import type { TrainingPlan } from '../model/parameters';
+import { adapterParameterCount, type TrainingPlan } from '../model/parameters';
 import { bottleneckSize, type Experiment } from './experiment';
 import { layersOf } from './layers';
+
+/** Layers static AdapterDrop removes: adapters (and with fusion, the fusion layers) are left out there. */
+export function staticDropOf(e: Experiment, layers: number): Set<number> {
+  return e.drop.mode === 'static' ? new Set(layersOf(e.drop.layers, layers)) : new Set<number>();
+}
+
+/**
+ * A fusion's spec from the adapters it fuses (each at the layers it was trained in): fusion
+ * layers wherever one of them is present and static AdapterDrop leaves the layer, at the
+ * sites they share.
+ */
+export function fusionSpecOf(e: Experiment, dims: BertDims, adapters: readonly FusedAdapter[]): FusionSpec {
+  const f = e.fusion;
+  if (!f) throw new Error('fusionSpecOf: the experiment is not a fusion');
+  const dropped = staticDropOf(e, dims.layers);
+  const kept = adapters.map((a) => ({ name: a.name, adapter: { ...a.adapter, layers: a.adapter.layers.filter((l) => !dropped.has(l)) } }));
+  const layers = [...new Set(kept.flatMap((a) => a.adapter.layers))].sort((a, b) => a - b);
+  const sites = (['attention', 'ffn'] as const).filter((s) => kept.every((a) => a.adapter.sites.includes(s)));
+  return { adapters: kept, layers, sites, config: f.config, residualBefore: f.residualBefore, temperature: f.temperature, regularization: f.config === 'dynamic' ? f.regularization : 0, dropout: f.dropout };
+}
+
+/** The fusion part of a counting plan: fusion layers (trained) and the fused adapters' parameters (frozen). */
+export function fusionCountingOf(spec: FusionSpec, hiddenSize: number, shapes: readonly (Parameters<typeof adapterParameterCount>[2] & { readonly shared?: boolean })[]): NonNullable<TrainingPlan['fusion']> {
+  const adapterParameters = spec.adapters.reduce((sum, a, i) => {
+    const per = adapterParameterCount(hiddenSize, a.adapter.size, shapes[i]);
+    const copies = shapes[i]?.shared ? Math.min(1, a.adapter.layers.length) : a.adapter.layers.length;
+    return sum + per * copies * a.adapter.sites.length;
+  }, 0);
+  return { config: spec.config, fusionLayers: spec.layers.length * spec.sites.length, adapterParameters };
+}
 
 /** Layers that hold adapters: `adapter.layers` less the static AdapterDrop layers (none unless `method: adapter`). */
 export function adapterLayersOf(e: Experiment, layers: number): number[] {

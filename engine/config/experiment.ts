@@ -18,6 +18,8 @@ import {
   SHARES,
   DROP_MODES,
   EXECUTORS,
+  FUSION_CONFIGS,
+  type FusionConfigName,
   matchesFormat,
   gridPaths,
   METHODS,
@@ -91,6 +93,8 @@ export interface Experiment {
     readonly depth: number;
     readonly share: Share;
   };
+  /** `method: fusion` only. */
+  readonly fusion?: FusionSettings;
   readonly drop: { readonly layers: LayerSelection; readonly mode: DropMode };
   readonly training: {
     readonly learningRate: number;
@@ -110,6 +114,21 @@ export interface Experiment {
   readonly sweep: { readonly grid: readonly GridAxis[]; readonly seeds: readonly number[]; readonly executor: Executor; readonly slurm: SlurmSettings } | undefined;
   readonly ablation: { readonly spans: 'contiguous' | readonly LayerPart[] };
   readonly runtime: { readonly device: Device; readonly threads: number | undefined };
+}
+
+/** The `fusion` block: what is fused and how. */
+export interface FusionSettings {
+  /** As written: run folders, adapter folders (relative to the file) or experiment names (resolved by config/fusionRefs.ts against a runs folder). */
+  readonly adapters: readonly string[];
+  /** The experiment file's folder, which relative references resolve against. */
+  readonly baseDir: string;
+  readonly config: FusionConfigName;
+  readonly residualBefore: boolean;
+  readonly temperature: boolean;
+  readonly valueInitialized: boolean;
+  readonly regularization: number;
+  /** Undefined: the base model's attention dropout. */
+  readonly dropout: number | undefined;
 }
 
 /** The shape and vocabulary of a BERT declared with `from_scratch`. */
@@ -213,6 +232,7 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
       depth: int(adapter.depth, fill?.depth ?? 1, 1),
       share: oneOf(adapter.share, SHARES, fill?.share ?? 'none'),
     },
+    ...(root.method === 'fusion' ? { fusion: resolveFusion(obj(root.fusion), baseDir) } : {}),
     drop: { layers: selectionOf(drop.layers, ['none'], { kind: 'none' }), mode: oneOf(drop.mode, DROP_MODES, 'static') },
     training: {
       learningRate: num(training.learning_rate, 3e-4, (n) => n > 0),
@@ -231,6 +251,20 @@ export function resolveExperiment(plain: unknown, baseDir: string): Experiment {
     sweep: root.sweep === undefined ? undefined : resolveSweep(obj(root.sweep), seed),
     ablation: { spans: resolveSpans(obj(root.ablation).spans) },
     runtime: { device: oneOf(runtime.device, DEVICES, 'auto'), threads: runtime.threads === undefined ? undefined : int(runtime.threads, 1, 1) },
+  };
+}
+
+function resolveFusion(f: Plain, baseDir: string): FusionSettings {
+  const adapters = Array.isArray(f.adapters) ? f.adapters.map(str).filter((a): a is string => a !== undefined) : [];
+  return {
+    adapters,
+    baseDir: path.resolve(baseDir),
+    config: oneOf(f.config, FUSION_CONFIGS, 'dynamic'),
+    residualBefore: f.residual_before === true,
+    temperature: f.temperature === true,
+    valueInitialized: f.value_initialized !== false,
+    regularization: num(f.regularization, 0.01, (n) => n >= 0),
+    dropout: f.dropout === undefined ? undefined : num(f.dropout, 0.1, (n) => n >= 0 && n < 1),
   };
 }
 
@@ -367,13 +401,17 @@ export function sweepSize(experiment: Experiment): SweepSize {
 
 /**
  * Whether a setting changes what a run of `method` does. Mirrors the rules' `irrelevant-key`
- * checks: `top_k` is read by `top_k` only, `adapter.*` and `drop.*` by `adapter` only, and the
- * frozen-prefix cache does nothing for methods that train the embeddings.
+ * checks: `top_k` is read by `top_k` only, `adapter.*` by `adapter` only, `drop.*` by
+ * `adapter` and `fusion`, `fusion.*` by `fusion`, and the frozen-prefix cache does nothing
+ * for methods that train the embeddings.
  */
 export function settingAppliesTo(dotted: string, method: string): boolean {
   if (dotted === 'top_k') return method === 'top_k';
-  if (dotted.startsWith('adapter.') || dotted.startsWith('drop.')) return method === 'adapter';
-  if (dotted.startsWith('training.prefix_cache.')) return method === 'adapter' || method === 'top_k';
+  if (dotted.startsWith('adapter.')) return method === 'adapter';
+  // Dropping a layer removes its adapters, or with fusion its fusion layers and the adapters they fuse.
+  if (dotted.startsWith('drop.')) return method === 'adapter' || method === 'fusion';
+  if (dotted.startsWith('fusion.')) return method === 'fusion';
+  if (dotted.startsWith('training.prefix_cache.')) return method === 'adapter' || method === 'top_k' || method === 'fusion';
   return true;
 }
 

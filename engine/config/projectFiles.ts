@@ -5,8 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BUILTIN_MODELS, BUILTIN_PREFIX, type BertDims } from '../model/dims';
+import { BUILTIN_MODELS, BUILTIN_ORIGINS, BUILTIN_PREFIX, type BertDims } from '../model/dims';
+import { findShipped } from '../util/shipped';
 import { DEFAULT_SPECIAL_TOKENS } from '../tokenizer/wordpieceTrainer';
+import { vocabularyChecksum } from '../tokenizer/checksum';
+import { builtinVocab } from '../model/builtin';
 
 export type ModelInfo =
   | { readonly ok: true; readonly dims: BertDims; readonly source: 'builtin' | 'folder' | 'scratch'; readonly name: string }
@@ -34,6 +37,7 @@ export class ProjectFiles {
   private readonly data = new Map<string, CacheEntry<DataInfo>>();
   private readonly vocabs = new Map<string, CacheEntry<ReturnType<ProjectFiles['vocab']>>>();
   private readonly labels = new Map<string, CacheEntry<readonly string[] | undefined>>();
+  private readonly checksums = new Map<string, CacheEntry<string | undefined>>();
 
   /** `ref` is `builtin:<name>` or an absolute folder path. */
   model(ref: string): ModelInfo {
@@ -51,6 +55,15 @@ export class ProjectFiles {
     return cached(this.models, ref, stamp, () => readModelFolder(ref));
   }
 
+  /**
+   * The vocabulary fingerprint of a model (`builtin:<name>` or a folder with vocab.txt);
+   * undefined when it cannot be read cheaply (a tokenizer.json-only folder).
+   */
+  vocabularyChecksum(ref: string): string | undefined {
+    const stamp = ref.startsWith(BUILTIN_PREFIX) ? 'builtin' : stampOf(path.join(ref, 'vocab.txt'));
+    return cached(this.checksums, ref, stamp, () => modelVocabularyChecksum(ref));
+  }
+
   /** Format and column names of a data file (absolute path). */
   /** Lines of a vocab.txt and whether it has the tokens a masked-language model needs. */
   vocab(file: string): { readonly ok: true; readonly size: number; readonly missing: readonly string[] } | { readonly ok: false; readonly message: string } {
@@ -64,6 +77,33 @@ export class ProjectFiles {
   /** The distinct values of a label column, in order of first appearance, if the file is small enough to scan. */
   labelValues(file: string, column: string): readonly string[] | undefined {
     return cached(this.labels, file + '\0' + column, stampOf(file), () => scanLabels(file, column, this.dataFile(file)));
+  }
+}
+
+/**
+ * A model's vocabulary fingerprint (tokenizer/checksum.ts): of the built-in vocabulary, or of
+ * a folder's vocab.txt lines; undefined for anything else. Saved adapters record it and
+ * fusions compare it, so both compute it here.
+ */
+export function modelVocabularyChecksum(ref: string): string | undefined {
+  let folder = ref;
+  if (ref.startsWith(BUILTIN_PREFIX)) {
+    const name = ref.slice(BUILTIN_PREFIX.length);
+    const dims = BUILTIN_MODELS[name];
+    const origin = BUILTIN_ORIGINS[name];
+    // The pretrained model and its twin share the shipped folder's vocabulary.
+    const shipped = origin?.kind === 'shipped' ? origin.folder : origin?.vocabFolder;
+    if (!shipped) return dims ? vocabularyChecksum(builtinVocab(dims)) : undefined;
+    const vocab = findShipped(path.join('models', shipped, 'vocab.txt'));
+    if (!vocab) return undefined;
+    folder = path.dirname(vocab);
+  }
+  try {
+    const lines = fs.readFileSync(path.join(folder, 'vocab.txt'), 'utf8').replace(/^\uFEFF/, '').split(/\r\n|\r|\n/);
+    if (lines[lines.length - 1] === '') lines.pop();
+    return vocabularyChecksum(lines);
+  } catch {
+    return undefined;
   }
 }
 

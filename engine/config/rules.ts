@@ -2,7 +2,9 @@
  * Pass two: rules that need more than one key, the model's config.json or the data
  * files. Each rule reports on the exact node a user would change.
  */
+import * as path from 'node:path';
 import type { BertDims } from '../model/dims';
+import { DEFAULT_RUNS_FOLDER, resolveFusedAdapter, type FusedAdapterInfo } from './fusionRefs';
 import type { Experiment } from './experiment';
 import { finding, type Finding, type Fix, type TextRange } from './findings';
 import { layersOf, parseLayerSelection, type LayerPart } from './layers';
@@ -19,11 +21,17 @@ export interface RuleInput {
   readonly files: ProjectFiles;
   /** False for an unsaved document: relative paths cannot be checked. */
   readonly onDisk: boolean;
+  /** Where `fusion.adapters` looks up experiment names; undefined: the default beside the file. */
+  readonly runsDir?: string;
+  /** The experiment file's folder (relative references resolve against it). */
+  readonly baseDir?: string;
 }
 
 export interface RuleOutput {
   readonly findings: Finding[];
   readonly model: ModelInfo | undefined;
+  /** The fused adapters that resolved (`method: fusion`), in the file's order. */
+  readonly fused: readonly FusedAdapterInfo[];
 }
 
 export function checkRules(input: RuleInput): RuleOutput {
@@ -38,7 +46,76 @@ export function checkRules(input: RuleInput): RuleOutput {
     checkAgainstModel(input, model.dims, out);
     checkDrop(input, model.dims, out);
   }
-  return { findings: out, model };
+  const fused = checkFusion(input, model?.ok ? model.dims : undefined, out);
+  return { findings: out, model, fused };
+}
+
+/**
+ * `method: fusion`: a `fusion` block with at least two adapters, each found, trained on a
+ * model of this one's shape, with the same sites as the others and a name of its own.
+ */
+function checkFusion(input: RuleInput, dims: BertDims | undefined, out: Finding[]): FusedAdapterInfo[] {
+  const { root, experiment, files } = input;
+  const methods = effectiveStrings(root, 'method', experiment.method);
+  const block = entryOf(root, 'fusion');
+  if (block && !methods.has('fusion')) out.push(finding('irrelevant-key', `\`fusion\` settings are ignored with \`method: ${experiment.method}\`; they apply to \`method: fusion\``, block.keyRange));
+  if (!methods.has('fusion')) return [];
+  if (!block) {
+    out.push(finding('requires-key', '`method: fusion` needs a `fusion` block with `adapters`: the trained adapters to fuse', entryOf(root, 'method')?.value.range ?? { start: 0, end: 0 }));
+    return [];
+  }
+  const list = nodeAt(root, ['fusion', 'adapters']);
+  if (!list || list.kind !== 'seq') return []; // the schema reports a missing or malformed list
+  const items = list.items.filter((n): n is TreeNode & { kind: 'scalar' } => n.kind === 'scalar' && (typeof n.value === 'string' || typeof n.value === 'number'));
+  if (new Set(items.map((n) => String(n.value))).size < 2) out.push(finding('too-few-adapters', 'A fusion combines at least two adapters: add another to `fusion.adapters`', list.range));
+  if (!input.onDisk) return [];
+  const baseDir = input.baseDir ?? process.cwd();
+  const runsDir = input.runsDir ?? path.join(baseDir, DEFAULT_RUNS_FOLDER);
+  const fused: FusedAdapterInfo[] = [];
+  const byName = new Map<string, string>();
+  for (const node of items) {
+    const ref = String(node.value);
+    const r = resolveFusedAdapter(ref, baseDir, runsDir);
+    if (!r.ok) {
+      out.push(finding(r.code, r.message, node.range));
+      continue;
+    }
+    const a = r.info;
+    const mismatch = fusedMismatch(a, experiment.model, dims, files, fused[0]);
+    if (mismatch) {
+      out.push(finding('adapter-mismatch', `${ref}: ${mismatch}`, node.range));
+      continue;
+    }
+    const seen = byName.get(a.name);
+    if (seen !== undefined) {
+      out.push(finding('adapter-mismatch', `${ref}: its adapter is named "${a.name}", as ${seen} is; fused adapters need distinct names (AdapterHub keys them by name)`, node.range));
+      continue;
+    }
+    byName.set(a.name, ref);
+    fused.push(a);
+  }
+  return fused;
+}
+
+/** Why an adapter cannot join this fusion, or undefined when it can. */
+function fusedMismatch(a: FusedAdapterInfo, modelRef: string, dims: BertDims | undefined, files: ProjectFiles, first: FusedAdapterInfo | undefined): string | undefined {
+  if (a.method !== undefined && a.method !== 'adapter') return `its run trained with \`method: ${a.method}\`, which saves no adapters`;
+  if (a.sites.length === 0) return 'it has no adapters (neither mh_adapter nor output_adapter)';
+  if (dims && a.hiddenSize !== dims.hiddenSize) return `it was trained on a model of hidden size ${a.hiddenSize}; this model's is ${dims.hiddenSize}`;
+  if (dims && a.leaveOut.some((l) => l >= dims.layers)) return `it leaves out layer ${Math.max(...a.leaveOut)}, but this model has layers 0..${dims.layers - 1}`;
+  if (dims && a.modelRef !== undefined && a.modelRef !== modelRef) {
+    const other = files.model(a.modelRef);
+    if (other.ok) {
+      const o = other.dims;
+      for (const [what, x, y] of [['layers', o.layers, dims.layers], ['hidden size', o.hiddenSize, dims.hiddenSize], ['vocabulary size', o.vocabSize, dims.vocabSize]] as const) {
+        if (x !== y) return `it was trained on ${a.modelRef}, whose ${what} is ${x}; this model's is ${y}`;
+      }
+    }
+  }
+  const ours = a.vocabulary !== undefined ? files.vocabularyChecksum(modelRef) : undefined;
+  if (ours !== undefined && a.vocabulary !== ours) return `it was trained with another vocabulary (checksum ${a.vocabulary}; this model's is ${ours}): its token ids would mean other words here`;
+  if (first && [...a.sites].sort().join() !== [...first.sites].sort().join()) return `its sites are [${a.sites.join(', ')}], but ${first.name}'s are [${first.sites.join(', ')}]: fused adapters need the same sites`;
+  return undefined;
 }
 
 /** Values a setting takes across the base file and the sweep grid. */
@@ -103,7 +180,8 @@ function checkMethodKeys({ root, text, experiment }: RuleInput, out: Finding[]):
   }
   for (const key of ['adapter', 'drop'] as const) {
     const e = entryOf(root, key);
-    if (e && !methods.has('adapter')) {
+    // AdapterDrop applies to a fusion too: a dropped layer loses its fusion layers and the adapters they fuse.
+    if (e && !methods.has('adapter') && !(key === 'drop' && methods.has('fusion'))) {
       out.push(finding('irrelevant-key', `\`${key}\` settings are ignored with \`method: ${experiment.method}\`; they apply to \`method: adapter\``, e.keyRange));
     }
   }
@@ -117,7 +195,7 @@ function checkMethodKeys({ root, text, experiment }: RuleInput, out: Finding[]):
   // Full fine-tuning and layer-norm tuning train the embeddings: nothing below them is frozen.
   const training = entryOf(root, 'training');
   const cache = training?.value.kind === 'map' ? entryOf(training.value, 'prefix_cache') : undefined;
-  if (experiment.training.prefixCache.enabled && cache && ![...methods].some((m) => m === 'adapter' || m === 'top_k')) {
+  if (experiment.training.prefixCache.enabled && cache && ![...methods].some((m) => m === 'adapter' || m === 'top_k' || m === 'fusion')) {
     out.push(finding('irrelevant-key', `\`training.prefix_cache\` has no effect with \`method: ${experiment.method}\`: it trains the embeddings, so no layer below the trained ones is frozen`, cache.keyRange));
   }
 }

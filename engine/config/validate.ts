@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { countParameters, type HeadKind, type ParameterCounts } from '../model/parameters';
 import { resolveExperiment, sweepSize, type Experiment, type SweepSize } from './experiment';
 import { finding, hasErrors, type Finding } from './findings';
-import { adapterCountingOf } from './adapterPlan';
+import { adapterCountingOf, fusionCountingOf, fusionSpecOf } from './adapterPlan';
+import { fusedAdapterOf, type FusedAdapterInfo } from './fusionRefs';
 import { ProjectFiles, type ModelInfo } from './projectFiles';
 import { checkRules } from './rules';
 import { checkSchema, plainOf } from './schemaCheck';
@@ -19,6 +20,8 @@ export interface ValidateOptions {
   readonly filePath?: string;
   /** A shared cache of model and data files (the language server keeps one). */
   readonly files?: ProjectFiles;
+  /** The runs folder in which `fusion.adapters` finds experiments by name; default: `.adapter-lab/runs` beside the file. */
+  readonly runsDir?: string;
 }
 
 export interface Validation {
@@ -33,6 +36,8 @@ export interface Validation {
   readonly model: ModelInfo | undefined;
   readonly parameters: ParameterCounts | undefined;
   readonly sweep: SweepSize | undefined;
+  /** `method: fusion`: the adapters `fusion.adapters` resolved to (those that did). */
+  readonly fused: readonly FusedAdapterInfo[];
 }
 
 const defaultFiles = new ProjectFiles();
@@ -52,10 +57,12 @@ export function validateExperiment(text: string, options: ValidateOptions = {}):
   const baseDir = options.filePath ? path.dirname(options.filePath) : process.cwd();
   const experiment = tree.root?.kind === 'map' ? resolveExperiment(plain, baseDir) : undefined;
   let model: ModelInfo | undefined;
+  let fused: readonly FusedAdapterInfo[] = [];
   if (experiment && tree.root && !syntaxBroken) {
-    const rules = checkRules({ root: tree.root, text, experiment, files, onDisk: options.filePath !== undefined });
+    const rules = checkRules({ root: tree.root, text, experiment, files, onDisk: options.filePath !== undefined, baseDir, ...(options.runsDir ? { runsDir: options.runsDir } : {}) });
     findings.push(...rules.findings);
     model = rules.model;
+    fused = rules.fused;
   }
   const sweep = experiment?.sweep ? sweepSize(experiment) : undefined;
   const sweepEntry = tree.root ? entryOf(tree.root, 'sweep') : undefined;
@@ -66,13 +73,16 @@ export function validateExperiment(text: string, options: ValidateOptions = {}):
     const detail = axes ? `${axes} = ${configurations} × ${sweep.seeds} seed${sweep.seeds === 1 ? '' : 's'}` : `${sweep.seeds} seed${sweep.seeds === 1 ? '' : 's'}`;
     findings.push(finding('sweep-size', `The sweep expands to ${sweep.runs} run${sweep.runs === 1 ? '' : 's'} (${detail})`, sweepEntry.keyRange));
   }
-  const parameters = experiment && model?.ok ? parametersOf(experiment, model, files) : undefined;
+  const parameters = experiment && model?.ok ? parametersOf(experiment, model, files, fused) : undefined;
   const kept = applySuppressions(text, findings).sort((a, b) => a.range.start - b.range.start || a.range.end - b.range.end);
-  return { tree, findings: kept, ok: !hasErrors(kept), experiment, plain, model, parameters, sweep };
+  return { tree, findings: kept, ok: !hasErrors(kept), experiment, plain, model, parameters, sweep, fused };
 }
 
-function parametersOf(experiment: Experiment, model: ModelInfo & { ok: true }, files: ProjectFiles): ParameterCounts {
+function parametersOf(experiment: Experiment, model: ModelInfo & { ok: true }, files: ProjectFiles, fused: readonly FusedAdapterInfo[]): ParameterCounts {
+  const dims = model.dims;
+  const fusion = experiment.method === 'fusion' && experiment.fusion ? fusionCountingOf(fusionSpecOf(experiment, dims, fused.map((a) => fusedAdapterOf(a, dims))), dims.hiddenSize, fused.map((a) => ({ ...a.shape, shared: a.shared }))) : undefined;
   return countParameters(model.dims, {
+    ...(fusion ? { fusion } : {}),
     method: experiment.method,
     ...adapterCountingOf(experiment, model.dims),
     topK: experiment.topK ?? 1,

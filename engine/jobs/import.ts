@@ -2,8 +2,9 @@
  * A saved adapter folder as a new run: the experiment is rebuilt from the adapter's config
  * and a base model, the weights are checked against the model the run builds, and a
  * completed run folder (0 steps) is written, so `evaluate`, `predict`, `ablate` and
- * `export` work on it as on a run trained here. Nothing is created until everything has
- * been validated, and a failure while writing removes the half-written folder.
+ * `export` work on it as on a run trained here; a fusion folder likewise (`importFusion`).
+ * Nothing is created until everything has been validated, and a failure while writing
+ * removes the half-written folder.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -16,7 +17,9 @@ import { BUILTIN_PREFIX } from '../model/dims';
 import { loadModel } from '../checkpoint/baseModel';
 import { countParameters, type ParameterCounts } from '../model/parameters';
 import { createRunDir, RUN_FILES, writeAtomic, writeJson, type RunStatusRecord } from '../runs/store';
-import { ADAPTER_FILES, AdapterFolderError, checkAdapterFolder, readAdapterFolder, writeAdapterFolder, type AdapterFolder } from '../checkpoint/adapterFolder';
+import { ADAPTER_FILES, AdapterFolderError, checkAdapterFolder, modelNameOf, readAdapterFolder, readHeadConfig, writeAdapterFolder, type AdapterFolder } from '../checkpoint/adapterFolder';
+import { checkFusionWeights, copyFusedAdapters, FUSION_FILES, headNameOf, readFusedAdapter, readFusionFolder, readFusionHead, writeFusionRun } from '../checkpoint/fusionFolder';
+import { adapterNameFrom } from '../checkpoint/hubNames';
 import { ENGINE_VERSION } from './train';
 import { planRun } from '../train/plan';
 
@@ -153,4 +156,86 @@ function experimentOf(folder: AdapterFolder, modelRef: string, maxLength: number
   const e = resolveExperiment(plainExperiment(folder, modelRef, maxLength, opts), process.cwd());
   // Without --data the run has no data file at all (resolution would make the folder one).
   return opts.data !== undefined ? e : { ...e, task: { ...e.task, train: '', validation: undefined } };
+}
+
+export interface ImportFusionOptions {
+  /** The folder with adapter_fusion_config.json. */
+  readonly fusionDir: string;
+  /** Where the fused adapters' folders are, by name; default: beside the fusion folder, each under its name. */
+  readonly adaptersDir?: string;
+  readonly runsDir: string;
+  /** `builtin:<name>` or a Hugging Face model folder. */
+  readonly model: string;
+  /** A labelled file that serves as the run's validation data. */
+  readonly data?: string;
+  /** The run's name; default: the head's. */
+  readonly name?: string;
+}
+
+export interface ImportFusionResult {
+  readonly runDir: string;
+  readonly experiment: Experiment;
+  readonly parameters: ParameterCounts;
+}
+
+/**
+ * A fusion saved in AdapterHub's layout (`save_all_adapters` / `save_adapter_fusion(…,
+ * with_head=True)`: a fusion folder with adapter_fusion_config.json, its weights and its
+ * head, and each fused adapter in a folder of its own beside it) as a new completed run, so
+ * that `evaluate`, `predict`, `fusion weights|prune` and `export` work on it as on a fusion
+ * trained here. Everything is read and checked before the run folder is created.
+ */
+export function importFusion(opts: ImportFusionOptions): ImportFusionResult {
+  const started = new Date().toISOString();
+  const fusionDir = path.resolve(opts.fusionDir);
+  const folder = readFusionFolder(fusionDir);
+  const model = loadModel(opts.model);
+  if (folder.hiddenSize !== model.dims.hiddenSize) throw new AdapterFolderError(path.join(fusionDir, FUSION_FILES.config), `hidden_size is ${folder.hiddenSize}, but ${model.ref}'s is ${model.dims.hiddenSize}`);
+  const adaptersDir = path.resolve(opts.adaptersDir ?? path.dirname(fusionDir));
+  const fused = folder.adapterNames.map((name) => readFusedAdapter(path.join(adaptersDir, name), model.dims));
+  fused.forEach((a, i) => {
+    if (a.fused.name !== folder.adapterNames[i]) throw new AdapterFolderError(a.folder.dir, `holds adapter "${a.fused.name}", but the fusion names "${folder.adapterNames[i]}" here`);
+  });
+  const headName = headNameOf(fusionDir);
+  const head = readHeadConfig(fusionDir);
+  const name = opts.name ?? headName;
+  const data = opts.data !== undefined ? path.resolve(opts.data) : undefined;
+  if (data !== undefined && !fs.existsSync(data)) throw new AdapterFolderError(data, '--data: no such file');
+  const s = folder.settings;
+  const plain = {
+    name,
+    model: opts.model,
+    task: { kind: head.kind, ...(data ? { train: data, validation: data } : {}), ...(head.kind === 'span' ? {} : { text: ['sentence'], label: 'label' }), max_length: model.dims.maxPositions },
+    method: 'fusion',
+    fusion: { adapters: fused.map((a) => a.folder.dir), config: s.config, residual_before: s.residualBefore, temperature: s.temperature, regularization: s.regularization, ...(s.dropout !== undefined ? { dropout: s.dropout } : {}) },
+  };
+  const resolved = resolveExperiment(plain, process.cwd());
+  const experiment: Experiment = data !== undefined ? resolved : { ...resolved, task: { ...resolved.task, train: '', validation: undefined } };
+  const numLabels = head.kind === 'span' ? 2 : head.numLabels;
+  const plan = planRun(experiment, model.dims, numLabels, model.layerNormEps, fused.map((a) => a.fused));
+  checkFusionWeights(folder, plan.spec.fusion!, model.dims.hiddenSize);
+  const headWeights = readFusionHead(fusionDir, headName);
+  for (const n of plan.trainable.filter((t) => !t.includes('.adapter_fusion_layer.'))) {
+    if (!headWeights.has(n)) throw new AdapterFolderError(fusionDir, `the head has no parameter ${n} (its ${head.kind} head needs it)`);
+  }
+  const parameters = countParameters(model.dims, plan.counting);
+  const labels = head.kind === 'classification' ? LabelMap.fromJSON({ labels: head.labels ?? Array.from({ length: numLabels }, (_, i) => String(i)) }) : undefined;
+
+  const runDir = createRunDir(opts.runsDir, name);
+  try {
+    writeAtomic(path.join(runDir, RUN_FILES.experiment), `# Imported by adapter-lab import from ${fusionDir}; the fusion was not trained here.\n${stringify(plain)}`);
+    writeJson(path.join(runDir, RUN_FILES.config), { experiment, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps: 0, stepsPerEpoch: 0, imported: { from: fusionDir }, fused: fused.map((a) => ({ name: a.fused.name, source: a.folder.dir })) });
+    if (labels) writeJson(path.join(runDir, RUN_FILES.labels), labels.toJSON());
+    copyFusedAdapters(runDir, fused);
+    // Rewritten under the run's head name (the folder may use another) and with the engine's config fields.
+    writeFusionRun(runDir, {
+      fusion: { adapterNames: folder.adapterNames, hiddenSize: folder.hiddenSize, modelName: modelNameOf(model.ref), settings: { ...s, valueInitialized: s.config === 'dynamic' }, weights: folder.weights },
+      head: { name: adapterNameFrom(name), modelRef: model.ref, dims: model.dims, headDropout: model.dropout.hidden, spec: plan.spec, task: head.kind, labels: labels?.labels, weights: headWeights },
+    });
+    writeJson(path.join(runDir, RUN_FILES.status), { status: 'completed', started, ended: new Date().toISOString(), step: 0, pid: process.pid } satisfies RunStatusRecord);
+  } catch (e) {
+    fs.rmSync(runDir, { recursive: true, force: true });
+    throw e;
+  }
+  return { runDir, experiment, parameters };
 }

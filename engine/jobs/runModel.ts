@@ -11,6 +11,8 @@ import { loadModel, type LoadedModel } from '../checkpoint/baseModel';
 import { RUN_FILES } from '../runs/store';
 import type { WeightMap } from '../tensor';
 import { ADAPTER_FILES, readAdapterFolder } from '../checkpoint/adapterFolder';
+import { FUSION_FILES, FUSION_RUN_DIRS, readFusionRun } from '../checkpoint/fusionFolder';
+import { adapterNameFrom } from '../checkpoint/hubNames';
 
 export class RunFolderError extends Error {}
 
@@ -38,6 +40,7 @@ export function loadRun(runDir: string): LoadedRun {
   } catch (e) {
     throw new RunFolderError(`${runDir} is not a run folder: cannot read ${RUN_FILES.config} (${(e as Error).message})`);
   }
+  if (config.plan.spec.fusion) return loadFusionRun(runDir, config);
   const adapterDir = path.join(runDir, RUN_FILES.adapterDir);
   const modelDir = path.join(runDir, RUN_FILES.modelDir);
   // A masked-LM run that trained the whole model saved it as a model folder instead of an adapter folder.
@@ -46,11 +49,27 @@ export function loadRun(runDir: string): LoadedRun {
     return { runDir, experiment: config.experiment, spec: config.plan.spec, trainable: config.plan.trainable, labels: undefined, model, weights: new Map(model.weights) };
   }
   if (!fs.existsSync(path.join(adapterDir, ADAPTER_FILES.config))) throw new RunFolderError(`${runDir} has no trained weights (${RUN_FILES.adapterDir}/${ADAPTER_FILES.config}): the run did not finish`);
-  const labels = fs.existsSync(file(RUN_FILES.labels)) ? LabelMap.fromJSON(JSON.parse(fs.readFileSync(file(RUN_FILES.labels), 'utf8'))) : undefined;
+  const labels = labelsOf(runDir);
   const model = loadModel(config.experiment.model);
   // Validated against the model the run builds: a damaged adapter folder is refused here, by file and field.
   const saved = readAdapterFolder(adapterDir, { dims: model.dims, spec: config.plan.spec, trainable: config.plan.trainable });
   const weights = new Map(model.weights);
   for (const [name, t] of saved.weights) weights.set(name, t);
   return { runDir, experiment: config.experiment, spec: config.plan.spec, trainable: config.plan.trainable, labels, model, weights };
+}
+
+function labelsOf(runDir: string): LabelMap | undefined {
+  const file = path.join(runDir, RUN_FILES.labels);
+  return fs.existsSync(file) ? LabelMap.fromJSON(JSON.parse(fs.readFileSync(file, 'utf8'))) : undefined;
+}
+
+/** A fusion run: its fused adapters (copied into the run), its fusion layers and head (AdapterHub's fusion layout). */
+function loadFusionRun(runDir: string, config: RunConfig): LoadedRun {
+  const fusionDir = path.join(runDir, FUSION_RUN_DIRS.fusion);
+  if (!fs.existsSync(path.join(fusionDir, FUSION_FILES.config))) throw new RunFolderError(`${runDir} has no trained fusion (${FUSION_RUN_DIRS.fusion}/${FUSION_FILES.config}): the run did not finish`);
+  const model = loadModel(config.experiment.model);
+  const saved = readFusionRun(runDir, model.dims, config.plan.spec, adapterNameFrom(config.experiment.name));
+  const weights = new Map(model.weights);
+  for (const [name, t] of saved) weights.set(name, t);
+  return { runDir, experiment: config.experiment, spec: config.plan.spec, trainable: config.plan.trainable, labels: labelsOf(runDir), model, weights };
 }

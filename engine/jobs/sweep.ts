@@ -240,7 +240,7 @@ async function runTrial(trial: Trial, opts: SweepOptions, sweepDir: string, mode
     // An interrupted attempt continues in its own folder from its last checkpoint, so no second folder is left for the trial.
     const result = earlier.kind === 'resume'
       ? await resumeTrainJob(earlier.runDir, common)
-      : await runTrainJob({ ...common, experiment: { ...trial.experiment, name: trialRunName(trial.index) }, source: opts.source, runsDir, maxSteps: opts.maxSteps });
+      : await runTrainJob({ ...common, experiment: { ...trial.experiment, name: trialRunName(trial.index) }, source: opts.source, runsDir, maxSteps: opts.maxSteps, fusionRunsDir: path.dirname(sweepDir) });
     return { ...base, status: result.status, run: path.basename(result.runDir), metrics: result.metrics, trainable: result.parameters.trainable, ...(result.message ? { message: result.message } : {}) };
   } catch (err) {
     return { ...base, status: 'failed', run: undefined, metrics: {}, trainable: undefined, message: (err as Error).message };
@@ -367,7 +367,8 @@ export async function runSweepTrial(sweepDir: string, index: number, opts: Pick<
   const definition = JSON.parse(fs.readFileSync(path.join(sweepDir, SWEEP_FILES.definition), 'utf8')) as { baseDir?: string };
   const source = fs.readFileSync(path.join(sweepDir, SWEEP_FILES.experiment), 'utf8');
   const baseDir = definition.baseDir ?? path.dirname(sweepDir);
-  const validation = validateExperiment(source, { filePath: path.join(baseDir, SWEEP_FILES.experiment) });
+  // A fusion's adapters named by experiment are in the runs folder the sweep is in.
+  const validation = validateExperiment(source, { filePath: path.join(baseDir, SWEEP_FILES.experiment), runsDir: path.dirname(sweepDir) });
   if (!validation.ok || !validation.experiment) throw new Error(`${sweepDir}: the sweep's experiment file no longer validates`);
   const trial = expandSweep(validation.plain, baseDir).find((t) => t.index === index);
   if (!trial) throw new Error(`${sweepDir} has no trial ${index}`);

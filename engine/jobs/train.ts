@@ -17,18 +17,20 @@ import { loadModel, modelSourceOf, type LoadedModel, type ModelSource } from '..
 import { writeHuggingFaceBert } from '../checkpoint/huggingface';
 import { parameterShapes } from '../model/bert';
 import { resolveProvider } from '../runtime/provider';
-import { initAdapters } from '../model/init';
+import { initAdapters, initFusion } from '../model/init';
 import { initHead } from '../tasks';
 import { adapterNameFrom } from '../checkpoint/hubNames';
 import { countParameters, type ParameterCounts } from '../model/parameters';
 import { acquireRunLock } from '../runs/lock';
 import { appendJsonLine, createRunDir, readJsonLines, RUN_FILES, writeJson, writeAtomic, type RunStatusRecord } from '../runs/store';
 import type { FloatTensor } from '../tensor';
-import { adapterSettingsOf, MLM_HEAD_PARTS, writeAdapterFolder } from '../checkpoint/adapterFolder';
+import { adapterSettingsOf, MLM_HEAD_PARTS, modelNameOf, writeAdapterFolder } from '../checkpoint/adapterFolder';
+import { copyFusedAdapters, loadFusedAdapters, readFusedCopies, writeFusionRun, type LoadedFusedAdapter } from '../checkpoint/fusionFolder';
 import { makeBatches } from '../tasks';
 import { frozenPrefixLayers, planRun, withCreatedHead, type RunPlan } from '../train/plan';
 import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from '../train/prefixCache';
 import { RunFolderError } from './runModel';
+import { fusionWeights } from './fusion';
 import { prepareTask, taskTokenizer, type TaskInputs } from '../tasks/index';
 import { CancelledError, untilAborted } from '../train/cancellation';
 import { robustDropGates } from '../train/robustDrop';
@@ -38,6 +40,7 @@ import type { Device } from '../config/schema';
 
 export { ENGINE_VERSION } from '../version';
 import { ENGINE_VERSION } from '../version';
+import { modelVocabularyChecksum } from '../config/projectFiles';
 
 export interface TrainJobOptions {
   readonly experiment: Experiment;
@@ -64,6 +67,8 @@ export interface TrainJobOptions {
   readonly device?: Device;
   /** Frozen-prefix caches shared with other runs of this process (a sweep's trials). */
   readonly prefixCaches?: PrefixCachePool;
+  /** Where `fusion.adapters` finds experiments by name; default `runsDir` (a sweep's trial: the runs folder the sweep is in). */
+  readonly fusionRunsDir?: string;
 }
 
 export const CHECKPOINT_FILE = 'checkpoint.safetensors';
@@ -85,9 +90,13 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   // Setup, before the run folder exists: a failure here throws (the command reports it).
   const model = opts.model ?? loadModel(modelSourceOf(e));
   const task = prepareTask(e, model.tokenizer);
-  const planned = planRun(e, model.dims, task.numLabels, model.layerNormEps);
+  // A fusion reads the adapters it fuses: from where the file names them, or, resuming, from the run's copies.
+  const fused = e.method === 'fusion' && e.fusion ? (opts.resume ? readFusedCopies(opts.resume.runDir, fusedOrderOf(opts.resume.runDir), model.dims) : loadFusedAdapters(e.fusion, opts.fusionRunsDir ?? opts.runsDir, model.dims)) : [];
+  const planned = planRun(e, model.dims, task.numLabels, model.layerNormEps, fused.map((a) => a.fused));
   const weights = new Map(model.weights);
+  for (const a of fused) for (const [name, t] of a.weights) weights.set(name, t);
   initAdapters(weights, planned.spec, e.adapter.initStd, e.training.seed);
+  initFusion(weights, planned.spec, e.fusion?.valueInitialized ?? true, e.training.seed);
   const plan = withCreatedHead(planned, initHead(weights, planned.spec, e.training.seed));
   const parameters = countParameters(model.dims, plan.counting);
 
@@ -102,7 +111,7 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   const runDir = opts.resume ? opts.resume.runDir : createRunDir(opts.runsDir, e.name);
   const lock = acquireRunLock(runDir, opts.resume ? 'resume' : 'train');
   try {
-    return await trainInFolder({ opts, emit, started, runDir, model, task, plan, parameters, weights, totalSteps, stepsPerEpoch, threads, provider, providerNote });
+    return await trainInFolder({ opts, emit, started, runDir, model, task, plan, parameters, weights, totalSteps, stepsPerEpoch, threads, provider, providerNote, fused });
   } finally {
     lock.release();
   }
@@ -124,6 +133,8 @@ interface RunSetup {
   readonly threads: number;
   readonly provider: 'cpu' | 'webgpu' | 'cuda';
   readonly providerNote: string | undefined;
+  /** `method: fusion`: the adapters it fuses, in order. */
+  readonly fused: readonly LoadedFusedAdapter[];
 }
 
 /** The run, once its folder exists: whatever stops it, its status and the end event say how. */
@@ -140,7 +151,8 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
   try {
     if (!opts.resume) {
       writeAtomic(path.join(runDir, RUN_FILES.experiment), opts.source);
-      writeJson(path.join(runDir, RUN_FILES.config), { experiment: e, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps, stepsPerEpoch: s.stepsPerEpoch });
+      writeJson(path.join(runDir, RUN_FILES.config), { experiment: e, plan: { trainable: plan.trainable, spec: plan.spec }, parameters, totalSteps, stepsPerEpoch: s.stepsPerEpoch, ...(s.fused.length ? { fused: s.fused.map((a) => ({ name: a.fused.name, source: a.folder.dir })) } : {}) });
+      copyFusedAdapters(runDir, s.fused);
       writeJson(path.join(runDir, RUN_FILES.environment), { engine: ENGINE_VERSION, onnxruntime: ort.env.versions.common, node: process.version, platform: `${process.platform}-${process.arch}`, provider, threads, model: model.ref, pretrained: model.pretrained });
       if (labelMap) writeJson(path.join(runDir, RUN_FILES.labels), labelMap.toJSON());
     }
@@ -165,7 +177,11 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
   if (s.providerNote) emit({ type: 'log', level: 'info', message: s.providerNote });
   if (e.sweep) emit({ type: 'log', level: 'warning', message: 'this file has a sweep: train runs its base settings once (the grid and seeds are not expanded)' });
   if (!model.pretrained && model.ref.startsWith(BUILTIN_PREFIX)) emit({ type: 'log', level: 'info', message: `${model.ref} is generated from a fixed seed and is not pretrained: its numbers show the engine working, not what a pretrained BERT reaches.` });
-
+  for (const a of s.fused) {
+    if (a.ignored.length) emit({ type: 'log', level: 'warning', message: `adapter ${a.fused.name}: its run also trained ${a.ignored.length} base-model weights (layer norms); the fusion uses the base model's, as AdapterHub does` });
+  }
+  // The key biases cancel in the softmax and are not trained: they are saved as they started.
+  const untrainedFusion = new Map([...weights].filter(([name]) => name.includes('.adapter_fusion_layer.') && !plan.trainable.includes(name)));
   const metrics: Record<string, number> = {};
   const every = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   const signal = opts.signal;
@@ -258,13 +274,21 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
   const abandoned = outcome === 'cancelled' && (trainer === undefined || trainer.busy);
   if (outcome !== 'failed' && trainer && !abandoned) {
     try {
-      await saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit);
+      await saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit, untrainedFusion);
       // A finished run's weights supersede its checkpoint; a cancelled run keeps it to resume.
       if (outcome === 'completed') fs.rmSync(path.join(runDir, CHECKPOINT_FILE), { force: true });
       else checkpointStep = await writeCheckpoint(runDir, trainer, step);
     } catch (err) {
       // A run whose weights could not be written (a full disk, say) has failed, and says so.
       fail('save-failed', `could not save the trained weights: ${(err as Error).message}`);
+    }
+  }
+  // A finished fusion: what it attends to, on the validation data (the paper's Fig. 4), for the panel and fusion-weights.json.
+  if (outcome === 'completed' && plan.spec.fusion && e.task.validation) {
+    try {
+      emit({ type: 'fusion-weights', ...(await fusionWeights(runDir, e.task.validation, { threads, provider })) });
+    } catch (err) {
+      emit({ type: 'log', level: 'warning', message: `could not measure the fusion weights: ${(err as Error).message}` });
     }
   }
   if (abandoned) emit({ type: 'log', level: 'info', message: `stopped after step ${step}; ${checkpointStep !== undefined ? `resume continues from the checkpoint at step ${checkpointStep}` : 'no checkpoint yet: resume starts again from step 0'}` });
@@ -390,9 +414,10 @@ async function evaluate(trainer: TrainerProcess, task: TaskInputs, e: Experiment
   return all;
 }
 
-async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): Promise<void> {
+async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void, untrainedFusion: ReadonlyMap<string, FloatTensor>): Promise<void> {
   const languageAdapter = plan.spec.head.kind === 'mlm' && e.method === 'adapter';
   if (plan.spec.head.kind === 'mlm' && !languageAdapter) return saveLanguageModel(runDir, trainer, plan, e, model, emit);
+  if (plan.spec.fusion && e.fusion) return saveFusion(runDir, await trainer.weights(plan.trainable), plan, e, model, labelMap, emit, untrainedFusion);
   const dir = path.join(runDir, RUN_FILES.adapterDir);
   const weights = new Map(await trainer.weights(plan.trainable));
   // A language adapter (MAD-X) keeps its whole masked-LM head: the parts the run did not train
@@ -410,8 +435,29 @@ async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPla
     weights,
     trainableParameters: parameters.trainable,
     labels: labelMap?.labels,
+    vocabularyChecksum: modelVocabularyChecksum(model.ref),
   });
   emit({ type: 'artifact', kind: 'adapter', path: dir });
+}
+
+/** A fusion run saves its fusion layers and head in AdapterHub's fusion layout (its adapters were copied when it started). */
+function saveFusion(runDir: string, trained: ReadonlyMap<string, FloatTensor>, plan: RunPlan, e: Experiment, model: LoadedModel, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void, untrainedFusion: ReadonlyMap<string, FloatTensor>): void {
+  const fusion = plan.spec.fusion!;
+  const settings = e.fusion!;
+  const fusionWeights = new Map([...untrainedFusion, ...[...trained].filter(([name]) => name.includes('.adapter_fusion_layer.'))]);
+  const head = new Map([...trained].filter(([name]) => !name.includes('.adapter_fusion_layer.')));
+  const dir = writeFusionRun(runDir, {
+    fusion: { adapterNames: fusion.adapters.map((a) => a.name), hiddenSize: model.dims.hiddenSize, modelName: modelNameOf(model.ref), settings: { ...fusion, valueInitialized: settings.valueInitialized }, weights: fusionWeights },
+    head: { name: adapterNameFrom(e.name), modelRef: model.ref, dims: model.dims, headDropout: model.dropout.hidden, spec: plan.spec, task: e.task.kind, labels: labelMap?.labels, weights: head },
+  });
+  emit({ type: 'artifact', kind: 'adapter', path: dir });
+}
+
+/** The order a fusion run fuses its adapters in, as its config.json records it. */
+function fusedOrderOf(runDir: string): string[] {
+  const config = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { fused?: { name: string }[] };
+  if (!config.fused) throw new RunFolderError(`${runDir} is a fusion run without its list of fused adapters`);
+  return config.fused.map((a) => a.name);
 }
 
 /**

@@ -66,8 +66,7 @@ export function adapterOwner(a: AdapterVariantFields & { readonly layers: readon
  * The parameters of one adapter, in a fixed order, with shapes: the inner layer norm, the
  * down projection, the hidden layers, the up projection, the learned scaling.
  */
-export function adapterParameters(variant: AdapterVariant, layer: number, site: AdapterSite, hiddenSize: number, size: number): [string, readonly number[]][] {
-  const p = names.adapter(layer, site);
+export function adapterParameters(variant: AdapterVariant, layer: number, site: AdapterSite, hiddenSize: number, size: number, p: names.AdapterNames = names.adapter(layer, site)): [string, readonly number[]][] {
   const d = hiddenSize;
   const m = size;
   const out: [string, readonly number[]][] = [];

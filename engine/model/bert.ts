@@ -17,6 +17,7 @@ import type { Ops } from '../graph/ops';
 import type { WeightMap } from '../tensor';
 import { adapterOwner, adapterParameters, adapterVariant, INNER_NORM_EPS, type AdapterVariantFields } from './adapterVariant';
 import type { BertDims } from './dims';
+import { fuse, fusionParameters, type FusionLayerSpec } from './fusion';
 import { headShapes, type HeadSpec } from './heads';
 import * as names from './names';
 import type { AdapterSite } from './parameters';
@@ -34,10 +35,31 @@ export interface AdapterSpec extends AdapterVariantFields {
 
 export type { HeadSpec };
 
+/** One adapter of a fusion: frozen, under its own name, at its own layers and sites. */
+export interface FusedAdapter {
+  /** AdapterHub's adapter name; its weights are `names.fusedAdapter(name, …)`. */
+  readonly name: string;
+  /** Its layers are where it is used (a pruned or dropped adapter leaves layers out). */
+  readonly adapter: AdapterSpec;
+}
+
+/**
+ * AdapterFusion (engine/model/fusion.ts): a fusion layer at each of `sites` in each of
+ * `layers`, over the fused adapters present there. A site where none is present is the
+ * plain sub-layer end; where one is, the softmax gives it weight 1.
+ */
+export interface FusionSpec extends FusionLayerSpec {
+  readonly adapters: readonly FusedAdapter[];
+  readonly layers: readonly number[];
+  readonly sites: readonly AdapterSite[];
+}
+
 export interface ModelSpec {
   readonly dims: BertDims;
   readonly layerNormEps: number;
   readonly adapters: AdapterSpec | undefined;
+  /** Fused adapters and their fusion layers (`method: fusion`); then `adapters` is undefined. */
+  readonly fusion?: FusionSpec;
   readonly head: HeadSpec;
 }
 
@@ -47,9 +69,13 @@ export interface BuildOptions {
   /** Adds an input `adapter_gates` [layers × 2] that scales each adapter's branch (1 on, 0 removed). */
   readonly gates?: boolean;
   /** Applies dropout at the given rate (training); called with the value and a site id. */
-  readonly dropout?: (x: Value, site: string, rate: 'hidden' | 'attention') => Value;
+  readonly dropout?: (x: Value, site: string, rate: 'hidden' | 'attention' | number) => Value;
   /** Float precision of the graph (float64 only for gradient checks). */
   readonly dtype?: 'float32' | 'float64';
+  /** A scalar the fusion scores are divided by (the annealed temperature while training); none: 1. */
+  readonly fusionTemperature?: Value;
+  /** Adds an output `fusion_weights.<layer>.<site>` [tokens, N] per fusion layer: each present adapter's softmax weight. */
+  readonly fusionWeights?: boolean;
 }
 
 /**
@@ -143,7 +169,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     return v;
   };
   const linear = (x: Value, p: { weight: string; bias: string }): Value => o.linear(x, w(p.weight), w(p.bias));
-  const drop = (x: Value, site: string, rate: 'hidden' | 'attention'): Value => (options.dropout ? options.dropout(x, site, rate) : x);
+  const drop = (x: Value, site: string, rate: 'hidden' | 'attention' | number): Value => (options.dropout ? options.dropout(x, site, rate) : x);
 
   const inputIds = from === undefined ? o.graph.input('input_ids', 'int64', ['batch', 'sequence']) : undefined;
   const tokenTypeIds = from === undefined ? o.graph.input('token_type_ids', 'int64', ['batch', 'sequence']) : undefined;
@@ -179,16 +205,45 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   /** The adapter's branch s·f(v), times its gate: what the adapter adds. */
   const branchOf = (v: Value, layer: number, site: AdapterSite): Value => {
     const a = spec.adapters!;
-    const p = names.adapter(adapterOwner(a, layer), site);
-    const { innerNorm, depth, scaling } = variant!;
+    let branch = bottleneck(v, a, names.adapter(adapterOwner(a, layer), site));
+    if (gates) branch = o.mul(branch, o.element(gates, layer * 2 + (site === 'attention' ? 0 : 1)));
+    return branch;
+  };
+  /** An adapter's bottleneck s·f(v), without its skip connection. */
+  const bottleneck = (v: Value, a: AdapterSpec, p: names.AdapterNames): Value => {
+    const { innerNorm, depth, scaling } = adapterVariant(a);
     let t = innerNorm === 'layernorm' ? o.layerNorm(v, w(p.norm.weight), w(p.norm.bias), INNER_NORM_EPS) : v;
     t = activation(o, linear(t, p.down), a.nonLinearity);
     for (let k = 0; k < depth - 1; k++) t = activation(o, linear(t, p.hidden(k)), a.nonLinearity);
     let branch = linear(t, p.up);
     if (scaling === 'learned') branch = o.mul(branch, w(p.scaling));
     else if (scaling !== 1) branch = o.mul(branch, o.scalar(scaling, dtype));
-    if (gates) branch = o.mul(branch, o.element(gates, layer * 2 + (site === 'attention' ? 0 : 1)));
     return branch;
+  };
+  const fusion = spec.fusion;
+  const fusionLayers = new Set(fusion?.layers ?? []);
+  /**
+   * The fusion's contribution at a site (what is added to x + h), or undefined where no
+   * fused adapter is present. A gate removes the fusion and its adapters together.
+   */
+  const fusedAt = (h: Value, layer: number, site: AdapterSite): Value | undefined => {
+    if (!fusion || !fusionLayers.has(layer) || !fusion.sites.includes(site)) return undefined;
+    const present = fusion.adapters.filter((f) => f.adapter.layers.includes(layer) && f.adapter.sites.includes(site));
+    if (present.length === 0) return undefined;
+    const z = present.map((f) => bottleneck(h, f.adapter, names.fusedAdapter(f.name, adapterOwner(f.adapter, layer), site)));
+    const p = names.fusion(layer, site);
+    const siteName = `layer${layer}.${site}.fusion`;
+    const fused = fuse(o, h, z, { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
+      residualBefore: fusion.residualBefore,
+      foldQueryKey: !options.trainable.has(p.query.weight) && !options.trainable.has(p.key.weight),
+      temperature: options.fusionTemperature,
+      dropScore: (s, n) => drop(s, `${siteName}.score${n}`, fusion.dropout ?? 'attention'),
+    });
+    if (options.fusionWeights) {
+      const all = present.length === 1 ? fused.weights[0]! : o.apply('Concat', fused.weights, { axis: { int: 1 } }, [{ dtype, shape: ['tokens', present.length] }])[0]!;
+      o.graph.output(all, `fusion_weights.${layer}.${site}`);
+    }
+    return gates ? o.mul(fused.added, o.element(gates, layer * 2 + (site === 'attention' ? 0 : 1))) : fused.added;
   };
   /**
    * A sub-layer's end: its residual add and layer norm around x (the sub-layer's input) and
@@ -196,6 +251,8 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
    */
   const residualNorm = (x: Value, h: Value, layer: number, site: AdapterSite, ln: { readonly weight: string; readonly bias: string }): Value => {
     const norm = (v: Value): Value => o.layerNorm(v, w(ln.weight), w(ln.bias), spec.layerNormEps);
+    const fused = fusedAt(h, layer, site);
+    if (fused) return norm(o.add(x, o.add(h, fused)));
     const a = spec.adapters;
     if (!a || !adapterLayers.has(layer) || !a.sites.includes(site)) return norm(o.add(x, h));
     if (variant!.placement === 'parallel') return norm(o.add(x, o.add(h, branchOf(x, layer, site))));
@@ -262,6 +319,14 @@ export function parameterShapes(spec: ModelSpec): Map<string, readonly number[]>
     // A shared adapter's parameters appear once, under the lowest adapter layer's names.
     if (a && a.layers.includes(i) && adapterOwner(a, i) === i) {
       for (const site of a.sites) for (const [name, shape] of adapterParameters(adapterVariant(a), i, site, d, a.size)) out.set(name, shape);
+    }
+    const f = spec.fusion;
+    if (f && f.layers.includes(i)) {
+      for (const fa of f.adapters) {
+        if (!fa.adapter.layers.includes(i) || adapterOwner(fa.adapter, i) !== i) continue;
+        for (const site of fa.adapter.sites) for (const [name, shape] of adapterParameters(adapterVariant(fa.adapter), i, site, d, fa.adapter.size, names.fusedAdapter(fa.name, i, site))) out.set(name, shape);
+      }
+      for (const site of f.sites) for (const [name, shape] of fusionParameters(f.config, i, site, d)) out.set(name, shape);
     }
   }
   for (const [name, shape] of headShapes(spec.head, d)) out.set(name, shape);

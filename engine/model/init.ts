@@ -7,6 +7,7 @@ import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
 import { Random } from '../util/random';
 import { adapterOwner, adapterVariant } from './adapterVariant';
 import { parameterShapes, type ModelSpec } from './bert';
+import { identityValue } from './fusion';
 import type { BertDims } from './dims';
 import * as names from './names';
 
@@ -48,6 +49,28 @@ export function initAdapters(weights: WeightMap, spec: ModelSpec, initStd: numbe
         weights.set(p.norm.bias, floatTensor([d]));
       }
       if (variant.scaling === 'learned') weights.set(p.scaling, floatTensor([1], Float32Array.of(1)));
+    }
+  }
+}
+
+/**
+ * Adds the fusion layers' weights as AdapterHub initialises them (`init_bert_weights`):
+ * query and key N(0, 0.02²), biases 0; the value at the identity (1 on the diagonal, 1e-6
+ * elsewhere) with `valueInitialized`, else N(0, 0.02²) as well.
+ */
+export function initFusion(weights: WeightMap, spec: ModelSpec, valueInitialized: boolean, seed: number): void {
+  const f = spec.fusion;
+  if (!f) return;
+  const rng = new Random(seed ^ 0xf05e);
+  const d = spec.dims.hiddenSize;
+  for (const layer of f.layers) {
+    for (const site of f.sites) {
+      const p = names.fusion(layer, site);
+      weights.set(p.query.weight, normalTensor([d, d], BERT_INIT_STD, rng, false));
+      weights.set(p.query.bias, floatTensor([d]));
+      weights.set(p.key.weight, normalTensor([d, d], BERT_INIT_STD, rng, false));
+      weights.set(p.key.bias, floatTensor([d]));
+      if (f.config === 'dynamic') weights.set(p.value.weight, valueInitialized ? floatTensor([d, d], identityValue(d)) : normalTensor([d, d], BERT_INIT_STD, rng, false));
     }
   }
 }

@@ -35,7 +35,15 @@ export function layer(i: number) {
  * add and layer norm); the feed-forward adapter in `output`.
  */
 export function adapter(i: number, site: AdapterSite) {
-  const p = `encoder.layer.${i}.${site === 'attention' ? 'attention.output' : 'output'}.adapter`;
+  return adapterAt(`${siteModule(i, site)}.adapter`);
+}
+
+/** The module of layer `i` that holds a site's adapters: the attention output, or the layer's output. */
+function siteModule(i: number, site: AdapterSite): string {
+  return `encoder.layer.${i}.${site === 'attention' ? 'attention.output' : 'output'}`;
+}
+
+function adapterAt(p: string) {
   return {
     down: { weight: `${p}.down.weight`, bias: `${p}.down.bias` },
     up: { weight: `${p}.up.weight`, bias: `${p}.up.bias` },
@@ -45,6 +53,31 @@ export function adapter(i: number, site: AdapterSite) {
     hidden: (k: number) => ({ weight: `${p}.hidden.${k}.weight`, bias: `${p}.hidden.${k}.bias` }),
     /** The learned scaling of the adapter's output (`scaling: learned`): [1]. */
     scaling: `${p}.scaling`,
+  };
+}
+
+export type AdapterNames = ReturnType<typeof adapter>;
+
+/**
+ * A fused adapter of layer `i` at a site (AdapterFusion): the same parts as `adapter`, under
+ * the adapter's own name, so that several adapters sit side by side (AdapterHub's
+ * `adapters.{name}`).
+ */
+export function fusedAdapter(name: string, i: number, site: AdapterSite): AdapterNames {
+  return adapterAt(`${siteModule(i, site)}.adapters.${name}`);
+}
+
+/**
+ * The fusion layer of layer `i` at a site (AdapterHub's `adapter_fusion_layer`, without the
+ * fusion's name, which joins the fused adapters' names): query and key [d, d] with biases,
+ * value [d, d] without one.
+ */
+export function fusion(i: number, site: AdapterSite) {
+  const p = `${siteModule(i, site)}.adapter_fusion_layer`;
+  return {
+    query: { weight: `${p}.query.weight`, bias: `${p}.query.bias` },
+    key: { weight: `${p}.key.weight`, bias: `${p}.key.bias` },
+    value: { weight: `${p}.value.weight` },
   };
 }
 

@@ -5,7 +5,15 @@
  */
 import type { BertDims } from './dims';
 
-export type TrainMethod = 'adapter' | 'full' | 'top_k' | 'layernorm';
+/** AdapterFusion's layer (engine/model/fusion.ts): with a value matrix (`dynamic`) or without (`static`). */
+export type FusionConfig = 'dynamic' | 'static';
+
+/** Parameters of one fusion layer: query and key with biases, and a value without one (dynamic): `3d² + 2d`; static `2d² + 2d`. */
+export function fusionParameterCount(config: FusionConfig, d: number): number {
+  return (config === 'dynamic' ? 3 : 2) * d * d + 2 * d;
+}
+
+export type TrainMethod = 'adapter' | 'full' | 'top_k' | 'layernorm' | 'fusion';
 export type HeadKind = 'classification' | 'regression' | 'span' | 'mlm';
 export type AdapterSite = 'attention' | 'ffn';
 
@@ -91,6 +99,8 @@ export interface TrainingPlan {
   readonly numLabels: number;
   /** Head parts the run drew itself beyond its usual head (a pooler the checkpoint lacks), trained with it. */
   readonly createdHeadParameters?: number;
+  /** `method: fusion`: the fusion layers (trained) and the fused adapters' own parameters (frozen). */
+  readonly fusion?: { readonly config: FusionConfig; readonly fusionLayers: number; readonly adapterParameters: number };
 }
 
 export interface ParameterCounts {
@@ -109,6 +119,10 @@ export interface ParameterCounts {
   readonly head: number;
   /** Pretrained weights that are fine-tuned (full and top_k). */
   readonly fineTuned: number;
+  /** Fusion layers' parameters, trained (`method: fusion`; 0 otherwise): 3d² + 2d per site dynamic, 2d² + 2d static. */
+  readonly fusion: number;
+  /** The fused adapters' parameters, frozen (`method: fusion`; 0 otherwise). */
+  readonly fusedAdapters: number;
   readonly trainable: number;
   /** Trainable parameters as a percentage of the base model. */
   readonly percentOfBase: number;
@@ -142,9 +156,14 @@ export function countParameters(dims: BertDims, plan: TrainingPlan): ParameterCo
     case 'layernorm':
       layerNorms = base.layerNorms + (plan.head === 'mlm' ? 2 * h : 0);
       break;
+    case 'fusion':
+      break;
   }
-  const trainable = adapters + layerNorms + head + fineTuned;
-  return { base: base.total, adapterSize: plan.adapterSize, perAdapter, adapterCount, adapters, layerNorms, head, fineTuned, trainable, percentOfBase: (100 * trainable) / base.total };
+  // The fusion trains its layers and the head only: base model and fused adapters stay frozen.
+  const fusion = plan.method === 'fusion' && plan.fusion ? plan.fusion.fusionLayers * fusionParameterCount(plan.fusion.config, h) : 0;
+  const fusedAdapters = plan.method === 'fusion' && plan.fusion ? plan.fusion.adapterParameters : 0;
+  const trainable = adapters + layerNorms + head + fineTuned + fusion;
+  return { base: base.total, adapterSize: plan.adapterSize, perAdapter, adapterCount, adapters, layerNorms, head, fineTuned, fusion, fusedAdapters, trainable, percentOfBase: (100 * trainable) / base.total };
 }
 
 /** 2,379,264 → "2.38M"; 99,136 → "99.1k". */

@@ -10,7 +10,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { EVENTS_VERSION, type AblationCellEvent, type EventPayload, type JobEvent, type StepEvent, type EvaluationEvent } from '../events';
+import { EVENTS_VERSION, type AblationCellEvent, type EventPayload, type JobEvent, type StepEvent, type EvaluationEvent, type FusionWeightsEvent } from '../events';
 import { readTrialRecords, type TrialRecord } from './trials';
 import { bestValue, slurmTrialViews } from './catalog';
 import { readJsonLines, RUN_FILES, type RunStatusRecord, type SweepStatusRecord } from './store';
@@ -231,11 +231,28 @@ function replayRun(runDir: string, out: EventList): void {
   const s = status.value;
   if (s.status === 'running') return; // still running, or killed: no end to show
   if (s.status !== 'failed' && fs.existsSync(path.join(runDir, RUN_FILES.adapterDir))) out.push({ type: 'artifact', kind: 'adapter', path: path.join(runDir, RUN_FILES.adapterDir) });
+  if (s.status !== 'failed' && fs.existsSync(path.join(runDir, RUN_FILES.fusionDir))) out.push({ type: 'artifact', kind: 'adapter', path: path.join(runDir, RUN_FILES.fusionDir) });
+  const weights = readJson<Partial<FusionWeightsEvent>>(path.join(runDir, RUN_FILES.fusionWeights));
+  if (weights.ok && isFusionWeights(weights.value)) out.push({ type: 'fusion-weights', adapters: weights.value.adapters, weights: weights.value.weights, tokens: weights.value.tokens, data: weights.value.data });
   if (s.status === 'failed' && s.message) out.push({ type: 'error', code: 'engine-error', message: s.message });
   const ended = s.ended ? Date.parse(s.ended) : NaN;
   out.setClock(ended);
   const started = Date.parse(s.started);
   out.push({ type: 'end', status: s.status, run, seconds: Number.isFinite(ended) && Number.isFinite(started) ? (ended - started) / 1000 : 0, steps: typeof s.step === 'number' ? s.step : steps, metrics: finalMetrics });
+}
+
+/** fusion-weights.json as `fusion weights` and a finished fusion run write it; anything else is not replayed. */
+function isFusionWeights(v: Partial<FusionWeightsEvent>): v is Omit<FusionWeightsEvent, 'v' | 'time' | 'type'> {
+  const adapters = v.adapters;
+  return (
+    Array.isArray(adapters) &&
+    adapters.every((a) => typeof a === 'string') &&
+    typeof v.tokens === 'number' &&
+    typeof v.data === 'string' &&
+    typeof v.weights === 'object' &&
+    v.weights !== null &&
+    Object.values(v.weights).every((w) => Array.isArray(w) && w.length === adapters.length && w.every((x) => x === null || typeof x === 'number'))
+  );
 }
 
 interface StoredSweep {

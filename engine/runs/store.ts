@@ -5,6 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { DEFAULT_RUNS_FOLDER } from '../config/fusionRefs';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -55,7 +56,7 @@ export interface SlurmObservation {
 }
 
 export function defaultRunsDir(experimentFile: string): string {
-  return path.join(path.dirname(path.resolve(experimentFile)), '.adapter-lab', 'runs');
+  return path.join(path.dirname(path.resolve(experimentFile)), DEFAULT_RUNS_FOLDER);
 }
 
 /** A new, empty run folder `<name>-<yyyymmdd-hhmmss>[-n]`, created exclusively. */
@@ -153,4 +154,10 @@ export const RUN_FILES = {
   adapterDir: 'adapter',
   /** A masked-LM run's model: a Hugging Face BertForMaskedLM folder. */
   modelDir: 'model',
+  /** A fusion run's fusion and head, in AdapterHub's layout (instead of `adapter/`). */
+  fusionDir: 'fusion',
+  /** A fusion run's fused adapters, one folder each, copied when it starts. */
+  fusedAdaptersDir: 'adapters',
+  /** A fusion run's average fusion weights (the `fusion-weights` event's fields). */
+  fusionWeights: 'fusion-weights.json',
 } as const;

@@ -4,10 +4,12 @@
  * method. The trainable set agrees with engine/model/parameters.ts by construction: tests
  * sum the shapes here and compare with the counting code.
  */
-import { adapterCountingOf, adapterLayersOf, adapterSpecOf } from '../config/adapterPlan';
+import { adapterCountingOf, adapterLayersOf, adapterSpecOf, fusionCountingOf, fusionSpecOf } from '../config/adapterPlan';
 import type { Experiment } from '../config/experiment';
 import { layersOf } from '../config/layers';
-import { parameterShapes, type ModelSpec } from '../model/bert';
+import { parameterShapes, type FusedAdapter, type ModelSpec } from '../model/bert';
+import { adapterVariant } from '../model/adapterVariant';
+import { fusionParameterUsed } from '../model/fusion';
 import type { BertDims } from '../model/dims';
 import type { TrainingPlan } from '../model/parameters';
 import { taskKind } from '../tasks';
@@ -20,7 +22,9 @@ export interface RunPlan {
   readonly counting: TrainingPlan;
 }
 
-export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerNormEps = 1e-12): RunPlan {
+/** `fused`: with `method: fusion`, the adapters to fuse, at the layers they were trained in (engine/jobs/fusion.ts reads them). */
+export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerNormEps = 1e-12, fused: readonly FusedAdapter[] = []): RunPlan {
+  if (e.method === 'fusion' && fused.length === 0) throw new Error('a fusion run needs the adapters it fuses');
   const L = dims.layers;
   const dropped = layersOf(e.drop.layers, L);
   const adapterLayers = adapterLayersOf(e, L);
@@ -30,6 +34,7 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
     dims,
     layerNormEps,
     adapters: adapterSpecOf(e, dims),
+    ...(e.method === 'fusion' ? { fusion: fusionSpecOf(e, dims, fused) } : {}),
     head,
   };
   const all = [...parameterShapes(spec).keys()];
@@ -55,17 +60,27 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
     case 'layernorm':
       trainable = all.filter(isLn);
       break;
+    case 'fusion':
+      // The fusion layers only: base model and fused adapters stay frozen.
+      trainable = all.filter((n) => n.includes('.adapter_fusion_layer.') && fusionParameterUsed(n));
+      break;
   }
   trainable.push(...headNames);
   const counting: TrainingPlan = {
     method: e.method,
     ...adapterCountingOf(e, dims),
     topK: e.topK ?? 1,
+    ...(spec.fusion ? { fusion: fusionCountingOf(spec.fusion, dims.hiddenSize, spec.fusion.adapters.map((a) => fusedShapeOf(a))) } : {}),
     head: head.kind,
     numLabels: head.kind === 'span' ? 2 : head.kind === 'mlm' ? head.vocabSize : head.numLabels,
   };
-  const robustDrop = e.method === 'adapter' && e.drop.mode === 'robust' ? dropped : [];
+  const robustDrop = (e.method === 'adapter' || e.method === 'fusion') && e.drop.mode === 'robust' ? dropped : [];
   return { spec, trainable, robustDrop, counting };
+}
+
+function fusedShapeOf(a: FusedAdapter) {
+  const v = adapterVariant(a.adapter);
+  return { innerNorm: v.innerNorm === 'layernorm', depth: v.depth, learnedScaling: v.scaling === 'learned', shared: v.share === 'all_layers' };
 }
 
 /**

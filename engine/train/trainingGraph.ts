@@ -11,6 +11,7 @@ import { Ops } from '../graph/ops';
 import type { BuildOptions, ModelSpec } from '../model/bert';
 import { buildBertSegment, taskKind } from '../tasks';
 import { DropoutHasher, type DropoutRates } from '../model/dropout';
+import { temperatureAt } from '../model/fusion';
 
 export type { DropoutRates };
 import type { WeightMap } from '../tensor';
@@ -41,6 +42,25 @@ export interface TrainingGraph {
   readonly dropout: boolean;
 }
 
+/**
+ * AdapterFusion's value regulariser, weight·Σ_sites ‖I − W_v‖² over the trained value
+ * matrices (AdapterHub's `get_fusion_regularization_loss`); undefined when there is none.
+ */
+function valueRegularizer(o: Ops, fusion: NonNullable<ModelSpec['fusion']>, params: ReadonlyMap<string, Value>, dtype: 'float32' | 'float64'): Value | undefined {
+  if (fusion.config !== 'dynamic' || fusion.regularization <= 0) return undefined;
+  const values = [...params].filter(([name]) => name.endsWith('.adapter_fusion_layer.value.weight')).map(([, v]) => v);
+  if (values.length === 0) return undefined;
+  const d = values[0]!.shape[0] as number;
+  const eye = new Float64Array(d * d);
+  for (let i = 0; i < d; i++) eye[i * d + i] = 1;
+  const identity = o.graph.initializer('fusion_identity', dtype === 'float64' ? { dtype, shape: [d, d], data: eye } : { dtype, shape: [d, d], data: Float32Array.from(eye) });
+  const terms = values.map((v) => {
+    const diff = o.sub(identity, v);
+    return o.reduceSum(o.mul(diff, diff), [0, 1], false);
+  });
+  return o.mul(terms.reduce((a, b) => o.add(a, b)), o.scalar(fusion.regularization, dtype));
+}
+
 /** Weight decay skips biases and layer norms, as Hugging Face's Trainer does. */
 export function decays(name: string): boolean {
   return !name.endsWith('.bias') && !name.includes('LayerNorm');
@@ -66,16 +86,20 @@ export function buildTrainingGraph(
 ): TrainingGraph {
   const o = new Ops();
   const dtype = options.dtype ?? 'float32';
+  // The 1-based step: the schedule's, and the fusion temperature's.
+  const step = o.graph.input('step', dtype, []);
   const rates = options.dropout;
   const prefix = options.prefix;
-  const seed = rates && (rates.hidden > 0 || rates.attention > 0) ? o.graph.input('dropout_seed', 'int64', []) : undefined;
+  const fusion = spec.fusion;
+  const seed = rates && (rates.hidden > 0 || rates.attention > 0 || (fusion?.dropout ?? 0) > 0) ? o.graph.input('dropout_seed', 'int64', []) : undefined;
   const hasher = seed ? new DropoutHasher(o, seed) : undefined;
   const inPrefix = (site: string): boolean => prefix !== undefined && (site === 'embeddings' || Number(/^layer(\d+)\./.exec(site)?.[1] ?? Infinity) < prefix.layers);
   const bert = buildBertSegment(o, spec, weights, {
     ...options,
     trainable: new Set(trainable),
     from: prefix?.cached ? prefix.layers : undefined,
-    dropout: hasher && rates ? (x, site, kind) => (inPrefix(site) ? x : hasher.apply(x, rates[kind], site)) : undefined,
+    dropout: hasher && rates ? (x, site, kind) => (inPrefix(site) ? x : hasher.apply(x, typeof kind === 'number' ? kind : rates[kind], site)) : undefined,
+    fusionTemperature: fusion?.temperature ? temperatureAt(o, step) : undefined,
   });
   if (!bert.logits) throw new Error('the training graph needs the head');
   const forwardNodes = o.graph.nodes.length;
@@ -85,7 +109,9 @@ export function buildTrainingGraph(
     return v;
   });
 
-  const { loss, labelInput } = taskKind(spec.head.kind).loss(o, bert.logits, spec.head, dtype);
+  const task = taskKind(spec.head.kind).loss(o, bert.logits, spec.head, dtype);
+  const labelInput = task.labelInput;
+  const loss = fusion ? o.add(task.loss, valueRegularizer(o, fusion, bert.params, dtype) ?? o.scalar(0, dtype)) : task.loss;
   const grads = gradients(o, loss, params);
   const differentiated = new Set(o.graph.nodes.slice(forwardNodes).flatMap((n) => n.inputs.filter((i): i is Value => i !== undefined).map((i) => i.name)));
 
@@ -95,7 +121,6 @@ export function buildTrainingGraph(
   const clip = o.min(o.scalar(1, dtype), o.div(o.scalar(opt.maxGradNorm, dtype), o.add(norm, o.scalar(1e-6, dtype))));
 
   // Linear warm-up to the peak rate, then linear decay to zero at the last step.
-  const step = o.graph.input('step', dtype, []);
   const peak = o.scalar(opt.learningRate, dtype);
   const warm = Math.max(0, opt.warmupSteps);
   const decayLength = Math.max(1, opt.totalSteps - warm);

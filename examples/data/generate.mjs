@@ -1,6 +1,6 @@
 // Regenerates the small synthetic data sets the examples use (deterministic).
 // Usage: node examples/data/generate.mjs
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -38,3 +38,22 @@ writeFileSync(join(here, 'sentiment/train.tsv'), sentiment(400));
 writeFileSync(join(here, 'sentiment/dev.tsv'), sentiment(100));
 writeFileSync(join(here, 'paraphrase/train.tsv'), paraphrase(300));
 writeFileSync(join(here, 'paraphrase/dev.tsv'), paraphrase(80));
+
+// A third small task (after the others, so their files stay as they were): the topic of a sentence.
+const topics = {
+  sports: { who: ['the team', 'the striker', 'the coach', 'the runner'], did: ['won the match', 'scored twice', 'lost the final', 'broke the record'] },
+  money: { who: ['the bank', 'the market', 'the company', 'the investor'], did: ['raised prices', 'lost money', 'paid a dividend', 'cut its costs'] },
+  weather: { who: ['the storm', 'the wind', 'the sun', 'the rain'], did: ['hit the coast', 'grew stronger', 'came out at noon', 'fell all night'] },
+};
+function topic(n) {
+  const rows = ['sentence\tlabel'];
+  for (let i = 0; i < n; i++) {
+    const label = pick(Object.keys(topics));
+    rows.push(`${pick(topics[label].who)} ${pick(topics[label].did)}\t${label}`);
+  }
+  return rows.join('\n') + '\n';
+}
+
+mkdirSync(join(here, 'topic'), { recursive: true });
+writeFileSync(join(here, 'topic/train.tsv'), topic(300));
+writeFileSync(join(here, 'topic/dev.tsv'), topic(90));

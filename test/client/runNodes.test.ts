@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import { after, describe, test } from 'node:test';
 import { listRuns, type RunEntry } from '../../engine/runs/catalog';
-import { childrenOf, describeNode, isRegimesFolder, nodeOf, ofExperiment } from '../../client/src/runNodes';
+import { childrenOf, describeNode, hasChildren, isRegimesFolder, nodeOf, ofExperiment } from '../../client/src/runNodes';
 import { Workspace } from '../support/fixtures';
 
 describe('run nodes', () => {
@@ -22,6 +22,27 @@ describe('run nodes', () => {
     const dead: RunEntry = { ...run, status: 'running', pid: 2 ** 22 + 12345 };
     assert.equal(nodeOf(dead).status, 'interrupted');
     assert.equal(nodeOf({ ...dead, pid: process.pid }).status, 'running');
+  });
+
+  test('a fusion run says which adapters it fuses and has their runs as children', () => {
+    for (const name of ['sst-20260101-000000', 'mnli-20260101-000000']) {
+      ws.write(path.join('store', name, 'status.json'), JSON.stringify({ status: 'completed', started: '2026-01-01T00:00:00Z', step: 3 }));
+      ws.write(path.join('store', name, 'config.json'), JSON.stringify({ experiment: { name: name.split('-')[0], method: 'adapter', task: { metric: 'accuracy' } } }));
+    }
+    const fusion = 'fused-20260102-000000';
+    ws.write(path.join('store', fusion, 'status.json'), JSON.stringify({ status: 'completed', started: '2026-01-02T00:00:00Z', step: 3 }));
+    const fused = [
+      { name: 'sst', source: ws.path('store', 'sst-20260101-000000', 'adapter') },
+      { name: 'mnli', source: ws.path('store', 'mnli-20260101-000000', 'adapter') },
+      { name: 'hub', source: ws.path('elsewhere', 'hub-adapter') },
+    ];
+    ws.write(path.join('store', fusion, 'config.json'), JSON.stringify({ experiment: { name: 'fused', method: 'fusion', task: { metric: 'accuracy' }, training: { learningRate: 5e-5, epochs: 10 } }, fused }));
+    const node = nodeOf(listRuns(ws.path('store')).find((e) => e.name === fusion)!);
+    assert.equal(describeNode(node), 'completed · fusion · lr 5e-5 10 ep · fuses sst, mnli, hub');
+    assert.equal(hasChildren(node), true);
+    assert.deepEqual(childrenOf(node).map((c) => [c.entry.name, c.kind]), [['sst-20260101-000000', 'run'], ['mnli-20260101-000000', 'run'], ['hub', 'unreadable']]);
+    const plain = nodeOf(listRuns(ws.path('store')).find((e) => e.name === 'sst-20260101-000000')!);
+    assert.deepEqual([hasChildren(plain), childrenOf(plain)], [false, []]);
   });
 
   test('a drop-regimes folder is a regimes node with its status and its runs as children', () => {

@@ -93,6 +93,29 @@ describe('run panel', () => {
     });
   });
 
+  test('a fusion run: the fusion weights as adapters × layers, and no such chart for other runs', async (t) => {
+    await withPanel(t, 'run', 'fusion', async (p) => {
+      const time = '2026-01-01T00:00:00.000Z';
+      const events: JobEvent[] = [
+        { v: 1, time, type: 'start', job: 'train', run: 'fusion-1', runDir: '/runs/fusion-1', experiment: 'fusion', method: 'fusion', model: 'builtin:tiny-bert', parameters: { trainable: 99458, base: 278080, percentOfBase: 35.8 }, steps: 1, epochs: 1, examples: 16, provider: 'cpu', threads: 1 },
+        { v: 1, time, type: 'step', step: 1, epoch: 1, loss: 0.7, lr: 0.001, gradNorm: 1, examples: 16, tokens: 100, seconds: 0.01 },
+        { v: 1, time, type: 'fusion-weights', adapters: ['sst', 'mnli', XSS], weights: { '0.attention': [0.7, 0.2, 0.1], '0.ffn': [0.5, null, 0.5], '1.attention': [0.1, 0.1, 0.8] }, tokens: 500, data: '/data/dev.tsv' },
+        { v: 1, time, type: 'end', status: 'completed', run: 'fusion-1', seconds: 1, steps: 1, metrics: {} },
+      ];
+      await init(p, 'run', 'fusion', [{ id: '/runs/fusion-1', label: 'fusion', events }]);
+      assert.equal(await p.evaluate<boolean>(`document.querySelector('figure[data-chart="fusion-weights"]').hidden`), false);
+      assert.equal(await pointCount(p, 'fusion-weights'), 8);
+      assert.equal(await count(p, 'figure[data-chart="fusion-weights"] rect.cell'), 8);
+      assert.equal(await count(p, 'figure[data-chart="fusion-weights"] rect.slot'), 1);
+      assert.equal(await p.evaluate<string>(`document.querySelector('figure[data-chart="fusion-weights"] rect[data-adapter="sst"][data-site="0.attention"]').getAttribute('data-value')`), '0.7');
+      await p.screenshot('run-fusion');
+    });
+    await withPanel(t, 'run', 'quickstart', async (p) => {
+      await init(p, 'run', 'quickstart', [run()]);
+      assert.equal(await p.evaluate<boolean>(`document.querySelector('figure[data-chart="fusion-weights"]').hidden`), true);
+    });
+  });
+
   test('live replay in batches ends with the same drawing as one init', async (t) => {
     if (!browser || !server) return t.skip(NO_CHROMIUM);
     const job = run();

@@ -17,6 +17,28 @@ import { parseCsv, readEvents } from './harness';
 
 const ofType = <T extends JobEvent['type']>(events: readonly JobEvent[], type: T) => events.filter((e): e is Extract<JobEvent, { type: T }> => e.type === type);
 
+describe('folding a fusion run', () => {
+  test('its fusion-weights event becomes adapters × sites, in layer order, absent adapters as null', () => {
+    const t = '2026-01-01T00:00:00.000Z';
+    const events: JobEvent[] = [
+      { v: 1, time: t, type: 'start', job: 'train', run: 'f', runDir: '/runs/f', experiment: 'f', method: 'fusion', model: 'builtin:tiny-bert', parameters: { trainable: 10, base: 100, percentOfBase: 10 }, steps: 1, epochs: 1, examples: 1, provider: 'cpu', threads: 1 },
+      { v: 1, time: t, type: 'fusion-weights', adapters: ['a', 'b'], weights: { '1.ffn': [0.25, 0.75], '0.ffn': [1, null], '0.attention': [0.5, 0.5], '10.attention': [0.9, 0.1] }, tokens: 40, data: '/data/dev.tsv' },
+      { v: 1, time: t, type: 'end', status: 'completed', run: 'f', seconds: 1, steps: 1, metrics: {} },
+    ];
+    const run = mainRun(foldJob({ id: 'f', label: 'f', events }))!;
+    assert.deepEqual(run.fusion, {
+      adapters: ['a', 'b'],
+      sites: ['0.attention', '0.ffn', '1.ffn', '10.attention'],
+      cells: [[0.5, 0.5], [1, null], [0.25, 0.75], [0.9, 0.1]],
+      data: '/data/dev.tsv',
+    });
+  });
+  test('a run without one has none', () => {
+    const run = mainRun(foldJob({ id: 'r', label: 'r', events: readEvents('run.jsonl') }))!;
+    assert.equal(run.fusion, undefined);
+  });
+});
+
 describe('folding a training run', () => {
   const events = readEvents('run.jsonl');
   const job = foldJob({ id: 'r', label: 'quickstart', events });

@@ -25,6 +25,23 @@ describe('code lenses and inlay hints', () => {
     );
   });
 
+  test('a fusion: Train Fusion on its block, and the fusion layers beside the frozen adapters in the count', async () => {
+    const hub = (name: string) =>
+      s.ws.write(`hub/${name}/adapter_config.json`, JSON.stringify({ config: { mh_adapter: true, output_adapter: true, reduction_factor: 4, non_linearity: 'gelu', leave_out: [] }, hidden_size: 64, name, adapter_lab: { method: 'adapter', model: 'builtin:tiny-bert', bottleneck_size: 16 } }));
+    hub('a');
+    hub('b');
+    s.ws.write('fusion-data.tsv', 'sentence\tlabel\ngood\t1\nbad\t0\n');
+    const text = 'name: fused\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: fusion-data.tsv\n  text: sentence\n  label: label\nmethod: fusion\nfusion:\n  adapters: [hub/a, hub/b]\n';
+    const uri = fileUri(s.ws.path('lens-fusion.adapter.yaml'));
+    await s.client.open(uri, text);
+    const lenses = await s.client.codeLenses(uri);
+    const train = lenses.find((l) => l.command?.title.startsWith('▶ Train Fusion'))!;
+    assert.deepEqual([train.command!.title, train.command!.command, train.range.start.line], ['▶ Train Fusion (2 adapters)', 'adapterLab.train', positionOf(text, 'fusion:').line]);
+    const count = lenses.find((l) => l.command?.title.startsWith('Trainable'))!;
+    // 8 sites × (3·64² + 2·64) = 99,328 trained, the head 64·2 + 2 + pooler 64·64 + 64; adapters 16 × (2·16·64 + 64 + 16) frozen.
+    assert.match(count.command!.title, /fusion 99\.3k · head [\d,.k]+ · fused adapters 34\.0k frozen$/);
+  });
+
   test('the trainable-parameter lens above method, computed by the engine\'s counting code', async () => {
     const uri = fileUri(s.ws.path('lens-count.adapter.yaml'));
     await s.client.open(uri, VALID_EXPERIMENT);

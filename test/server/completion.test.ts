@@ -49,7 +49,7 @@ describe('completion', () => {
 
   test('enum values after a key', async () => {
     const { items } = await complete('name: x\nmethod: |\n');
-    assert.deepEqual(labels(items), ['adapter', 'full', 'top_k', 'layernorm']);
+    assert.deepEqual(labels(items), ['adapter', 'full', 'top_k', 'layernorm', 'fusion']);
     assert.match(String(items[0]!.documentation), /Bottleneck adapters/);
   });
 
@@ -119,7 +119,7 @@ describe('completion', () => {
   test('completion works in a document that does not parse', async () => {
     const { items, text } = await complete('name: [x\nmethod: |\ntask: {');
     assert.ok(text.length > 0);
-    assert.deepEqual(labels(items), ['adapter', 'full', 'top_k', 'layernorm']);
+    assert.deepEqual(labels(items), ['adapter', 'full', 'top_k', 'layernorm', 'fusion']);
   });
 
   test('positions are computed on the document the server holds after an edit', async () => {
@@ -128,5 +128,18 @@ describe('completion', () => {
     await s.client.change(uri, [{ range: { start: { line: 1, character: 0 }, end: { line: 1, character: 0 } }, text: 'runtime:\n  device: ' }]);
     const items = await s.client.completion(uri, { line: 2, character: 10 });
     assert.deepEqual(labels(items), ['auto', 'cpu', 'webgpu', 'cuda']);
+  });
+
+  test('fusion.adapters: the experiments with a completed run in the runs folder', async () => {
+    const run = (folder: string, status: string) => {
+      s.ws.write(`.adapter-lab/runs/${folder}/status.json`, JSON.stringify({ status }));
+      s.ws.write(`.adapter-lab/runs/${folder}/adapter/adapter_config.json`, '{}');
+    };
+    run('rte-20260101-100000', 'completed');
+    run('rte-20260102-100000', 'completed');
+    run('mnli-20260101-100000', 'failed');
+    run('sst-20260101-100000', 'completed');
+    const { items } = await complete('name: f\nmodel: builtin:tiny-bert\nmethod: fusion\nfusion:\n  adapters:\n    - |\n');
+    assert.deepEqual(labels(items), ['rte', 'sst']);
   });
 });

@@ -32,7 +32,7 @@ const CASES: Case[] = [
   { name: 'string where an integer is expected', source: v('  epochs: 3\n', '  epochs: ⟦"three"⟧\n'), code: 'wrong-type', severity: ERROR, message: /`training.epochs` must be an integer >= 1, found the string "three"/ },
   { name: 'list where a section is expected', source: v('adapter:\n  size: 64\n  sites: [attention, ffn]\n  layers: all\n  non_linearity: gelu\n  init_std: 1.0e-2\n  train_layernorm: true\n', 'adapter: ⟦[64]⟧\n'), code: 'wrong-type', severity: ERROR, message: /`adapter` must be a mapping, found a list/ },
   { name: 'string that is not a boolean', source: v('train_layernorm: true', 'train_layernorm: ⟦yes⟧'), code: 'wrong-type', severity: ERROR, message: /must be `true` or `false`/ },
-  { name: 'value outside an enum', source: v('method: adapter', 'method: ⟦adaptor⟧'), code: 'not-in-enum', severity: ERROR, message: /`method` must be one of `adapter`, `full`, `top_k`, `layernorm`, found "adaptor"; did you mean "adapter"\?/ },
+  { name: 'value outside an enum', source: v('method: adapter', 'method: ⟦adaptor⟧'), code: 'not-in-enum', severity: ERROR, message: /`method` must be one of `adapter`, `full`, `top_k`, `layernorm`, `fusion`, found "adaptor"; did you mean "adapter"\?/ },
   { name: 'list item outside an enum', source: v('sites: [attention, ffn]', 'sites: [attention, ⟦fnn⟧]'), code: 'not-in-enum', severity: ERROR, message: /did you mean "ffn"/ },
   { name: 'fraction where an integer is required', source: v('  size: 64', '  size: ⟦64.5⟧'), code: 'not-integer', severity: ERROR, message: /`adapter.size` must be an integer, found 64.5/ },
   { name: 'adapter size below 1', source: v('  size: 64', '  size: ⟦0⟧'), code: 'out-of-bounds', severity: ERROR, message: /`adapter.size` must be >= 1, found 0/ },

@@ -34,6 +34,20 @@ describe('hover', () => {
     assert.match(text, /2·256·768 \+ 768 \+ 256 = \*\*394,240\*\*/);
   });
 
+  test('on an entry of fusion.adapters: the adapter it resolves to and where it came from', async () => {
+    s.ws.write('.adapter-lab/runs/rte-20260101-100000/status.json', JSON.stringify({ status: 'completed' }));
+    s.ws.write('.adapter-lab/runs/rte-20260101-100000/config.json', '{}');
+    s.ws.write('.adapter-lab/runs/rte-20260101-100000/adapter/adapter_config.json', JSON.stringify({ config: { mh_adapter: true, output_adapter: true, reduction_factor: 4, non_linearity: 'gelu' }, hidden_size: 64, name: 'rte', adapter_lab: { method: 'adapter', model: 'builtin:tiny-bert', bottleneck_size: 16 } }));
+    s.ws.write('hub/sst/adapter_config.json', JSON.stringify({ config: { mh_adapter: true, output_adapter: true, reduction_factor: 4, non_linearity: 'gelu' }, hidden_size: 64, name: 'sst', model_name: 'bert-base-uncased' }));
+    const text = 'name: f\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: t.tsv\n  text: s\n  label: l\nmethod: fusion\nfusion:\n  adapters: [rte, hub/sst]\n';
+    const fusionUri = fileUri(s.ws.path('hover-fusion.adapter.yaml'));
+    await s.client.open(fusionUri, text);
+    const run = markdown(await s.client.hover(fusionUri, positionOf(text, 'rte,', 1)));
+    assert.match(run, /`rte` → adapter \*\*rte\*\* from run `[^`]*rte-20260101-100000`: sites attention, ffn, bottleneck 16, trained on `builtin:tiny-bert`/);
+    const folder = markdown(await s.client.hover(fusionUri, positionOf(text, 'hub/sst', 2)));
+    assert.match(folder, /`hub\/sst` → adapter \*\*sst\*\* from adapter folder `[^`]*hub\/sst`: sites attention, ffn, trained on `bert-base-uncased`/);
+  });
+
   test('on an enum value: what that value means', async () => {
     const h = await s.client.hover(uri, positionOf(VALID_EXPERIMENT, 'method: adapter', 9));
     assert.match(markdown(h), /`adapter`: Bottleneck adapters \(and layer norms, and the head\) are trained/);

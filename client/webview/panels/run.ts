@@ -5,6 +5,7 @@
  * (with the error message) from the end and error events.
  */
 import { createFigure } from '../charts/figure';
+import { drawFusionMap, FUSION_MAP_HEIGHT } from '../charts/fusionMap';
 import { drawLineChart } from '../charts/lineChart';
 import { el, replaceChildren } from '../dom';
 import { formatCount, formatDuration, formatNumber } from '../format';
@@ -20,8 +21,11 @@ export function runPanel(title: TitleSource): Panel {
   const lr = createFigure('lr', 'Learning rate', title);
   const metric = createFigure('metric', 'Validation metric', title);
   const speed = createFigure('throughput', 'Throughput', title);
+  // A fusion run's average fusion weights, adapters × layers (shown for fusion runs only).
+  const fusion = createFigure('fusion-weights', 'Fusion weights', title, FUSION_MAP_HEIGHT);
+  fusion.root.hidden = true;
   const logs = el('ul', { class: 'logs' });
-  const root = el('div', { class: 'panel run-panel' }, header, alert, summary, el('div', { class: 'charts' }, loss.root, lr.root, metric.root, speed.root), logs);
+  const root = el('div', { class: 'panel run-panel' }, header, alert, summary, el('div', { class: 'charts' }, loss.root, lr.root, metric.root, speed.root, fusion.root), logs);
 
   return {
     root,
@@ -47,6 +51,8 @@ export function runPanel(title: TitleSource): Panel {
       const name = run.metric ?? 'metric';
       drawLineChart(metric, [{ label: name, points: evals.map((v) => ({ x: v.step, y: v.value })), markers: true }], { xLabel: 'step', yLabel: `validation ${name}`, empty: 'No evaluation yet' });
       drawLineChart(speed, [{ label: 'tokens/s', points: throughput(run).map((p) => ({ x: p.step, y: p.value })) }], { xLabel: 'step', yLabel: 'tokens/s (smoothed)' });
+      fusion.root.hidden = run.method !== 'fusion';
+      if (run.method === 'fusion') drawFusionMap(fusion, run.fusion);
       replaceChildren(logs, ...run.logs.map((l) => el('li', { class: `log-${l.level}` }, l.message)));
     },
   };

@@ -1,7 +1,7 @@
 /**
- * Code lenses: the actions an experiment file offers (Train, Run sweep (N runs), Run
- * ablation; ids in protocol.ts, implemented by the extension) and the trainable-parameter
- * count above `method`.
+ * Code lenses: the actions an experiment file offers (Train, Train Fusion on a `fusion`
+ * block, Run sweep (N runs), Run ablation; ids in protocol.ts, implemented by the
+ * extension) and the trainable-parameter count above `method`.
  */
 import type { CodeLens } from 'vscode-languageserver';
 import { entryOf, type MapEntry } from '../../../engine/config';
@@ -18,6 +18,9 @@ export function codeLenses(state: DocumentState): CodeLens[] {
   const lenses: CodeLens[] = [];
   const first = root.entries.find((e) => !e.merged) ?? root.entries[0]!;
   lenses.push({ range: at(first), command: { title: '▶ Train', command: Commands.train, arguments: args } });
+  // A fusion trains from its block too: the adapters it names are right there.
+  const fusion = entryOf(root, 'fusion');
+  if (fusion && validation.experiment?.method === 'fusion') lenses.push({ range: at(fusion), command: { title: `▶ Train Fusion (${validation.fused.length} adapters)`, command: Commands.train, arguments: args } });
   const sweep = entryOf(root, 'sweep');
   if (sweep && validation.sweep) {
     const n = validation.sweep.runs;
@@ -35,6 +38,9 @@ export function parameterTitle(p: ParameterCounts): string {
   if (p.adapters) parts.push(`adapters ${formatCount(p.adapters)}`);
   if (p.fineTuned) parts.push(`fine-tuned ${formatCount(p.fineTuned)}`);
   if (p.layerNorms) parts.push(`layer norms ${formatCount(p.layerNorms)}`);
+  if (p.fusion) parts.push(`fusion ${formatCount(p.fusion)}`);
   parts.push(`head ${formatCount(p.head)}`);
+  // The fused adapters are frozen: shown beside the trainable count, not in it.
+  if (p.fusedAdapters) parts.push(`fused adapters ${formatCount(p.fusedAdapters)} frozen`);
   return `Trainable: ${p.trainable.toLocaleString('en-US')} (${p.percentOfBase < 0.01 ? p.percentOfBase.toExponential(1) : p.percentOfBase.toFixed(2)}% of ${formatCount(p.base)}) — ${parts.join(' · ')}`;
 }

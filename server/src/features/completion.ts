@@ -1,11 +1,12 @@
 /**
  * Completion: keys valid at the cursor, enum values, file and folder paths, data columns,
- * sweep grid paths and layer ranges sized to the model.
+ * sweep grid paths, layer ranges sized to the model and the experiments a fusion can name.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionItemKind, InsertTextFormat, type CompletionItem, type Position } from 'vscode-languageserver';
 import { describeSpec, EXPERIMENT_SCHEMA, gridPaths, specAt, specForLocation, type Spec } from '../../../engine/config';
+import { completedExperimentNames, DEFAULT_RUNS_FOLDER } from '../../../engine/config/fusionRefs';
 import { BUILTIN_MODELS, BUILTIN_PREFIX, describeBuiltin } from '../../../engine/model/dims';
 import type { DocumentState } from '../documentState';
 import { cursorContext } from './cursorContext';
@@ -89,6 +90,8 @@ function valueItems(state: DocumentState, spec: Spec, dotted: string, prefix: st
       return numberItems(dotted, spec);
     case 'seeds':
       return [{ label: '5', kind: CompletionItemKind.Value, detail: 'five seeds, as Houlsby et al. re-run' }];
+    case 'stringList':
+      return dotted === 'fusion.adapters' ? fusedAdapterItems(state) : [];
     default:
       return [];
   }
@@ -125,6 +128,13 @@ function layerItems(state: DocumentState, keywords: readonly string[], lower: bo
     items.push({ label: `${Math.floor(L / 2)}..${L - 1}`, kind: CompletionItemKind.Value, detail: 'the upper half' });
   }
   return items;
+}
+
+/** Experiments with a completed run in the runs folder beside the file: what `fusion.adapters` can name. */
+function fusedAdapterItems(state: DocumentState): CompletionItem[] {
+  if (!state.filePath) return [];
+  const runsDir = path.join(path.dirname(state.filePath), DEFAULT_RUNS_FOLDER);
+  return completedExperimentNames(runsDir).map((name) => ({ label: name, kind: CompletionItemKind.Reference, detail: 'its latest completed run' }));
 }
 
 function columnItems(state: DocumentState): CompletionItem[] {

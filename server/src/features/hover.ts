@@ -1,5 +1,7 @@
 /** Hover: what a key means (with the paper's context), what a value means, and parameter counts. */
+import * as path from 'node:path';
 import type { Hover, Position } from 'vscode-languageserver';
+import { DEFAULT_RUNS_FOLDER, resolveFusedAdapter } from '../../../engine/config/fusionRefs';
 import { bottleneckSize, describeSpec, hitAt, specForLocation, type Spec, type TreeNode } from '../../../engine/config';
 import { adapterParameterCount, formatCount } from '../../../engine/model/parameters';
 import type { DocumentState } from '../documentState';
@@ -21,10 +23,30 @@ export function hover(state: DocumentState, position: Position): Hover | null {
   if (spec.paper) parts.push(`*Paper:* ${spec.paper}`);
   const counts = parameterNote(state, dotted, hit.node, spec);
   if (counts) parts.push(counts);
+  const fused = dotted === 'fusion.adapters' ? fusedNote(state, hit.node) : undefined;
+  if (fused) parts.splice(1, 0, fused);
   return {
     contents: { kind: 'markdown', value: parts.join('\n\n') },
     range: { start: document.positionAt(hit.range.start), end: document.positionAt(hit.range.end) },
   };
+}
+
+/** On an entry of `fusion.adapters`: the adapter it resolved to, and where it came from. */
+function fusedNote(state: DocumentState, node: TreeNode | undefined): string | undefined {
+  if (node?.kind !== 'scalar' || (typeof node.value !== 'string' && typeof node.value !== 'number')) return undefined;
+  const dir = fusedDirOf(state, String(node.value));
+  const a = dir ? state.validation.fused.find((f) => f.dir === dir) : undefined;
+  if (!a) return undefined;
+  const where = a.runDir ? `run \`${a.runDir}\`` : `adapter folder \`${a.dir}\``;
+  return `\`${String(node.value)}\` → adapter **${a.name}** from ${where}: sites ${a.sites.join(', ')}${a.size !== undefined ? `, bottleneck ${a.size}` : ''}, trained on \`${a.modelRef ?? a.modelName ?? 'an unnamed model'}\`.`;
+}
+
+/** The adapter folder an entry resolves to (as validation resolved it). */
+function fusedDirOf(state: DocumentState, ref: string): string | undefined {
+  const e = state.validation.experiment;
+  if (!e?.fusion || !state.filePath) return undefined;
+  const r = resolveFusedAdapter(ref, e.fusion.baseDir, path.join(path.dirname(state.filePath), DEFAULT_RUNS_FOLDER));
+  return r.ok ? r.info.dir : undefined;
 }
 
 /** Settings that change the adapters' parameter count: hover shows the count with the model's hidden size. */

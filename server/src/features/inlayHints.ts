@@ -1,7 +1,7 @@
 /** Inlay hints: parameter counts next to the settings that decide them (adapter size, top_k). */
 import { InlayHintKind, type InlayHint, type Range } from 'vscode-languageserver';
 import { nodeAt } from '../../../engine/config';
-import { baseParameterCounts, formatCount } from '../../../engine/model/parameters';
+import { baseParameterCounts, formatCount, fusionParameterCount } from '../../../engine/model/parameters';
 import type { DocumentState } from '../documentState';
 
 export function inlayHints(state: DocumentState, range: Range): InlayHint[] {
@@ -24,6 +24,10 @@ export function inlayHints(state: DocumentState, range: Range): InlayHint[] {
     add(['adapter', 'size'], label);
     // With a preset and no size, the count sits beside the preset that sizes the adapters.
     if (!nodeAt(validation.tree.root, ['adapter', 'size'])) add(['adapter', 'preset'], `m = ${p.adapterSize}: ${label}`);
+  }
+  if (experiment.method === 'fusion' && experiment.fusion) {
+    const sites = p.fusion / fusionParameterCount(experiment.fusion.config, model.dims.hiddenSize);
+    add(['fusion', 'config'], `${formatCount(fusionParameterCount(experiment.fusion.config, model.dims.hiddenSize))} params/site × ${sites} = ${formatCount(p.fusion)}`);
   }
   if (experiment.method === 'top_k') {
     add(['top_k'], `${formatCount(baseParameterCounts(model.dims).perLayer)} params/layer, ${formatCount(p.fineTuned)} fine-tuned`);

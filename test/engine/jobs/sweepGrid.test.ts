@@ -114,11 +114,12 @@ describe('sweep expansion over methods', () => {
   });
 
   test('which settings each method reads', () => {
-    assert.deepEqual(['adapter', 'full', 'top_k', 'layernorm'].map((m) => ['top_k', 'adapter.size', 'drop.mode', 'training.prefix_cache.memory_mb', 'training.epochs'].filter((p) => settingAppliesTo(p, m))), [
+    assert.deepEqual(['adapter', 'full', 'top_k', 'layernorm', 'fusion'].map((m) => ['top_k', 'adapter.size', 'drop.mode', 'fusion.config', 'training.prefix_cache.memory_mb', 'training.epochs'].filter((p) => settingAppliesTo(p, m))), [
       ['adapter.size', 'drop.mode', 'training.prefix_cache.memory_mb', 'training.epochs'],
       ['training.epochs'],
       ['top_k', 'training.prefix_cache.memory_mb', 'training.epochs'],
       ['training.epochs'],
+      ['drop.mode', 'fusion.config', 'training.prefix_cache.memory_mb', 'training.epochs'],
     ]);
   });
 });

@@ -1,0 +1,153 @@
+/**
+ * AdapterFusion's cost, side by side in one run:
+ *
+ * 1. One fusion layer (d = 768, `--tokens` tokens) for N = 1, 2, 4, 8 adapters: the engine's
+ *    exact rewrite (W_v after the weighted sum, W_kᵀQ once per token) against the plain
+ *    formulation as AdapterHub computes it (K_n and V_n per adapter), forward only.
+ * 2. The BERT-base shape (12 layers, 768, FFN 3072) with one adapter per site (m = 64) against
+ *    a fusion of 8 such adapters, and the fusion pruned to 2: a training step and inference.
+ *
+ * Run: npm run build && node out/bench/fusion.bench.js [--threads N] [--steps N] [--batch B] [--seq S] [--tokens T] [--part layer|model|all] [--train no]
+ * Weights are random (the times do not depend on their values).
+ */
+import * as os from 'node:os';
+import type { Value } from '../engine/graph/graph';
+import { Ops } from '../engine/graph/ops';
+import type { AdapterSpec, ModelSpec } from '../engine/model/bert';
+import type { BertDims } from '../engine/model/dims';
+import { fuse } from '../engine/model/fusion';
+import { initAdapters, initFusion, initModel } from '../engine/model/init';
+import { EngineSession, type RunTensor } from '../engine/runtime/session';
+import { initHead } from '../engine/tasks';
+import { floatTensor, type FloatTensor, type WeightMap } from '../engine/tensor';
+import { Trainer, type Batch } from '../engine/train/trainer';
+import { arg } from './args';
+
+const threads = Number(arg('threads', String(os.cpus().length)));
+const steps = Number(arg('steps', '3'));
+const batch = Number(arg('batch', '8'));
+const seq = Number(arg('seq', '128'));
+const tokens = Number(arg('tokens', '1024'));
+const part = arg('part', 'all');
+/** `--train no`: inference only (a training step on the BERT-base shape takes seconds). */
+const withTraining = arg('train', 'yes') !== 'no';
+
+const D = 768;
+
+/** AdapterHub's BertFusion: keys and values per adapter, then the softmax-weighted sum of the values. */
+function plainFuse(o: Ops, h: Value, z: readonly Value[], w: { q: Value; bq: Value; k: Value; bk: Value; v: Value }): Value {
+  const q = o.linear(h, w.q, w.bq);
+  const scores = z.map((zn) => o.reduceSum(o.mul(q, o.linear(zn, w.k, w.bk)), [1], true));
+  const top = scores.reduce((a, b) => o.max(a, b));
+  const e = scores.map((s) => o.exp(o.sub(s, top)));
+  const total = e.reduce((a, b) => o.add(a, b));
+  return z.map((zn, n) => o.mul(o.linear(zn, w.v), o.div(e[n]!, total))).reduce((a, b) => o.add(a, b));
+}
+
+async function timeLayer(n: number, exact: boolean): Promise<number> {
+  const o = new Ops();
+  const h = o.graph.input('h', 'float32', [tokens, D]);
+  const z = Array.from({ length: n }, (_, k) => o.graph.input(`z${k}`, 'float32', [tokens, D]));
+  const mat = (name: string, shape: number[]) => o.graph.floatInitializer(name, floatTensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 7919) % 1000) / 1e5)));
+  const w = { q: mat('q', [D, D]), bq: mat('bq', [D]), k: mat('k', [D, D]), v: mat('v', [D, D]) };
+  // The rewrite has no use for the key bias (it cancels in the softmax): only the plain form reads it.
+  const out = exact ? fuse(o, h, z, { query: { weight: w.q, bias: w.bq }, key: w.k, value: w.v }, { residualBefore: false }).added : plainFuse(o, h, z, { ...w, bk: mat('bk', [D]) });
+  o.graph.output(out, 'out');
+  const session = await EngineSession.create(o.graph.toOnnx(), { threads });
+  const feeds: Record<string, RunTensor> = { h: { data: new Float32Array(tokens * D).fill(0.01), shape: [tokens, D] } };
+  for (let k = 0; k < n; k++) feeds[`z${k}`] = { data: Float32Array.from({ length: tokens * D }, (_, i) => ((i + k * 31) % 97) / 97), shape: [tokens, D] };
+  await session.run(feeds);
+  const runs = 10;
+  const t = performance.now();
+  for (let r = 0; r < runs; r++) await session.run(feeds);
+  await session.release();
+  return (performance.now() - t) / runs / 1000;
+}
+
+const BASE: BertDims = { hiddenSize: 768, layers: 12, heads: 12, intermediateSize: 3072, vocabSize: 30522, maxPositions: 512, typeVocabSize: 2 };
+const ALL_LAYERS = Array.from({ length: BASE.layers }, (_, i) => i);
+const ADAPTER: AdapterSpec = { size: 64, sites: ['attention', 'ffn'], layers: ALL_LAYERS, nonLinearity: 'gelu' };
+
+function batchOf(): Batch {
+  const n = batch * seq;
+  return {
+    inputIds: BigInt64Array.from({ length: n }, (_, i) => BigInt(1 + (i % 1000))),
+    tokenTypeIds: new BigInt64Array(n),
+    attentionMask: new BigInt64Array(n).fill(1n),
+    batchSize: batch,
+    sequenceLength: seq,
+    labels: BigInt64Array.from({ length: batch }, (_, i) => BigInt(i % 2)),
+    tokens: n,
+  };
+}
+
+/** A model with one adapter per site, or a fusion of `fused` adapters (the first `kept` of them present). */
+function modelOf(fused: number, kept = fused): { spec: ModelSpec; weights: WeightMap; trainable: string[] } {
+  const head = { kind: 'classification' as const, numLabels: 2 };
+  if (fused === 0) {
+    const spec: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: ADAPTER, head };
+    const weights = initModel(spec, 1);
+    initAdapters(weights, spec, 1e-2, 1);
+    initHead(weights, spec, 1);
+    return { spec, weights, trainable: [...weights.keys()].filter((n) => n.includes('.adapter.') || n.startsWith('classifier')) };
+  }
+  const adapters = Array.from({ length: fused }, (_, k) => ({ name: `task${k}`, adapter: { ...ADAPTER, layers: k < kept ? ALL_LAYERS : [] } }));
+  const spec: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: undefined, fusion: { adapters, layers: ALL_LAYERS, sites: ['attention', 'ffn'], config: 'dynamic', residualBefore: false, temperature: false, regularization: 0.01, dropout: undefined }, head };
+  const weights = initModel({ ...spec, fusion: undefined }, 1);
+  // Each fused adapter's weights: a one-adapter model's, renamed.
+  for (const a of adapters) {
+    const one: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: ADAPTER, head };
+    const w = new Map<string, FloatTensor>();
+    initAdapters(w, one, 1e-2, 1);
+    for (const [n, t] of w) weights.set(n.replace('.adapter.', `.adapters.${a.name}.`), t);
+  }
+  initFusion(weights, spec, true, 1);
+  initHead(weights, spec, 1);
+  return { spec, weights, trainable: [...weights.keys()].filter((n) => (n.includes('.adapter_fusion_layer.') && !n.endsWith('key.bias')) || n.startsWith('classifier')) };
+}
+
+async function timeModel(fused: number, kept?: number): Promise<{ step: number; inference: number }> {
+  const { spec, weights, trainable } = modelOf(fused, kept);
+  const optimizer = withTraining ? { kind: 'adamw' as const, learningRate: 5e-5, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, totalSteps: 100 } : undefined;
+  // Inference only: every weight a constant, as evaluate and export build the model.
+  const trainer = await Trainer.create(spec, weights, withTraining ? trainable : [], optimizer, { threads, dropout: { hidden: 0.1, attention: 0.1 }, seed: 1 });
+  const b = batchOf();
+  let step = NaN;
+  let t = performance.now();
+  if (withTraining) {
+    await trainer.step(b);
+    t = performance.now();
+    for (let s = 0; s < steps; s++) await trainer.step(b);
+    step = (performance.now() - t) / steps / 1000;
+  }
+  await trainer.logits(b);
+  t = performance.now();
+  for (let s = 0; s < steps; s++) await trainer.logits(b);
+  const inference = (performance.now() - t) / steps / 1000;
+  await trainer.release();
+  return { step, inference };
+}
+
+async function main(): Promise<void> {
+  console.log(`threads ${threads}`);
+  if (part === 'layer' || part === 'all') {
+    console.log(`\nOne fusion layer, d = ${D}, ${tokens} tokens, forward (ms):`);
+    console.log('N   plain (AdapterHub)   exact rewrite   plain / rewrite');
+    for (const n of [1, 2, 4, 8]) {
+      const plain = await timeLayer(n, false);
+      const exact = await timeLayer(n, true);
+      console.log(`${n}   ${(plain * 1000).toFixed(2).padStart(10)}   ${(exact * 1000).toFixed(2).padStart(16)}   ${(plain / exact).toFixed(2).padStart(10)}`);
+    }
+  }
+  if (part === 'model' || part === 'all') {
+    console.log(`\nBERT-base shape, batch ${batch} × ${seq}, seconds (ratio to one adapter per site):`);
+    const single = await timeModel(0);
+    console.log(`single adapter      step ${single.step.toFixed(3)}   inference ${single.inference.toFixed(3)}`);
+    for (const [label, fused, kept] of [['fusion of 8', 8, 8], ['fusion of 8, pruned to 2', 8, 2]] as const) {
+      const r = await timeModel(fused, kept);
+      console.log(`${label.padEnd(26)} step ${r.step.toFixed(3)} (${(r.step / single.step).toFixed(2)}×)   inference ${r.inference.toFixed(3)} (${(r.inference / single.inference).toFixed(2)}×)`);
+    }
+  }
+}
+
+void main();

@@ -1,0 +1,300 @@
+/**
+ * The fusion layer: the engine's exact rewrite (W_v after the weighted sum, W_kᵀQ once per
+ * token) against the plain formulation as AdapterHub computes it, in float64; gradient
+ * checks of both configs; and the whole model's special cases (one adapter with the value
+ * at the identity is the adapter model; zero query weights average the adapters).
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { Ops } from '../../../engine/graph/ops';
+import type { Value } from '../../../engine/graph/graph';
+import { fuse, identityValue } from '../../../engine/model/fusion';
+import { fusionParameterCount } from '../../../engine/model/parameters';
+import { parameterShapes, type ModelSpec } from '../../../engine/model/bert';
+import type { BertDims } from '../../../engine/model/dims';
+import { initAdapters, initFusion, initModel } from '../../../engine/model/init';
+import { Trainer } from '../../../engine/train/trainer';
+import * as names from '../../../engine/model/names';
+import { EngineSession, type RunTensor } from '../../../engine/runtime/session';
+import { buildBert, initHead } from '../../../engine/tasks';
+import type { WeightMap } from '../../../engine/tensor';
+import { floatTensor } from '../../../engine/tensor';
+import { Random } from '../../../engine/util/random';
+import { gradCheck } from '../../support/gradcheck';
+
+const T = 5;
+const D = 6;
+
+/** Row-major [rows, cols] matrices as plain arrays of rows. */
+type Mat = number[][];
+const randMat = (rng: Random, rows: number, cols: number, scale = 1): Mat => Array.from({ length: rows }, () => Array.from({ length: cols }, () => (rng.next() * 2 - 1) * scale));
+const flat = (m: Mat): Float64Array => Float64Array.from(m.flat());
+/** y = x·Wᵀ (+ b), W stored [out, in] as Hugging Face stores it. */
+const linear = (x: Mat, w: Mat, b?: number[]): Mat => x.map((row) => w.map((wo, o) => wo.reduce((s, v, i) => s + v * row[i]!, b ? b[o]! : 0)));
+
+interface Case {
+  readonly h: Mat;
+  readonly z: Mat[];
+  readonly wq: Mat;
+  readonly bq: number[];
+  readonly wk: Mat;
+  readonly bk: number[];
+  readonly wv: Mat | undefined;
+}
+
+function randomCase(seed: number, n: number, dynamic: boolean): Case {
+  const rng = new Random(seed);
+  return {
+    h: randMat(rng, T, D),
+    z: Array.from({ length: n }, () => randMat(rng, T, D)),
+    wq: randMat(rng, D, D, 0.8),
+    bq: randMat(rng, 1, D)[0]!,
+    wk: randMat(rng, D, D, 0.8),
+    // A key bias far from zero: it must cancel in the softmax.
+    bk: randMat(rng, 1, D, 3)[0]!,
+    wv: dynamic ? randMat(rng, D, D) : undefined,
+  };
+}
+
+/**
+ * AdapterHub's BertFusion, literally: Q, K_n and V_n per adapter, scores, softmax over the
+ * adapters, weighted sum of the values; returns what is added to x (h + o, or with
+ * residual_before o alone after h was added to the adapters' outputs).
+ */
+function plainFusion(c: Case, residualBefore: boolean, temperature = 1): Mat {
+  const z = residualBefore ? c.z.map((zn) => zn.map((row, t) => row.map((v, i) => v + c.h[t]![i]!))) : c.z;
+  const q = linear(c.h, c.wq, c.bq);
+  const k = z.map((zn) => linear(zn, c.wk, c.bk));
+  const v = z.map((zn) => (c.wv ? linear(zn, c.wv) : zn));
+  return c.h.map((hrow, t) => {
+    const s = k.map((kn) => kn[t]!.reduce((acc, kv, i) => acc + kv * q[t]![i]!, 0) / temperature);
+    const m = Math.max(...s);
+    const e = s.map((x) => Math.exp(x - m));
+    const total = e.reduce((a, b) => a + b, 0);
+    const o = hrow.map((_, i) => v.reduce((acc, vn, n) => acc + (e[n]! / total) * vn[t]![i]!, 0));
+    return residualBefore ? o : o.map((x, i) => x + hrow[i]!);
+  });
+}
+
+/** The engine's rewrite in a float64 graph; returns h + added (the same quantity as plainFusion). */
+async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number, foldQueryKey = false): Promise<Mat> {
+  const o = new Ops();
+  const input = (name: string, shape: number[]) => o.graph.input(name, 'float64', shape);
+  const h = input('h', [T, D]);
+  const z = c.z.map((_, n) => input(`z${n}`, [T, D]));
+  const weights = { query: { weight: input('wq', [D, D]), bias: input('bq', [D]) }, key: input('wk', [D, D]), value: c.wv ? input('wv', [D, D]) : undefined };
+  const fused = fuse(o, h, z, weights, { residualBefore, foldQueryKey, ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}) });
+  o.graph.output(o.add(h, fused.added), 'out');
+  const session = await EngineSession.create(o.graph.toOnnx());
+  const feeds: Record<string, RunTensor> = { h: { data: flat(c.h), shape: [T, D] }, wq: { data: flat(c.wq), shape: [D, D] }, bq: { data: Float64Array.from(c.bq), shape: [D] }, wk: { data: flat(c.wk), shape: [D, D] } };
+  c.z.forEach((zn, n) => (feeds[`z${n}`] = { data: flat(zn), shape: [T, D] }));
+  if (c.wv) feeds.wv = { data: flat(c.wv), shape: [D, D] };
+  const out = (await session.run(feeds)).out!.data as Float64Array;
+  await session.release();
+  return Array.from({ length: T }, (_, t) => Array.from(out.subarray(t * D, (t + 1) * D)));
+}
+
+const maxDiff = (a: Mat, b: Mat): number => Math.max(...a.flatMap((row, t) => row.map((v, i) => Math.abs(v - b[t]![i]!))));
+
+describe('fusion layer: the exact rewrite equals the plain formulation (float64)', () => {
+  for (const n of [1, 2, 3, 8]) {
+    for (const config of ['dynamic', 'static'] as const) {
+      for (const residualBefore of [false, true]) {
+        test(`N = ${n}, ${config}${residualBefore ? ', residual_before' : ''}`, async () => {
+          const c = randomCase(100 + n, n, config === 'dynamic');
+          const diff = maxDiff(await rewrittenFusion(c, residualBefore), plainFusion(c, residualBefore));
+          assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
+        });
+      }
+    }
+  }
+  test('inference form: W_kᵀ·Q as h·(W_qᵀ·W_k) + b_q·W_k', async () => {
+    for (const n of [1, 8]) {
+      const c = randomCase(300 + n, n, true);
+      const diff = maxDiff(await rewrittenFusion(c, false, undefined, true), plainFusion(c, false));
+      assert.ok(diff < 1e-6, `N = ${n}: max difference ${diff.toExponential(2)}`);
+    }
+  });
+  test('with a temperature the scores are divided by it', async () => {
+    const c = randomCase(7, 4, true);
+    const diff = maxDiff(await rewrittenFusion(c, false, 3.5), plainFusion(c, false, 3.5));
+    assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
+    // And the temperature matters: without it the result differs.
+    assert.ok(maxDiff(plainFusion(c, false, 3.5), plainFusion(c, false)) > 1e-3);
+  });
+  test('with zero query weights and bias, the output is the plain average of the adapters through W_v', async () => {
+    const c = { ...randomCase(11, 5, true), wq: randMat(new Random(1), D, D, 0), bq: new Array<number>(D).fill(0) };
+    const got = await rewrittenFusion(c, false);
+    const mean = c.h.map((_, t) => Array.from({ length: D }, (_, i) => c.z.reduce((s, zn) => s + zn[t]![i]!, 0) / c.z.length));
+    const want = linear(mean, c.wv!).map((row, t) => row.map((v, i) => v + c.h[t]![i]!));
+    assert.ok(maxDiff(got, want) < 1e-9);
+  });
+  test('the parameter count per site is 3d² + 2d dynamic, 2d² + 2d static (d = 768: 1,771,008)', () => {
+    assert.equal(fusionParameterCount('dynamic', 768), 1_771_008);
+    assert.equal(fusionParameterCount('static', 768), 2 * 768 * 768 + 2 * 768);
+  });
+});
+
+describe('fusion layer: gradient checks (float64)', () => {
+  for (const config of ['dynamic', 'static'] as const) {
+    for (const residualBefore of [false, true]) {
+      test(`${config}${residualBefore ? ', residual_before' : ''}: h, the adapters' outputs and every weight`, async () => {
+        const n = 3;
+        const inputs = [
+          { name: 'h', shape: [T, D] },
+          ...Array.from({ length: n }, (_, k) => ({ name: `z${k}`, shape: [T, D] })),
+          { name: 'wq', shape: [D, D] },
+          { name: 'bq', shape: [D] },
+          { name: 'wk', shape: [D, D] },
+          ...(config === 'dynamic' ? [{ name: 'wv', shape: [D, D] }] : []),
+        ];
+        const r = await gradCheck(inputs, (o, v: Value[]) => {
+          const [h, ...rest] = v;
+          const z = rest.slice(0, n);
+          const [wq, bq, wk, wv] = rest.slice(n);
+          return o.add(h!, fuse(o, h!, z, { query: { weight: wq!, bias: bq! }, key: wk!, value: wv }, { residualBefore, temperature: o.scalar(1.7, 'float64') }).added);
+        });
+        assert.ok(r.maxRelError < 1e-6, `max relative error ${r.maxRelError.toExponential(2)}`);
+      });
+    }
+  }
+});
+
+const DIMS: BertDims = { hiddenSize: 8, layers: 2, heads: 2, intermediateSize: 12, vocabSize: 20, maxPositions: 8, typeVocabSize: 2 };
+const FEEDS: Record<string, RunTensor> = {
+  input_ids: { data: BigInt64Array.from([2, 5, 9, 13, 0, 2, 7, 7, 0, 0].map(BigInt)), shape: [2, 5] },
+  token_type_ids: { data: BigInt64Array.from([0, 0, 0, 1, 0, 0, 0, 1, 0, 0].map(BigInt)), shape: [2, 5] },
+  attention_mask: { data: BigInt64Array.from([1, 1, 1, 1, 0, 1, 1, 1, 0, 0].map(BigInt)), shape: [2, 5] },
+};
+
+async function logitsOf(spec: ModelSpec, weights: WeightMap): Promise<Float64Array> {
+  const o = new Ops();
+  const bert = buildBert(o, spec, weights, { trainable: new Set(), dtype: 'float64' });
+  o.graph.output(bert.logits, 'logits');
+  const session = await EngineSession.create(o.graph.toOnnx());
+  const out = (await session.run(FEEDS)).logits!.data as Float64Array;
+  await session.release();
+  return out;
+}
+
+/** A model with Houlsby adapters in both layers, and the same adapters' weights under fused names. */
+function adapterModel(seed: number) {
+  const adapter = { size: 3, sites: ['attention', 'ffn'] as const, layers: [0, 1], nonLinearity: 'gelu' as const };
+  const spec: ModelSpec = { dims: DIMS, layerNormEps: 1e-12, adapters: adapter, head: { kind: 'classification', numLabels: 3 } };
+  const weights = initModel(spec, seed);
+  initAdapters(weights, spec, 0.5, seed);
+  initHead(weights, spec, seed);
+  return { adapter, spec, weights };
+}
+
+/** Copies the adapter weights of `from` to fused adapter `name`'s names. */
+function asFused(weights: WeightMap, from: WeightMap, name: string): void {
+  for (const [k, t] of from) {
+    const m = /^encoder\.layer\.(\d+)\.(attention\.output|output)\.adapter\.(.*)$/.exec(k);
+    if (m) weights.set(`encoder.layer.${m[1]}.${m[2]}.adapters.${name}.${m[3]}`, t);
+  }
+}
+
+function setFusionWeights(weights: WeightMap, layers: readonly number[], rng: Random, opts: { readonly zeroQuery?: boolean; readonly exactIdentity?: boolean } = {}): void {
+  const d = DIMS.hiddenSize;
+  for (const l of layers) {
+    for (const site of ['attention', 'ffn'] as const) {
+      const p = names.fusion(l, site);
+      const rand = (shape: number[], scale: number) => floatTensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => (rng.next() * 2 - 1) * scale));
+      weights.set(p.query.weight, opts.zeroQuery ? floatTensor([d, d]) : rand([d, d], 0.5));
+      weights.set(p.query.bias, opts.zeroQuery ? floatTensor([d]) : rand([d], 0.5));
+      weights.set(p.key.weight, rand([d, d], 0.5));
+      weights.set(p.key.bias, rand([d], 0.5));
+      const eye = identityValue(d);
+      if (opts.exactIdentity) for (let i = 0; i < eye.length; i++) if (i % (d + 1) !== 0) eye[i] = 0;
+      weights.set(p.value.weight, floatTensor([d, d], eye));
+    }
+  }
+}
+
+describe('fusion in the whole model', () => {
+  test('one adapter with the value at the identity: the fused model is the adapter model', async () => {
+    const { adapter, spec, weights } = adapterModel(5);
+    const fusedWeights = new Map([...weights].filter(([k]) => !k.includes('.adapter.')));
+    asFused(fusedWeights, weights, 'only');
+    setFusionWeights(fusedWeights, [0, 1], new Random(3), { exactIdentity: true });
+    const fusedSpec: ModelSpec = { ...spec, adapters: undefined, fusion: { adapters: [{ name: 'only', adapter }], layers: [0, 1], sites: ['attention', 'ffn'], config: 'dynamic', residualBefore: false, temperature: false, regularization: 0.01, dropout: undefined } };
+    const a = await logitsOf(spec, weights);
+    const b = await logitsOf(fusedSpec, fusedWeights);
+    const diff = Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+    assert.ok(diff < 1e-9, `max difference ${diff.toExponential(2)}`);
+    // And the model with no adapter at all differs: the adapter does something here.
+    const plain = await logitsOf({ ...spec, adapters: undefined }, weights);
+    assert.ok(Math.max(...Array.from(a, (v, i) => Math.abs(v - plain[i]!))) > 1e-4);
+  });
+
+  test('fusing two adapters lists both adapters and the fusion layers, and the output depends on both', async () => {
+    const one = adapterModel(5);
+    const two = adapterModel(6);
+    const weights = new Map([...one.weights].filter(([k]) => !k.includes('.adapter.')));
+    asFused(weights, one.weights, 'a');
+    asFused(weights, two.weights, 'b');
+    setFusionWeights(weights, [0, 1], new Random(4));
+    const fusion = { adapters: [{ name: 'a', adapter: one.adapter }, { name: 'b', adapter: two.adapter }], layers: [0, 1], sites: ['attention', 'ffn'] as const, config: 'dynamic' as const, residualBefore: false, temperature: false, regularization: 0.01, dropout: undefined };
+    const spec: ModelSpec = { ...one.spec, adapters: undefined, fusion };
+    const shapes = parameterShapes(spec);
+    assert.ok(shapes.has('encoder.layer.1.output.adapters.b.up.weight'));
+    assert.deepEqual(shapes.get('encoder.layer.0.attention.output.adapter_fusion_layer.value.weight'), [8, 8]);
+    const both = await logitsOf(spec, weights);
+    // Pruned to adapter a only: a different model.
+    const pruned = await logitsOf({ ...spec, fusion: { ...fusion, adapters: [fusion.adapters[0]!] } }, weights);
+    assert.ok(Math.max(...Array.from(both, (v, i) => Math.abs(v - pruned[i]!))) > 1e-5);
+  });
+});
+
+describe('fusion in the training step', () => {
+  const BATCH = {
+    inputIds: FEEDS.input_ids!.data as BigInt64Array,
+    tokenTypeIds: FEEDS.token_type_ids!.data as BigInt64Array,
+    attentionMask: FEEDS.attention_mask!.data as BigInt64Array,
+    batchSize: 2,
+    sequenceLength: 5,
+    labels: BigInt64Array.of(1n, 2n),
+    tokens: 7,
+  };
+  const OPTIMIZER = { kind: 'adamw' as const, learningRate: 1e-3, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, totalSteps: 10 };
+
+  function fusedModel(regularization: number) {
+    const one = adapterModel(5);
+    const two = adapterModel(6);
+    const weights = new Map([...one.weights].filter(([k]) => !k.includes('.adapter.')));
+    asFused(weights, one.weights, 'a');
+    asFused(weights, two.weights, 'b');
+    const fusion = { adapters: [{ name: 'a', adapter: one.adapter }, { name: 'b', adapter: two.adapter }], layers: [0, 1], sites: ['attention', 'ffn'] as const, config: 'dynamic' as const, residualBefore: false, temperature: false, regularization, dropout: undefined };
+    const spec: ModelSpec = { ...one.spec, adapters: undefined, fusion };
+    initFusion(weights, spec, false, 9);
+    const trainable = [...parameterShapes(spec).keys()].filter((n) => (n.includes('.adapter_fusion_layer.') && !n.endsWith('key.bias')) || n.startsWith('classifier.'));
+    return { spec, weights, trainable };
+  }
+
+  test("the loss includes the value regulariser, weight · Σ ‖I − W_v‖²", async () => {
+    const losses: number[] = [];
+    let penalty = 0;
+    for (const weight of [0, 0.5]) {
+      const { spec, weights, trainable } = fusedModel(weight);
+      penalty = 0;
+      for (const [n, t] of weights) if (n.endsWith('adapter_fusion_layer.value.weight')) t.data.forEach((x, i) => (penalty += (x - (i % 9 === 0 ? 1 : 0)) ** 2));
+      const trainer = await Trainer.create(spec, weights, trainable, OPTIMIZER, { threads: 1 });
+      losses.push((await trainer.step(BATCH)).loss);
+      await trainer.release();
+    }
+    assert.ok(penalty > 1, 'the values start away from the identity here');
+    assert.ok(Math.abs(losses[1]! - losses[0]! - 0.5 * penalty) < 1e-3 * penalty, `${losses[1]! - losses[0]!} vs ${0.5 * penalty}`);
+  });
+
+  test('a gate of 0 removes a layer\'s fusion and its adapters (AdapterDrop)', async () => {
+    const { spec, weights, trainable } = fusedModel(0.01);
+    const trainer = await Trainer.create(spec, weights, trainable, undefined, { threads: 1, gates: true });
+    const off = await trainer.logits(BATCH, Float32Array.of(0, 0, 0, 0));
+    const on = await trainer.logits(BATCH, Float32Array.of(1, 1, 1, 1));
+    await trainer.release();
+    const plain = await logitsOf({ ...spec, fusion: undefined }, weights);
+    assert.ok(Math.max(...Array.from(off.data, (v, i) => Math.abs(v - plain[i]!))) < 1e-5);
+    assert.ok(Math.max(...Array.from(on.data, (v, i) => Math.abs(v - plain[i]!))) > 1e-4);
+  });
+});
