@@ -1,60 +1,38 @@
 /**
- * "Create Example Experiment" (the walkthrough's first step): a quickstart experiment on
- * the engine's built-in model with a small generated sentiment data set beside it, so the
- * first run needs no downloads.
+ * "Create Example Experiment" (the walkthrough's first step): the quickstart experiment
+ * (`examples/quickstart.adapter.yaml`: Houlsby adapters on the pretrained built-in
+ * `builtin:english-bert`) with the WordNet noun supersense task it trains on, copied from the
+ * files that ship with the extension, so the first run needs no downloads.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { builtinSentiment } from '../../engine/model/builtin';
+import { findShipped } from '../../engine/util/shipped';
 
 export const EXAMPLE_FILE = 'quickstart.adapter.yaml';
 
-export const EXAMPLE_EXPERIMENT = `# Houlsby adapters on the engine's built-in BERT (small, generated from a fixed seed,
-# not pretrained) and a generated sentiment task: runs in a minute, no downloads.
-name: quickstart
-model: builtin:tiny-bert
-task:
-  kind: classification
-  train: ./data/sentiment/train.tsv
-  validation: ./data/sentiment/dev.tsv
-  text: sentence
-  label: label
-  metric: accuracy
-  max_length: 32
-method: adapter
-adapter:
-  size: 16
-  sites: [attention, ffn]
-  layers: all
-  non_linearity: gelu
-  init_std: 1.0e-2
-  train_layernorm: true
-training:
-  learning_rate: 1.0e-3
-  epochs: 3
-  batch_size: 16
-  warmup: 0.1
-  seed: 42
-runtime:
-  device: cpu
-`;
+/** The task's folder, under `data/` in the extension's examples and in the user's folder. */
+export const EXAMPLE_DATA = 'wordnet-supersense';
 
-function tsv(rows: readonly { sentence: string; label: number }[]): string {
-  return ['sentence\tlabel', ...rows.map((r) => `${r.sentence}\t${r.label}`)].join('\n') + '\n';
+/** What is copied from the shipped task folder: the splits and WordNet's licence, which must travel with them. */
+export const EXAMPLE_DATA_FILES: readonly string[] = ['train.tsv', 'dev.tsv', 'test.tsv', 'LICENSE'];
+
+function shipped(relative: string): string {
+  const file = findShipped(path.join('examples', relative));
+  if (!file) throw new Error(`examples/${relative} is missing from the extension`);
+  return file;
 }
 
 /** Writes the example into `folder` (data files are left alone when present); returns the experiment file. */
 export function writeExample(folder: string): string {
-  const data = path.join(folder, 'data', 'sentiment');
+  const data = path.join(folder, 'data', EXAMPLE_DATA);
   fs.mkdirSync(data, { recursive: true });
-  const write = (file: string, text: string): void => {
-    if (!fs.existsSync(file)) fs.writeFileSync(file, text);
-  };
-  write(path.join(data, 'train.tsv'), tsv(builtinSentiment(400, 1)));
-  write(path.join(data, 'dev.tsv'), tsv(builtinSentiment(100, 2)));
+  for (const name of EXAMPLE_DATA_FILES) {
+    const target = path.join(data, name);
+    if (!fs.existsSync(target)) fs.copyFileSync(shipped(path.join('data', EXAMPLE_DATA, name)), target);
+  }
   const file = path.join(folder, EXAMPLE_FILE);
-  fs.writeFileSync(file, EXAMPLE_EXPERIMENT);
+  fs.copyFileSync(shipped(EXAMPLE_FILE), file);
   return file;
 }
 

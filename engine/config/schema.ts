@@ -251,7 +251,7 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
       target: 'model',
       required: true,
       requiredUnless: 'from_scratch',
-      doc: 'A Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt or tokenizer.json), relative to this file, or a built-in model such as `builtin:tiny-bert`. Required unless `from_scratch` declares a new model.',
+      doc: 'A built-in model, `builtin:english-bert` (a small English BERT pretrained by the engine, shipped with it: the default for real experiments), or a Hugging Face BERT folder (config.json, model.safetensors or pytorch_model.bin, vocab.txt or tokenizer.json), relative to this file. `builtin:english-bert-random` is its unpretrained twin; `builtin:tiny-bert` and `builtin:mini-bert` are random, not pretrained: instant stand-ins for tests. Required unless `from_scratch` declares a new model.',
     },
     task: {
       type: 'object',

@@ -69,6 +69,8 @@ describe('the .vsix', { skip: PACKAGED_PLATFORMS.includes(TARGET) ? false : `onn
     assert.ok(files().some((f) => f.startsWith('syntaxes/') && f.endsWith('.tmLanguage.json')), 'no grammar in syntaxes/');
     assert.ok(has('schemas/adapter-experiment.schema.json'));
     assert.ok(has('examples/quickstart.adapter.yaml'));
+    // What Create Example Experiment copies beside it: the WordNet task and its licence.
+    for (const f of ['train.tsv', 'dev.tsv', 'test.tsv', 'LICENSE']) assert.ok(has(`examples/data/wordnet-supersense/${f}`), f);
   });
 
   test('the webview bundle is inside', (t) => {

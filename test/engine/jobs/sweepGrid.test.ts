@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../../support/lspClient';
 
 const FILE = path.resolve('/projects/glue/baselines.adapter.yaml');
 
-/** examples/baselines.adapter.yaml's shape: every method in one grid, with a list of k and adapter sizes. */
+/** Like examples/baselines.adapter.yaml, every method in one grid, here with a list of k and adapter sizes. */
 const BASELINES = `name: baselines
 model: builtin:mini-bert
 task:
@@ -79,11 +79,12 @@ describe('sweep expansion over methods', () => {
     assert.equal(lens?.command?.title, '▶ Run sweep (14 runs)');
   });
 
-  test('the example file: 4 methods × 4 k × 2 seeds is 7 configurations, 14 runs', () => {
+  test('the example file: 4 methods × 2 k × 2 learning rates is 10 configurations, one seed each', () => {
     const file = path.join(REPO_ROOT, 'examples', 'baselines.adapter.yaml');
     const v = validateExperiment(fs.readFileSync(file, 'utf8'), { filePath: file });
     assert.equal(v.sweep?.runs, expandSweep(v.plain, path.dirname(file)).length);
-    assert.equal(v.sweep?.runs, 14);
+    assert.equal(v.sweep?.runs, 10);
+    assert.equal(v.findings.find((f) => f.code === 'sweep-size')?.message, 'The sweep expands to 10 runs (4 method × 2 top_k × 2 learning_rate = 16 combinations → 10 distinct configurations × 1 seed)');
   });
 
   test('drop.* and the frozen-prefix cache only multiply the methods that read them', () => {

@@ -62,6 +62,22 @@ test('Train on the example experiment writes a completed run to the runs folder'
   const uri = await vscode.commands.executeCommand<vscode.Uri | undefined>('adapterLab.createExample');
   assert.ok(uri, 'the example was created');
   assert.equal(path.dirname(uri.fsPath), folder);
+  // The quickstart: adapters on the pretrained built-in BERT and the WordNet task, copied with its licence.
+  const text = fs.readFileSync(uri.fsPath, 'utf8');
+  assert.match(text, /^model: builtin:english-bert$/m);
+  assert.match(text, /^ {2}train: \.\/data\/wordnet-supersense\/train\.tsv$/m);
+  assert.match(text, /^ {2}validation: \.\/data\/wordnet-supersense\/dev\.tsv$/m);
+  const data = path.join(folder, 'data', 'wordnet-supersense');
+  for (const name of ['train.tsv', 'dev.tsv', 'test.tsv']) assert.match(fs.readFileSync(path.join(data, name), 'utf8'), /^text\tlabel\n.+\tnoun\.\w+\n/, name);
+  assert.match(fs.readFileSync(path.join(data, 'LICENSE'), 'utf8'), /WordNet 3\.0 Copyright 2006 by Princeton University/);
+  // One epoch over the whole task takes minutes: the test trains on its first rows (and
+  // validates on dev rows whose classes those hold).
+  const rows = (name: string): string[] => fs.readFileSync(path.join(data, name), 'utf8').trimEnd().split('\n');
+  const train = rows('train.tsv').slice(0, 201);
+  const classes = new Set(train.slice(1).map((r) => r.split('\t')[1]));
+  const dev = [rows('dev.tsv')[0]!, ...rows('dev.tsv').slice(1).filter((r) => classes.has(r.split('\t')[1])).slice(0, 40)];
+  fs.writeFileSync(path.join(data, 'train.tsv'), train.join('\n') + '\n');
+  fs.writeFileSync(path.join(data, 'dev.tsv'), dev.join('\n') + '\n');
   // The server publishes (empty) diagnostics once it has validated the file; none may be errors.
   await new Promise((r) => setTimeout(r, 1000));
   assert.deepEqual(vscode.languages.getDiagnostics(uri).filter((d) => d.severity === vscode.DiagnosticSeverity.Error).map((d) => d.message), []);
