@@ -28,6 +28,8 @@ export interface CommandContext {
   readonly tree: RunsTreeProvider;
   /** Workspace state: the example the walkthrough created, for its Train step. */
   readonly state: vscode.Memento;
+  /** The extension's folder, where the shipped examples are. */
+  readonly extensionPath: string;
 }
 
 /** Every command id the extension registers (the code lenses carry the first three). */
@@ -75,7 +77,7 @@ function commandList(ctx: CommandContext, c: JobCommands): vscode.Disposable[] {
     reg(CommandIds.revealRun, (arg) => c.reveal(arg)),
     reg(CommandIds.deleteRun, (arg, selection) => c.delete(arg, selection)),
     reg(CommandIds.createExample, async () => {
-      const uri = await createExample();
+      const uri = await createExample(ctx.extensionPath);
       if (uri) await rememberExample(ctx.state, uri);
       return uri;
     }),

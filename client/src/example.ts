@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import { findShipped } from '../../engine/util/shipped';
 
 export const EXAMPLE_FILE = 'quickstart.adapter.yaml';
 
@@ -17,14 +16,13 @@ export const EXAMPLE_DATA = 'wordnet-supersense';
 /** What is copied from the shipped task folder: the splits and WordNet's licence, which must travel with them. */
 export const EXAMPLE_DATA_FILES: readonly string[] = ['train.tsv', 'dev.tsv', 'test.tsv', 'LICENSE'];
 
-function shipped(relative: string): string {
-  const file = findShipped(path.join('examples', relative));
-  if (!file) throw new Error(`examples/${relative} is missing from the extension`);
-  return file;
-}
-
-/** Writes the example into `folder` (data files are left alone when present); returns the experiment file. */
-export function writeExample(folder: string): string {
+/** Writes the example from the extension's `examples/` into `folder` (data files are left alone when present); returns the experiment file. */
+export function writeExample(folder: string, extensionRoot: string): string {
+  const shipped = (relative: string): string => {
+    const file = path.join(extensionRoot, 'examples', relative);
+    if (!fs.existsSync(file)) throw new Error(`examples/${relative} is missing from the extension`);
+    return file;
+  };
   const data = path.join(folder, 'data', EXAMPLE_DATA);
   fs.mkdirSync(data, { recursive: true });
   for (const name of EXAMPLE_DATA_FILES) {
@@ -36,7 +34,7 @@ export function writeExample(folder: string): string {
   return file;
 }
 
-export async function createExample(): Promise<vscode.Uri | undefined> {
+export async function createExample(extensionRoot: string): Promise<vscode.Uri | undefined> {
   let folder = vscode.workspace.workspaceFolders?.find((f) => f.uri.scheme === 'file')?.uri.fsPath;
   if (!folder) {
     const picked = await vscode.window.showOpenDialog({ canSelectFolders: true, canSelectFiles: false, openLabel: 'Create Example Here' });
@@ -50,7 +48,7 @@ export async function createExample(): Promise<vscode.Uri | undefined> {
     if (choice === 'Open It') return show(vscode.Uri.file(existing));
   }
   try {
-    return show(vscode.Uri.file(writeExample(folder)));
+    return show(vscode.Uri.file(writeExample(folder, extensionRoot)));
   } catch (e) {
     void vscode.window.showErrorMessage(`Could not write the example: ${(e as Error).message}`);
     return undefined;

@@ -40,7 +40,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const tree = new RunsTreeProvider(runsDir);
   const panels = new PanelHost(context.extensionUri, jobs, runsDir);
   const view = vscode.window.createTreeView(RUNS_VIEW, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
-  const commands = registerCommands({ jobs, panels, tree, state: context.workspaceState });
+  const commands = registerCommands({ jobs, panels, tree, state: context.workspaceState, extensionPath: context.extensionPath });
   // On a cluster's login node (sbatch on the PATH): Run Sweep on Slurm, and Slurm sweeps of the store followed while they run.
   const slurm = sbatchFound();
   void vscode.commands.executeCommand('setContext', 'adapterLab.slurmAvailable', slurm);
