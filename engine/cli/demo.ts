@@ -3,7 +3,7 @@
  * pretrained model and a real English task, with no files of the user's. Adapters, full
  * fine-tuning and layer-norm-only training of `builtin:english-bert` on WordNet supersense
  * classification side by side, and the same adapters on its unpretrained twin, to show
- * what pretraining buys. Sized to finish in about three minutes on two cores: a slice of
+ * what pretraining buys. Sized to finish in under three minutes on two cores (92 s measured): a slice of
  * the task's training and dev files, two epochs.
  */
 import * as fs from 'node:fs';
