@@ -26,13 +26,10 @@ import {
   SHARES,
   SITES,
   TASK_KINDS,
-  type AdapterInputName,
   type DropMode,
-  type InnerNorm,
   type Method,
   type Metric,
   type NonLinearity,
-  type Placement,
   type Scaling,
   type Share,
   type Site,
@@ -75,20 +72,11 @@ export class AdapterFolderError extends Error {
 /** What a saved adapter records about how it was trained: enough to rebuild its model. */
 export interface AdapterSettings {
   readonly method: Method;
-  readonly adapter: {
+  /** The experiment's adapter settings, resolved against the model (the preset already applied). */
+  readonly adapter: Omit<Experiment['adapter'], 'preset' | 'size' | 'layers'> & {
     readonly size: number;
-    readonly sites: readonly Site[];
     /** Layers selected for adapters, before static AdapterDrop removes `drop.layers`. */
     readonly layers: readonly number[];
-    readonly nonLinearity: NonLinearity;
-    readonly initStd: number;
-    readonly trainLayerNorm: boolean;
-    readonly placement: Placement;
-    readonly input: AdapterInputName;
-    readonly scaling: Scaling;
-    readonly innerNorm: InnerNorm;
-    readonly depth: number;
-    readonly share: Share;
     /** AdapterHub's reduction factor when the size came from one (written back as it was). */
     readonly reductionFactor: number | undefined;
     /** AdapterHub's `init_weights` (how the weights started; no effect on loading). */

@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const require = createRequire(import.meta.url);
 const out = (p) => require(join(root, 'out', p));
-const { openSafetensors, readSafetensors } = out('engine/checkpoint/safetensors.js');
+const { openSafetensors } = out('engine/checkpoint/safetensors.js');
 const { writeHuggingFaceBert } = out('engine/checkpoint/huggingface.js');
 const { loadModel } = out('engine/checkpoint/baseModel.js');
 const { evaluateMaskedLm } = out('engine/jobs/evaluateModel.js');
@@ -55,9 +55,14 @@ if (status.status === 'completed' && existsSync(join(runDir, 'model', 'config.js
   weights = loadModel(join(runDir, 'model')).weights;
   releasedStep = status.step;
 } else {
-  const checkpoint = readSafetensors(join(runDir, 'checkpoint.safetensors'));
-  weights = new Map([...checkpoint].filter(([name]) => !name.startsWith('adam_')));
-  releasedStep = Number(openSafetensors(join(runDir, 'checkpoint.safetensors')).metadata?.step);
+  // One read of the checkpoint: its parameters (not Adam's moments) and the step in its metadata.
+  const checkpoint = openSafetensors(join(runDir, 'checkpoint.safetensors'));
+  try {
+    weights = checkpoint.readAll((t) => !t.name.startsWith('adam_'));
+    releasedStep = Number(checkpoint.metadata?.step);
+  } finally {
+    checkpoint.close();
+  }
 }
 // A stretch stopped mid-way redoes the steps after its last checkpoint: the later record of a step is the one the model kept.
 const byStep = new Map(steps.filter((r) => r.step <= releasedStep).map((r) => [r.step, r]));
