@@ -7,12 +7,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUILTIN_MODELS, BUILTIN_ORIGINS, BUILTIN_PREFIX, type BertDims } from '../model/dims';
 import { findShipped } from '../util/shipped';
+import { openSafetensors } from '../checkpoint/safetensors';
 import { DEFAULT_SPECIAL_TOKENS } from '../tokenizer/wordpieceTrainer';
 import { vocabularyChecksum } from '../tokenizer/checksum';
 import { builtinVocab } from '../model/builtin';
 
 export type ModelInfo =
-  | { readonly ok: true; readonly dims: BertDims; readonly source: 'builtin' | 'folder' | 'scratch'; readonly name: string }
+  | {
+      readonly ok: true;
+      readonly dims: BertDims;
+      readonly source: 'builtin' | 'folder' | 'scratch';
+      readonly name: string;
+      /** Whether the weights hold a pooler: a masked-LM checkpoint has none, and a run whose head needs one draws and trains it. */
+      readonly hasPooler: boolean;
+    }
   | { readonly ok: false; readonly code: 'missing-file' | 'bad-model'; readonly message: string };
 
 /** `text`: running text, one document per line (masked-LM tasks). */
@@ -48,7 +56,13 @@ export class ProjectFiles {
         const known = Object.keys(BUILTIN_MODELS).map((n) => BUILTIN_PREFIX + n).join(', ');
         return { ok: false, code: 'bad-model', message: `Unknown built-in model "${name}"; built-in models are ${known}` };
       }
-      return { ok: true, dims, source: 'builtin', name };
+      // As checkpoint/baseModel.ts builds them: the shipped model is what its file holds (a
+      // masked-LM checkpoint: none); a shipped model's twin is drawn as for pretraining (none);
+      // the other generated models carry a pooler.
+      const origin = BUILTIN_ORIGINS[name];
+      const shipped = origin?.kind === 'shipped' ? findShipped(path.join('models', origin.folder, 'model.safetensors')) : undefined;
+      const hasPooler = origin?.kind === 'shipped' ? shipped !== undefined && safetensorsHasPooler(shipped) : origin?.vocabFolder === undefined;
+      return { ok: true, dims, source: 'builtin', name, hasPooler };
     }
     const configPath = path.join(ref, 'config.json');
     const stamp = stampOf(configPath) + '|' + stampOf(path.join(ref, 'model.safetensors')) + '|' + stampOf(path.join(ref, 'pytorch_model.bin')) + '|' + stampOf(path.join(ref, 'vocab.txt')) + '|' + stampOf(path.join(ref, 'tokenizer.json'));
@@ -153,7 +167,35 @@ function readModelFolder(folder: string): ModelInfo {
   if (!fs.existsSync(path.join(folder, 'vocab.txt')) && !fs.existsSync(path.join(folder, 'tokenizer.json'))) {
     return { ok: false, code: 'bad-model', message: 'No vocab.txt or tokenizer.json in the model folder' };
   }
-  return { ok: true, dims, source: 'folder', name: path.basename(folder) };
+  return { ok: true, dims, source: 'folder', name: path.basename(folder), hasPooler: folderHasPooler(folder, json) };
+}
+
+const POOLER_WEIGHT = /(^|\.)pooler\.dense\.weight$/;
+
+/** Reads only the safetensors header (its first bytes), so the language server can afford it. */
+function safetensorsHasPooler(file: string): boolean {
+  try {
+    const f = openSafetensors(file);
+    try {
+      return f.tensors.some((t) => POOLER_WEIGHT.test(t.name));
+    } finally {
+      f.close();
+    }
+  } catch {
+    // An unreadable file is reported by the jobs that load it; counting assumes the usual BERT.
+    return true;
+  }
+}
+
+/**
+ * A folder's pooler: from the safetensors header, or, for a pickled checkpoint (too costly
+ * to open while typing), from config.json: Hugging Face's BertForMaskedLM saves none.
+ */
+function folderHasPooler(folder: string, config: unknown): boolean {
+  const weights = path.join(folder, 'model.safetensors');
+  if (fs.existsSync(weights)) return safetensorsHasPooler(weights);
+  const architectures = (config as { architectures?: unknown }).architectures;
+  return !(Array.isArray(architectures) && architectures.length > 0 && architectures.every((a) => a === 'BertForMaskedLM'));
 }
 
 /** Reads BERT dimensions from a parsed config.json; returns a message when it is unusable. */

@@ -284,7 +284,8 @@ function checkScratch({ experiment, files, onDisk }: RuleInput, node: TreeNode, 
     ok = false;
   }
   if (!ok) return undefined;
-  return { ok: true, source: 'scratch', name: experiment.name, dims: { hiddenSize: s.hiddenSize, layers: s.layers, heads: s.heads, intermediateSize: s.intermediateSize, vocabSize: vocab.size, maxPositions: s.maxPositions, typeVocabSize: 2 } };
+  // A model from scratch is initialised without a pooler (model/init.ts), like the generated built-ins.
+  return { ok: true, source: 'scratch', name: experiment.name, hasPooler: false, dims: { hiddenSize: s.hiddenSize, layers: s.layers, heads: s.heads, intermediateSize: s.intermediateSize, vocabSize: vocab.size, maxPositions: s.maxPositions, typeVocabSize: 2 } };
 }
 
 function checkData({ root, experiment, files }: RuleInput, out: Finding[]): void {

@@ -4,7 +4,7 @@
  * `validate` and the language server.
  */
 import * as path from 'node:path';
-import { countParameters, type HeadKind, type ParameterCounts } from '../model/parameters';
+import { countParameters, createdPoolerCount, type HeadKind, type ParameterCounts } from '../model/parameters';
 import { resolveExperiment, sweepSize, type Experiment, type SweepSize } from './experiment';
 import { finding, hasErrors, type Finding } from './findings';
 import { adapterCountingOf, fusionCountingOf, fusionSpecOf } from './adapterPlan';
@@ -87,6 +87,8 @@ function parametersOf(experiment: Experiment, model: ModelInfo & { ok: true }, f
     ...adapterCountingOf(experiment, model.dims),
     topK: experiment.topK ?? 1,
     head: experiment.task.kind as HeadKind,
+    // What the run will count once it has drawn its head (train/plan.ts withCreatedHead).
+    createdHeadParameters: createdPoolerCount(dims, experiment.method, experiment.task.kind as HeadKind, model.hasPooler),
     // A masked-LM head's decoder bias has one entry per vocabulary token.
     numLabels: experiment.task.kind === 'mlm' ? model.dims.vocabSize : labelCount(experiment, files),
   });

@@ -166,6 +166,16 @@ export function countParameters(dims: BertDims, plan: TrainingPlan): ParameterCo
   return { base: base.total, adapterSize: plan.adapterSize, perAdapter, adapterCount, adapters, layerNorms, head, fineTuned, fusion, fusedAdapters, trainable, percentOfBase: (100 * trainable) / base.total };
 }
 
+/**
+ * The pooler a run draws when its checkpoint has none (a masked-LM one) and its head reads
+ * the pooled [CLS] vector: trained with the head, so counted with it. `full` and `top_k`
+ * already count the pooler as fine-tuned, so nothing is added for them.
+ */
+export function createdPoolerCount(dims: BertDims, method: TrainMethod, head: HeadKind, hasPooler: boolean): number {
+  if (hasPooler || head === 'span' || head === 'mlm' || method === 'full' || method === 'top_k') return 0;
+  return baseParameterCounts(dims).pooler;
+}
+
 /** 2,379,264 → "2.38M"; 99,136 → "99.1k". */
 export function formatCount(n: number): string {
   if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
