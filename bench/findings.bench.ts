@@ -6,10 +6,10 @@
  * the same adapter on the unpretrained twin, and every headline number on the test split.
  * Writes bench/results/findings.json and regenerates docs/findings.md with its figures.
  *
- *   npm run bench:findings [-- --scale smoke|quick|full] [--reuse] [--threads N] [--device cpu|cuda]
+ *   npm run bench:findings [-- --scale smoke|quick|seeds|full] [--reuse] [--threads N] [--device cpu|cuda]
  *
- * On demand only (never in CI): the quick scale takes about half an hour on 2 cores, the full
- * protocol days. Each finished piece is recorded in the scale's state file; `--reuse` skips
+ * On demand only (never in CI): the quick scale takes about half an hour on 2 cores, the seeds
+ * scale (quick's data, three seeds) about 1.5 hours, the full protocol days. Each finished piece is recorded in the scale's state file; `--reuse` skips
  * finished pieces and resumes an interrupted sweep, so an interrupted run loses at most the
  * piece in flight, and a finished one only regenerates the page and figures.
  */
@@ -40,7 +40,7 @@ const METRIC = 'accuracy';
 // ---------------------------------------------------------------------------------------
 // Scales
 
-type ScaleName = 'smoke' | 'quick' | 'full';
+type ScaleName = 'smoke' | 'quick' | 'seeds' | 'full';
 type Method = 'adapter' | 'top_k' | 'layernorm' | 'full';
 
 interface Scale {
@@ -70,6 +70,10 @@ const SCALES: Readonly<Record<ScaleName, Scale>> = {
   // (with this few steps full fine-tuning at 1e-4 is under-trained), one for top-k and layer
   // norms, a train subset, 2 epochs, fewer sizes and k.
   quick: { name: 'quick', rows: { train: 3000, dev: 1000, test: 1000 }, epochs: 2, seeds: [1], sizes: [2, 8, 32], topK: [1, 3], lr: { adapter: [1e-3, 2e-3], top_k: [1e-4], layernorm: [3e-3], full: [1e-4, 3e-4] }, dropN: [2, 4], referenceSize: 32 },
+  // Quick's data and steps with three seeds, every adapter size, top-k up to every layer and
+  // two learning rates for each method that has more than a few parameters: the spread
+  // between seeds, which one seed cannot show. About 1.5 hours on a quiet 2-core machine.
+  seeds: { name: 'seeds', rows: { train: 3000, dev: 1000, test: 1000 }, epochs: 2, seeds: [1, 2, 3], sizes: [2, 8, 32, 64], topK: [1, 3, 6], lr: { adapter: [1e-3, 2e-3], top_k: [1e-4, 3e-4], layernorm: [3e-3], full: [1e-4, 3e-4] }, dropN: [2, 4], referenceSize: 32 },
   // The issue's protocol: full splits, 3 seeds, a learning-rate sweep per method, every k.
   full: {
     name: 'full',
@@ -111,15 +115,27 @@ interface SweepPoint {
   readonly lrTried: readonly { readonly learningRate: number; readonly dev: number }[];
 }
 
-interface DropCurves {
+/** One seed's AdapterDrop regimes: the job's curves on dev, and the same runs on test. */
+interface DropSeed {
+  readonly seed: number;
   readonly job: string;
+  readonly dev: readonly RegimeCurve[];
+  readonly test: readonly RegimeCurve[];
+}
+
+/** A regime's curve over seeds: mean and spread at each n. */
+interface MeanCurve {
+  readonly regime: RegimeCurve['regime'];
+  readonly points: readonly { readonly n: number; readonly value: Stat }[];
+}
+
+interface DropCurves {
   readonly adapterSize: number;
   readonly learningRate: number;
   readonly layers: number;
-  /** The curves on dev, as the job measured them. */
-  readonly dev: readonly RegimeCurve[];
-  /** The same runs on test. */
-  readonly test: readonly RegimeCurve[];
+  readonly seeds: readonly DropSeed[];
+  readonly dev: readonly MeanCurve[];
+  readonly test: readonly MeanCurve[];
 }
 
 interface AblationFinding {
@@ -428,11 +444,22 @@ async function ablation(c: Context, best: SweepPoint): Promise<AblationFinding> 
   });
 }
 
-/** AdapterDrop's three regimes (on dev, by the job), then the same runs on test. */
+/** AdapterDrop's three regimes for every seed (on dev, by the job), the same runs on test, and their means. */
 async function drop(c: Context, size: number, learningRate: number): Promise<DropCurves> {
-  return c.store.piece('drop-regimes', async () => {
+  const seeds: DropSeed[] = [];
+  let layers = 0;
+  for (const seed of c.scale.seeds) {
+    const one = await dropSeed(c, size, learningRate, seed);
+    layers = one.layers;
+    seeds.push(one.curves);
+  }
+  return { adapterSize: size, learningRate, layers, seeds, dev: meanCurves(seeds.map((x) => x.dev)), test: meanCurves(seeds.map((x) => x.test)) };
+}
+
+async function dropSeed(c: Context, size: number, learningRate: number, seed: number): Promise<{ layers: number; curves: DropSeed }> {
+  return c.store.piece(`drop-regimes-seed-${seed}`, async () => {
     const s = c.scale;
-    const { text, experiment } = load(c, { name: 'findings-drop', model: MODEL, method: 'adapter', adapter: { size }, learningRate, seed: s.seeds[0]! });
+    const { text, experiment } = load(c, { name: `findings-drop-seed-${seed}`, model: MODEL, method: 'adapter', adapter: { size }, learningRate, seed });
     const r = await runDropRegimes({ experiment, source: text, runsDir: c.runs, specialized: s.dropN, threads: c.threads, device: c.device, emit: progress, signal: c.signal });
     if (r.status !== 'completed') throw new Error(`the drop regimes ${r.status}: ${r.message ?? ''}`);
     const runsDir = path.join(r.dir, 'runs');
@@ -452,7 +479,17 @@ async function drop(c: Context, size: number, learningRate: number): Promise<Dro
     const points: { n: number; value: number; run?: string }[] = [{ n: 0, value: test[0]!.points[0]!.value }];
     for (const p of specialised?.points ?? []) if (p.n > 0 && p.run) points.push({ n: p.n, value: await testMetric(c, path.join(runsDir, p.run)), run: p.run });
     test.push({ regime: 'specialized', points });
-    return { job: rel(r.dir), adapterSize: size, learningRate, layers: r.layers, dev: r.curves, test };
+    return { layers: r.layers, curves: { seed, job: rel(r.dir), dev: r.curves, test } };
+  });
+}
+
+/** Per regime and n, the mean and spread over the seeds that measured it. */
+function meanCurves(perSeed: readonly (readonly RegimeCurve[])[]): MeanCurve[] {
+  const regimes = [...new Set(perSeed.flatMap((cs) => cs.map((x) => x.regime)))];
+  return regimes.map((regime) => {
+    const curves = perSeed.map((cs) => cs.find((x) => x.regime === regime)).filter((x): x is RegimeCurve => x !== undefined);
+    const ns = [...new Set(curves.flatMap((x) => x.points.map((p) => p.n)))].sort((a, b) => a - b);
+    return { regime, points: ns.map((n) => ({ n, value: stat(curves.flatMap((x) => x.points.filter((p) => p.n === n).map((p) => p.value))) })) };
   });
 }
 
@@ -500,12 +537,19 @@ function goals(f: Omit<Findings, 'goals'>): Goal[] {
   if (f.drop) {
     const std = f.drop.test.find((x) => x.regime === 'standard');
     const rob = f.drop.test.find((x) => x.regime === 'robust');
-    const layers = Math.max(...(std?.points ?? []).map((p) => p.n));
+    const layers = f.drop.layers;
     if (std && rob) {
       // n = L removes every adapter: no regime can keep anything there, so n runs to L − 1.
       const ns = rob.points.map((p) => p.n).filter((n) => n >= 2 && n < layers);
-      const diffs = ns.map((n) => ({ n, d: rob.points.find((p) => p.n === n)!.value - (std.points.find((p) => p.n === n)?.value ?? NaN) }));
-      out.push({ goal: 'Robust AdapterDrop above standard at every n ≥ 2 (test)', measured: diffs.map((x) => `n=${x.n}: ${x.d >= 0 ? '+' : ''}${pct(x.d)}`).join(', ') + ' points', met: diffs.length > 0 && diffs.every((x) => x.d > 0) });
+      const at = (curves: readonly RegimeCurve[], regime: string, n: number): number => curves.find((x) => x.regime === regime)?.points.find((p) => p.n === n)?.value ?? NaN;
+      const diffs = ns.map((n) => ({
+        n,
+        d: rob.points.find((p) => p.n === n)!.value.mean - (std.points.find((p) => p.n === n)?.value.mean ?? NaN),
+        // Seeds where robust beat standard at this n: how often, not only on average.
+        wins: f.drop!.seeds.filter((x) => at(x.test, 'robust', n) > at(x.test, 'standard', n)).length,
+      }));
+      const seeds = f.drop.seeds.length;
+      out.push({ goal: 'Robust AdapterDrop above standard at every n ≥ 2 (test)', measured: diffs.map((x) => `n=${x.n}: ${x.d >= 0 ? '+' : ''}${pct(x.d)}${seeds > 1 ? ` (${x.wins}/${seeds} seeds)` : ''}`).join(', ') + ` points${seeds > 1 ? ', mean over seeds' : ''}`, met: diffs.length > 0 && diffs.every((x) => x.d > 0) });
     }
   }
   const { pretrained, twin: t } = f.twinComparison;
@@ -538,7 +582,7 @@ function figures(f: Findings): FigureSpec[] {
   if (f.ablation) specs.push({ kind: 'heatmap', name: FIG.ablation, caption: `Span ablation of ${f.ablation.label}: test accuracy with the adapters of layers i..j removed`, data: { layers: f.ablation.layers, cells: f.ablation.cells.filter((x) => x.site === 'both'), metric: METRIC, baseline: f.ablation.baseline } });
   if (f.drop) {
     const names: Record<string, string> = { standard: 'standard', robust: 'robust', specialized: 'specialised per n' };
-    specs.push({ kind: 'line', name: FIG.drop, caption: "AdapterDrop: test accuracy with the adapters of the n lowest layers dropped, per training regime", series: f.drop.test.map((x) => ({ label: names[x.regime] ?? x.regime, points: x.points.map((p) => ({ x: p.n, y: p.value })), markers: true, line: true })), options: { xLabel: 'n lowest layers without adapters', yLabel: 'test accuracy' } });
+    specs.push({ kind: 'line', name: FIG.drop, caption: "AdapterDrop: test accuracy with the adapters of the n lowest layers dropped, per training regime", series: f.drop.test.map((x) => ({ label: names[x.regime] ?? x.regime, points: x.points.map((p) => ({ x: p.n, y: p.value.mean })), errors: x.points.map((p) => p.value.std), markers: true, line: true })), options: { xLabel: 'n lowest layers without adapters', yLabel: 'test accuracy' } });
   }
   const curves = f.twinComparison.curves.filter((x) => x.epochs.length);
   if (curves.length) specs.push({ kind: 'line', name: FIG.twin, caption: 'The same adapter on the pretrained model and on its unpretrained twin: dev accuracy after each epoch', series: curves.map((x) => ({ label: x.model, points: x.epochs.map((e) => ({ x: e.epoch, y: e.value })), markers: true, line: true })), options: { xLabel: 'epoch', yLabel: 'dev accuracy' } });
@@ -596,7 +640,7 @@ function page(f: Findings, figureDir: string, pageDir: string): string {
     // The binomial standard error of a test accuracy: what a single difference can be told apart from.
     const n = f.data.test * Math.max(1, ref.test.n);
     const se = Math.sqrt((ref.test.mean * (1 - ref.test.mean)) / n);
-    out.push(`Reading the numbers: on ${f.data.test.toLocaleString('en-US')} test rows${ref.test.n > 1 ? ` × ${ref.test.n} seeds` : ''}, one standard error of an accuracy near ${pct(ref.test.mean)}% is ±${pct(se)} points, so differences of about twice that or less are not resolved.${s.name === 'full' ? '' : ' This scale trains each method with one learning rate and one seed, for fewer steps than the protocol: a method that needs more steps or another learning rate (full fine-tuning, above all) is at a disadvantage here that `--scale full` removes.'}`);
+    out.push(`Reading the numbers: on ${f.data.test.toLocaleString('en-US')} test rows${ref.test.n > 1 ? ` × ${ref.test.n} seeds` : ''}, one standard error of an accuracy near ${pct(ref.test.mean)}% is ±${pct(se)} points, so differences of about twice that or less are not resolved.${s.name === 'full' ? '' : ` This scale trains for fewer steps than the protocol (${s.epochs} epochs of ${f.data.train.toLocaleString('en-US')} rows)${s.seeds.length === 1 ? ' with one seed' : ''} and tries fewer learning rates: a method that needs more steps or another learning rate (full fine-tuning, above all) is at a disadvantage here that \`--scale full\` removes.`}`);
     out.push('');
   }
   out.push('## Parameter/performance trade-off (Houlsby et al., Fig. 3–4)');
@@ -625,14 +669,15 @@ function page(f: Findings, figureDir: string, pageDir: string): string {
   out.push('');
   if (f.drop) {
     const d = f.drop;
-    out.push(`Adapter size ${d.adapterSize} (the best size on dev), learning rate ${d.learningRate}, seed ${s.seeds[0]}. *Standard*: trained with every adapter, the n lowest layers' adapters removed at test time. *Robust*: trained with the adapters of a random number of the lowest layers (among layers 0..${d.layers - 2}) dropped at each step, then evaluated as standard. *Specialised*: one adapter trained per n without the n lowest layers' adapters, evaluated as trained. Job folder: \`${d.job}\`.`);
+    const seedText = d.seeds.length > 1 ? `seeds ${d.seeds.map((x) => x.seed).join(', ')} (means ± standard deviation over seeds)` : `seed ${d.seeds[0]?.seed}`;
+    out.push(`Adapter size ${d.adapterSize} (the best size on dev), learning rate ${d.learningRate}, ${seedText}. *Standard*: trained with every adapter, the n lowest layers' adapters removed at test time. *Robust*: trained with the adapters of a random number of the lowest layers (among layers 0..${d.layers - 2}) dropped at each step, then evaluated as standard. *Specialised*: one adapter trained per n without the n lowest layers' adapters, evaluated as trained. Job folders: ${d.seeds.map((x) => `\`${x.job}\``).join(', ')}.`);
     out.push('');
     out.push(fig(FIG.drop));
     out.push('');
     const ns = [...new Set(d.test.flatMap((x) => x.points.map((p) => p.n)))].sort((a, b) => a - b);
-    const cell = (curves: readonly RegimeCurve[], regime: string, n: number): string => {
+    const cell = (curves: readonly MeanCurve[], regime: string, n: number): string => {
       const v = curves.find((x) => x.regime === regime)?.points.find((p) => p.n === n)?.value;
-      return v === undefined ? '—' : pct(v);
+      return v === undefined ? '—' : pm(v);
     };
     out.push(table(['n dropped', ...ns.map(String)], ['standard', 'robust', 'specialized'].flatMap((r) => [[`${r === 'specialized' ? 'specialised' : r}, test (%)`, ...ns.map((n) => cell(d.test, r, n))], [`${r === 'specialized' ? 'specialised' : r}, dev (%)`, ...ns.map((n) => cell(d.dev, r, n))]]), ['l', ...ns.map(() => 'r' as const)]));
     out.push('');
@@ -658,6 +703,7 @@ function page(f: Findings, figureDir: string, pageDir: string): string {
   out.push('');
   out.push('```sh');
   out.push('npm run bench:findings                      # --scale quick: about half an hour on 2 cores');
+  out.push('npm run bench:findings -- --scale seeds     # quick\'s data and steps, 3 seeds, every size, more rates: about 1.5 hours');
   out.push('npm run bench:findings -- --scale full      # the whole protocol: 3 seeds, learning-rate sweeps, full splits');
   out.push('npm run bench:findings -- --scale quick --reuse   # after an interruption: skips finished pieces; with all done, rewrites this page');
   out.push('```');
@@ -671,7 +717,7 @@ function page(f: Findings, figureDir: string, pageDir: string): string {
 
 async function main(): Promise<void> {
   const scaleName = arg('scale', 'quick');
-  if (!(scaleName in SCALES)) throw new Error(`--scale must be smoke, quick or full, not ${scaleName}`);
+  if (!(scaleName in SCALES)) throw new Error(`--scale must be smoke, quick, seeds or full, not ${scaleName}`);
   const scale = SCALES[scaleName as ScaleName];
   const reuse = process.argv.includes('--reuse');
   const threads = Number(arg('threads', String(os.cpus().length)));
