@@ -1,7 +1,8 @@
 /** Hover: what a key means (with the paper's context), what a value means, and parameter counts. */
 import * as path from 'node:path';
 import type { Hover, Position } from 'vscode-languageserver';
-import { DEFAULT_RUNS_FOLDER, resolveFusedAdapter } from '../../../engine/config/fusionRefs';
+import { resolveFusedAdapter } from '../../../engine/config/fusionRefs';
+import { DEFAULT_RUNS_FOLDER } from '../../../engine/config/runsFolder';
 import { bottleneckSize, describeSpec, hitAt, specForLocation, type Spec, type TreeNode } from '../../../engine/config';
 import { adapterParameterCount, formatCount } from '../../../engine/model/parameters';
 import type { DocumentState } from '../documentState';
