@@ -129,19 +129,3 @@ export function jobCwd(request: JobRequest): string {
       return path.dirname(request.runDir);
   }
 }
-
-/**
- * The runs folder: the setting (absolute, or relative to the first workspace folder), else
- * `.adapter-lab/runs` in the first workspace folder, else beside the experiment file (what
- * the CLI does on its own).
- */
-export function resolveRunsDir(setting: string, workspaceFolder: string | undefined, experimentFile: string | undefined): string | undefined {
-  const configured = setting.trim();
-  if (configured) {
-    if (path.isAbsolute(configured)) return path.resolve(configured);
-    const base = workspaceFolder ?? (experimentFile ? path.dirname(experimentFile) : undefined);
-    return base ? path.resolve(base, configured) : undefined;
-  }
-  if (workspaceFolder) return path.join(workspaceFolder, '.adapter-lab', 'runs');
-  return experimentFile ? path.join(path.dirname(path.resolve(experimentFile)), '.adapter-lab', 'runs') : undefined;
-}

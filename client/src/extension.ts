@@ -25,6 +25,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     debug: { module: serverModule, transport: TransportKind.stdio, options: { execArgv: ['--nolazy', '--inspect=6011'] } },
   };
   const output = vscode.window.createOutputChannel('Adapter Lab Language Server', { log: true });
+  // No `synchronize` option: the server asks for adapterLab.runsDirectory itself
+  // (workspace/configuration) and registers for its changes, so it looks experiment names up
+  // in the runs folder the jobs below write to.
   const clientOptions: LanguageClientOptions = {
     documentSelector: [
       { scheme: 'file', language: LANGUAGE_ID },

@@ -3,12 +3,14 @@
  * engine CLI takes.
  */
 import * as vscode from 'vscode';
-import { DEVICES, resolveRunsDir, type Device, type EngineSettings } from './cliArgs';
+import { resolveRunsDir } from '../../engine/config/runsFolder';
+import { RUNS_DIRECTORY_KEY, SETTINGS_SECTION } from '../../server/src/protocol';
+import { DEVICES, type Device, type EngineSettings } from './cliArgs';
 
-export const SECTION = 'adapterLab';
+export const SECTION = SETTINGS_SECTION;
 
 export const Settings = {
-  runsDirectory: 'runsDirectory',
+  runsDirectory: RUNS_DIRECTORY_KEY,
   device: 'device',
   threads: 'threads',
   parallelJobs: 'parallelJobs',
@@ -25,7 +27,11 @@ function firstFolder(): string | undefined {
   return folder?.uri.scheme === 'file' ? folder.uri.fsPath : undefined;
 }
 
-/** The runs folder the view shows and every job writes to; undefined without a workspace folder or an experiment file. */
+/**
+ * The runs folder the view shows and every job writes to; undefined without a workspace
+ * folder or an experiment file. The language server resolves it the same way, from the
+ * same setting and the first workspace folder.
+ */
 export function runsDirectory(experimentFile?: string): string | undefined {
   return resolveRunsDir(config().get<string>(Settings.runsDirectory, ''), firstFolder(), experimentFile);
 }

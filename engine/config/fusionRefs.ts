@@ -10,9 +10,6 @@ import type { FusedAdapter, NonLinearityName } from '../model/bert';
 import type { BertDims } from '../model/dims';
 import type { AdapterShape, AdapterSite } from '../model/parameters';
 
-/** Where runs are kept when no runs folder is given: beside the experiment file. */
-export const DEFAULT_RUNS_FOLDER = path.join('.adapter-lab', 'runs');
-
 /** The files of a run folder and of an adapter folder that resolution reads. */
 const RUN_CONFIG = 'config.json';
 const RUN_STATUS = 'status.json';

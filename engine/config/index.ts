@@ -6,5 +6,6 @@ export * from './layers';
 export * from './experiment';
 export * from './projectFiles';
 export * from './validate';
+export * from './runsFolder';
 export { SUPPRESSION_DIRECTIVE } from './suppress';
 export { closest } from './suggest';

@@ -4,7 +4,8 @@
  */
 import * as path from 'node:path';
 import type { BertDims } from '../model/dims';
-import { DEFAULT_RUNS_FOLDER, resolveFusedAdapter, type FusedAdapterInfo } from './fusionRefs';
+import { resolveFusedAdapter, type FusedAdapterInfo } from './fusionRefs';
+import { DEFAULT_RUNS_FOLDER } from './runsFolder';
 import type { Experiment } from './experiment';
 import { finding, type Finding, type Fix, type TextRange } from './findings';
 import { layersOf, parseLayerSelection, type LayerPart } from './layers';

@@ -521,7 +521,7 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
         adapters: {
           type: 'stringList',
           required: true,
-          doc: "The adapters to fuse, at least two: a run folder, an adapter folder (AdapterHub's layout), or an experiment's `name`, which means its latest completed run in the runs folder. Paths are relative to this file. All must be trained on the same base model and have the same sites.",
+          doc: "The adapters to fuse, at least two: a run folder, an adapter folder (AdapterHub's layout), or an experiment's `name`, which means its latest completed run in the runs folder (in the editor `adapterLab.runsDirectory`, by default `.adapter-lab/runs` in the workspace folder; on the command line `--runs`, by default `.adapter-lab/runs` beside this file). Paths are relative to this file. All must be trained on the same base model and have the same sites.",
         },
         config: {
           type: 'enum',

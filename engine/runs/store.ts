@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DEFAULT_RUNS_FOLDER } from '../config/fusionRefs';
+import { DEFAULT_RUNS_FOLDER } from '../config/runsFolder';
 
 export type RunStatus = 'running' | 'completed' | 'failed' | 'cancelled';
 
@@ -55,6 +55,10 @@ export interface SlurmObservation {
   readonly tasks: Readonly<Record<string, { readonly job: string; readonly state: string; readonly reason?: string; readonly node?: string }>>;
 }
 
+/**
+ * The CLI's runs folder when no `--runs` is given: beside the experiment file. The editor
+ * passes its own (`resolveRunsDir` in config/runsFolder.ts: the workspace's) to every job.
+ */
 export function defaultRunsDir(experimentFile: string): string {
   return path.join(path.dirname(path.resolve(experimentFile)), DEFAULT_RUNS_FOLDER);
 }

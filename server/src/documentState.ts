@@ -4,7 +4,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import type { TextDocument } from 'vscode-languageserver-textdocument';
-import { ProjectFiles, validateExperiment, type Validation } from '../../engine/config';
+import { ProjectFiles, resolveRunsDir, validateExperiment, type Validation } from '../../engine/config';
 
 export interface DocumentState {
   readonly document: TextDocument;
@@ -14,11 +14,19 @@ export interface DocumentState {
   readonly filePath: string | undefined;
   /** The cache of model and data files the validation read. */
   readonly files: ProjectFiles;
+  /** The runs folder `fusion.adapters` names were looked up in; hover and completion use the same. */
+  readonly runsDir: string | undefined;
 }
 
 export class DocumentStates {
   private readonly cache = new Map<string, { version: number; state: DocumentState }>();
   readonly files = new ProjectFiles();
+
+  /**
+   * `runsDirFor`: the runs folder for a file path (the extension's, which the server learns
+   * from the client); by default, with no workspace folder or setting known, beside the file.
+   */
+  constructor(private readonly runsDirFor: (filePath: string | undefined) => string | undefined = (file) => resolveRunsDir('', undefined, file)) {}
 
   get(document: TextDocument): DocumentState {
     const hit = this.cache.get(document.uri);
@@ -49,8 +57,9 @@ export class DocumentStates {
   private compute(document: TextDocument): DocumentState {
     const text = document.getText();
     const filePath = document.uri.startsWith('file:') ? safeFilePath(document.uri) : undefined;
-    const validation = validateExperiment(text, filePath ? { filePath, files: this.files } : { files: this.files });
-    return { document, text, validation, filePath, files: this.files };
+    const runsDir = this.runsDirFor(filePath);
+    const validation = validateExperiment(text, filePath ? { filePath, files: this.files, ...(runsDir !== undefined ? { runsDir } : {}) } : { files: this.files });
+    return { document, text, validation, filePath, files: this.files, runsDir };
   }
 }
 

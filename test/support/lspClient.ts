@@ -21,7 +21,9 @@ import {
   type ProtocolConnection,
   type PublishDiagnosticsParams,
   type Range,
+  type Registration,
   type TextDocumentContentChangeEvent,
+  type WorkspaceFolder,
 } from 'vscode-languageserver-protocol/node';
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -31,8 +33,29 @@ export function fileUri(file: string): string {
   return pathToFileURL(file).toString();
 }
 
+/**
+ * How the client presents itself. The default is a client without workspace folders or
+ * settings; `folders` and `settings` make it answer as VS Code's client does.
+ */
+export interface LspClientOptions {
+  /** Workspace folders (paths), in order: sent in `initialize` and answered to `workspace/workspaceFolders`. */
+  readonly folders?: readonly string[];
+  /**
+   * Settings by full name (`adapterLab.runsDirectory`). `pull`: answered to
+   * `workspace/configuration`, with change notifications registered by the server;
+   * `push`: no such support, the settings go in `workspace/didChangeConfiguration`.
+   */
+  readonly settings?: { readonly mode: 'pull' | 'push'; readonly values: Readonly<Record<string, unknown>> };
+  /** Declares relative pattern support for file watchers, as VS Code's client does. */
+  readonly relativeWatchers?: boolean;
+}
+
 export class LspClient {
   private readonly diagnosticsByUri = new Map<string, PublishDiagnosticsParams>();
+  private folders: readonly string[] = [];
+  private settings: Record<string, unknown> = {};
+  /** Capabilities the server registered (and not yet unregistered), by id. */
+  readonly registrations = new Map<string, Registration>();
   private readonly waiters: { uri: string; version: number | undefined; resolve: (p: PublishDiagnosticsParams) => void }[] = [];
   private readonly versions = new Map<string, number>();
   readonly stderr: string[] = [];
@@ -51,29 +74,77 @@ export class LspClient {
         }
       }
     });
-    connection.onRequest('client/registerCapability', () => null);
+    connection.onRequest('client/registerCapability', (p: { registrations: Registration[] }) => {
+      for (const r of p.registrations) this.registrations.set(r.id, r);
+      return null;
+    });
+    connection.onRequest('client/unregisterCapability', (p: { unregisterations: { id: string }[] }) => {
+      for (const r of p.unregisterations) this.registrations.delete(r.id);
+      return null;
+    });
+    connection.onRequest('workspace/configuration', (p: { items: { section?: string }[] }) => p.items.map((i) => (i.section !== undefined && i.section in this.settings ? this.settings[i.section] : null)));
+    connection.onRequest('workspace/workspaceFolders', () => this.workspaceFolders());
     connection.onRequest('workspace/codeLens/refresh', () => null);
     connection.onRequest('workspace/inlayHint/refresh', () => null);
     connection.onNotification('window/logMessage', () => undefined);
   }
 
-  static async start(): Promise<LspClient> {
+  static async start(options: LspClientOptions = {}): Promise<LspClient> {
     const child = spawn(process.execPath, [SERVER_JS, '--stdio'], { stdio: ['pipe', 'pipe', 'pipe'] });
     const connection = createProtocolConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const client = new LspClient(child, connection);
+    client.folders = options.folders ?? [];
+    client.settings = { ...(options.settings?.values ?? {}) };
     child.stderr!.on('data', (d: Buffer) => client.stderr.push(d.toString()));
     connection.listen();
+    const pull = options.settings?.mode === 'pull';
     await connection.sendRequest('initialize', {
       processId: process.pid,
-      rootUri: fileUri(REPO_ROOT),
+      rootUri: fileUri(options.folders?.[0] ?? REPO_ROOT),
       capabilities: {
-        workspace: { didChangeWatchedFiles: { dynamicRegistration: true } },
+        workspace: {
+          didChangeWatchedFiles: { dynamicRegistration: true, ...(options.relativeWatchers ? { relativePatternSupport: true } : {}) },
+          ...(options.folders ? { workspaceFolders: true } : {}),
+          ...(pull ? { configuration: true, didChangeConfiguration: { dynamicRegistration: true } } : {}),
+        },
         textDocument: { publishDiagnostics: { versionSupport: true }, codeAction: { codeActionLiteralSupport: { codeActionKind: { valueSet: ['quickfix'] } } } },
       },
-      workspaceFolders: null,
+      workspaceFolders: options.folders ? client.workspaceFolders() : null,
     });
     await connection.sendNotification('initialized', {});
+    if (options.settings?.mode === 'push') await client.pushSettings();
     return client;
+  }
+
+  private workspaceFolders(): WorkspaceFolder[] {
+    return this.folders.map((f) => ({ uri: fileUri(f), name: path.basename(f) }));
+  }
+
+  /** Changes settings as a user would: a pulling server is told that they changed, a pushed-to one gets them. */
+  async changeSettings(values: Readonly<Record<string, unknown>>, mode: 'pull' | 'push'): Promise<void> {
+    this.settings = { ...this.settings, ...values };
+    if (mode === 'pull') await this.connection.sendNotification('workspace/didChangeConfiguration', { settings: null });
+    else await this.pushSettings();
+  }
+
+  /** The settings as nested sections, the shape clients push (`{ adapterLab: { runsDirectory } }`). */
+  private async pushSettings(): Promise<void> {
+    const nested: Record<string, Record<string, unknown>> = {};
+    for (const [name, value] of Object.entries(this.settings)) {
+      const dot = name.lastIndexOf('.');
+      (nested[name.slice(0, dot)] ??= {})[name.slice(dot + 1)] = value;
+    }
+    await this.connection.sendNotification('workspace/didChangeConfiguration', { settings: nested });
+  }
+
+  /** Replaces the workspace folders and notifies the server, as a client does when folders are added or removed. */
+  async changeFolders(folders: readonly string[]): Promise<void> {
+    const before = this.workspaceFolders();
+    this.folders = folders;
+    const after = this.workspaceFolders();
+    await this.connection.sendNotification('workspace/didChangeWorkspaceFolders', {
+      event: { added: after.filter((f) => !before.some((b) => b.uri === f.uri)), removed: before.filter((b) => !after.some((f) => f.uri === b.uri)) },
+    });
   }
 
   get alive(): boolean {

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { CompletionItemKind, InsertTextFormat, type CompletionItem, type Position } from 'vscode-languageserver';
 import { describeSpec, EXPERIMENT_SCHEMA, gridPaths, specAt, specForLocation, type Spec } from '../../../engine/config';
-import { completedExperimentNames, DEFAULT_RUNS_FOLDER } from '../../../engine/config/fusionRefs';
+import { completedExperimentNames } from '../../../engine/config/fusionRefs';
 import { BUILTIN_MODELS, BUILTIN_PREFIX, describeBuiltin } from '../../../engine/model/dims';
 import type { DocumentState } from '../documentState';
 import { cursorContext } from './cursorContext';
@@ -130,11 +130,10 @@ function layerItems(state: DocumentState, keywords: readonly string[], lower: bo
   return items;
 }
 
-/** Experiments with a completed run in the runs folder beside the file: what `fusion.adapters` can name. */
+/** Experiments with a completed run in the runs folder validation uses: what `fusion.adapters` can name. */
 function fusedAdapterItems(state: DocumentState): CompletionItem[] {
-  if (!state.filePath) return [];
-  const runsDir = path.join(path.dirname(state.filePath), DEFAULT_RUNS_FOLDER);
-  return completedExperimentNames(runsDir).map((name) => ({ label: name, kind: CompletionItemKind.Reference, detail: 'its latest completed run' }));
+  if (!state.filePath || state.runsDir === undefined) return [];
+  return completedExperimentNames(state.runsDir).map((name) => ({ label: name, kind: CompletionItemKind.Reference, detail: 'its latest completed run' }));
 }
 
 function columnItems(state: DocumentState): CompletionItem[] {

@@ -1,7 +1,6 @@
 /** Hover: what a key means (with the paper's context), what a value means, and parameter counts. */
-import * as path from 'node:path';
 import type { Hover, Position } from 'vscode-languageserver';
-import { DEFAULT_RUNS_FOLDER, resolveFusedAdapter } from '../../../engine/config/fusionRefs';
+import { resolveFusedAdapter } from '../../../engine/config/fusionRefs';
 import { bottleneckSize, describeSpec, hitAt, specForLocation, type Spec, type TreeNode } from '../../../engine/config';
 import { adapterParameterCount, formatCount } from '../../../engine/model/parameters';
 import type { DocumentState } from '../documentState';
@@ -44,8 +43,8 @@ function fusedNote(state: DocumentState, node: TreeNode | undefined): string | u
 /** The adapter folder an entry resolves to (as validation resolved it). */
 function fusedDirOf(state: DocumentState, ref: string): string | undefined {
   const e = state.validation.experiment;
-  if (!e?.fusion || !state.filePath) return undefined;
-  const r = resolveFusedAdapter(ref, e.fusion.baseDir, path.join(path.dirname(state.filePath), DEFAULT_RUNS_FOLDER));
+  if (!e?.fusion || !state.filePath || state.runsDir === undefined) return undefined;
+  const r = resolveFusedAdapter(ref, e.fusion.baseDir, state.runsDir);
   return r.ok ? r.info.dir : undefined;
 }
 
