@@ -154,6 +154,21 @@ describe('documentation figures', () => {
     }
   });
 
+  test("the legend's baseline label takes the place of an end tick it would overlap", async (t) => {
+    const p = chromiumOrSkip(t);
+    if (!p) return;
+    // The legend's labels: the texts beside the ramp, where the baseline's label is.
+    const legendTexts = async (baseline: number): Promise<string[]> => {
+      const doc = await parse(p, (await renderFigures([{ ...heatmap, data: { ...heatmap.data, baseline } }])).get('span-ablation')!);
+      const label = all(doc, 'text').find((e) => e.text.startsWith('all adapters'));
+      assert.ok(label, 'the baseline has its label');
+      return all(doc, 'text').filter((e) => e.attrs.x === label.attrs.x).map((e) => e.text);
+    };
+    // Cells run 0.83..0.92: a baseline of 0.95 is the top of the ramp, 0.875 inside it.
+    assert.deepEqual(await legendTexts(0.95), ['0.83', 'all adapters 0.95']);
+    assert.deepEqual(await legendTexts(0.875), ['0.92', '0.83', 'all adapters 0.875']);
+  });
+
   test('the same figures render to the same text (docs diffs show only real changes)', async (t) => {
     if (!chromiumOrSkip(t)) return;
     const a = await renderFigures([curve, heatmap]);

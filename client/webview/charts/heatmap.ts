@@ -62,19 +62,25 @@ export function drawHeatmap(fig: Figure, d: HeatmapData): void {
   fig.draw(d.cells.length, ...parts);
 }
 
+/** Pixels between two legend labels' baselines for them not to overlap. */
+const LEGEND_LINE = 12;
+
 function legend(x: number, y: number, h: number, lo: number, hi: number, d: HeatmapData): SVGGElement {
   const id = `ramp-${++gradients}`;
   const gradient = svgEl('linearGradient', { id, x1: 0, y1: 1, x2: 0, y2: 0 });
   for (let k = 0; k <= 4; k++) gradient.appendChild(svgEl('stop', { offset: `${k * 25}%`, 'stop-color': rampColor(k / 4) }));
   const g = svgEl('g', { class: 'legend heat-legend' }, svgEl('defs', undefined, gradient));
   g.appendChild(svgEl('rect', { x, y, width: 16, height: h, fill: `url(#${id})`, class: 'ramp' }));
-  g.appendChild(svgEl('text', { class: 'tick', x: x + 22, y: y + 8 }, formatNumber(hi)));
-  g.appendChild(svgEl('text', { class: 'tick', x: x + 22, y: y + h }, formatNumber(lo)));
+  const baselineY = d.baseline !== undefined && hi > lo ? y + h - ((d.baseline - lo) / (hi - lo)) * h : undefined;
+  // The baseline's label carries its value; an end tick it would overlap (the baseline is
+  // often the best value, removing nothing) is left out rather than printed on top of it.
+  const clear = (ty: number): boolean => baselineY === undefined || Math.abs(baselineY + 4 - ty) >= LEGEND_LINE;
+  if (clear(y + 8)) g.appendChild(svgEl('text', { class: 'tick', x: x + 22, y: y + 8 }, formatNumber(hi)));
+  if (clear(y + h)) g.appendChild(svgEl('text', { class: 'tick', x: x + 22, y: y + h }, formatNumber(lo)));
   g.appendChild(svgEl('text', { class: 'axis-label', x, y: y - 12 }, d.metric));
-  if (d.baseline !== undefined && hi > lo) {
-    const by = y + h - ((d.baseline - lo) / (hi - lo)) * h;
-    g.appendChild(svgEl('line', { class: 'baseline', x1: x - 4, x2: x + 20, y1: by, y2: by }));
-    g.appendChild(svgEl('text', { class: 'tick', x: x + 22, y: by + 4 }, `all adapters ${formatNumber(d.baseline)}`));
+  if (d.baseline !== undefined && baselineY !== undefined) {
+    g.appendChild(svgEl('line', { class: 'baseline', x1: x - 4, x2: x + 20, y1: baselineY, y2: baselineY }));
+    g.appendChild(svgEl('text', { class: 'tick', x: x + 22, y: baselineY + 4 }, `all adapters ${formatNumber(d.baseline)}`));
   }
   const diag = svgEl('g', { transform: `translate(${x} ${y + h + 6})` });
   diag.appendChild(svgEl('rect', { class: 'diagonal-mark', x: 0, y: 0, width: 10, height: 10 }));
