@@ -1,15 +1,20 @@
 /**
- * A fusion's weights while it trains: two small adapters trained with the CLI, then a
- * fusion over them whose evaluations (every two steps) each write the current average
- * weights as a `fusion-weights` event with its step.
+ * A fusion's weights while it trains and for one example: two small adapters trained with
+ * the CLI, then a fusion over them whose evaluations (every two steps) each write the
+ * current average weights as a `fusion-weights` event with its step; and `fusion weights
+ * --text` for one typed example, with its errors.
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { readSafetensors, writeSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { FusionWeightsEvent, JobEvent } from '../../../engine/events';
+import { exampleFusionWeights, ExampleInputError, fusionExamples } from '../../../engine/jobs/fusion';
+import { RunFolderError } from '../../../engine/jobs/runModel';
 import { replayJob } from '../../../engine/runs/replay';
+import type { FloatTensor } from '../../../engine/tensor';
 import { assertContract, loadEventContract, type StreamEvent } from '../../support/eventContract';
 import { Workspace } from '../../support/fixtures';
 import { REPO_ROOT } from '../../support/lspClient';
@@ -44,10 +49,11 @@ function assertSumsToOne(weights: FusionWeightsEvent['weights'], what: string): 
   }
 }
 
-describe('fusion weights, live', () => {
+describe('fusion weights, live and per example', () => {
   let ws: Workspace;
   let events: JobEvent[];
   let runDir: string;
+  let adapterRun: string;
 
   before(() => {
     ws = new Workspace('fusion-weights-');
@@ -59,6 +65,7 @@ describe('fusion weights, live', () => {
     for (const name of ['fa', 'fb']) {
       const r = cli(['train', `${name}.adapter.yaml`, '--runs', 'runs', '--max-steps', '3', '--events'], ws.root);
       assert.equal(r.status, 0, r.stderr);
+      if (name === 'fa') adapterRun = String((eventsOf(r)[0] as { runDir: string }).runDir);
     }
     const fused = cli(['train', 'fused.adapter.yaml', '--runs', 'runs', '--events'], ws.root);
     assert.equal(fused.status, 0, fused.stderr);
@@ -106,5 +113,77 @@ describe('fusion weights, live', () => {
     const live = events.filter((e) => e.type === 'fusion-weights').map(({ v: _v, time: _t, ...rest }) => rest);
     const replayed = replayJob(runDir).events.filter((e) => e.type === 'fusion-weights').map(({ v: _v, time: _t, ...rest }) => rest);
     assert.deepEqual(replayed, live);
+  });
+
+  test('one example: a weight per adapter at every site, summing to 1, over its tokens; nothing is written to the run', async () => {
+    const before = fs.readFileSync(path.join(runDir, 'fusion-weights.json'), 'utf8');
+    const w = await exampleFusionWeights(runDir, { text: 'the plot is quite awful' }, { threads: 1 });
+    assert.deepEqual(w.adapters, ['fa', 'fb']);
+    assert.deepEqual(w.pieces, ['[CLS]', 'the', 'plot', 'is', 'quite', 'awful', '[SEP]']);
+    assert.equal(w.tokens, 7);
+    assert.equal(w.truncated, false);
+    assertSumsToOne(w.weights, 'one example');
+    assert.equal(fs.readFileSync(path.join(runDir, 'fusion-weights.json'), 'utf8'), before);
+    // Another text weighs the adapters differently.
+    const other = await exampleFusionWeights(runDir, { text: 'a truly wonderful and moving film' }, { threads: 1 });
+    assert.notDeepEqual(other.weights, w.weights);
+    // task.max_length (24) cuts a long text, and says so.
+    const long = await exampleFusionWeights(runDir, { text: Array.from({ length: 40 }, () => 'film').join(' ') }, { threads: 1 });
+    assert.equal(long.tokens, 24);
+    assert.equal(long.truncated, true);
+  });
+
+  test('one example with the query weights zero: every adapter weighs the same (the softmax of equal scores)', async () => {
+    const copy = ws.path('zero-query');
+    fs.cpSync(runDir, copy, { recursive: true });
+    const file = path.join(copy, 'fusion', 'model_adapter_fusion.safetensors');
+    const tensors = readSafetensors(file) as Map<string, FloatTensor>;
+    let zeroed = 0;
+    for (const [name, t] of tensors) {
+      if (!/\.query\.(weight|bias)$/.test(name)) continue;
+      tensors.set(name, { ...t, data: new Float32Array(t.data.length) });
+      zeroed++;
+    }
+    assert.equal(zeroed, 2 * 8, 'a query weight and bias at each of 8 sites (4 layers × 2)');
+    writeSafetensors(file, tensors);
+    const w = await exampleFusionWeights(copy, { text: 'the plot is quite awful' }, { threads: 1 });
+    for (const [site, weights] of Object.entries(w.weights)) for (const v of weights) assert.ok(Math.abs(v! - 0.5) < 1e-6, `${site}: ${v}`);
+  });
+
+  test('errors name what is wrong: an empty text, a run that is not a fusion, a missing folder', async () => {
+    await assert.rejects(exampleFusionWeights(runDir, { text: '  ' }), (e: unknown) => e instanceof ExampleInputError && /the text is empty/.test(e.message));
+    await assert.rejects(exampleFusionWeights(adapterRun, { text: 'fine' }), (e: unknown) => e instanceof RunFolderError && /is not a fusion run \(method adapter\)/.test(e.message));
+    await assert.rejects(exampleFusionWeights(ws.path('runs', 'nothing'), { text: 'fine' }), (e: unknown) => e instanceof RunFolderError && /no such run folder/.test(e.message));
+    // The CLI: exit code 2 and the reason on standard error's last line, as the extension reads it.
+    for (const [args, reason] of [
+      [['fusion', 'weights', runDir, '--text', ''], /error: the text is empty/],
+      [['fusion', 'weights', adapterRun, '--text', 'fine'], /error: .* is not a fusion run \(method adapter\)/],
+      [['fusion', 'weights', ws.path('runs', 'nothing'), '--text', 'fine'], /error: .*no such run folder/],
+    ] as const) {
+      const r = cli(args, ws.root);
+      assert.equal(r.status, 2, r.stderr);
+      assert.equal(r.stdout, '');
+      assert.match(r.stderr.trim().split('\n').pop()!, reason);
+    }
+  });
+
+  test('the CLI prints the example\'s weights as one JSON document', () => {
+    const r = cli(['fusion', 'weights', runDir, '--text', 'the plot is quite awful', '--threads', '1'], ws.root);
+    assert.equal(r.status, 0, r.stderr);
+    const w = JSON.parse(r.stdout) as { adapters: string[]; weights: Record<string, number[]>; tokens: number; text: string; pieces: string[] };
+    assert.equal(w.text, 'the plot is quite awful');
+    assert.equal(w.tokens, 7);
+    assertSumsToOne(w.weights, 'the CLI');
+  });
+
+  test('the rows of the run\'s data, to pick an example from', () => {
+    const rows = fusionExamples(runDir, 5);
+    assert.deepEqual(rows.columns, ['sentence']);
+    assert.equal(rows.train.rows.length, 5);
+    assert.equal(rows.validation?.rows.length, 5);
+    assert.equal(rows.validation?.file, ws.path('dev.tsv'));
+    const dev = fs.readFileSync(ws.path('dev.tsv'), 'utf8').trim().split('\n').slice(1, 6).map((l) => l.split('\t'));
+    assert.deepEqual(rows.validation?.rows.map((r) => [r.text, r.label]), dev);
+    assert.throws(() => fusionExamples(adapterRun), /is not a fusion run/);
   });
 });
