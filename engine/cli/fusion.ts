@@ -7,8 +7,11 @@ import { exampleFusionWeights, fusionExamples, fusionWeights, pruneFusion, type 
 import { failure, jobFlags, parseFlags, providerFor } from './command';
 
 export async function fusionCommand(args: readonly string[], usage: (m: string) => number): Promise<number> {
-  const [sub, ...rest] = args;
-  const parsed = parseFlags(rest, ['threads', 'device', 'data', 'text', 'pair', 'limit'], ['per-layer']);
+  const [sub, ...all] = args;
+  const verbatim = takeVerbatim(all, ['text', 'pair']);
+  if (typeof verbatim === 'string') return usage(verbatim);
+  const { taken, rest } = verbatim;
+  const parsed = parseFlags(rest, ['threads', 'device', 'data', 'limit'], ['per-layer']);
   if (typeof parsed === 'string') return usage(parsed);
   const flags = jobFlags(parsed);
   if (typeof flags === 'string') return usage(flags);
@@ -19,8 +22,8 @@ export async function fusionCommand(args: readonly string[], usage: (m: string) 
     return typeof v === 'string' ? v : undefined;
   };
   const data = value('data');
-  const text = value('text');
-  const pair = value('pair');
+  const text = taken.get('text');
+  const pair = taken.get('pair');
   try {
     if (sub === 'weights') {
       if (text !== undefined && data !== undefined) return usage('fusion weights takes --data FILE or --text TEXT, not both');
@@ -62,4 +65,24 @@ export async function fusionCommand(args: readonly string[], usage: (m: string) 
 /** The weights for people, one site a line, on standard error. */
 function printWeights(w: Pick<FusionWeights, 'adapters' | 'weights'>): void {
   for (const [site, weights] of Object.entries(w.weights)) process.stderr.write(`${site.padEnd(12)} ${weights.map((v, i) => `${w.adapters[i]} ${v === null ? '—' : v.toFixed(3)}`).join('  ')}\n`);
+}
+
+/**
+ * Flags whose value is free text (an example typed by the user), taken as they are: a text
+ * may start with `--`, which parseFlags would read as a missing value.
+ */
+function takeVerbatim(args: readonly string[], names: readonly string[]): { readonly taken: Map<string, string>; readonly rest: string[] } | string {
+  const taken = new Map<string, string>();
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const name = args[i]!.startsWith('--') ? args[i]!.slice(2) : undefined;
+    if (name === undefined || !names.includes(name)) {
+      rest.push(args[i]!);
+      continue;
+    }
+    const v = args[++i];
+    if (v === undefined) return `--${name} needs a value`;
+    taken.set(name, v);
+  }
+  return { taken, rest };
 }
