@@ -7,7 +7,7 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import type { JobEvent, TrialEndEvent } from '../../engine/events';
+import type { FusionWeightsEvent, JobEvent, StartEvent, TrialEndEvent } from '../../engine/events';
 import { summarise, type TrialRecord } from '../../engine/jobs/sweep';
 import type { JobHistory, PanelKind, PanelToHost } from '../../client/src/panelProtocol';
 import { RegimeSplitter, type RoutedEvents } from '../../client/src/regimeHistories';
@@ -68,6 +68,7 @@ const curves = (): JobHistory[] => [
   { id: '.adapter-lab/runs/adapterdrop-standard', label: 'standard training', events: readEvents('drop-curve-standard.jsonl') },
   { id: '.adapter-lab/runs/adapterdrop-robust', label: 'robust training', events: readEvents('drop-curve-robust.jsonl') },
 ];
+const fusionRun = (): JobHistory => ({ id: '.adapter-lab/runs/fusion-20261207-104307', label: 'fusion', events: readEvents('fusion.jsonl') });
 const ofType = <T extends JobEvent['type']>(events: readonly JobEvent[], type: T) => events.filter((e): e is Extract<JobEvent, { type: T }> => e.type === type);
 
 describe('run panel', () => {
@@ -113,6 +114,52 @@ describe('run panel', () => {
     await withPanel(t, 'run', 'quickstart', async (p) => {
       await init(p, 'run', 'quickstart', [run()]);
       assert.equal(await p.evaluate<boolean>(`document.querySelector('figure[data-chart="fusion-weights"]').hidden`), true);
+    });
+  });
+
+  test('a fusion run training: the heatmap follows each evaluation live, then shows the finished run\'s weights', async (t) => {
+    await withPanel(t, 'run', 'fusion', async (p) => {
+      const job = fusionRun();
+      const planned = (job.events[0] as StartEvent).steps;
+      await p.send({ type: 'init', kind: 'run', title: 'fusion', jobs: [{ ...job, events: [] }] });
+      const cell = (adapter: string, site: string) => p.evaluate<string | null>(`document.querySelector('figure[data-chart="fusion-weights"] rect[data-adapter="${adapter}"][data-site="${site}"]')?.getAttribute('data-value') ?? null`);
+      const source = () => p.evaluate<{ step: string; text: string }>('({ step: document.querySelector("[data-fusion-source]").dataset.step, text: document.querySelector("[data-fusion-source]").textContent })');
+      // Batches that end at each fusion-weights event, as the host forwards a live job's stream.
+      const cuts = job.events.flatMap((e, i) => (e.type === 'fusion-weights' ? [i + 1] : []));
+      const live = ofType(job.events, 'fusion-weights').filter((e) => e.step !== undefined);
+      assert.deepEqual(live.map((e) => e.step), [3, 6, 9, 12, 15, 18]);
+      let sent = 0;
+      // Before the first evaluation: the chart is there, empty, and says when it fills.
+      const first = job.events.findIndex((e) => e.type === 'evaluation');
+      await p.send({ type: 'events', id: job.id, events: job.events.slice(0, first) });
+      sent = first;
+      await p.drawn(sent);
+      assert.equal(await pointCount(p, 'fusion-weights'), 0);
+      assert.match(await p.evaluate<string>(`document.querySelector('figure[data-chart="fusion-weights"] .empty-note').textContent`), /after the first evaluation/);
+      for (const [k, cut] of cuts.entries()) {
+        await p.send({ type: 'events', id: job.id, events: job.events.slice(sent, cut) });
+        sent = cut;
+        await p.drawn(sent);
+        const w = job.events[cut - 1] as FusionWeightsEvent;
+        assert.equal(await pointCount(p, 'fusion-weights'), 16, 'two adapters at 8 sites');
+        for (const site of ['0.attention', '1.ffn', '3.ffn']) assert.equal(Number(await cell('sentiment', site)), w.weights[site]![0], `${site} after event ${k + 1}`);
+        if (w.step !== undefined) {
+          assert.deepEqual(await source(), { step: String(w.step), text: `Live: at step ${w.step} of ${planned}, measured by its evaluation on dev.tsv, ${w.tokens} tokens.` });
+          if (w.step === 9) await p.screenshot('run-fusion-live');
+        }
+      }
+      await p.send({ type: 'events', id: job.id, events: job.events.slice(sent) });
+      await p.drawn(job.events.length);
+      assert.deepEqual(await source(), { step: '', text: "The finished run's fusion on dev.tsv, 112 tokens." });
+      // The same drawing as the whole stream at once (a panel reopened from the run store).
+      const whole = await openPanel(browser!, server!, 'run', 'fusion');
+      try {
+        await init(whole, 'run', 'fusion', [job]);
+        const charts = `JSON.stringify([...document.querySelectorAll('figure[data-chart="fusion-weights"] rect, [data-fusion-source]')].map((e) => e.getAttribute('data-value') ?? e.textContent))`;
+        assert.equal(await p.evaluate<string>(charts), await whole.evaluate<string>(charts));
+      } finally {
+        await whole.close();
+      }
     });
   });
 
