@@ -11,6 +11,7 @@ import { el, replaceChildren } from '../dom';
 import { formatCount, formatDuration, formatNumber } from '../format';
 import { elapsedSeconds, etaSeconds, mainRun, throughput, type FusionWeightsModel, type JobModel, type RunModel } from '../state';
 import { facts, statusBadge } from './common';
+import { fusionExampleView } from './fusionExample';
 import type { Panel, TitleSource } from './panel';
 
 export function runPanel(title: TitleSource): Panel {
@@ -22,20 +23,23 @@ export function runPanel(title: TitleSource): Panel {
   const metric = createFigure('metric', 'Validation metric', title);
   const speed = createFigure('throughput', 'Throughput', title);
   // A fusion run's average fusion weights, adapters × layers (shown for fusion runs only):
-  // live after each evaluation, then the finished run's.
+  // live after each evaluation, then the finished run's; and the weights for one example.
   const fusion = createFigure('fusion-weights', 'Fusion weights', title, FUSION_MAP_HEIGHT);
   const fusionSource = el('p', { class: 'fusion-note muted', 'data-fusion-source': '' });
   fusion.root.appendChild(fusionSource);
   fusion.root.hidden = true;
+  const example = fusionExampleView(title);
   const logs = el('ul', { class: 'logs' });
-  const root = el('div', { class: 'panel run-panel' }, header, alert, summary, el('div', { class: 'charts' }, loss.root, lr.root, metric.root, speed.root, fusion.root), logs);
+  const root = el('div', { class: 'panel run-panel' }, header, alert, summary, el('div', { class: 'charts' }, loss.root, lr.root, metric.root, speed.root, fusion.root), example.root, logs);
 
   return {
     root,
+    receive: (m) => example.receive(m),
     render(jobs: readonly JobModel[]) {
       const job = jobs[0];
       const run = job ? mainRun(job) : undefined;
       replaceChildren(header, el('h1', undefined, job?.label || run?.run || 'Run'), run ? statusBadge(run.status) : statusBadge('pending'));
+      example.update(run);
       if (!run) {
         replaceChildren(summary, el('p', { class: 'muted' }, 'Waiting for the run to start…'));
         drawLineChart(loss, [], { xLabel: 'step', yLabel: 'loss' });
