@@ -241,8 +241,9 @@ export interface ComparisonEvent extends Base {
 
 /**
  * A fusion's average weights (AdapterFusion, Fig. 4 of Pfeiffer et al.): each fused adapter's
- * mean softmax weight at each fusion layer over the real tokens of a data set. Written when a
- * fusion run finishes (on its validation data) and by `fusion weights --events`.
+ * mean softmax weight at each fusion layer over the real tokens of a data set. A fusion run
+ * writes one after each evaluation (live, with `step`: measured in that evaluation's pass over
+ * the validation data) and one when it has finished (the saved weights, without `step`).
  */
 export interface FusionWeightsEvent extends Base {
   readonly type: 'fusion-weights';
@@ -252,6 +253,8 @@ export interface FusionWeightsEvent extends Base {
   readonly weights: Readonly<Record<string, readonly (number | null)[]>>;
   readonly tokens: number;
   readonly data: string;
+  /** The optimizer step the weights come from, for those measured while training (absent: a finished run's saved weights). */
+  readonly step?: number;
 }
 
 /** What an `artifact` event's file or folder is (docs/events.md lists what writes each). */

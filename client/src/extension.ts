@@ -38,10 +38,11 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   client = new LanguageClient('adapterLab', 'Adapter Lab', serverOptions, clientOptions);
   context.subscriptions.push(output);
 
-  const jobs = new JobService(context.asAbsolutePath(path.join('dist', 'cli.js')), parallelJobs());
+  const cli = context.asAbsolutePath(path.join('dist', 'cli.js'));
+  const jobs = new JobService(cli, parallelJobs());
   const runsDir = (): string | undefined => runsDirectory();
   const tree = new RunsTreeProvider(runsDir);
-  const panels = new PanelHost(context.extensionUri, jobs, runsDir);
+  const panels = new PanelHost(context.extensionUri, jobs, runsDir, cli);
   const view = vscode.window.createTreeView(RUNS_VIEW, { treeDataProvider: tree, canSelectMany: true, showCollapseAll: true });
   const commands = registerCommands({ jobs, panels, tree, state: context.workspaceState, extensionPath: context.extensionPath });
   // On a cluster's login node (sbatch on the PATH): Run Sweep on Slurm, and Slurm sweeps of the store followed while they run.

@@ -13,7 +13,9 @@ export type StdoutLine =
   /** Anything else, kept for the log. */
   | { readonly kind: 'text'; readonly text: string };
 
-const EVENT_TYPES: ReadonlySet<string> = new Set(['start', 'trial-start', 'trial-state', 'trial-end', 'ablation', 'step', 'evaluation', 'artifact', 'log', 'error', 'end']);
+/** Every type of the jobs' streams: a record, so that a type added to JobEvent does not compile until it is read here too. */
+const JOB_EVENT_TYPES: Readonly<Record<JobEvent['type'], true>> = { start: true, 'trial-start': true, 'trial-state': true, 'trial-end': true, ablation: true, step: true, evaluation: true, 'fusion-weights': true, artifact: true, log: true, error: true, end: true };
+const EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(JOB_EVENT_TYPES));
 
 export function classifyLine(line: string): StdoutLine | undefined {
   const text = line.replace(/\r$/, '');

@@ -9,10 +9,12 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobEvent } from '../../engine/events';
 import { jobLabel, replayJob, replayKind, type JobHistory } from '../../engine/runs/replay';
+import { fusionExampleArgs, fusionRowsArgs, parseFusionExample, parseFusionRows, runFusionQuery, type FusionQuery } from './fusionExample';
 import type { JobService } from './jobs';
 import { makeNonce, panelHtml } from './panelHtml';
 import type { HostToPanel, PanelKind, PanelState, PanelToHost } from './panelProtocol';
 import { parseRegimeId, replayRegimes } from './regimeHistories';
+import { engineSettings } from './settings';
 
 export const PANEL_VIEW_TYPES: Record<PanelKind, string> = {
   run: 'adapterLab.panel.run',
@@ -55,6 +57,8 @@ class ResultPanel {
   private readonly pending = new Map<string, JobEvent[]>();
   private timer: NodeJS.Timeout | undefined;
   private readonly disposables: vscode.Disposable[] = [];
+  /** The fusion example the engine is computing now: a newer request stops it. */
+  private example: FusionQuery<unknown> | undefined;
 
   constructor(
     readonly panel: vscode.WebviewPanel,
@@ -116,7 +120,47 @@ class ResultPanel {
         return saveExport(m);
       case 'open':
         return this.open(m.id);
+      case 'fusion-example':
+        return this.fusionExample(m);
+      case 'fusion-rows':
+        return this.fusionRows(m);
     }
+  }
+
+  /**
+   * The engine's fusion weights for one example of this panel's run. The run is the panel's
+   * own (never a path from the page); the text is passed as one argument, never through a shell.
+   */
+  private async fusionExample(m: Extract<PanelToHost, { type: 'fusion-example' }>): Promise<void> {
+    const request = typeof m.request === 'number' ? m.request : 0;
+    const answer = (a: { example?: Extract<HostToPanel, { type: 'fusion-example' }>['example']; error?: string }): void => void this.post({ type: 'fusion-example', request, ...a });
+    const runDir = this.fusionRun();
+    if (typeof runDir !== 'string') return answer({ error: runDir.error });
+    if (typeof m.text !== 'string' || (m.pair !== undefined && typeof m.pair !== 'string')) return answer({ error: 'no text to weigh' });
+    this.example?.cancel();
+    const query = runFusionQuery({ cli: this.host.cli, args: fusionExampleArgs(runDir, { text: m.text, ...(m.pair !== undefined ? { pair: m.pair } : {}) }, engineSettings(this.host.runsDir() ?? path.dirname(runDir))), cwd: path.dirname(runDir) }, parseFusionExample);
+    this.example = query;
+    const r = await query.result;
+    // A request replaced by a newer one is not answered: the newer one will be.
+    if (this.example !== query) return;
+    this.example = undefined;
+    answer(r.ok ? { example: r.value } : { error: r.message });
+  }
+
+  /** The rows of this panel's fusion run's data, to pick an example from. */
+  private async fusionRows(m: Extract<PanelToHost, { type: 'fusion-rows' }>): Promise<void> {
+    const request = typeof m.request === 'number' ? m.request : 0;
+    const runDir = this.fusionRun();
+    if (typeof runDir !== 'string') return void this.post({ type: 'fusion-rows', request, error: runDir.error });
+    const r = await runFusionQuery({ cli: this.host.cli, args: fusionRowsArgs(runDir), cwd: path.dirname(runDir) }, parseFusionRows).result;
+    void this.post({ type: 'fusion-rows', request, ...(r.ok ? { rows: r.value } : { error: r.message }) });
+  }
+
+  /** The run folder a run panel shows, where the engine may run on it (a trusted workspace). */
+  private fusionRun(): string | { readonly error: string } {
+    if (!vscode.workspace.isTrusted) return { error: 'The engine runs only in a trusted workspace (Manage Workspace Trust).' };
+    const runDir = this.state.kind === 'run' ? this.state.ids[0] : undefined;
+    return runDir ?? { error: 'this panel shows no single run' };
   }
 
   /** Opens another job's panel (a trial from the sweep table); only paths inside what this panel shows or the runs folder. */
@@ -131,6 +175,7 @@ class ResultPanel {
 
   dispose(): void {
     if (this.timer) clearTimeout(this.timer);
+    this.example?.cancel();
     for (const d of this.disposables) d.dispose();
   }
 }
@@ -165,6 +210,8 @@ export class PanelHost implements vscode.Disposable {
     private readonly extensionUri: vscode.Uri,
     private readonly jobs: JobService,
     readonly runsDir: () => string | undefined,
+    /** The bundled engine CLI, for what a panel asks of a finished run (a fusion's weights for one example). */
+    readonly cli: string,
   ) {
     this.webviewRoot = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     for (const [kind, viewType] of Object.entries(PANEL_VIEW_TYPES) as [PanelKind, string][]) {

@@ -80,6 +80,8 @@ window.addEventListener('message', (event: MessageEvent<unknown>) => {
     if (!job || !Array.isArray(m.events)) return;
     applyEvents(job, m.events as readonly JobEvent[]);
     schedule();
+  } else if (msg.type === 'fusion-example' || msg.type === 'fusion-rows') {
+    if (typeof msg.request === 'number') panel?.receive?.(msg as HostToPanel);
   }
 });
 

@@ -65,7 +65,7 @@ export interface RunModel {
   /** The engine's own duration, from the end event. */
   endSeconds: number | undefined;
   readonly logs: LogLine[];
-  /** A fusion run's average fusion weights (its `fusion-weights` event), once it has them. */
+  /** A fusion run's average fusion weights: the latest `fusion-weights` event (live after each evaluation, then the finished run's). */
   fusion: FusionWeightsModel | undefined;
 }
 
@@ -75,6 +75,10 @@ export interface FusionWeightsModel {
   readonly sites: readonly string[];
   readonly cells: readonly (readonly (number | null)[])[];
   readonly data: string;
+  /** The real tokens averaged over. */
+  readonly tokens: number;
+  /** The optimizer step of live weights (measured while training); undefined for a finished run's. */
+  readonly step: number | undefined;
 }
 
 export interface TrialModel {
@@ -171,8 +175,11 @@ const metricsOf = (v: unknown): Record<string, number> => {
 };
 const statusOf = (v: unknown): Status => (v === 'completed' || v === 'failed' || v === 'cancelled' ? v : 'completed');
 
-/** The event's weights, read defensively; sites in layer order, attention before ffn. */
-function fusionWeightsOf(e: { adapters?: unknown; weights?: unknown; data?: unknown }): FusionWeightsModel | undefined {
+/**
+ * Fusion weights as the panels draw them, from a `fusion-weights` event or the engine's
+ * weights for one example, read defensively; sites in layer order, attention before ffn.
+ */
+export function fusionWeightsOf(e: { adapters?: unknown; weights?: unknown; data?: unknown; tokens?: unknown; step?: unknown }): FusionWeightsModel | undefined {
   const adapters = Array.isArray(e.adapters) ? e.adapters.map((a) => str(a)) : [];
   if (!adapters.length || !e.weights || typeof e.weights !== 'object') return undefined;
   const order = (key: string): number => Number.parseInt(key, 10) * 2 + (key.endsWith('.ffn') ? 1 : 0);
@@ -181,7 +188,7 @@ function fusionWeightsOf(e: { adapters?: unknown; weights?: unknown; data?: unkn
     const row = (e.weights as Record<string, unknown>)[site];
     return adapters.map((_, i) => (Array.isArray(row) && typeof row[i] === 'number' ? (row[i] as number) : null));
   });
-  return { adapters, sites, cells, data: str(e.data) };
+  return { adapters, sites, cells, data: str(e.data), tokens: num(e.tokens, 0), step: typeof e.step === 'number' ? e.step : undefined };
 }
 
 /**
@@ -268,7 +275,8 @@ export function applyEvent(job: JobModel, e: JobEvent): void {
       }
       return;
     case 'fusion-weights':
-      if (c.kind === 'run') c.run.fusion = fusionWeightsOf(e);
+      // The latest wins: each evaluation's live weights replace the last, the finished run's replace them all.
+      if (c.kind === 'run') c.run.fusion = fusionWeightsOf(e) ?? c.run.fusion;
       return;
     case 'ablation':
       if (c.kind === 'ablation') c.ablation.cells.push({ from: num(e.from, 0), to: num(e.to, 0), site: e.site === 'attention' || e.site === 'ffn' ? e.site : 'both', value: num(e.value) });

@@ -11,6 +11,7 @@ import type { TrainJobResult } from '../jobs/train';
 import { AdapterFolderError } from '../checkpoint/adapterFolder';
 import { ExportMismatchError } from '../jobs/export';
 import { RunFolderError } from '../jobs/predict';
+import { ExampleInputError } from '../jobs/fusion';
 import { findingLines, type Loaded } from './load';
 import { progressPrinter } from './progress';
 
@@ -155,10 +156,10 @@ export function reportUnloadable(file: string, loaded: Loaded & { ok: false }): 
   return loaded.validation ? 1 : 2;
 }
 
-/** Reports a command's failure: exit 2 for a missing or unusable run folder, adapter folder or data file, else 1. */
+/** Reports a command's failure: exit 2 for a missing or unusable run folder, adapter folder, data file or example text, else 1. */
 export function failure(e: unknown): number {
   process.stderr.write(`error: ${messageOf(e)}\n`);
-  return e instanceof RunFolderError || e instanceof DataError || e instanceof AdapterFolderError ? 2 : 1;
+  return e instanceof RunFolderError || e instanceof DataError || e instanceof AdapterFolderError || e instanceof ExampleInputError ? 2 : 1;
 }
 
 export function messageOf(e: unknown): string {

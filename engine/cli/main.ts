@@ -79,6 +79,11 @@ Usage:
   adapter-lab fusion weights <fusion-run> [--data FILE] [--threads N]
       each fused adapter's average fusion weight per layer and site over the real tokens
       of FILE (default: the run's training data); writes fusion-weights.json to the run
+  adapter-lab fusion weights <fusion-run> --text TEXT [--pair TEXT] [--threads N]
+      the same for one example, averaged over its tokens (--pair: a pair task's second
+      text); writes nothing to the run
+  adapter-lab fusion examples <fusion-run> [--limit N]
+      the first N (100) rows of the run's training and validation data, to pick from
   adapter-lab fusion prune <fusion-run> --data FILE [--per-layer] [--threads N]
       the fusion with only its top-k adapters kept (ranked by their average weights on the
       training data), k = 1..N, the same k everywhere or per layer: metric and time on

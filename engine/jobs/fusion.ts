@@ -1,21 +1,25 @@
 /**
  * What a trained fusion attends to, and what it keeps when pruned (AdapterDrop §5; Fig. 4 of
  * Pfeiffer et al.): the average softmax weight of each fused adapter at each fusion layer,
- * over the real tokens of a data file, and the fusion evaluated with only the top-k adapters
- * kept, for k = 1..N, either the same k adapters everywhere (`overall`) or the top k of each
- * layer (`layer`). Speed is measured on the same data, each k in a session of its own.
+ * over the real tokens of a data file or of one example, and the fusion evaluated with only
+ * the top-k adapters kept, for k = 1..N, either the same k adapters everywhere (`overall`) or
+ * the top k of each layer (`layer`). Speed is measured on the same data, each k in a session
+ * of its own.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FusionWeightsEvent } from '../events';
-import type { FusedAdapter, ModelSpec } from '../model/bert';
-import type { AdapterSite } from '../model/parameters';
+import type { ModelSpec } from '../model/bert';
+import { FusionWeightSums, type AveragedFusionWeights } from '../model/fusionWeights';
 import { Ops } from '../graph/ops';
+import { loadExperimentData, textTaskOf, type TaskData } from '../data/examples';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
 import { RUN_FILES, writeJson } from '../runs/store';
-import { buildBert, makeBatches, prepareEvaluation } from '../tasks';
+import { buildBert, makeBatches, prepareEvaluation, taskTokenizer, type IndexedBatch } from '../tasks';
 import { Trainer } from '../train/trainer';
 import { loadRun, RunFolderError, type LoadedRun } from './runModel';
+
+export { siteKey } from '../model/fusionWeights';
 
 export const FUSION_WEIGHTS_FILE = RUN_FILES.fusionWeights;
 export const FUSION_PRUNING_FILE = 'fusion-pruning.json';
@@ -25,12 +29,7 @@ export const FUSION_PRUNING_FILE = 'fusion-pruning.json';
  * holds them): by site `<layer>.<site>`, one weight per adapter of `adapters`, null where
  * that adapter is absent; over `tokens` real (unpadded) tokens of `data`.
  */
-export type FusionWeights = Omit<FusionWeightsEvent, 'v' | 'time' | 'type'>;
-
-/** The key of a site in FusionWeights.weights. */
-export function siteKey(layer: number, site: AdapterSite): string {
-  return `${layer}.${site}`;
-}
+export type FusionWeights = Omit<FusionWeightsEvent, 'v' | 'time' | 'type' | 'step'>;
 
 const BATCH = 32;
 
@@ -43,38 +42,107 @@ export async function fusionWeights(runDir: string, dataFile?: string, session: 
 }
 
 async function weightsOf(run: LoadedRun, file: string, session: SessionOptions): Promise<FusionWeights> {
-  const fusion = run.spec.fusion!;
   const evaluation = prepareEvaluation(run.experiment, run.model.tokenizer, run.labels, file);
+  const average = await averageOver(run, makeBatches(evaluation.inputs, BATCH, 0, run.experiment.task.kind, false), session);
+  return { ...average, data: file };
+}
+
+/** The fusion's weights averaged over the real tokens of `batches`, in an inference session of the run's model. */
+async function averageOver(run: LoadedRun, batches: Iterable<IndexedBatch>, session: SessionOptions): Promise<AveragedFusionWeights> {
+  const sums = new FusionWeightSums(run.spec.fusion!);
   const o = new Ops();
   const bert = buildBert(o, run.spec, run.weights, { trainable: new Set(), fusionWeights: true });
   o.graph.output(bert.logits, 'logits');
-  const sites = fusion.layers.flatMap((layer) => fusion.sites.map((site) => ({ layer, site, present: presentAt(fusion.adapters, layer, site) }))).filter((s) => s.present.length > 0);
-  const sums = sites.map((s) => new Float64Array(s.present.length));
-  let tokens = 0;
   const sessionRun = await EngineSession.create(o.graph.toOnnx(), session);
   try {
-    for (const batch of makeBatches(evaluation.inputs, BATCH, 0, run.experiment.task.kind, false)) {
+    for (const batch of batches) {
       const shape = [batch.batchSize, batch.sequenceLength];
       const feeds: Record<string, RunTensor> = { input_ids: { data: batch.inputIds, shape }, token_type_ids: { data: batch.tokenTypeIds, shape }, attention_mask: { data: batch.attentionMask, shape } };
-      const out = await sessionRun.run(feeds, sites.map((s) => `fusion_weights.${s.layer}.${s.site}`));
-      const mask = batch.attentionMask;
-      sites.forEach((s, k) => {
-        const w = out[`fusion_weights.${s.layer}.${s.site}`]!.data as Float32Array;
-        const n = s.present.length;
-        for (let t = 0; t < mask.length; t++) if (mask[t] === 1n) for (let j = 0; j < n; j++) sums[k]![j]! += w[t * n + j]!;
-      });
-      for (const m of mask) if (m === 1n) tokens++;
+      sums.add(await sessionRun.run(feeds, sums.outputs), batch.attentionMask);
     }
   } finally {
     await sessionRun.release();
   }
-  const names = fusion.adapters.map((a) => a.name);
-  return {
-    adapters: names,
-    data: file,
-    tokens,
-    weights: Object.fromEntries(sites.map((s, k) => [siteKey(s.layer, s.site), names.map((name) => (s.present.includes(name) ? sums[k]![s.present.indexOf(name)]! / Math.max(1, tokens) : null))])),
+  return sums.average();
+}
+
+/** The text of one example, as a task's rows hold it: one text, or a pair (a span task: question and context). */
+export interface ExampleText {
+  readonly text: string;
+  readonly pair?: string;
+}
+
+/**
+ * A fusion's weights for one example: each adapter's softmax weight per site, averaged over
+ * the example's real tokens ([CLS] and [SEP] included), as the data-set average is over a
+ * file's, so that the two read alike. (Why the mean and not the [CLS] token: docs/engine.md,
+ * *Weights and pruning*.)
+ */
+export interface ExampleFusionWeights extends AveragedFusionWeights, ExampleText {
+  /** The tokens the model read, in order: [CLS], the word pieces, [SEP] (after truncation to task.max_length). */
+  readonly pieces: readonly string[];
+  /** Whether task.max_length cut the example short. */
+  readonly truncated: boolean;
+}
+
+/** Why one example's weights cannot be computed from what was given (an empty text). */
+export class ExampleInputError extends Error {}
+
+/** The fusion's weights for one example (nothing is written to the run folder). */
+export async function exampleFusionWeights(runDir: string, example: ExampleText, session: SessionOptions = {}): Promise<ExampleFusionWeights> {
+  if (!example.text.trim()) throw new ExampleInputError('the text is empty: give the text whose fusion weights to show');
+  if (example.pair !== undefined && !example.pair.trim()) throw new ExampleInputError('the second text (--pair) is empty: give it, or leave --pair out');
+  const run = loadFusion(runDir);
+  const tokenizer = taskTokenizer(run.experiment, run.model.tokenizer);
+  const maxLength = run.experiment.task.maxLength;
+  const enc = tokenizer.encode(example.text, example.pair, { maxLength });
+  const whole = tokenizer.encode(example.text, example.pair, { maxLength: Number.POSITIVE_INFINITY });
+  const n = enc.inputIds.length;
+  const batch: IndexedBatch = {
+    indices: [0],
+    inputIds: BigInt64Array.from(enc.inputIds, BigInt),
+    tokenTypeIds: BigInt64Array.from(enc.tokenTypeIds, BigInt),
+    attentionMask: new BigInt64Array(n).fill(1n),
+    batchSize: 1,
+    sequenceLength: n,
+    tokens: n,
   };
+  const average = await averageOver(run, [batch], session);
+  return { ...average, text: example.text, ...(example.pair !== undefined ? { pair: example.pair } : {}), pieces: enc.tokens, truncated: whole.inputIds.length > n };
+}
+
+/** A row of a run's data, as `fusion examples` lists it for picking. */
+export interface DataRow {
+  /** 0-based, among the file's rows. */
+  readonly index: number;
+  readonly text: string;
+  readonly pair?: string;
+  /** The row's label as the file writes it (a class name, or a regression target). */
+  readonly label: string;
+}
+
+export interface RunDataRows {
+  /** The task's text columns (one, or two for pairs). */
+  readonly columns: readonly string[];
+  readonly train: { readonly file: string; readonly rows: readonly DataRow[] };
+  readonly validation?: { readonly file: string; readonly rows: readonly DataRow[] };
+}
+
+/**
+ * The first `limit` rows of a fusion run's training and validation files, to pick an example
+ * from. Classification and regression tasks only (their rows are texts and a label).
+ */
+export function fusionExamples(runDir: string, limit = 100): RunDataRows {
+  const run = readFusionConfig(runDir);
+  const kind = run.experiment.task.kind;
+  if (kind !== 'classification' && kind !== 'regression') throw new ExampleInputError(`rows can be picked from classification and regression data; this run's task is ${kind}: type the example instead`);
+  const task = textTaskOf(run.experiment);
+  const data = loadExperimentData(run.experiment);
+  const rows = (d: TaskData): { file: string; rows: DataRow[] } => ({
+    file: d.file,
+    rows: d.examples.slice(0, limit).map((x) => ({ index: x.index, text: x.textA, ...(x.textB !== undefined ? { pair: x.textB } : {}), label: d.labelMap ? d.labelMap.labelOf(x.label) : String(x.label) })),
+  });
+  return { columns: task.text, train: rows(data.train), ...(data.validation ? { validation: rows(data.validation) } : {}) };
 }
 
 export type PruneScope = 'overall' | 'layer';
@@ -149,13 +217,21 @@ function keptOf(spec: ModelSpec): Record<number, string[]> {
   return out;
 }
 
-function presentAt(adapters: readonly FusedAdapter[], layer: number, site: AdapterSite): string[] {
-  return adapters.filter((a) => a.adapter.layers.includes(layer) && a.adapter.sites.includes(site)).map((a) => a.name);
+/** A fusion run, loaded; refused by name when the folder is missing or holds another method's run. */
+function loadFusion(runDir: string): LoadedRun {
+  readFusionConfig(runDir);
+  return loadRun(runDir);
 }
 
-function loadFusion(runDir: string): LoadedRun {
+/** The run's config.json, when the folder exists and is a fusion run's (checked before any weights are read). */
+function readFusionConfig(runDir: string): { readonly experiment: LoadedRun['experiment'] } {
   if (!fs.existsSync(runDir)) throw new RunFolderError(`${runDir}: no such run folder`);
-  const run = loadRun(runDir);
-  if (!run.spec.fusion) throw new RunFolderError(`${path.basename(runDir)} is not a fusion run (method ${run.experiment.method})`);
-  return run;
+  let config: { experiment: LoadedRun['experiment']; plan?: { spec?: ModelSpec } };
+  try {
+    config = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as typeof config;
+  } catch (e) {
+    throw new RunFolderError(`${runDir} is not a run folder: cannot read ${RUN_FILES.config} (${(e as Error).message})`);
+  }
+  if (!config.plan?.spec?.fusion) throw new RunFolderError(`${path.basename(runDir)} is not a fusion run (method ${config.experiment?.method ?? 'unknown'})`);
+  return config;
 }

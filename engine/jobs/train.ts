@@ -209,7 +209,8 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
           spec: plan.spec,
           trainable: plan.trainable,
           optimizer: { kind: e.training.optimizer, learningRate: e.training.learningRate, weightDecay: e.training.weightDecay, maxGradNorm: e.training.maxGradNorm, warmupSteps: Math.round(e.training.warmup * totalSteps), totalSteps, beta2: e.training.adamBeta2 ?? 0.999, epsilon: e.training.adamEpsilon ?? 1e-8 },
-          session: { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed, prefix: prefix ? { layers: prefix.layers, cached: true } : undefined },
+          // A fusion's evaluations also measure its fusion weights (the live heatmap), in the same pass.
+          session: { threads, provider, gates: plan.robustDrop.length > 0, dropout: model.dropout, seed: e.training.seed, prefix: prefix ? { layers: prefix.layers, cached: true } : undefined, fusionWeights: plan.spec.fusion !== undefined },
         }),
         signal,
       );
@@ -411,6 +412,14 @@ async function evaluate(trainer: TrainerProcess, task: TaskInputs, e: Experiment
   const event = { type: 'evaluation', step, epoch, split: 'validation', metric: e.task.metric, value, metrics: all, examples: task.validation!.length, seconds: (performance.now() - t) / 1000 } as const;
   emit(event);
   appendJsonLine(path.join(runDir, RUN_FILES.metrics), event);
+  // A fusion: its weights as the evaluation's pass measured them (no pass of their own). Kept
+  // with the records, so that a panel reopened on the run draws what the live one drew.
+  const fusion = e.method === 'fusion' && e.task.validation !== undefined ? await untilAborted(trainer.fusionWeights(), signal) : undefined;
+  if (fusion) {
+    const weights = { type: 'fusion-weights', ...fusion, data: e.task.validation!, step } as const;
+    emit(weights);
+    appendJsonLine(path.join(runDir, RUN_FILES.metrics), weights);
+  }
   return all;
 }
 

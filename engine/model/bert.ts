@@ -17,7 +17,7 @@ import type { Ops } from '../graph/ops';
 import type { WeightMap } from '../tensor';
 import { adapterOwner, adapterParameters, adapterVariant, INNER_NORM_EPS, type AdapterVariantFields } from './adapterVariant';
 import type { BertDims } from './dims';
-import { fuse, fusionParameters, type FusionLayerSpec } from './fusion';
+import { fuse, fusionParameters, fusionWeightsOutput, type FusionLayerSpec } from './fusion';
 import { headShapes, type HeadSpec } from './heads';
 import * as names from './names';
 import type { AdapterSite } from './parameters';
@@ -241,7 +241,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     });
     if (options.fusionWeights) {
       const all = present.length === 1 ? fused.weights[0]! : o.apply('Concat', fused.weights, { axis: { int: 1 } }, [{ dtype, shape: ['tokens', present.length] }])[0]!;
-      o.graph.output(all, `fusion_weights.${layer}.${site}`);
+      o.graph.output(all, fusionWeightsOutput(layer, site));
     }
     return gates ? o.mul(fused.added, o.element(gates, layer * 2 + (site === 'attention' ? 0 : 1))) : fused.added;
   };

@@ -92,6 +92,11 @@ export function fuse(o: Ops, h: Value, z: readonly Value[], w: FusionWeights, op
   return { added: opts.residualBefore ? o.sub(out, h) : out, weights };
 }
 
+/** The graph output that holds a fusion layer's weights (BuildOptions.fusionWeights). */
+export function fusionWeightsOutput(layer: number, site: AdapterSite): string {
+  return `fusion_weights.${layer}.${site}`;
+}
+
 /** The fusion layer's parameters at a site, in a fixed order, with shapes. */
 export function fusionParameters(config: FusionConfig, layer: number, site: AdapterSite, d: number): [string, readonly number[]][] {
   const p = names.fusion(layer, site);

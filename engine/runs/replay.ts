@@ -184,7 +184,7 @@ interface StoredEnvironment {
   readonly model?: string;
 }
 
-type MetricsRecord = Omit<StepEvent, 'v' | 'time'> | Omit<EvaluationEvent, 'v' | 'time'>;
+type MetricsRecord = Omit<StepEvent, 'v' | 'time'> | Omit<EvaluationEvent, 'v' | 'time'> | Omit<FusionWeightsEvent, 'v' | 'time'>;
 
 function replayRun(runDir: string, out: EventList): void {
   const run = path.basename(runDir);
@@ -216,11 +216,16 @@ function replayRun(runDir: string, out: EventList): void {
 
   const metricsFile = path.join(runDir, RUN_FILES.metrics);
   if (!fs.existsSync(metricsFile)) out.warn(`${run}: ${RUN_FILES.metrics} is missing`);
-  // readJsonLines skips a torn last line; records that are not steps or evaluations are foreign and skipped.
-  const records = readJsonLines<MetricsRecord>(metricsFile).filter((r) => r && (r.type === 'step' || r.type === 'evaluation'));
+  // readJsonLines skips a torn last line; records that are not steps, evaluations or a fusion's
+  // live weights are foreign and skipped.
+  const records = readJsonLines<MetricsRecord>(metricsFile).filter((r) => r && (r.type === 'step' || r.type === 'evaluation' || (r.type === 'fusion-weights' && isFusionWeights(r))));
   let steps = 0;
   let finalMetrics: Readonly<Record<string, number>> = {};
   for (const r of records) {
+    if (r.type === 'fusion-weights') {
+      out.push(r);
+      continue;
+    }
     out.advance(r.seconds);
     out.push(r);
     if (r.type === 'step') steps = Math.max(steps, r.step);
@@ -241,7 +246,7 @@ function replayRun(runDir: string, out: EventList): void {
   out.push({ type: 'end', status: s.status, run, seconds: Number.isFinite(ended) && Number.isFinite(started) ? (ended - started) / 1000 : 0, steps: typeof s.step === 'number' ? s.step : steps, metrics: finalMetrics });
 }
 
-/** fusion-weights.json as `fusion weights` and a finished fusion run write it; anything else is not replayed. */
+/** fusion-weights.json as `fusion weights` and a finished fusion run write it (or a live record of metrics.jsonl); anything else is not replayed. */
 function isFusionWeights(v: Partial<FusionWeightsEvent>): v is Omit<FusionWeightsEvent, 'v' | 'time' | 'type'> {
   const adapters = v.adapters;
   return (

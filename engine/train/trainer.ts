@@ -9,9 +9,9 @@ import { buildBert, taskKind } from '../tasks';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
 import { floatTensor, type FloatTensor, type WeightMap } from '../tensor';
 import { stepSeed } from '../model/dropout';
+import { FusionWeightSums, type AveragedFusionWeights } from '../model/fusionWeights';
 import type { Batch } from '../data/batching';
 import { buildTrainingGraph, type DropoutRates, type FrozenPrefix, type OptimizerSpec } from './trainingGraph';
-
 
 export interface StepResult {
   readonly loss: number;
@@ -20,6 +20,19 @@ export interface StepResult {
 }
 
 export type { Batch };
+
+export interface TrainerOptions extends SessionOptions {
+  readonly gates?: boolean;
+  readonly dropout?: DropoutRates;
+  readonly seed?: number;
+  readonly prefix?: FrozenPrefix;
+  /**
+   * A fusion: the forward pass also returns each fusion layer's softmax weights, summed over
+   * real tokens for takeFusionWeights(). An evaluation then measures them on its data at no
+   * extra pass (a training run's live fusion weights).
+   */
+  readonly fusionWeights?: boolean;
+}
 
 export class Trainer {
   private readonly state = new Map<string, Float32Array>();
@@ -37,6 +50,8 @@ export class Trainer {
     private readonly seed: number | undefined,
     /** The step graph starts above a cached prefix and takes its output (`hidden_in`). */
     private readonly prefix: FrozenPrefix | undefined,
+    /** A fusion's weights summed over the real tokens of every forward pass (TrainerOptions.fusionWeights). */
+    private readonly fusionSums: FusionWeightSums | undefined,
   ) {
     for (const n of trainable) {
       const w = weights.get(n)!;
@@ -48,21 +63,16 @@ export class Trainer {
   }
 
   /** `dropout` with a `seed` makes training draw seeded, reproducible dropout masks. */
-  static async create(
-    spec: ModelSpec,
-    weights: WeightMap,
-    trainable: readonly string[],
-    optimizer: OptimizerSpec | undefined,
-    session: SessionOptions & { gates?: boolean; dropout?: DropoutRates; seed?: number; prefix?: FrozenPrefix } = {},
-  ): Promise<Trainer> {
+  static async create(spec: ModelSpec, weights: WeightMap, trainable: readonly string[], optimizer: OptimizerSpec | undefined, session: TrainerOptions = {}): Promise<Trainer> {
     const gated = session.gates ?? false;
     const graph = optimizer ? buildTrainingGraph(spec, weights, trainable, optimizer, { gates: gated, dropout: session.dropout, prefix: session.prefix }) : undefined;
     const train = graph ? await EngineSession.create(graph.model, session) : undefined;
     const o = new Ops();
-    const bert = buildBert(o, spec, weights, { trainable: new Set(trainable), gates: gated });
+    const fusionWeights = session.fusionWeights === true && spec.fusion !== undefined;
+    const bert = buildBert(o, spec, weights, { trainable: new Set(trainable), gates: gated, fusionWeights });
     o.graph.output(bert.logits, 'logits');
     const forward = await EngineSession.create(o.graph.toOnnx(), session);
-    return new Trainer(spec, weights, trainable, train, forward, gated, graph?.dropout ? (session.seed ?? 0) : undefined, session.prefix);
+    return new Trainer(spec, weights, trainable, train, forward, gated, graph?.dropout ? (session.seed ?? 0) : undefined, session.prefix, fusionWeights ? new FusionWeightSums(spec.fusion!) : undefined);
   }
 
   get steps(): number {
@@ -114,8 +124,23 @@ export class Trainer {
 
   /** Logits for a batch: [batch, labels], or [batch, sequence, 2] for spans. */
   async logits(batch: Batch, gates?: Float32Array): Promise<{ data: Float32Array; shape: readonly number[] }> {
-    const out = await this.forward.run(this.feeds(batch, gates), ['logits']);
+    const sums = this.fusionSums;
+    const out = await this.forward.run(this.feeds(batch, gates), ['logits', ...(sums?.outputs ?? [])]);
+    sums?.add(out, batch.attentionMask);
     return { data: out.logits!.data as Float32Array, shape: out.logits!.shape };
+  }
+
+  /**
+   * The fusion's average weights over the real tokens of every logits() call since the last
+   * take (an evaluation's pass over its data), then starts again; undefined for a trainer
+   * created without `fusionWeights` or before any token.
+   */
+  takeFusionWeights(): AveragedFusionWeights | undefined {
+    const sums = this.fusionSums;
+    if (!sums || sums.tokens === 0) return undefined;
+    const average = sums.average();
+    sums.reset();
+    return average;
   }
 
   /** The current value of a trainable parameter. */

@@ -17,12 +17,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { openSafetensors, writeSafetensors } from '../checkpoint/safetensors';
 import type { ModelSpec } from '../model/bert';
 import { loadModel, type ModelSource } from '../checkpoint/baseModel';
-import type { SessionOptions } from '../runtime/session';
 import type { FloatTensor } from '../tensor';
 import type { IndexedBatch } from '../tasks/batches';
 import type { LogitsSource } from '../tasks/index';
-import { NonFiniteLossError, Trainer, type StepResult } from './trainer';
-import type { DropoutRates, FrozenPrefix, OptimizerSpec } from './trainingGraph';
+import type { AveragedFusionWeights } from '../model/fusionWeights';
+import { NonFiniteLossError, Trainer, type StepResult, type TrainerOptions } from './trainer';
+import type { OptimizerSpec } from './trainingGraph';
 
 export interface TrainerSetup {
   /** What `loadModel` reads: the base model's folder, built-in name or declared shape. */
@@ -32,7 +32,7 @@ export interface TrainerSetup {
   readonly spec: ModelSpec;
   readonly trainable: readonly string[];
   readonly optimizer: OptimizerSpec;
-  readonly session: SessionOptions & { readonly gates?: boolean; readonly dropout?: DropoutRates; readonly seed?: number; readonly prefix?: FrozenPrefix };
+  readonly session: TrainerOptions;
 }
 
 type Request =
@@ -41,6 +41,7 @@ type Request =
   | { readonly op: 'step'; readonly batch: IndexedBatch; readonly gates: Float32Array | undefined }
   | { readonly op: 'logits'; readonly batch: IndexedBatch; readonly gates: Float32Array | undefined }
   | { readonly op: 'weights'; readonly names: readonly string[] }
+  | { readonly op: 'fusionWeights' }
   | { readonly op: 'checkpoint'; readonly file: string; readonly metadata: Readonly<Record<string, string>> };
 
 type Envelope = Request & { readonly id: number };
@@ -135,6 +136,11 @@ export class TrainerProcess implements LogitsSource {
   /** The current values of trainable parameters. */
   async weights(names: readonly string[]): Promise<Map<string, FloatTensor>> {
     return (await this.call({ op: 'weights', names })) as Map<string, FloatTensor>;
+  }
+
+  /** The fusion's average weights over the logits calls since the last time (Trainer.takeFusionWeights). */
+  async fusionWeights(): Promise<AveragedFusionWeights | undefined> {
+    return (await this.call({ op: 'fusionWeights' })) as AveragedFusionWeights | undefined;
   }
 
   /** Writes trainable parameters and Adam moments to `file` (atomically), with `metadata`. */
@@ -237,6 +243,8 @@ function serve(): void {
         return trainer.logits(r.batch, r.gates);
       case 'weights':
         return new Map(r.names.map((n) => [n, trainer!.weight(n)]));
+      case 'fusionWeights':
+        return trainer.takeFusionWeights();
       case 'checkpoint':
         writeSafetensors(r.file, trainer.snapshot(), r.metadata);
         return undefined;

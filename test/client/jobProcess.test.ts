@@ -51,6 +51,8 @@ describe('job stream parsing', () => {
     assert.equal(classifyLine('{"run":"r","metrics":{"accuracy":1}}')?.kind, 'data');
     assert.equal(classifyLine('{"v":2,"time":"t","type":"step"}')?.kind, 'data', 'another format version is not read as events');
     assert.equal(classifyLine('{"v":1,"time":"t","type":"frobnicate"}')?.kind, 'data');
+    // A fusion run's live weights are events, which the panels get.
+    assert.equal(classifyLine('{"v":1,"time":"t","type":"fusion-weights","adapters":["a","b"],"weights":{"0.ffn":[0.5,0.5]},"tokens":4,"data":"dev.tsv","step":2}')?.kind, 'event');
     assert.equal(classifyLine('[W:onnxruntime] some warning')?.kind, 'text');
     assert.equal(classifyLine('{"torn": ')?.kind, 'text');
     assert.equal(classifyLine('   '), undefined);

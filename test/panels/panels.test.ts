@@ -7,11 +7,13 @@
 import * as assert from 'node:assert/strict';
 import { after, before, describe, test, type TestContext } from 'node:test';
 import type { Browser } from 'playwright-core';
-import type { JobEvent, TrialEndEvent } from '../../engine/events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { FusionWeightsEvent, JobEvent, StartEvent, TrialEndEvent } from '../../engine/events';
 import { summarise, type TrialRecord } from '../../engine/jobs/sweep';
-import type { JobHistory, PanelKind, PanelToHost } from '../../client/src/panelProtocol';
+import type { FusionExample, FusionRows, JobHistory, PanelKind, PanelToHost } from '../../client/src/panelProtocol';
 import { RegimeSplitter, type RoutedEvents } from '../../client/src/regimeHistories';
-import { hasChromium, launch, NO_CHROMIUM, openPanel, parseCsv, readEvents, replay, splitRuns, startServer, type PanelPage, type Server } from './harness';
+import { hasChromium, launch, NO_CHROMIUM, openPanel, parseCsv, readEvents, replay, ROOT, splitRuns, startServer, type PanelPage, type Server } from './harness';
 
 const XSS = '<img src=x onerror=alert(1)>';
 
@@ -68,6 +70,9 @@ const curves = (): JobHistory[] => [
   { id: '.adapter-lab/runs/adapterdrop-standard', label: 'standard training', events: readEvents('drop-curve-standard.jsonl') },
   { id: '.adapter-lab/runs/adapterdrop-robust', label: 'robust training', events: readEvents('drop-curve-robust.jsonl') },
 ];
+const fusionRun = (): JobHistory => ({ id: '.adapter-lab/runs/fusion-20261207-104307', label: 'fusion', events: readEvents('fusion.jsonl') });
+/** What the engine printed for the recorded fusion run (`fusion weights --text`, `fusion examples`), as the host forwards it. */
+const readFusionFixture = <T>(name: string): T => JSON.parse(fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'fusion', name), 'utf8')) as T;
 const ofType = <T extends JobEvent['type']>(events: readonly JobEvent[], type: T) => events.filter((e): e is Extract<JobEvent, { type: T }> => e.type === type);
 
 describe('run panel', () => {
@@ -113,6 +118,132 @@ describe('run panel', () => {
     await withPanel(t, 'run', 'quickstart', async (p) => {
       await init(p, 'run', 'quickstart', [run()]);
       assert.equal(await p.evaluate<boolean>(`document.querySelector('figure[data-chart="fusion-weights"]').hidden`), true);
+      assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-example]").hidden'), true);
+      assert.ok(!(await p.recorded()).posted.some((m) => m.type === 'fusion-rows'), 'no rows asked for a run that is not a fusion');
+    });
+  });
+
+  test('a fusion run training: the heatmap follows each evaluation live, then shows the finished run\'s weights', async (t) => {
+    await withPanel(t, 'run', 'fusion', async (p) => {
+      const job = fusionRun();
+      const planned = (job.events[0] as StartEvent).steps;
+      await p.send({ type: 'init', kind: 'run', title: 'fusion', jobs: [{ ...job, events: [] }] });
+      const cell = (adapter: string, site: string) => p.evaluate<string | null>(`document.querySelector('figure[data-chart="fusion-weights"] rect[data-adapter="${adapter}"][data-site="${site}"]')?.getAttribute('data-value') ?? null`);
+      const source = () => p.evaluate<{ step: string; text: string }>('({ step: document.querySelector("[data-fusion-source]").dataset.step, text: document.querySelector("[data-fusion-source]").textContent })');
+      // Batches that end at each fusion-weights event, as the host forwards a live job's stream.
+      const cuts = job.events.flatMap((e, i) => (e.type === 'fusion-weights' ? [i + 1] : []));
+      const live = ofType(job.events, 'fusion-weights').filter((e) => e.step !== undefined);
+      assert.deepEqual(live.map((e) => e.step), [3, 6, 9, 12, 15, 18]);
+      let sent = 0;
+      // Before the first evaluation: the chart is there, empty, and says when it fills.
+      const first = job.events.findIndex((e) => e.type === 'evaluation');
+      await p.send({ type: 'events', id: job.id, events: job.events.slice(0, first) });
+      sent = first;
+      await p.drawn(sent);
+      assert.equal(await pointCount(p, 'fusion-weights'), 0);
+      assert.match(await p.evaluate<string>(`document.querySelector('figure[data-chart="fusion-weights"] .empty-note').textContent`), /after the first evaluation/);
+      for (const [k, cut] of cuts.entries()) {
+        await p.send({ type: 'events', id: job.id, events: job.events.slice(sent, cut) });
+        sent = cut;
+        await p.drawn(sent);
+        const w = job.events[cut - 1] as FusionWeightsEvent;
+        assert.equal(await pointCount(p, 'fusion-weights'), 16, 'two adapters at 8 sites');
+        for (const site of ['0.attention', '1.ffn', '3.ffn']) assert.equal(Number(await cell('sentiment', site)), w.weights[site]![0], `${site} after event ${k + 1}`);
+        if (w.step !== undefined) {
+          assert.deepEqual(await source(), { step: String(w.step), text: `Live: at step ${w.step} of ${planned}, measured by its evaluation on dev.tsv, ${w.tokens} tokens.` });
+          // While the run trains, no example can be asked about (the fusion is not saved yet).
+          assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-weigh]").disabled'), true);
+          if (w.step === 9) await p.screenshot('run-fusion-live');
+        }
+      }
+      await p.send({ type: 'events', id: job.id, events: job.events.slice(sent) });
+      await p.drawn(job.events.length);
+      assert.deepEqual(await source(), { step: '', text: "The finished run's fusion on dev.tsv, 112 tokens." });
+      assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-weigh]").disabled'), false);
+      // The same drawing as the whole stream at once (a panel reopened from the run store).
+      const whole = await openPanel(browser!, server!, 'run', 'fusion');
+      try {
+        await init(whole, 'run', 'fusion', [job]);
+        const charts = `JSON.stringify([...document.querySelectorAll('figure[data-chart="fusion-weights"] rect, [data-fusion-source]')].map((e) => e.getAttribute('data-value') ?? e.textContent))`;
+        assert.equal(await p.evaluate<string>(charts), await whole.evaluate<string>(charts));
+      } finally {
+        await whole.close();
+      }
+    });
+  });
+
+  test('a finished fusion run: the weights for one example, typed or picked from its data, drawn from the host\'s answer', async (t) => {
+    await withPanel(t, 'run', 'fusion', async (p) => {
+      const job = fusionRun();
+      await init(p, 'run', 'fusion', [job]);
+      assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-example]").hidden'), false);
+      assert.equal(await pointCount(p, 'fusion-example'), 0);
+      // The page asks for the data rows once the run has ended; the host answers with what `fusion examples` printed.
+      await p.until('window.__panelTest.posted.some((m) => m.type === "fusion-rows")');
+      const posted = async <T extends PanelToHost['type']>(type: T) => (await p.recorded()).posted.filter((m): m is Extract<PanelToHost, { type: T }> => m.type === type);
+      const rowsAsk = (await posted('fusion-rows'))[0]!;
+      const rows = readFusionFixture<FusionRows>('rows.json');
+      await p.send({ type: 'fusion-rows', request: rowsAsk.request, rows });
+      await p.until('!document.querySelector("[data-fusion-rows]").disabled');
+      assert.equal(await count(p, '[data-fusion-rows] option[value^="validation:"]'), rows.validation!.rows.length);
+      assert.equal(await count(p, '[data-fusion-rows] option[value^="train:"]'), 0, 'training rows are keyed by their split');
+      assert.equal(await count(p, '[data-fusion-rows] option[value^="training:"]'), rows.train.rows.length);
+      assert.equal(await p.evaluate<boolean>('document.querySelector("input[name=pair]").hidden'), true, 'one text column: no second box');
+
+      // An empty text is refused on the page, without asking the engine.
+      await p.page.click('[data-fusion-weigh]');
+      assert.match(await p.evaluate<string>('document.querySelector("[data-fusion-error]").textContent'), /Type a text first/);
+      assert.equal((await posted('fusion-example')).length, 0);
+
+      // A typed text: the request carries it; the answer (recorded from `fusion weights --text`) is drawn.
+      const example = readFusionFixture<FusionExample>('example.json');
+      await p.page.fill('input[name=text]', example.text);
+      await p.page.click('[data-fusion-weigh]');
+      await p.until('window.__panelTest.posted.some((m) => m.type === "fusion-example")');
+      const ask = (await posted('fusion-example'))[0]!;
+      assert.deepEqual({ text: ask.text, pair: ask.pair }, { text: example.text, pair: undefined });
+      await p.send({ type: 'fusion-example', request: ask.request, example });
+      await p.until('document.querySelector(\'figure[data-chart="fusion-example"]\').dataset.pointCount === "16"');
+      for (const [site, w] of Object.entries(example.weights)) {
+        for (const [i, name] of example.adapters.entries()) {
+          const v = await p.evaluate<string>(`document.querySelector('figure[data-chart="fusion-example"] rect[data-adapter="${name}"][data-site="${site}"]').getAttribute('data-value')`);
+          assert.equal(Number(v), w[i], `${name} at ${site}`);
+        }
+      }
+      assert.equal(await p.evaluate('document.querySelector("[data-fusion-tokens]").textContent'), `${example.tokens} tokens: ${example.pieces.join(' ')}`);
+      assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-error]").hidden'), true);
+      await p.screenshot('run-fusion-example');
+
+      // A row picked from the data asks for that row's text at once.
+      const row = rows.validation!.rows[2]!;
+      await p.page.selectOption('[data-fusion-rows]', `validation:${row.index}`);
+      await p.until('window.__panelTest.posted.filter((m) => m.type === "fusion-example").length === 2');
+      const picked = (await posted('fusion-example'))[1]!;
+      assert.equal(picked.text, row.text);
+      assert.equal(await p.evaluate('document.querySelector("input[name=text]").value'), row.text);
+      // An answer to the older request is not drawn; the engine's refusal of the newer one is shown, as text.
+      await p.send({ type: 'fusion-example', request: ask.request, error: 'stale' });
+      await p.send({ type: 'fusion-example', request: picked.request, error: `fusion-1 is not a fusion run ${XSS}` });
+      await p.until('!document.querySelector("[data-fusion-error]").hidden');
+      assert.equal(await p.evaluate('document.querySelector("[data-fusion-error]").textContent'), `fusion-1 is not a fusion run ${XSS}`);
+      assert.equal(await pointCount(p, 'fusion-example'), 0);
+      assert.equal(await count(p, 'img'), 0);
+    });
+  });
+
+  test('a pair task\'s rows: the second text has its own box, and both are sent', async (t) => {
+    await withPanel(t, 'run', 'fusion', async (p) => {
+      await init(p, 'run', 'fusion', [fusionRun()]);
+      await p.until('window.__panelTest.posted.some((m) => m.type === "fusion-rows")');
+      const ask = (await p.recorded()).posted.find((m): m is Extract<PanelToHost, { type: 'fusion-rows' }> => m.type === 'fusion-rows')!;
+      const rows: FusionRows = { columns: ['premise', 'hypothesis'], train: { file: 'train.tsv', rows: [{ index: 0, text: 'a man sleeps', pair: 'a person rests', label: 'entailment' }] } };
+      await p.send({ type: 'fusion-rows', request: ask.request, rows });
+      await p.until('!document.querySelector("input[name=pair]").hidden');
+      assert.match(await p.evaluate<string>('document.querySelector("input[name=pair]").placeholder'), /hypothesis/);
+      await p.page.selectOption('[data-fusion-rows]', 'training:0');
+      await p.until('window.__panelTest.posted.some((m) => m.type === "fusion-example")');
+      const sent = (await p.recorded()).posted.find((m): m is Extract<PanelToHost, { type: 'fusion-example' }> => m.type === 'fusion-example')!;
+      assert.deepEqual({ text: sent.text, pair: sent.pair }, { text: 'a man sleeps', pair: 'a person rests' });
     });
   });
 

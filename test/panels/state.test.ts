@@ -31,7 +31,28 @@ describe('folding a fusion run', () => {
       sites: ['0.attention', '0.ffn', '1.ffn', '10.attention'],
       cells: [[0.5, 0.5], [1, null], [0.25, 0.75], [0.9, 0.1]],
       data: '/data/dev.tsv',
+      tokens: 40,
+      step: undefined,
     });
+  });
+  test('live weights (with their step) replace each other as evaluations come, and the finished run\'s replace them', () => {
+    const events = readEvents('fusion.jsonl');
+    const weights = ofType(events, 'fusion-weights');
+    const job = createJob('f', 'f');
+    const seen: (number | undefined)[] = [];
+    let at = 0;
+    for (const w of weights) {
+      const upTo = events.indexOf(w) + 1;
+      applyEvents(job, events.slice(at, upTo));
+      at = upTo;
+      const fusion = mainRun(job)!.fusion!;
+      seen.push(fusion.step);
+      assert.equal(fusion.cells[0]![0], w.weights['0.attention']![0]);
+    }
+    applyEvents(job, events.slice(at));
+    assert.deepEqual(seen, [3, 6, 9, 12, 15, 18, undefined]);
+    assert.equal(mainRun(job)!.fusion!.step, undefined);
+    assert.equal(mainRun(job)!.status, 'completed');
   });
   test('a run without one has none', () => {
     const run = mainRun(foldJob({ id: 'r', label: 'r', events: readEvents('run.jsonl') }))!;

@@ -13,9 +13,10 @@ import type { FusionWeightsModel } from '../state';
 
 export const FUSION_MAP_HEIGHT = 260;
 
-export function drawFusionMap(fig: Figure, d: FusionWeightsModel | undefined): void {
+/** `empty`: what the chart says before it has weights. */
+export function drawFusionMap(fig: Figure, d: FusionWeightsModel | undefined, empty = 'The fusion weights appear after the first evaluation'): void {
   if (!d || !d.sites.length || !d.adapters.length) {
-    fig.draw(0, emptyNote('The fusion weights appear when the run has finished', FUSION_MAP_HEIGHT));
+    fig.draw(0, emptyNote(empty, FUSION_MAP_HEIGHT));
     return;
   }
   const left = 130;

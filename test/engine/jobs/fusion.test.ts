@@ -154,14 +154,15 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
   });
 
   test('a finished fusion run reports its average fusion weights on the validation data, as docs/events.md says', () => {
-    const event = events.find((e) => e.type === 'fusion-weights');
-    assert.ok(event, 'a fusion-weights event');
+    // The last one: those before it are the evaluations' live weights (with their step).
+    const event = events.filter((e) => e.type === 'fusion-weights').pop();
+    assert.ok(event && event.step === undefined, 'a fusion-weights event of the finished run');
     assert.deepEqual(loadEventContract().check(event), []);
     const { v: _v, time: _t, type: _type, ...payload } = event as Extract<EventPayload, { type: 'fusion-weights' }> & { v: number; time: string };
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(fusion.runDir, 'fusion-weights.json'), 'utf8')), payload);
     assert.equal(payload.data, path.join(EXAMPLES, 'data', 'sentiment', 'dev.tsv'));
     // The run folder replays it for a panel opened later.
-    const replayed = replayJob(fusion.runDir).events.find((e) => e.type === 'fusion-weights');
+    const replayed = replayJob(fusion.runDir).events.filter((e) => e.type === 'fusion-weights').pop();
     assert.deepEqual(replayed && { adapters: replayed.adapters, weights: replayed.weights, tokens: replayed.tokens, data: replayed.data }, payload);
     // The sentiment adapter dominates the fusion for the sentiment task (the paper's Fig. 4 pattern).
     const mean = (i: number) => Object.values(payload.weights).reduce((sum, w) => sum + w[i]!, 0) / 8;
