@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BUILTIN_MODELS, BUILTIN_ORIGINS, BUILTIN_PREFIX, type BertDims } from '../model/dims';
 import { findShipped } from '../util/shipped';
-import { openSafetensors } from '../checkpoint/safetensors';
 import { DEFAULT_SPECIAL_TOKENS } from '../tokenizer/wordpieceTrainer';
 import { vocabularyChecksum } from '../tokenizer/checksum';
 import { builtinVocab } from '../model/builtin';
@@ -172,18 +171,27 @@ function readModelFolder(folder: string): ModelInfo {
 
 const POOLER_WEIGHT = /(^|\.)pooler\.dense\.weight$/;
 
-/** Reads only the safetensors header (its first bytes), so the language server can afford it. */
+/**
+ * Reads only the safetensors header (the 8-byte length and the JSON after it), so the language
+ * server can afford it; checkpoint/safetensors.ts, a layer above, reads the tensors.
+ */
 function safetensorsHasPooler(file: string): boolean {
+  let fd: number | undefined;
   try {
-    const f = openSafetensors(file);
-    try {
-      return f.tensors.some((t) => POOLER_WEIGHT.test(t.name));
-    } finally {
-      f.close();
-    }
+    fd = fs.openSync(file, 'r');
+    const size = Buffer.alloc(8);
+    if (fs.readSync(fd, size, 0, 8, 0) !== 8) return true;
+    const length = Number(size.readBigUInt64LE(0));
+    if (length > 100 * 1024 * 1024) return true;
+    const header = Buffer.alloc(length);
+    if (fs.readSync(fd, header, 0, length, 8) !== length) return true;
+    const names = Object.keys(JSON.parse(header.toString('utf8')) as Record<string, unknown>);
+    return names.some((n) => POOLER_WEIGHT.test(n));
   } catch {
     // An unreadable file is reported by the jobs that load it; counting assumes the usual BERT.
     return true;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
   }
 }
 
