@@ -2,9 +2,10 @@
  * AdapterFusion over adapters in Pfeiffer's placement (AdapterHub's seq_bn: one adapter
  * after the feed-forward sub-layer, reading LN(x + h)), end to end on builtin:tiny-bert:
  * two such adapters trained, their fusion trained, saved in AdapterHub's fusion layout with
- * the adapters' placement recorded, loaded back to identical logits, exported and imported;
- * and a fusion folder as AdapterHub writes it for seq_bn adapters (its names, shapes and
- * PyTorch files, written here) imported and checked against AdapterHub's formulas.
+ * the adapters' placement recorded, loaded back to identical logits, exported (ONNX and
+ * AdapterHub's layout) and imported; and a fusion folder as AdapterHub writes it for seq_bn
+ * adapters (its names, shapes and PyTorch files, written here) imported and checked against
+ * AdapterHub's formulas.
  */
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,6 +16,7 @@ import { loadModel } from '../../../engine/checkpoint/baseModel';
 import { exportFusionRun, readFusedAdapter, readFusionFolder, readFusionHead } from '../../../engine/checkpoint/fusionFolder';
 import { readSafetensors } from '../../../engine/checkpoint/safetensors';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
+import { exportOnnx } from '../../../engine/jobs/export';
 import { importFusion } from '../../../engine/jobs/import';
 import { predictFile } from '../../../engine/jobs/predict';
 import { loadRun } from '../../../engine/jobs/runModel';
@@ -145,6 +147,11 @@ describe("fusion of adapters in Pfeiffer's placement (AdapterHub's seq_bn)", () 
     const last = log.filter((e): e is Extract<EventPayload, { type: 'evaluation' }> => e.type === 'evaluation').pop()!;
     const result = await evaluateRun(fusion.runDir, dev, { threads: 1 });
     assert.equal(result.metrics.accuracy, last.metrics.accuracy);
+  });
+
+  test("exported as ONNX, the fused model gives the engine's logits", async () => {
+    const r = await exportOnnx(fusion.runDir, ws.path('pf-fusion.onnx'), { threads: 1 });
+    assert.ok(r.checked > 0 && r.maxDifference <= r.tolerance, `max difference ${r.maxDifference}`);
   });
 
   test('exported and imported back: the same logits; the recorded placement is checked against the adapters', async () => {
