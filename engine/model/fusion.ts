@@ -13,10 +13,10 @@
  * to its context (or, with `residual_before`, to the tensor its keys and values share), and
  * `post_forward` applies LN(· + x) (`original_ln_after`). For the two serial placements:
  *
- *                           adapters read a   query q                         residual r
- *   Houlsby  (input output)      h                 h                               h
- *   Pfeiffer (input normalized)  LN(x + h)         LN(x + h), or h with            h
- *                                                  `query_before_ln`
+ *                                 adapters read a   query q                     residual r
+ *   Houlsby  (input output)       h                 h                           h
+ *   Pfeiffer (input normalized)   LN(x + h)         LN(x + h), or h with        h
+ *                                                   `query_before_ln`
  *
  * Houlsby's adapters have `original_ln_before: false`, so `query_before_ln` changes nothing
  * for them. Pfeiffer's (`seq_bn`: `original_ln_before`, `residual_before_ln`,
