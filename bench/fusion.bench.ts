@@ -51,7 +51,7 @@ async function timeLayer(n: number, exact: boolean): Promise<number> {
   const mat = (name: string, shape: number[]) => o.graph.floatInitializer(name, floatTensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 7919) % 1000) / 1e5)));
   const w = { q: mat('q', [D, D]), bq: mat('bq', [D]), k: mat('k', [D, D]), v: mat('v', [D, D]) };
   // The rewrite has no use for the key bias (it cancels in the softmax): only the plain form reads it.
-  const out = exact ? fuse(o, h, z, { query: { weight: w.q, bias: w.bq }, key: w.k, value: w.v }, { residualBefore: false }).added : plainFuse(o, h, z, { ...w, bk: mat('bk', [D]) });
+  const out = exact ? fuse(o, { query: h, residual: h }, z, { query: { weight: w.q, bias: w.bq }, key: w.k, value: w.v }, { residualBefore: false }).added : plainFuse(o, h, z, { ...w, bk: mat('bk', [D]) });
   o.graph.output(out, 'out');
   const session = await EngineSession.create(o.graph.toOnnx(), { threads });
   const feeds: Record<string, RunTensor> = { h: { data: new Float32Array(tokens * D).fill(0.01), shape: [tokens, D] } };

@@ -6,7 +6,10 @@
  *
  * where `{name}` is the fusion's name, the fused adapters' names joined by commas. The fused
  * adapters are adapter folders of their own (adapterFolder.ts); reading them for a fusion
- * keeps their adapters only, under the fused names (`….adapters.{adapter}.…`).
+ * keeps their adapters only, under the fused names (`….adapters.{adapter}.…`). They share
+ * one serial placement, Houlsby's or Pfeiffer's, which decides what the fusion reads
+ * (engine/model/fusion.ts); the fusion's config records it (`adapter_lab.adapter_config`,
+ * AdapterHub's placement fields), since AdapterHub's own fusion config does not.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,13 +17,14 @@ import type { FusionSettings } from '../config/experiment';
 import { resolveFusedAdapter } from '../config/fusionRefs';
 import { parameterShapes, type FusedAdapter, type FusionSpec, type ModelSpec } from '../model/bert';
 import type { BertDims } from '../model/dims';
-import type { FusionLayerSpec } from '../model/fusion';
+import type { AdapterInput } from '../model/adapterVariant';
+import { inputWords, type FusionLayerSpec } from '../model/fusion';
 import type { FusionConfig } from '../model/parameters';
 import * as names from '../model/names';
 import { RUN_FILES, writeAtomic } from '../runs/store';
 import type { FloatTensor } from '../tensor';
 import { ENGINE_VERSION } from '../version';
-import { AdapterFolderError, exportAdapterFolder, readAdapterFolder, readHeadConfig, writeHeadFiles, type AdapterFolder, type SavedHead } from './adapterFolder';
+import { AdapterFolderError, exportAdapterFolder, hubAdapterConfig, readAdapterFolder, readHeadConfig, writeHeadFiles, type AdapterFolder, type SavedHead } from './adapterFolder';
 import { hubNaming, type HeadKind } from './hubNames';
 import { writeSafetensors } from './safetensors';
 import { openWeightsFile } from './weightsFile';
@@ -56,6 +60,15 @@ export function fusionInternalName(hub: string, name: string): string | undefine
   return /^(query|key|value)\.(weight|bias)$/.test(param) && param !== 'value.bias' ? `encoder.layer.${prefix[1]}.${prefix[2]}.adapter_fusion_layer.${param}` : undefined;
 }
 
+/**
+ * The fused adapters' placement as AdapterHub's adapter config names it: the fields that
+ * decide what a fusion reads (`pre_forward`, `post_forward`).
+ */
+export function hubPlacementConfig(input: AdapterInput): Record<string, boolean> {
+  const c = hubAdapterConfig({ placement: 'serial', input, innerNorm: 'none', scaling: 1 });
+  return { original_ln_before: c.original_ln_before, original_ln_after: c.original_ln_after, residual_before_ln: c.residual_before_ln, is_parallel: c.is_parallel };
+}
+
 /** AdapterHub's fusion config flags for the engine's settings. */
 export function hubFusionConfig(f: FusionLayerSpec & { readonly valueInitialized: boolean }): Record<string, unknown> {
   const dynamic = f.config === 'dynamic';
@@ -63,7 +76,7 @@ export function hubFusionConfig(f: FusionLayerSpec & { readonly valueInitialized
     key: true,
     query: true,
     value: dynamic,
-    query_before_ln: false,
+    query_before_ln: f.queryBeforeLn === true,
     regularization: dynamic && f.regularization > 0,
     residual_before: f.residualBefore,
     temperature: f.temperature,
@@ -76,6 +89,8 @@ export function hubFusionConfig(f: FusionLayerSpec & { readonly valueInitialized
 
 export interface SavedFusion {
   readonly adapterNames: readonly string[];
+  /** What the fused adapters read (their shared placement). */
+  readonly adapterInput: AdapterInput;
   readonly hiddenSize: number;
   readonly modelName: string;
   readonly settings: FusionLayerSpec & { readonly valueInitialized: boolean };
@@ -96,8 +111,9 @@ export function writeFusionFolder(dir: string, f: SavedFusion): void {
     model_type: 'bert',
     name,
     version: `adapter-lab/${ENGINE_VERSION}`,
-    // What AdapterHub's flags do not say: the regulariser's weight.
-    adapter_lab: { regularization_weight: f.settings.regularization },
+    // What AdapterHub's flags do not say: the regulariser's weight, and the placement of the
+    // adapters the layers were trained over (AdapterHub keeps it only in the adapters' configs).
+    adapter_lab: { regularization_weight: f.settings.regularization, adapter_config: hubPlacementConfig(f.adapterInput) },
   };
   fs.mkdirSync(dir, { recursive: true });
   writeSafetensors(path.join(dir, FUSION_FILES.weights), tensors, { format: 'pt', producer: `adapter-lab/${ENGINE_VERSION}` });
@@ -109,6 +125,8 @@ export interface FusionFolder {
   readonly adapterNames: readonly string[];
   readonly hiddenSize: number;
   readonly settings: FusionLayerSpec;
+  /** What the fused adapters read, as `adapter_lab.adapter_config` records it; undefined in AdapterHub's own folders (the adapters' configs say). */
+  readonly adapterInput: AdapterInput | undefined;
   /** Under the engine's names. */
   readonly weights: ReadonlyMap<string, FloatTensor>;
 }
@@ -134,7 +152,6 @@ export function readFusionFolder(dir: string): FusionFolder {
     return v;
   };
   for (const key of ['key', 'query'] as const) if (!flag(key, true)) throw new AdapterFolderError(file, `field "config.${key}" is false; only fusions with a ${key} projection are built here`);
-  if (flag('query_before_ln', false)) throw new AdapterFolderError(file, 'field "config.query_before_ln" is true; the query is read from the sub-layer\'s output here (false)');
   const hidden = json.hidden_size;
   if (typeof hidden !== 'number' || !Number.isInteger(hidden) || hidden < 1) throw new AdapterFolderError(file, 'field "hidden_size" must be a positive integer');
   const dropout = flags.dropout_prob;
@@ -143,7 +160,8 @@ export function readFusionFolder(dir: string): FusionFolder {
   const config: FusionConfig = flag('value', false) ? 'dynamic' : 'static';
   const regularization = config === 'dynamic' && flag('regularization', config === 'dynamic') ? (typeof lab.regularization_weight === 'number' ? lab.regularization_weight : 0.01) : 0;
   const name = typeof json.name === 'string' ? json.name : fusionName(adapterNames as string[]);
-  const settings: FusionLayerSpec = { config, residualBefore: flag('residual_before', false), temperature: flag('temperature', false), regularization, dropout: typeof dropout === 'number' ? dropout : undefined };
+  const settings: FusionLayerSpec = { config, residualBefore: flag('residual_before', false), queryBeforeLn: flag('query_before_ln', false), temperature: flag('temperature', false), regularization, dropout: typeof dropout === 'number' ? dropout : undefined };
+  const adapterInput = recordedInput(file, lab.adapter_config);
 
   const safe = path.join(dir, FUSION_FILES.weights);
   const weightsFile = fs.existsSync(safe) || !fs.existsSync(path.join(dir, FUSION_FILES.pytorchWeights)) ? safe : path.join(dir, FUSION_FILES.pytorchWeights);
@@ -163,7 +181,40 @@ export function readFusionFolder(dir: string): FusionFolder {
   } finally {
     f.close();
   }
-  return { dir, adapterNames: adapterNames as string[], hiddenSize: hidden, settings, weights };
+  return { dir, adapterNames: adapterNames as string[], hiddenSize: hidden, settings, adapterInput, weights };
+}
+
+/** The placement `adapter_lab.adapter_config` records, checked: serial, with the layer's own residual and norm after. */
+function recordedInput(file: string, recorded: unknown): AdapterInput | undefined {
+  if (recorded === undefined) return undefined;
+  const field = (key?: string): string => `field "adapter_lab.adapter_config${key ? `.${key}` : ''}"`;
+  if (typeof recorded !== 'object' || recorded === null || Array.isArray(recorded)) throw new AdapterFolderError(file, `${field()} must be a mapping of AdapterHub's placement fields`);
+  const r = recorded as Record<string, unknown>;
+  for (const key of ['original_ln_before', 'original_ln_after', 'residual_before_ln', 'is_parallel']) {
+    if (typeof r[key] !== 'boolean') throw new AdapterFolderError(file, `${field(key)} is ${JSON.stringify(r[key])}; expected true or false`);
+  }
+  if (r.is_parallel === true) throw new AdapterFolderError(file, `${field('is_parallel')} is true; a fusion here fuses serial adapters (Houlsby's or Pfeiffer's placement)`);
+  for (const key of ['original_ln_after', 'residual_before_ln']) {
+    if (r[key] !== true) throw new AdapterFolderError(file, `${field(key)} is false; the layer's own residual add and layer norm follow the fusion here (true)`);
+  }
+  return r.original_ln_before === true ? 'normalized' : 'output';
+}
+
+/**
+ * Checks that fused adapters share one placement, and that it is the one a fusion folder
+ * recorded (when it did): a fusion layer trained over adapters reading LN(x + h) means
+ * nothing over adapters reading h.
+ */
+export function checkFusedPlacement(adapters: readonly LoadedFusedAdapter[], recorded?: { readonly file: string; readonly input: AdapterInput | undefined }): AdapterInput {
+  const first = adapters[0];
+  if (!first) throw new Error('a fusion needs at least one adapter');
+  const input = first.fused.adapter.input ?? 'output';
+  for (const a of adapters) {
+    const own = a.fused.adapter.input ?? 'output';
+    if (own !== input) throw new AdapterFolderError(path.join(a.folder.dir, 'adapter_config.json'), `adapter "${a.fused.name}" reads ${inputWords(own)}, but "${first.fused.name}" reads ${inputWords(input)}; fused adapters need one placement (AdapterHub would use the last one's for all)`);
+  }
+  if (recorded?.input !== undefined && recorded.input !== input) throw new AdapterFolderError(recorded.file, `field "adapter_lab.adapter_config" says the fusion was trained over adapters reading ${inputWords(recorded.input)}, but its adapters read ${inputWords(input)}`);
+  return input;
 }
 
 /** Checks that a fusion folder holds every parameter of the fusion layers the spec builds. */
@@ -190,8 +241,8 @@ export interface LoadedFusedAdapter {
 }
 
 /**
- * Reads an adapter folder for fusion: serial adapters reading the sub-layer's output (the
- * placement AdapterHub fuses), at the layers the folder holds them in.
+ * Reads an adapter folder for fusion: serial adapters, Houlsby's placement (reading the
+ * sub-layer's output) or Pfeiffer's (reading LN(x + h)), at the layers the folder holds them in.
  */
 export function readFusedAdapter(dir: string, dims: BertDims): LoadedFusedAdapter {
   const folder = readAdapterFolder(dir);
@@ -199,7 +250,7 @@ export function readFusedAdapter(dir: string, dims: BertDims): LoadedFusedAdapte
   const s = folder.settings;
   if (s.method !== 'adapter') throw new AdapterFolderError(file, `holds a ${s.method} run, which has no adapters to fuse`);
   if (folder.hiddenSize !== dims.hiddenSize) throw new AdapterFolderError(file, `hidden_size is ${folder.hiddenSize}, but the base model's is ${dims.hiddenSize}`);
-  if (s.adapter.placement !== 'serial' || s.adapter.input !== 'output') throw new AdapterFolderError(file, `holds ${s.adapter.placement === 'parallel' ? 'parallel adapters' : "adapters that read the layer's normalised sum (original_ln_before)"}; a fusion here fuses serial adapters that read the sub-layer's output (Houlsby's placement)`);
+  if (s.adapter.placement !== 'serial') throw new AdapterFolderError(file, "holds parallel adapters (is_parallel: true); a fusion here fuses serial adapters, in Houlsby's placement (original_ln_before: false) or Pfeiffer's (original_ln_before: true)");
   const present = new Set<number>();
   const weights = new Map<string, FloatTensor>();
   const ignored: string[] = [];
@@ -219,7 +270,7 @@ export function readFusedAdapter(dir: string, dims: BertDims): LoadedFusedAdapte
   const layers = s.adapter.share === 'all_layers' ? s.adapter.layers.filter((l) => !s.drop.layers.includes(l) || s.drop.mode === 'robust') : [...present].sort((a, b) => a - b);
   const fused: FusedAdapter = {
     name: folder.name,
-    adapter: { size: s.adapter.size, sites: s.adapter.sites, layers, nonLinearity: s.adapter.nonLinearity, placement: 'serial', input: 'output', scaling: s.adapter.scaling, innerNorm: s.adapter.innerNorm, depth: s.adapter.depth, share: s.adapter.share },
+    adapter: { size: s.adapter.size, sites: s.adapter.sites, layers, nonLinearity: s.adapter.nonLinearity, placement: 'serial', input: s.adapter.input, scaling: s.adapter.scaling, innerNorm: s.adapter.innerNorm, depth: s.adapter.depth, share: s.adapter.share },
   };
   return { folder, fused, weights, ignored };
 }
@@ -243,6 +294,7 @@ export function loadFusedAdapters(f: FusionSettings, runsDir: string, dims: Bert
     seen.add(a.fused.name);
   }
   if (loaded.length < 2) throw new Error('a fusion combines at least two adapters');
+  checkFusedPlacement(loaded);
   return loaded;
 }
 
@@ -290,13 +342,17 @@ export function readFusionRun(runDir: string, dims: BertDims, spec: ModelSpec, h
   const fusion = spec.fusion;
   if (!fusion) throw new Error('readFusionRun: the spec has no fusion');
   const weights = new Map<string, FloatTensor>();
-  for (const loaded of readFusedCopies(runDir, fusion.adapters.map((a) => a.name), dims)) {
+  const copies = readFusedCopies(runDir, fusion.adapters.map((a) => a.name), dims);
+  for (const loaded of copies) {
     const want = fusion.adapters.find((a) => a.name === loaded.fused.name);
     if (!want) throw new AdapterFolderError(loaded.folder.dir, `holds adapter "${loaded.fused.name}", which the run does not fuse`);
+    const input = want.adapter.input ?? 'output';
+    if ((loaded.fused.adapter.input ?? 'output') !== input) throw new AdapterFolderError(path.join(loaded.folder.dir, 'adapter_config.json'), `adapter "${loaded.fused.name}" reads ${inputWords(loaded.fused.adapter.input ?? 'output')}, but the run fused it reading ${inputWords(input)}`);
     for (const [n, t] of loaded.weights) weights.set(n, t);
   }
   const dir = path.join(runDir, FUSION_RUN_DIRS.fusion);
   const folder = readFusionFolder(dir);
+  checkFusedPlacement(copies, { file: path.join(dir, FUSION_FILES.config), input: folder.adapterInput });
   checkFusionWeights(folder, fusion, dims.hiddenSize);
   for (const [n, t] of folder.weights) weights.set(n, t);
   for (const [n, t] of readFusionHead(dir, headName)) weights.set(n, t);

@@ -27,7 +27,7 @@ export function fusionSpecOf(e: Experiment, dims: BertDims, adapters: readonly F
   const kept = adapters.map((a) => ({ name: a.name, adapter: { ...a.adapter, layers: a.adapter.layers.filter((l) => !dropped.has(l)) } }));
   const layers = [...new Set(kept.flatMap((a) => a.adapter.layers))].sort((a, b) => a - b);
   const sites = (['attention', 'ffn'] as const).filter((s) => kept.every((a) => a.adapter.sites.includes(s)));
-  return { adapters: kept, layers, sites, config: f.config, residualBefore: f.residualBefore, temperature: f.temperature, regularization: f.config === 'dynamic' ? f.regularization : 0, dropout: f.dropout };
+  return { adapters: kept, layers, sites, config: f.config, residualBefore: f.residualBefore, queryBeforeLn: f.queryBeforeLn, temperature: f.temperature, regularization: f.config === 'dynamic' ? f.regularization : 0, dropout: f.dropout };
 }
 
 /** The fusion part of a counting plan: fusion layers (trained) and the fused adapters' parameters (frozen). */

@@ -124,6 +124,8 @@ export interface FusionSettings {
   readonly baseDir: string;
   readonly config: FusionConfigName;
   readonly residualBefore: boolean;
+  /** The query reads h instead of LN(x + h) (Pfeiffer's placement; AdapterHub's `query_before_ln`). */
+  readonly queryBeforeLn: boolean;
   readonly temperature: boolean;
   readonly valueInitialized: boolean;
   readonly regularization: number;
@@ -261,6 +263,7 @@ function resolveFusion(f: Plain, baseDir: string): FusionSettings {
     baseDir: path.resolve(baseDir),
     config: oneOf(f.config, FUSION_CONFIGS, 'dynamic'),
     residualBefore: f.residual_before === true,
+    queryBeforeLn: f.query_before_ln === true,
     temperature: f.temperature === true,
     valueInitialized: f.value_initialized !== false,
     regularization: num(f.regularization, 0.01, (n) => n >= 0),

@@ -42,7 +42,7 @@ export const FINDING_CODES = {
   'bad-format': { severity: 'error', doc: 'A value that does not follow its format: a Slurm time limit, a memory size, a GPU count, an `sbatch` option.' },
   'threads-exceed-cpus': { severity: 'warning', doc: "A Slurm sweep's trials run more threads (`runtime.threads`) than the CPUs each is given (`sweep.slurm.cpus_per_task`), so the threads contend for them." },
   'too-few-adapters': { severity: 'error', doc: 'A fusion (`method: fusion`) names fewer than two distinct adapters.' },
-  'adapter-mismatch': { severity: 'error', doc: 'A fused adapter that does not fit the others or the model: another base model shape or vocabulary, other sites, a name used twice, or no adapters at all.' },
+  'adapter-mismatch': { severity: 'error', doc: "A fused adapter that does not fit the others or the model: another base model shape or vocabulary, other sites, another placement (Houlsby's or Pfeiffer's) or a parallel one, a name used twice, or no adapters at all." },
   'bad-suppression': { severity: 'warning', doc: 'A suppression comment that names no finding, an unknown finding, or an error (errors cannot be silenced).' },
 } as const satisfies Record<string, { severity: Severity; doc: string }>;
 

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { AdapterInput, AdapterPlacement } from '../model/adapterVariant';
 import type { FusedAdapter, NonLinearityName } from '../model/bert';
 import type { BertDims } from '../model/dims';
 import type { AdapterShape, AdapterSite } from '../model/parameters';
@@ -30,6 +31,10 @@ export interface FusedAdapterInfo {
   /** AdapterHub's `model_name`. */
   readonly modelName: string | undefined;
   readonly sites: readonly AdapterSite[];
+  /** AdapterHub's `is_parallel`. */
+  readonly placement: AdapterPlacement;
+  /** What a serial adapter reads: `normalized` with AdapterHub's `original_ln_before` (Pfeiffer's placement). */
+  readonly input: AdapterInput;
   /** Layers AdapterHub leaves without the adapter. */
   readonly leaveOut: readonly number[];
   /** The bottleneck size where the config gives it (the engine's own folders do). */
@@ -117,7 +122,7 @@ export function completedExperimentNames(runsDir: string): string[] {
 export function fusedAdapterOf(a: FusedAdapterInfo, dims: BertDims): FusedAdapter {
   const size = a.size ?? Math.max(1, Math.floor(a.hiddenSize / (a.reductionFactor ?? 16)));
   const layers = Array.from({ length: dims.layers }, (_, i) => i).filter((l) => !a.leaveOut.includes(l));
-  return { name: a.name, adapter: { size, sites: a.sites, layers, nonLinearity: a.nonLinearity, innerNorm: a.shape.innerNorm ? 'layernorm' : 'none', depth: a.shape.depth, scaling: a.shape.learnedScaling ? 'learned' : 1, share: a.shared ? 'all_layers' : 'none' } };
+  return { name: a.name, adapter: { size, sites: a.sites, layers, nonLinearity: a.nonLinearity, placement: a.placement, input: a.input, innerNorm: a.shape.innerNorm ? 'layernorm' : 'none', depth: a.shape.depth, scaling: a.shape.learnedScaling ? 'learned' : 1, share: a.shared ? 'all_layers' : 'none' } };
 }
 
 function runStatus(dir: string): string | undefined {
@@ -146,6 +151,9 @@ function readInfo(dir: string, runDir: string | undefined): FusedAdapterRef {
       modelRef: typeof lab?.model === 'string' ? lab.model : undefined,
       modelName: typeof json.model_name === 'string' ? json.model_name : undefined,
       sites,
+      placement: config.is_parallel === true ? 'parallel' : 'serial',
+      // AdapterHub's parallel adapter ignores original_ln_before.
+      input: config.is_parallel !== true && config.original_ln_before === true ? 'normalized' : 'output',
       leaveOut,
       size: typeof lab?.bottleneck_size === 'number' ? lab.bottleneck_size : undefined,
       reductionFactor: typeof config.reduction_factor === 'number' ? config.reduction_factor : undefined,

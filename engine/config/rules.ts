@@ -4,6 +4,7 @@
  */
 import * as path from 'node:path';
 import type { BertDims } from '../model/dims';
+import { inputWords } from '../model/fusion';
 import { resolveFusedAdapter, type FusedAdapterInfo } from './fusionRefs';
 import { DEFAULT_RUNS_FOLDER } from './runsFolder';
 import type { Experiment } from './experiment';
@@ -116,6 +117,8 @@ function fusedMismatch(a: FusedAdapterInfo, modelRef: string, dims: BertDims | u
   const ours = a.vocabulary !== undefined ? files.vocabularyChecksum(modelRef) : undefined;
   if (ours !== undefined && a.vocabulary !== ours) return `it was trained with another vocabulary (checksum ${a.vocabulary}; this model's is ${ours}): its token ids would mean other words here`;
   if (first && [...a.sites].sort().join() !== [...first.sites].sort().join()) return `its sites are [${a.sites.join(', ')}], but ${first.name}'s are [${first.sites.join(', ')}]: fused adapters need the same sites`;
+  if (a.placement === 'parallel') return "it holds parallel adapters (is_parallel: true); a fusion fuses serial adapters, in Houlsby's placement or Pfeiffer's";
+  if (first && a.input !== first.input) return `it reads ${inputWords(a.input)}, but ${first.name} reads ${inputWords(first.input)}: fused adapters need one placement`;
   return undefined;
 }
 

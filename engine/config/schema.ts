@@ -515,13 +515,13 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
     },
     fusion: {
       type: 'object',
-      doc: "AdapterFusion (`method: fusion`): at each adapter site the adapters' outputs z_n are combined by attention, `o = Σ softmax(Q·K_n)·V_n` with `Q = W_q·h + b_q`, `K_n = W_k·z_n + b_k`, `V_n = W_v·z_n`, and the layer's output is `LN(x + h + o)`. Base model and adapters stay frozen; the fusion layers (`3d² + 2d` parameters per site, dynamic) and the head are trained. Saved in AdapterHub's fusion layout.",
+      doc: "AdapterFusion (`method: fusion`): at each adapter site the adapters' outputs z_n are combined by attention, `o = Σ softmax(Q·K_n)·V_n` with `Q = W_q·a + b_q`, `K_n = W_k·z_n + b_k`, `V_n = W_v·z_n`, and the layer's output is `LN(x + h + o)`, where h is the sub-layer's output and a what the adapters read: h for Houlsby's placement, `LN(x + h)` for Pfeiffer's (`input: normalized`). Base model and adapters stay frozen; the fusion layers (`3d² + 2d` parameters per site, dynamic) and the head are trained. Saved in AdapterHub's fusion layout.",
       paper: 'Pfeiffer et al., 2021 (EACL): fusing 16 single-task adapters raised mean accuracy from 76.05 to 77.33, most on small tasks (RTE 71.0 → 76.8). Protocol: fusion lr 5e-5, up to 10 epochs, batch 32.',
       fields: {
         adapters: {
           type: 'stringList',
           required: true,
-          doc: "The adapters to fuse, at least two: a run folder, an adapter folder (AdapterHub's layout), or an experiment's `name`, which means its latest completed run in the runs folder (in the editor `adapterLab.runsDirectory`, by default `.adapter-lab/runs` in the workspace folder; on the command line `--runs`, by default `.adapter-lab/runs` beside this file). Paths are relative to this file. All must be trained on the same base model and have the same sites.",
+          doc: "The adapters to fuse, at least two: a run folder, an adapter folder (AdapterHub's layout), or an experiment's `name`, which means its latest completed run in the runs folder (in the editor `adapterLab.runsDirectory`, by default `.adapter-lab/runs` in the workspace folder; on the command line `--runs`, by default `.adapter-lab/runs` beside this file). Paths are relative to this file. All must be trained on the same base model and have the same sites and the same placement: serial adapters reading the sub-layer's output (Houlsby's, `preset: houlsby`; AdapterHub's `double_seq_bn`) or the layer's normalised sum (Pfeiffer's, `preset: pfeiffer` or `input: normalized`; AdapterHub's `seq_bn`). Parallel adapters cannot be fused.",
         },
         config: {
           type: 'enum',
@@ -537,7 +537,12 @@ export const EXPERIMENT_SCHEMA: ObjectSpec = {
         residual_before: {
           type: 'boolean',
           default: false,
-          doc: "Add the adapters' input h to each adapter's output before the keys and values, and not after: the output is `LN(x + o)` (AdapterHub's `residual_before`).",
+          doc: "Add the sub-layer's output h to each adapter's output before the keys and values, and not after: the output is `LN(x + o)` (AdapterHub's `residual_before`).",
+        },
+        query_before_ln: {
+          type: 'boolean',
+          default: false,
+          doc: "Pfeiffer's placement: the query reads the sub-layer's output h instead of `LN(x + h)`, which the adapters read (AdapterHub's `query_before_ln`). With Houlsby's placement both are h.",
         },
         temperature: {
           type: 'boolean',

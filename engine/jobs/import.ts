@@ -18,7 +18,7 @@ import { loadModel } from '../checkpoint/baseModel';
 import { countParameters, type ParameterCounts } from '../model/parameters';
 import { createRunDir, RUN_FILES, writeAtomic, writeJson, type RunStatusRecord } from '../runs/store';
 import { ADAPTER_FILES, AdapterFolderError, checkAdapterFolder, modelNameOf, readAdapterFolder, readHeadConfig, writeAdapterFolder, type AdapterFolder } from '../checkpoint/adapterFolder';
-import { checkFusionWeights, copyFusedAdapters, FUSION_FILES, headNameOf, readFusedAdapter, readFusionFolder, readFusionHead, writeFusionRun } from '../checkpoint/fusionFolder';
+import { checkFusedPlacement, checkFusionWeights, copyFusedAdapters, FUSION_FILES, headNameOf, readFusedAdapter, readFusionFolder, readFusionHead, writeFusionRun } from '../checkpoint/fusionFolder';
 import { adapterNameFrom } from '../checkpoint/hubNames';
 import { ENGINE_VERSION } from './train';
 import { planRun } from '../train/plan';
@@ -196,6 +196,7 @@ export function importFusion(opts: ImportFusionOptions): ImportFusionResult {
   fused.forEach((a, i) => {
     if (a.fused.name !== folder.adapterNames[i]) throw new AdapterFolderError(a.folder.dir, `holds adapter "${a.fused.name}", but the fusion names "${folder.adapterNames[i]}" here`);
   });
+  const adapterInput = checkFusedPlacement(fused, { file: path.join(fusionDir, FUSION_FILES.config), input: folder.adapterInput });
   const headName = headNameOf(fusionDir);
   const head = readHeadConfig(fusionDir);
   const name = opts.name ?? headName;
@@ -207,7 +208,7 @@ export function importFusion(opts: ImportFusionOptions): ImportFusionResult {
     model: opts.model,
     task: { kind: head.kind, ...(data ? { train: data, validation: data } : {}), ...(head.kind === 'span' ? {} : { text: ['sentence'], label: 'label' }), max_length: model.dims.maxPositions },
     method: 'fusion',
-    fusion: { adapters: fused.map((a) => a.folder.dir), config: s.config, residual_before: s.residualBefore, temperature: s.temperature, regularization: s.regularization, ...(s.dropout !== undefined ? { dropout: s.dropout } : {}) },
+    fusion: { adapters: fused.map((a) => a.folder.dir), config: s.config, residual_before: s.residualBefore, query_before_ln: s.queryBeforeLn === true, temperature: s.temperature, regularization: s.regularization, ...(s.dropout !== undefined ? { dropout: s.dropout } : {}) },
   };
   const resolved = resolveExperiment(plain, process.cwd());
   const experiment: Experiment = data !== undefined ? resolved : { ...resolved, task: { ...resolved.task, train: '', validation: undefined } };
@@ -229,7 +230,7 @@ export function importFusion(opts: ImportFusionOptions): ImportFusionResult {
     copyFusedAdapters(runDir, fused);
     // Rewritten under the run's head name (the folder may use another) and with the engine's config fields.
     writeFusionRun(runDir, {
-      fusion: { adapterNames: folder.adapterNames, hiddenSize: folder.hiddenSize, modelName: modelNameOf(model.ref), settings: { ...s, valueInitialized: s.config === 'dynamic' }, weights: folder.weights },
+      fusion: { adapterNames: folder.adapterNames, adapterInput, hiddenSize: folder.hiddenSize, modelName: modelNameOf(model.ref), settings: { ...s, valueInitialized: s.config === 'dynamic' }, weights: folder.weights },
       head: { name: adapterNameFrom(name), modelRef: model.ref, dims: model.dims, headDropout: model.dropout.hidden, spec: plan.spec, task: head.kind, labels: labels?.labels, weights: headWeights },
     });
     writeJson(path.join(runDir, RUN_FILES.status), { status: 'completed', started, ended: new Date().toISOString(), step: 0, pid: process.pid } satisfies RunStatusRecord);

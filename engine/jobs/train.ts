@@ -18,6 +18,7 @@ import { writeHuggingFaceBert } from '../checkpoint/huggingface';
 import { parameterShapes } from '../model/bert';
 import { resolveProvider } from '../runtime/provider';
 import { initAdapters, initFusion } from '../model/init';
+import { fusedInputOf } from '../model/fusion';
 import { initHead } from '../tasks';
 import { adapterNameFrom } from '../checkpoint/hubNames';
 import { countParameters, type ParameterCounts } from '../model/parameters';
@@ -456,7 +457,7 @@ function saveFusion(runDir: string, trained: ReadonlyMap<string, FloatTensor>, p
   const fusionWeights = new Map([...untrainedFusion, ...[...trained].filter(([name]) => name.includes('.adapter_fusion_layer.'))]);
   const head = new Map([...trained].filter(([name]) => !name.includes('.adapter_fusion_layer.')));
   const dir = writeFusionRun(runDir, {
-    fusion: { adapterNames: fusion.adapters.map((a) => a.name), hiddenSize: model.dims.hiddenSize, modelName: modelNameOf(model.ref), settings: { ...fusion, valueInitialized: settings.valueInitialized }, weights: fusionWeights },
+    fusion: { adapterNames: fusion.adapters.map((a) => a.name), adapterInput: fusedInputOf(fusion.adapters), hiddenSize: model.dims.hiddenSize, modelName: modelNameOf(model.ref), settings: { ...fusion, valueInitialized: settings.valueInitialized }, weights: fusionWeights },
     head: { name: adapterNameFrom(e.name), modelRef: model.ref, dims: model.dims, headDropout: model.dropout.hidden, spec: plan.spec, task: e.task.kind, labels: labelMap?.labels, weights: head },
   });
   emit({ type: 'artifact', kind: 'adapter', path: dir });

@@ -17,7 +17,7 @@ import type { Ops } from '../graph/ops';
 import type { WeightMap } from '../tensor';
 import { adapterOwner, adapterParameters, adapterVariant, INNER_NORM_EPS, type AdapterVariantFields } from './adapterVariant';
 import type { BertDims } from './dims';
-import { fuse, fusionParameters, fusionWeightsOutput, type FusionLayerSpec } from './fusion';
+import { fuse, fusedInputOf, fusionParameters, fusionWeightsOutput, type FusionLayerSpec } from './fusion';
 import { headShapes, type HeadSpec } from './heads';
 import * as names from './names';
 import type { AdapterSite } from './parameters';
@@ -46,7 +46,8 @@ export interface FusedAdapter {
 /**
  * AdapterFusion (engine/model/fusion.ts): a fusion layer at each of `sites` in each of
  * `layers`, over the fused adapters present there. A site where none is present is the
- * plain sub-layer end; where one is, the softmax gives it weight 1.
+ * plain sub-layer end; where one is, the softmax gives it weight 1. The adapters share one
+ * serial placement (their `input`), which decides what the fusion reads.
  */
 export interface FusionSpec extends FusionLayerSpec {
   readonly adapters: readonly FusedAdapter[];
@@ -222,18 +223,23 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   };
   const fusion = spec.fusion;
   const fusionLayers = new Set(fusion?.layers ?? []);
+  const fusionInput = fusion && fusion.adapters.length > 0 ? fusedInputOf(fusion.adapters) : undefined;
   /**
    * The fusion's contribution at a site (what is added to x + h), or undefined where no
    * fused adapter is present. A gate removes the fusion and its adapters together.
+   * `normalized` is LN(x + h), the input of adapters in Pfeiffer's placement.
    */
-  const fusedAt = (h: Value, layer: number, site: AdapterSite): Value | undefined => {
+  const fusedAt = (h: Value, normalized: () => Value, layer: number, site: AdapterSite): Value | undefined => {
     if (!fusion || !fusionLayers.has(layer) || !fusion.sites.includes(site)) return undefined;
     const present = fusion.adapters.filter((f) => f.adapter.layers.includes(layer) && f.adapter.sites.includes(site));
     if (present.length === 0) return undefined;
-    const z = present.map((f) => bottleneck(h, f.adapter, names.fusedAdapter(f.name, adapterOwner(f.adapter, layer), site)));
+    // What the adapters and the query read (engine/model/fusion.ts); the residual is h in both placements.
+    const read = fusionInput === 'normalized' ? normalized() : h;
+    const z = present.map((f) => bottleneck(read, f.adapter, names.fusedAdapter(f.name, adapterOwner(f.adapter, layer), site)));
     const p = names.fusion(layer, site);
     const siteName = `layer${layer}.${site}.fusion`;
-    const fused = fuse(o, h, z, { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
+    const inputs = { query: fusion.queryBeforeLn === true ? h : read, residual: h };
+    const fused = fuse(o, inputs, z, { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
       residualBefore: fusion.residualBefore,
       foldQueryKey: !options.trainable.has(p.query.weight) && !options.trainable.has(p.key.weight),
       temperature: options.fusionTemperature,
@@ -251,7 +257,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
    */
   const residualNorm = (x: Value, h: Value, layer: number, site: AdapterSite, ln: { readonly weight: string; readonly bias: string }): Value => {
     const norm = (v: Value): Value => o.layerNorm(v, w(ln.weight), w(ln.bias), spec.layerNormEps);
-    const fused = fusedAt(h, layer, site);
+    const fused = fusedAt(h, () => norm(o.add(x, h)), layer, site);
     if (fused) return norm(o.add(x, o.add(h, fused)));
     const a = spec.adapters;
     if (!a || !adapterLayers.has(layer) || !a.sites.includes(site)) return norm(o.add(x, h));

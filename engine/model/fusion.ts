@@ -1,33 +1,57 @@
 /**
  * AdapterFusion (Pfeiffer et al., 2021), as AdapterHub builds it. At a site shared by the
- * fused adapters, with h the sub-layer's projected output (the adapters' input) and x its
- * residual input, each adapter n gives z_n = s·up_n(f(down_n(h))), its output without its
- * own skip connection, and
+ * fused adapters, with x the sub-layer's residual input, h its projected output and LN the
+ * layer's own (pretrained) layer norm, the adapters read a tensor a, each gives
+ * z_n = s·up_n(f(down_n(a))), its output without its own skip connection, and
  *
- *   Q = W_q·h + b_q,  K_n = W_k·z_n + b_k,  V_n = W_v·z_n,
+ *   Q = W_q·q + b_q,  K_n = W_k·z_n + b_k,  V_n = W_v·z_n,
  *   p = softmax(dropout(Q·K_n) / T) over n,  o = Σ p_n·V_n,  output LN(x + h + o).
  *
- * With `residual_before`, h is added to every z_n first (AdapterHub adds it to the tensor
- * its keys and values share) and not again after: LN(x + o). The `static` config has no
- * value matrix (V_n = z_n).
+ * Which tensor is which follows AdapterHub's BottleneckLayer: the last fused adapter's
+ * `pre_forward` gives the adapters' input, the query and the residual r, the children give
+ * their bottleneck outputs z_n (`up`, scaled, before their own residual), BertFusion adds r
+ * to its context (or, with `residual_before`, to the tensor its keys and values share), and
+ * `post_forward` applies LN(· + x) (`original_ln_after`). For the two serial placements:
+ *
+ *                                 adapters read a   query q                     residual r
+ *   Houlsby  (input output)       h                 h                           h
+ *   Pfeiffer (input normalized)   LN(x + h)         LN(x + h), or h with        h
+ *                                                   `query_before_ln`
+ *
+ * Houlsby's adapters have `original_ln_before: false`, so `query_before_ln` changes nothing
+ * for them. Pfeiffer's (`seq_bn`: `original_ln_before`, `residual_before_ln`,
+ * `original_ln_after`) read the normalised sum, but their residual is still h, so in both
+ * the output is LN(x + h + o), or with `residual_before` (r added to every z_n for the keys
+ * and values, and not after) LN(x + o). The fused adapters must share one placement:
+ * AdapterHub takes the last one's for all. The `static` config has no value matrix (V_n = z_n).
+ * Parallel adapters are not fused here: AdapterHub's fusion of them takes x as their input,
+ * query and residual, and its parallel `post_forward` then adds h and LN(· + x), so x is
+ * added twice, LN(2x + h + o).
  *
  * The graph computes the same function with less work (`fuse`): V is linear without a bias
  * and Σp = 1, so Σ p_n·W_v·z_n = W_v·(Σ p_n·z_n), one projection per token whatever N; and
  * Q·(W_k·z_n + b_k) = (W_kᵀ·Q)·z_n + Q·b_k, where Q·b_k is the same for every n and cancels
  * in the softmax, so W_kᵀ·Q is computed once per token and each adapter costs two dot
  * products. The key bias therefore has no effect on the output and never gets a gradient:
- * it is kept (AdapterHub's files hold it) but not fed to the graph.
+ * it is kept (AdapterHub's files hold it) but not fed to the graph. Neither step depends on
+ * what q, z_n and r are, so both placements use it.
  */
 import type { Value } from '../graph/graph';
 import type { Ops } from '../graph/ops';
+import { adapterVariant, type AdapterInput, type AdapterVariantFields } from './adapterVariant';
 import type { AdapterSite, FusionConfig } from './parameters';
 import * as names from './names';
 
 /** What the fusion layers are, besides the adapters they fuse. */
 export interface FusionLayerSpec {
   readonly config: FusionConfig;
-  /** Add h to each adapter's output before the keys and values (and not after). */
+  /** Add the residual h to each adapter's output before the keys and values (and not after). */
   readonly residualBefore: boolean;
+  /**
+   * The query reads h even where the adapters read LN(x + h) (AdapterHub's `query_before_ln`;
+   * it matters only for Pfeiffer's placement). Absent: false, AdapterHub's default.
+   */
+  readonly queryBeforeLn?: boolean;
   /** Softmax temperature annealed from 50 to 1 during training (AdapterHub's `temperature`). */
   readonly temperature: boolean;
   /** Weight of the value regulariser Σ‖I − W_v‖² in the loss (dynamic only; AdapterHub: 0.01). */
@@ -45,10 +69,18 @@ export interface FusionWeights {
   readonly value: Value | undefined;
 }
 
+/** The tensors a fusion layer reads besides the adapters' outputs, each [tokens, d] (the table above). */
+export interface FusionInputs {
+  /** What the query projection reads. */
+  readonly query: Value;
+  /** The residual r: added to the context, or with `residualBefore` to each adapter's output. */
+  readonly residual: Value;
+}
+
 export interface FuseOptions {
   readonly residualBefore: boolean;
   /**
-   * Query and key weights are constants (an inference graph): W_kᵀ·Q is then h·(W_qᵀ·W_k) +
+   * Query and key weights are constants (an inference graph): W_kᵀ·Q is then q·(W_qᵀ·W_k) +
    * b_q·W_k, whose d × d product onnxruntime folds once when the session loads, saving one
    * d × d projection per token.
    */
@@ -60,7 +92,7 @@ export interface FuseOptions {
 }
 
 export interface Fused {
-  /** What the fusion adds to x: o, or with `residualBefore`, o − h (so the caller always forms x + h + this). */
+  /** What the fusion adds to x + r: o, or with `residualBefore`, o − r (so the caller always forms x + r + this). */
   readonly added: Value;
   /** The softmax weight of each adapter, [tokens, 1] each. */
   readonly weights: readonly Value[];
@@ -71,11 +103,13 @@ export interface Fused {
  * rewrite described above: about 3·d² multiply-adds per token for the three projections,
  * plus 2·N·d for the scores and the weighted sum.
  */
-export function fuse(o: Ops, h: Value, z: readonly Value[], w: FusionWeights, opts: FuseOptions): Fused {
+export function fuse(o: Ops, at: FusionInputs, z: readonly Value[], w: FusionWeights, opts: FuseOptions): Fused {
   if (z.length === 0) throw new Error('a fusion layer needs at least one adapter');
-  const inputs = opts.residualBefore ? z.map((zn) => o.add(zn, h)) : z;
+  const r = at.residual;
+  const q = at.query;
+  const inputs = opts.residualBefore ? z.map((zn) => o.add(zn, r)) : z;
   // W_kᵀ·Q per token: Q [tokens, d] times W_k [out, in] is Σ_out Q_out·W_k[out, in].
-  const qk = opts.foldQueryKey ? o.add(o.matmul(h, o.matmul(o.transpose(w.query.weight, [1, 0]), w.key)), o.matmul(o.unsqueeze(w.query.bias, [0]), w.key)) : o.matmul(o.linear(h, w.query.weight, w.query.bias), w.key);
+  const qk = opts.foldQueryKey ? o.add(o.matmul(q, o.matmul(o.transpose(w.query.weight, [1, 0]), w.key)), o.matmul(o.unsqueeze(w.query.bias, [0]), w.key)) : o.matmul(o.linear(q, w.query.weight, w.query.bias), w.key);
   let scores = inputs.map((zn, n) => {
     const s = o.reduceSum(o.mul(qk, zn), [1], true);
     return opts.dropScore ? opts.dropScore(s, n) : s;
@@ -89,7 +123,30 @@ export function fuse(o: Ops, h: Value, z: readonly Value[], w: FusionWeights, op
   const weights = e.map((en) => o.div(en, total));
   const mixed = inputs.map((zn, n) => o.mul(zn, weights[n]!)).reduce((a, b) => o.add(a, b));
   const out = w.value ? o.linear(mixed, w.value) : mixed;
-  return { added: opts.residualBefore ? o.sub(out, h) : out, weights };
+  return { added: opts.residualBefore ? o.sub(out, r) : out, weights };
+}
+
+/**
+ * What the fused adapters read: h (Houlsby's placement) or LN(x + h) (Pfeiffer's). All must
+ * agree, since one fusion layer reads one query and residual for all of them (AdapterHub
+ * silently uses the last adapter's placement for every one); parallel adapters are refused
+ * (see above). Throws a message naming the adapter that differs.
+ */
+export function fusedInputOf(adapters: readonly { readonly name: string; readonly adapter: AdapterVariantFields }[]): AdapterInput {
+  const first = adapters[0];
+  if (!first) throw new Error('a fusion needs at least one adapter');
+  const want = adapterVariant(first.adapter).input;
+  for (const a of adapters) {
+    const v = adapterVariant(a.adapter);
+    if (v.placement === 'parallel') throw new Error(`adapter "${a.name}" is a parallel adapter; a fusion fuses serial adapters (Houlsby's or Pfeiffer's placement)`);
+    if (v.input !== want) throw new Error(`adapter "${a.name}" reads ${inputWords(v.input)}, but "${first.name}" reads ${inputWords(want)}: fused adapters need one placement`);
+  }
+  return want;
+}
+
+/** An adapter input in words, for messages. */
+export function inputWords(input: AdapterInput): string {
+  return input === 'normalized' ? "the layer's normalised sum LN(x + h) (Pfeiffer's placement, original_ln_before: true)" : "the sub-layer's output h (Houlsby's placement, original_ln_before: false)";
 }
 
 /** The graph output that holds a fusion layer's weights (BuildOptions.fusionWeights). */

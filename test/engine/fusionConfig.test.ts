@@ -19,10 +19,10 @@ after(() => fs.rmSync(root, { recursive: true, force: true }));
 
 const D = 64; // builtin:tiny-bert: hidden 64, 4 layers
 
-function adapterFolder(dir: string, o: { name: string; hidden?: number; mh?: boolean; output?: boolean; model?: string; size?: number; vocabulary?: string }): string {
+function adapterFolder(dir: string, o: { name: string; hidden?: number; mh?: boolean; output?: boolean; model?: string; size?: number; vocabulary?: string; lnBefore?: boolean; parallel?: boolean }): string {
   fs.mkdirSync(dir, { recursive: true });
   const config = {
-    config: { architecture: 'bottleneck', mh_adapter: o.mh ?? true, output_adapter: o.output ?? true, reduction_factor: D / (o.size ?? 16), non_linearity: 'gelu', leave_out: [] },
+    config: { architecture: 'bottleneck', mh_adapter: o.mh ?? true, output_adapter: o.output ?? true, reduction_factor: D / (o.size ?? 16), non_linearity: 'gelu', leave_out: [], original_ln_before: o.lnBefore ?? false, residual_before_ln: true, original_ln_after: true, is_parallel: o.parallel ?? false },
     hidden_size: o.hidden ?? D,
     name: o.name,
     model_name: 'builtin:tiny-bert',
@@ -52,6 +52,10 @@ adapterFolder(path.join(root, 'hub', 'mini'), { name: 'mini', model: 'builtin:mi
 const TINY_VOCABULARY = vocabularyChecksum(builtinVocab(BUILTIN_MODELS['tiny-bert']!));
 adapterFolder(path.join(root, 'hub', 'same-vocab'), { name: 'same_vocab', vocabulary: TINY_VOCABULARY });
 adapterFolder(path.join(root, 'hub', 'other-vocab'), { name: 'other_vocab', vocabulary: '0123456789abcdef' });
+// Pfeiffer's placement (AdapterHub's seq_bn: after the feed-forward sub-layer, original_ln_before), and a parallel adapter (par_bn).
+adapterFolder(path.join(root, 'hub', 'pf-sst'), { name: 'pf_sst', mh: false, lnBefore: true });
+adapterFolder(path.join(root, 'hub', 'pf-mnli'), { name: 'pf_mnli', mh: false, lnBefore: true, size: 8 });
+adapterFolder(path.join(root, 'hub', 'par'), { name: 'par', mh: false, parallel: true });
 const runsDir = path.join(root, '.adapter-lab', 'runs');
 runFolder(runsDir, 'rte-20260101-100000', 'completed', { name: 'rte_old' });
 runFolder(runsDir, 'rte-20260102-100000', 'completed', { name: 'rte' });
@@ -71,7 +75,7 @@ describe('fusion in the experiment language', () => {
     const text = experiment('[hub/sst, hub/mnli]');
     const v = validateExperiment(text, { filePath: FILE });
     assert.deepEqual(v.findings.filter((f) => f.severity === 'error'), []);
-    assert.deepEqual(v.experiment!.fusion, { adapters: ['hub/sst', 'hub/mnli'], baseDir: root, config: 'dynamic', residualBefore: false, temperature: false, valueInitialized: true, regularization: 0.01, dropout: undefined });
+    assert.deepEqual(v.experiment!.fusion, { adapters: ['hub/sst', 'hub/mnli'], baseDir: root, config: 'dynamic', residualBefore: false, queryBeforeLn: false, temperature: false, valueInitialized: true, regularization: 0.01, dropout: undefined });
     assert.deepEqual(v.fused.map((a) => a.name), ['sst', 'mnli']);
     const p = v.parameters!;
     // 4 layers × 2 sites, each 3d² + 2d.
@@ -86,7 +90,31 @@ describe('fusion in the experiment language', () => {
     const v = validateExperiment(experiment('[hub/sst, hub/mnli]', '  config: static\n  residual_before: true\n  temperature: true\n  regularization: 0\n  dropout: 0.2\n'), { filePath: FILE });
     assert.deepEqual(v.findings.filter((f) => f.severity === 'error'), []);
     assert.equal(v.parameters!.fusion, 8 * (2 * D * D + 2 * D));
-    assert.deepEqual(v.experiment!.fusion, { adapters: ['hub/sst', 'hub/mnli'], baseDir: root, config: 'static', residualBefore: true, temperature: true, valueInitialized: true, regularization: 0, dropout: 0.2 });
+    assert.deepEqual(v.experiment!.fusion, { adapters: ['hub/sst', 'hub/mnli'], baseDir: root, config: 'static', residualBefore: true, queryBeforeLn: false, temperature: true, valueInitialized: true, regularization: 0, dropout: 0.2 });
+  });
+
+  test("two adapters in Pfeiffer's placement: valid, one fusion layer per layer (their one site), query_before_ln resolves", () => {
+    const v = validateExperiment(experiment('[hub/pf-sst, hub/pf-mnli]', '  query_before_ln: true\n'), { filePath: FILE });
+    assert.deepEqual(v.findings.filter((f) => f.severity === 'error'), []);
+    assert.deepEqual(v.fused.map((a) => [a.name, a.placement, a.input]), [['pf_sst', 'serial', 'normalized'], ['pf_mnli', 'serial', 'normalized']]);
+    assert.equal(v.experiment!.fusion!.queryBeforeLn, true);
+    assert.equal(v.parameters!.fusion, 4 * (3 * D * D + 2 * D));
+  });
+
+  test("adapters of two placements, and parallel adapters, do not fit: located on the entry, the placements named", () => {
+    const text = experiment('[hub/pf-sst, hub/ffn-only, hub/par, hub/pf-mnli]');
+    const errors = errorsOf(text);
+    assert.deepEqual(errors.map((f) => [f.code, at(text, f.range)]), [
+      ['adapter-mismatch', 'hub/ffn-only'],
+      ['adapter-mismatch', 'hub/par'],
+    ]);
+    assert.match(errors[0]!.message, /hub\/ffn-only: it reads the sub-layer's output h \(Houlsby's placement, original_ln_before: false\), but pf_sst reads the layer's normalised sum LN\(x \+ h\) \(Pfeiffer's placement, original_ln_before: true\): fused adapters need one placement/);
+    assert.match(errors[1]!.message, /parallel adapters \(is_parallel: true\)/);
+    // Houlsby's first: the Pfeiffer adapter is the one that does not fit.
+    const houlsbyFirst = experiment('[hub/ffn-only, hub/pf-sst]');
+    const reversed = errorsOf(houlsbyFirst);
+    assert.deepEqual(reversed.map((f) => [f.code, at(houlsbyFirst, f.range)]), [['adapter-mismatch', 'hub/pf-sst']]);
+    assert.match(reversed[0]!.message, /it reads the layer's normalised sum .* but ffn_only reads the sub-layer's output h/);
   });
 
   test('an experiment name is its latest completed run; a run folder is its adapter', () => {

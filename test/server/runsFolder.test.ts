@@ -28,15 +28,15 @@ fusion:
 /** Cursor after the list's opening bracket: where an experiment name is completed. */
 const COMPLETE_AT = positionOf(FUSION, 'adapters: [', 'adapters: ['.length);
 
-/** A completed run of `experiment` with its adapter (builtin:tiny-bert's shape), as training leaves it. */
-function completedRun(ws: Workspace, runsDir: string, experiment: string, stamp = '20260101-100000'): string {
+/** A completed run of `experiment` with its adapter (builtin:tiny-bert's shape), as training leaves it; `config` overrides AdapterHub's fields. */
+function completedRun(ws: Workspace, runsDir: string, experiment: string, stamp = '20260101-100000', config: Record<string, unknown> = {}): string {
   const run = path.join(runsDir, `${experiment}-${stamp}`);
   const rel = path.relative(ws.root, run);
   ws.write(path.join(rel, 'status.json'), JSON.stringify({ status: 'completed' }));
   ws.write(path.join(rel, 'config.json'), '{}');
   ws.write(
     path.join(rel, 'adapter', 'adapter_config.json'),
-    JSON.stringify({ config: { mh_adapter: true, output_adapter: true, reduction_factor: 4, non_linearity: 'gelu', leave_out: [] }, hidden_size: 64, name: experiment, model_name: 'builtin:tiny-bert', adapter_lab: { method: 'adapter', model: 'builtin:tiny-bert', bottleneck_size: 16 } }),
+    JSON.stringify({ config: { mh_adapter: true, output_adapter: true, reduction_factor: 4, non_linearity: 'gelu', leave_out: [], ...config }, hidden_size: 64, name: experiment, model_name: 'builtin:tiny-bert', adapter_lab: { method: 'adapter', model: 'builtin:tiny-bert', bottleneck_size: 16 } }),
   );
   return run;
 }
@@ -165,6 +165,22 @@ describe('the runs folder the language server reads', () => {
     assert.deepEqual(missingRuns((await client.open(uri, FUSION)).diagnostics), []);
     const moved = await republished(client, uri, () => client.changeFolders([other.root, ws.root]), missing(2));
     assert.deepEqual(missingRuns(moved).map((d) => messageOf(d).includes(other.path('.adapter-lab', 'runs'))), [true, true]);
+  });
+
+  test("fused runs of two placements: the entry that differs gets a located diagnostic naming both placements", async () => {
+    const ws = workspace();
+    ws.tsv('examples/data/train.tsv', ['sentence', 'label'], [['good', 1], ['bad', 0]]);
+    const file = ws.write('examples/fusion.adapter.yaml', FUSION);
+    const runsDir = ws.path('.adapter-lab', 'runs');
+    // Both after the feed-forward sub-layer only: rte in Houlsby's placement, sst in Pfeiffer's (AdapterHub's seq_bn).
+    completedRun(ws, runsDir, 'rte', undefined, { mh_adapter: false });
+    completedRun(ws, runsDir, 'sst', undefined, { mh_adapter: false, original_ln_before: true, residual_before_ln: true, original_ln_after: true });
+    const client = await start({ folders: [ws.root], settings: { mode: 'pull', values: { [RUNS_SETTING]: '' } } });
+    const { diagnostics } = await client.open(fileUri(file), FUSION);
+    const mismatch = diagnostics.filter((d) => d.code === 'adapter-mismatch');
+    assert.equal(mismatch.length, 1, diagnostics.map(messageOf).join('\n'));
+    assert.deepEqual(mismatch[0]!.range.start, positionOf(FUSION, 'sst', 0));
+    assert.match(messageOf(mismatch[0]!), /^sst: it reads the layer's normalised sum LN\(x \+ h\) \(Pfeiffer's placement, original_ln_before: true\), but rte reads the sub-layer's output h \(Houlsby's placement, original_ln_before: false\): fused adapters need one placement/);
   });
 
   test('without a workspace folder, runs are looked up beside the experiment file (as the CLI keeps them)', async () => {

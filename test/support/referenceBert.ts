@@ -1,7 +1,8 @@
 /**
  * An independent float64 reference of Hugging Face's BertModel (eval mode, no dropout) with
  * bottleneck adapters — Houlsby's, and the variants AdapterHub computes (parallel, Pfeiffer's
- * input, scaling, an inner layer norm, deeper bottlenecks, shared weights) — and the
+ * input, scaling, an inner layer norm, deeper bottlenecks, shared weights) — AdapterFusion
+ * over serial adapters in AdapterHub's plain form (a key and a value per adapter), and the
  * sequence-classification / regression / span heads.
  * Tests use it to check the engine's ONNX graphs, so it deliberately shares nothing with
  * engine/model or engine/graph beyond the weight names and the tensor type: every step is
@@ -44,6 +45,24 @@ export interface ReferenceConfig {
     depth?: number;
     /** One adapter per site for every layer, stored under the lowest adapter layer's names. */
     shared?: boolean;
+  };
+  /**
+   * AdapterFusion over serial adapters (weights `….adapters.{name}.…` and
+   * `….adapter_fusion_layer.…`), computed as AdapterHub's BottleneckLayer does: the last
+   * adapter's `pre_forward` (what the adapters and the query read, and the residual), each
+   * adapter's bottleneck output, BertFusion (query, a key and a value per adapter, key bias
+   * included, softmax, residual), `post_forward` (the layer's residual add and norm).
+   */
+  fusion?: {
+    adapters: { name: string; size: number; nonLinearity: ReferenceNonLinearity; layers: number[]; sites: ReferenceSite[] }[];
+    /** AdapterHub's `original_ln_before` (Pfeiffer's placement) is `normalized`. */
+    input: 'output' | 'normalized';
+    layers: number[];
+    sites: ReferenceSite[];
+    /** `static`: no value matrix. */
+    config: 'dynamic' | 'static';
+    residualBefore: boolean;
+    queryBeforeLn: boolean;
   };
   /** Per-layer, per-site multipliers on the adapter's bottleneck branch (1 = on, 0 = removed); default all 1. */
   adapterGates?: (layer: number, site: ReferenceSite) => number;
@@ -277,6 +296,53 @@ function subLayerEnd(x: Float64Array, h: Float64Array, a: AdapterParams | undefi
   return layerNorm(add(add(adapterBranch(read, a), h), x), ln, eps);
 }
 
+interface FusionParams {
+  adapters: AdapterParams[];
+  query: Linear;
+  key: Linear;
+  value: Float64Array[] | undefined;
+  input: 'output' | 'normalized';
+  residualBefore: boolean;
+  queryBeforeLn: boolean;
+}
+
+/** x·Wᵀ for a linear layer without a bias (BertFusion's value). */
+function applyMatrix(x: Float64Array, w: Float64Array[]): Float64Array {
+  return applyLinear(x, { weight: w, bias: new Float64Array(w.length) });
+}
+
+/**
+ * A sub-layer's end with a fusion, step by step as AdapterHub computes it for one token:
+ * x the sub-layer's input, h its projected output. Every adapter here is serial with
+ * `residual_before_ln: true`, so the residual is h.
+ */
+function fusedSubLayerEnd(x: Float64Array, h: Float64Array, f: FusionParams, ln: LayerNormParams, eps: number): Float64Array {
+  // pre_forward: the query before the layer norm, the adapters' input after it (original_ln_before).
+  const residual = h;
+  const read = f.input === 'normalized' ? layerNorm(add(h, x), ln, eps) : h;
+  const queryIn = f.queryBeforeLn ? h : read;
+  // Each adapter's `up` (scaled, before its own residual).
+  const ups = f.adapters.map((a) => adapterBranch(read, a));
+  // BertFusion: residual_before adds the residual to the tensor keys and values share.
+  const kv = f.residualBefore ? ups.map((u) => add(u, residual)) : ups;
+  const q = applyLinear(queryIn, f.query);
+  const scores = Float64Array.from(kv.map((v) => {
+    const k = applyLinear(v, f.key);
+    let dot = 0;
+    for (let i = 0; i < k.length; i++) dot += q[i] * k[i];
+    return dot;
+  }));
+  const p = softmax(scores);
+  const values = kv.map((v) => (f.value ? applyMatrix(v, f.value) : v));
+  let context: Float64Array = new Float64Array(h.length);
+  values.forEach((v, n) => {
+    for (let i = 0; i < v.length; i++) context[i] += p[n] * v[i];
+  });
+  if (!f.residualBefore) context = add(context, residual);
+  // post_forward: original_ln_after.
+  return layerNorm(add(context, x), ln, eps);
+}
+
 function checkBatch(batch: ReferenceBatch, dims: BertDims): { batchSize: number; seq: number } {
   const batchSize = batch.inputIds.length;
   if (batchSize === 0) throw new Error('reference: empty batch');
@@ -344,6 +410,25 @@ export function referenceForward(weights: ReferenceWeights, cfg: ReferenceConfig
       gate: cfg.adapterGates ? cfg.adapterGates(layer, site) : 1,
     };
   };
+  const fusionAt = (layer: number, site: ReferenceSite): FusionParams | undefined => {
+    const f = cfg.fusion;
+    if (!f || !f.layers.includes(layer) || !f.sites.includes(site)) return undefined;
+    const present = f.adapters.filter((a) => a.layers.includes(layer) && a.sites.includes(site));
+    if (present.length === 0) return undefined;
+    const p = names.fusion(layer, site);
+    return {
+      adapters: present.map((a) => {
+        const n = names.fusedAdapter(a.name, layer, site);
+        return { norm: undefined, linears: [w.linear(n.down, a.size, d)], up: w.linear(n.up, d, a.size), f: nonLinearity(a.nonLinearity), scale: 1, gate: 1 };
+      }),
+      query: w.linear(p.query, d, d),
+      key: w.linear(p.key, d, d),
+      value: f.config === 'dynamic' ? w.matrix(p.value.weight, d, d) : undefined,
+      input: f.input,
+      residualBefore: f.residualBefore,
+      queryBeforeLn: f.queryBeforeLn,
+    };
+  };
   const placement = cfg.adapters?.placement ?? 'serial';
   const adapterInput = cfg.adapters?.input ?? 'output';
   if (cfg.adapters) {
@@ -364,6 +449,8 @@ export function referenceForward(weights: ReferenceWeights, cfg: ReferenceConfig
     const outLn = w.layerNorm(n.outputLn, d);
     const attnAdapter = adapterAt(l, 'attention');
     const ffnAdapter = adapterAt(l, 'ffn');
+    const attnFusion = fusionAt(l, 'attention');
+    const ffnFusion = fusionAt(l, 'ffn');
 
     const next: Float64Array[][] = [];
     for (let b = 0; b < batchSize; b++) {
@@ -395,13 +482,13 @@ export function referenceForward(weights: ReferenceWeights, cfg: ReferenceConfig
       for (let s = 0; s < seq; s++) {
         // Attention sub-layer: projection, adapter, residual add, post-LN.
         const a = applyLinear(context[s], attnOut);
-        const h1 = subLayerEnd(xs[s], a, attnAdapter, placement, adapterInput, attnLn, eps);
+        const h1 = attnFusion ? fusedSubLayerEnd(xs[s], a, attnFusion, attnLn, eps) : subLayerEnd(xs[s], a, attnAdapter, placement, adapterInput, attnLn, eps);
 
         // Feed-forward sub-layer: GELU(erf) intermediate, projection, adapter, residual add, post-LN.
         const mid = applyLinear(h1, inter);
         for (let i = 0; i < mid.length; i++) mid[i] = gelu(mid[i]);
         const f = applyLinear(mid, out);
-        row.push(subLayerEnd(h1, f, ffnAdapter, placement, adapterInput, outLn, eps));
+        row.push(ffnFusion ? fusedSubLayerEnd(h1, f, ffnFusion, outLn, eps) : subLayerEnd(h1, f, ffnAdapter, placement, adapterInput, outLn, eps));
       }
       next.push(row);
     }

@@ -1,16 +1,19 @@
 /**
  * The fusion layer: the engine's exact rewrite (W_v after the weighted sum, W_kᵀQ once per
- * token) against the plain formulation as AdapterHub computes it, in float64; gradient
- * checks of both configs; and the whole model's special cases (one adapter with the value
- * at the identity is the adapter model; zero query weights average the adapters).
+ * token) against the plain formulation as AdapterHub computes it, in float64, with the query
+ * reading the residual h (Houlsby's placement) or another tensor (Pfeiffer's: LN(x + h));
+ * gradient checks of both configs and of a whole sub-layer end in Pfeiffer's placement; and
+ * the whole model: against the float64 reference's AdapterHub fusion in both placements, and
+ * its special cases (one adapter with the value at the identity is the adapter model; zero
+ * query weights average the adapters).
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Ops } from '../../../engine/graph/ops';
 import type { Value } from '../../../engine/graph/graph';
-import { fuse, identityValue } from '../../../engine/model/fusion';
+import { fuse, identityValue, type FusionInputs } from '../../../engine/model/fusion';
 import { fusionParameterCount } from '../../../engine/model/parameters';
-import { parameterShapes, type ModelSpec } from '../../../engine/model/bert';
+import { activation, parameterShapes, type AdapterSpec, type ModelSpec } from '../../../engine/model/bert';
 import type { BertDims } from '../../../engine/model/dims';
 import { initAdapters, initFusion, initModel } from '../../../engine/model/init';
 import { Trainer } from '../../../engine/train/trainer';
@@ -21,6 +24,7 @@ import type { WeightMap } from '../../../engine/tensor';
 import { floatTensor } from '../../../engine/tensor';
 import { Random } from '../../../engine/util/random';
 import { gradCheck } from '../../support/gradcheck';
+import { referenceForward, type ReferenceConfig } from '../../support/referenceBert';
 
 const T = 5;
 const D = 6;
@@ -34,6 +38,8 @@ const linear = (x: Mat, w: Mat, b?: number[]): Mat => x.map((row) => w.map((wo, 
 
 interface Case {
   readonly h: Mat;
+  /** What the query reads when it is not h (Pfeiffer's placement: LN(x + h)). */
+  readonly q?: Mat;
   readonly z: Mat[];
   readonly wq: Mat;
   readonly bq: number[];
@@ -42,10 +48,11 @@ interface Case {
   readonly wv: Mat | undefined;
 }
 
-function randomCase(seed: number, n: number, dynamic: boolean): Case {
+function randomCase(seed: number, n: number, dynamic: boolean, separateQuery = false): Case {
   const rng = new Random(seed);
   return {
     h: randMat(rng, T, D),
+    ...(separateQuery ? { q: randMat(rng, T, D) } : {}),
     z: Array.from({ length: n }, () => randMat(rng, T, D)),
     wq: randMat(rng, D, D, 0.8),
     bq: randMat(rng, 1, D)[0]!,
@@ -63,7 +70,7 @@ function randomCase(seed: number, n: number, dynamic: boolean): Case {
  */
 function plainFusion(c: Case, residualBefore: boolean, temperature = 1): Mat {
   const z = residualBefore ? c.z.map((zn) => zn.map((row, t) => row.map((v, i) => v + c.h[t]![i]!))) : c.z;
-  const q = linear(c.h, c.wq, c.bq);
+  const q = linear(c.q ?? c.h, c.wq, c.bq);
   const k = z.map((zn) => linear(zn, c.wk, c.bk));
   const v = z.map((zn) => (c.wv ? linear(zn, c.wv) : zn));
   return c.h.map((hrow, t) => {
@@ -81,12 +88,14 @@ async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: n
   const o = new Ops();
   const input = (name: string, shape: number[]) => o.graph.input(name, 'float64', shape);
   const h = input('h', [T, D]);
+  const q = c.q ? input('q', [T, D]) : h;
   const z = c.z.map((_, n) => input(`z${n}`, [T, D]));
   const weights = { query: { weight: input('wq', [D, D]), bias: input('bq', [D]) }, key: input('wk', [D, D]), value: c.wv ? input('wv', [D, D]) : undefined };
-  const fused = fuse(o, h, z, weights, { residualBefore, foldQueryKey, ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}) });
+  const fused = fuse(o, { query: q, residual: h }, z, weights, { residualBefore, foldQueryKey, ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}) });
   o.graph.output(o.add(h, fused.added), 'out');
   const session = await EngineSession.create(o.graph.toOnnx());
   const feeds: Record<string, RunTensor> = { h: { data: flat(c.h), shape: [T, D] }, wq: { data: flat(c.wq), shape: [D, D] }, bq: { data: Float64Array.from(c.bq), shape: [D] }, wk: { data: flat(c.wk), shape: [D, D] } };
+  if (c.q) feeds.q = { data: flat(c.q), shape: [T, D] };
   c.z.forEach((zn, n) => (feeds[`z${n}`] = { data: flat(zn), shape: [T, D] }));
   if (c.wv) feeds.wv = { data: flat(c.wv), shape: [D, D] };
   const out = (await session.run(feeds)).out!.data as Float64Array;
@@ -108,6 +117,24 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
       }
     }
   }
+  for (const n of [1, 2, 3, 8]) {
+    for (const config of ['dynamic', 'static'] as const) {
+      for (const residualBefore of [false, true]) {
+        test(`the query apart from the residual (Pfeiffer's placement), N = ${n}, ${config}${residualBefore ? ', residual_before' : ''}`, async () => {
+          const c = randomCase(500 + n, n, config === 'dynamic', true);
+          const diff = maxDiff(await rewrittenFusion(c, residualBefore), plainFusion(c, residualBefore));
+          assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
+          // The query's input matters: reading h instead gives another fusion.
+          assert.ok(maxDiff(plainFusion(c, residualBefore), plainFusion({ ...c, q: undefined }, residualBefore)) > 1e-3 || n === 1);
+        });
+      }
+    }
+  }
+  test('inference form, the query apart from the residual: W_kᵀ·Q as q·(W_qᵀ·W_k) + b_q·W_k', async () => {
+    const c = randomCase(601, 4, true, true);
+    const diff = maxDiff(await rewrittenFusion(c, false, undefined, true), plainFusion(c, false));
+    assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
+  });
   test('inference form: W_kᵀ·Q as h·(W_qᵀ·W_k) + b_q·W_k', async () => {
     for (const n of [1, 8]) {
       const c = randomCase(300 + n, n, true);
@@ -152,11 +179,59 @@ describe('fusion layer: gradient checks (float64)', () => {
           const [h, ...rest] = v;
           const z = rest.slice(0, n);
           const [wq, bq, wk, wv] = rest.slice(n);
-          return o.add(h!, fuse(o, h!, z, { query: { weight: wq!, bias: bq! }, key: wk!, value: wv }, { residualBefore, temperature: o.scalar(1.7, 'float64') }).added);
+          return o.add(h!, fuse(o, { query: h!, residual: h! }, z, { query: { weight: wq!, bias: bq! }, key: wk!, value: wv }, { residualBefore, temperature: o.scalar(1.7, 'float64') }).added);
         });
         assert.ok(r.maxRelError < 1e-6, `max relative error ${r.maxRelError.toExponential(2)}`);
       });
     }
+  }
+
+  // A whole sub-layer end in Pfeiffer's placement, LN(x + h + o) with the adapters (and, unless
+  // query_before_ln, the query) reading LN(x + h): gradients reach x, h and the layer norm
+  // through the adapters, the query and the residual alike. onnxruntime's LayerNormalization
+  // keeps its mean and inverse std in float32 whatever the input type, so through a layer
+  // norm the check holds to about 1e-6, as the whole model's checks (bertGradients) do.
+  const M = 2;
+  const N = 2;
+  const cases = [
+    ['dynamic', false, false],
+    ['dynamic', true, false],
+    ['dynamic', false, true],
+    ['static', false, false],
+  ] as const;
+  for (const [config, residualBefore, queryBeforeLn] of cases) {
+    test(`Pfeiffer's placement, ${config}${residualBefore ? ', residual_before' : ''}${queryBeforeLn ? ', query_before_ln' : ''}: x, h, the layer norm, the adapters and every fusion weight`, async () => {
+      const adapterInputs = Array.from({ length: N }, (_, k) => [
+        { name: `down${k}`, shape: [M, D] },
+        { name: `downb${k}`, shape: [M] },
+        { name: `up${k}`, shape: [D, M] },
+        { name: `upb${k}`, shape: [D] },
+      ]).flat();
+      const inputs = [
+        { name: 'x', shape: [T, D] },
+        { name: 'h', shape: [T, D] },
+        { name: 'lnw', shape: [D] },
+        { name: 'lnb', shape: [D] },
+        ...adapterInputs,
+        { name: 'wq', shape: [D, D] },
+        { name: 'bq', shape: [D] },
+        { name: 'wk', shape: [D, D] },
+        ...(config === 'dynamic' ? [{ name: 'wv', shape: [D, D] }] : []),
+      ];
+      const r = await gradCheck(inputs, (o, v: Value[]) => {
+        const at = new Map(inputs.map((input, i) => [input.name, v[i]!]));
+        const get = (name: string): Value => at.get(name)!;
+        const norm = (t: Value): Value => o.layerNorm(t, get('lnw'), get('lnb'), 1e-12);
+        const x = get('x');
+        const h = get('h');
+        const a = norm(o.add(x, h));
+        const z = Array.from({ length: N }, (_, k) => o.linear(activation(o, o.linear(a, get(`down${k}`), get(`downb${k}`)), 'tanh'), get(`up${k}`), get(`upb${k}`)));
+        const inputsOf: FusionInputs = { query: queryBeforeLn ? h : a, residual: h };
+        const fused = fuse(o, inputsOf, z, { query: { weight: get('wq'), bias: get('bq') }, key: get('wk'), value: config === 'dynamic' ? get('wv') : undefined }, { residualBefore, temperature: o.scalar(1.3, 'float64') });
+        return norm(o.add(x, o.add(h, fused.added)));
+      });
+      assert.ok(r.maxRelError < 1e-5, `max relative error ${r.maxRelError.toExponential(2)}`);
+    });
   }
 });
 
@@ -195,7 +270,7 @@ function asFused(weights: WeightMap, from: WeightMap, name: string): void {
   }
 }
 
-function setFusionWeights(weights: WeightMap, layers: readonly number[], rng: Random, opts: { readonly zeroQuery?: boolean; readonly exactIdentity?: boolean } = {}): void {
+function setFusionWeights(weights: WeightMap, layers: readonly number[], rng: Random, opts: { readonly zeroQuery?: boolean; readonly exactIdentity?: boolean; readonly keyBiasScale?: number } = {}): void {
   const d = DIMS.hiddenSize;
   for (const l of layers) {
     for (const site of ['attention', 'ffn'] as const) {
@@ -204,7 +279,7 @@ function setFusionWeights(weights: WeightMap, layers: readonly number[], rng: Ra
       weights.set(p.query.weight, opts.zeroQuery ? floatTensor([d, d]) : rand([d, d], 0.5));
       weights.set(p.query.bias, opts.zeroQuery ? floatTensor([d]) : rand([d], 0.5));
       weights.set(p.key.weight, rand([d, d], 0.5));
-      weights.set(p.key.bias, rand([d], 0.5));
+      weights.set(p.key.bias, rand([d], opts.keyBiasScale ?? 0.5));
       const eye = identityValue(d);
       if (opts.exactIdentity) for (let i = 0; i < eye.length; i++) if (i % (d + 1) !== 0) eye[i] = 0;
       weights.set(p.value.weight, floatTensor([d, d], eye));
@@ -244,6 +319,106 @@ describe('fusion in the whole model', () => {
     // Pruned to adapter a only: a different model.
     const pruned = await logitsOf({ ...spec, fusion: { ...fusion, adapters: [fusion.adapters[0]!] } }, weights);
     assert.ok(Math.max(...Array.from(both, (v, i) => Math.abs(v - pruned[i]!))) > 1e-5);
+  });
+});
+
+/** A model with adapters in Pfeiffer's placement (AdapterHub's seq_bn: after the feed-forward sub-layer, reading LN(x + h)). */
+function pfeifferModel(seed: number) {
+  const adapter: AdapterSpec = { size: 3, sites: ['ffn'], layers: [0, 1], nonLinearity: 'relu', input: 'normalized' };
+  const spec: ModelSpec = { dims: DIMS, layerNormEps: 1e-12, adapters: adapter, head: { kind: 'classification', numLabels: 3 } };
+  const weights = initModel(spec, seed);
+  initAdapters(weights, spec, 0.5, seed);
+  initHead(weights, spec, seed);
+  return { adapter, spec, weights };
+}
+
+const REFERENCE_BATCH = {
+  inputIds: [Array.from(FEEDS.input_ids!.data as BigInt64Array, Number).slice(0, 5), Array.from(FEEDS.input_ids!.data as BigInt64Array, Number).slice(5)],
+  tokenTypeIds: [Array.from(FEEDS.token_type_ids!.data as BigInt64Array, Number).slice(0, 5), Array.from(FEEDS.token_type_ids!.data as BigInt64Array, Number).slice(5)],
+  attentionMask: [Array.from(FEEDS.attention_mask!.data as BigInt64Array, Number).slice(0, 5), Array.from(FEEDS.attention_mask!.data as BigInt64Array, Number).slice(5)],
+};
+
+/** Two fused adapters with their fusion layers at random (key biases far from zero), in either placement. */
+function twoFused(placement: 'houlsby' | 'pfeiffer', opts: { readonly config?: 'dynamic' | 'static'; readonly residualBefore?: boolean; readonly queryBeforeLn?: boolean } = {}) {
+  const one = placement === 'pfeiffer' ? pfeifferModel(5) : adapterModel(5);
+  const two = placement === 'pfeiffer' ? pfeifferModel(6) : adapterModel(6);
+  const weights = new Map([...one.weights].filter(([k]) => !k.includes('.adapter.')));
+  asFused(weights, one.weights, 'a');
+  asFused(weights, two.weights, 'b');
+  setFusionWeights(weights, [0, 1], new Random(8), { keyBiasScale: 3 });
+  const config = opts.config ?? 'dynamic';
+  const fusion = { adapters: [{ name: 'a', adapter: one.adapter }, { name: 'b', adapter: two.adapter }], layers: [0, 1], sites: one.adapter.sites, config, residualBefore: opts.residualBefore ?? false, queryBeforeLn: opts.queryBeforeLn ?? false, temperature: false, regularization: 0.01, dropout: undefined };
+  const spec: ModelSpec = { ...one.spec, adapters: undefined, fusion };
+  const reference: ReferenceConfig = {
+    dims: DIMS,
+    layerNormEps: 1e-12,
+    head: { kind: 'classification', numLabels: 3 },
+    fusion: {
+      adapters: fusion.adapters.map((f) => ({ name: f.name, size: f.adapter.size, nonLinearity: f.adapter.nonLinearity, layers: [...f.adapter.layers], sites: [...f.adapter.sites] })),
+      input: placement === 'pfeiffer' ? 'normalized' : 'output',
+      layers: [0, 1],
+      sites: [...fusion.sites],
+      config,
+      residualBefore: fusion.residualBefore,
+      queryBeforeLn: fusion.queryBeforeLn,
+    },
+  };
+  return { spec, weights, reference };
+}
+
+const maxAbs = (a: ArrayLike<number>, b: ArrayLike<number>): number => Math.max(...Array.from(a, (v, i) => Math.abs(v - b[i]!)));
+
+describe("fusion in the whole model: Pfeiffer's placement", () => {
+  for (const residualBefore of [false, true]) {
+    for (const queryBeforeLn of [false, true]) {
+      test(`one Pfeiffer adapter with the value at the identity${residualBefore ? ', residual_before' : ''}${queryBeforeLn ? ', query_before_ln' : ''}: the fused model is the Pfeiffer adapter model`, async () => {
+        const { adapter, spec, weights } = pfeifferModel(5);
+        const fusedWeights = new Map([...weights].filter(([k]) => !k.includes('.adapter.')));
+        asFused(fusedWeights, weights, 'only');
+        setFusionWeights(fusedWeights, [0, 1], new Random(3), { exactIdentity: true });
+        const fusedSpec: ModelSpec = { ...spec, adapters: undefined, fusion: { adapters: [{ name: 'only', adapter }], layers: [0, 1], sites: ['ffn'], config: 'dynamic', residualBefore, queryBeforeLn, temperature: false, regularization: 0.01, dropout: undefined } };
+        const a = await logitsOf(spec, weights);
+        const b = await logitsOf(fusedSpec, fusedWeights);
+        assert.ok(maxAbs(a, b) < 1e-9, `max difference ${maxAbs(a, b).toExponential(2)}`);
+        // The adapter reads LN(x + h): the same weights read as Houlsby's placement give another model.
+        const houlsby = await logitsOf({ ...spec, adapters: { ...adapter, input: 'output' } }, weights);
+        assert.ok(maxAbs(a, houlsby) > 1e-4);
+      });
+    }
+  }
+
+  for (const placement of ['pfeiffer', 'houlsby'] as const) {
+    for (const config of ['dynamic', 'static'] as const) {
+      for (const residualBefore of [false, true]) {
+        for (const queryBeforeLn of placement === 'pfeiffer' ? [false, true] : [false]) {
+          test(`two ${placement === 'pfeiffer' ? "Pfeiffer" : 'Houlsby'} adapters, ${config}${residualBefore ? ', residual_before' : ''}${queryBeforeLn ? ', query_before_ln' : ''}: the engine's rewrite equals AdapterHub's plain fusion (float64 reference)`, async () => {
+            const { spec, weights, reference } = twoFused(placement, { config, residualBefore, queryBeforeLn });
+            const engine = await logitsOf(spec, weights);
+            const ref = referenceForward(weights, reference, REFERENCE_BATCH).logits.flat();
+            // Layer norms keep float32 statistics in onnxruntime (see the gradient checks): about 1e-7 here.
+            assert.ok(maxAbs(engine, ref) < 1e-6, `max difference ${maxAbs(engine, ref).toExponential(2)}`);
+          });
+        }
+      }
+    }
+  }
+
+  test("query_before_ln changes a Pfeiffer fusion (the query reads h, not LN(x + h)) and not a Houlsby one", async () => {
+    const pfeiffer = [false, true].map((queryBeforeLn) => twoFused('pfeiffer', { queryBeforeLn }));
+    const [p0, p1] = await Promise.all(pfeiffer.map((m) => logitsOf(m.spec, m.weights)));
+    assert.ok(maxAbs(p0!, p1!) > 1e-6, `difference ${maxAbs(p0!, p1!).toExponential(2)}`);
+    const houlsby = [false, true].map((queryBeforeLn) => twoFused('houlsby', { queryBeforeLn }));
+    const [h0, h1] = await Promise.all(houlsby.map((m) => logitsOf(m.spec, m.weights)));
+    assert.equal(maxAbs(h0!, h1!), 0);
+  });
+
+  test('adapters of two placements, or parallel adapters, are refused when the graph is built', () => {
+    const { spec, weights } = twoFused('pfeiffer');
+    const fusion = spec.fusion!;
+    const mixed: ModelSpec = { ...spec, fusion: { ...fusion, adapters: [fusion.adapters[0]!, { name: 'b', adapter: { ...fusion.adapters[1]!.adapter, input: 'output' } }] } };
+    assert.throws(() => buildBert(new Ops(), mixed, weights, { trainable: new Set() }), /adapter "b" reads the sub-layer's output h .*, but "a" reads the layer's normalised sum LN\(x \+ h\) .*: fused adapters need one placement/);
+    const parallel: ModelSpec = { ...spec, fusion: { ...fusion, adapters: [{ name: 'a', adapter: { ...fusion.adapters[0]!.adapter, placement: 'parallel' } }, fusion.adapters[1]!] } };
+    assert.throws(() => buildBert(new Ops(), parallel, weights, { trainable: new Set() }), /adapter "a" is a parallel adapter; a fusion fuses serial adapters/);
   });
 });
 
