@@ -703,7 +703,7 @@ function page(f: Findings, figureDir: string, pageDir: string): string {
   out.push('');
   out.push('```sh');
   out.push('npm run bench:findings                      # --scale quick: about half an hour on 2 cores');
-  out.push('npm run bench:findings -- --scale seeds     # quick\'s data and steps, 3 seeds, every size, more rates: about 1.5 hours');
+  out.push('npm run bench:findings -- --scale seeds     # quick\'s data and steps, 3 seeds, every size and k, rates swept: about 1.5 hours');
   out.push('npm run bench:findings -- --scale full      # the whole protocol: 3 seeds, learning-rate sweeps, full splits');
   out.push('npm run bench:findings -- --scale quick --reuse   # after an interruption: skips finished pieces; with all done, rewrites this page');
   out.push('```');
