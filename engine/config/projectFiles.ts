@@ -55,13 +55,14 @@ export class ProjectFiles {
         const known = Object.keys(BUILTIN_MODELS).map((n) => BUILTIN_PREFIX + n).join(', ');
         return { ok: false, code: 'bad-model', message: `Unknown built-in model "${name}"; built-in models are ${known}` };
       }
-      // As checkpoint/baseModel.ts builds them: the shipped model is what its file holds (a
-      // masked-LM checkpoint: none); a shipped model's twin is drawn as for pretraining (none);
-      // the other generated models carry a pooler.
+      // As checkpoint/baseModel.ts builds them: a shipped model's twin is drawn as for
+      // pretraining (no pooler); the other generated models carry one.
       const origin = BUILTIN_ORIGINS[name];
-      const shipped = origin?.kind === 'shipped' ? findShipped(path.join('models', origin.folder, 'model.safetensors')) : undefined;
-      const hasPooler = origin?.kind === 'shipped' ? shipped !== undefined && safetensorsHasPooler(shipped) : origin?.vocabFolder === undefined;
-      return { ok: true, dims, source: 'builtin', name, hasPooler };
+      if (origin?.kind !== 'shipped') return { ok: true, dims, source: 'builtin', name, hasPooler: origin?.vocabFolder === undefined };
+      // The shipped model is what its file holds (a masked-LM checkpoint: none). Validation
+      // runs on every keystroke, so the header is read once per version of the file.
+      const weights = findShipped(path.join('models', origin.folder, 'model.safetensors'));
+      return cached(this.models, ref, weights ? stampOf(weights) : 'absent', () => ({ ok: true, dims, source: 'builtin', name, hasPooler: weights !== undefined && safetensorsHasPooler(weights) }));
     }
     const configPath = path.join(ref, 'config.json');
     const stamp = stampOf(configPath) + '|' + stampOf(path.join(ref, 'model.safetensors')) + '|' + stampOf(path.join(ref, 'pytorch_model.bin')) + '|' + stampOf(path.join(ref, 'vocab.txt')) + '|' + stampOf(path.join(ref, 'tokenizer.json'));
