@@ -282,10 +282,33 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   return { inputIds, tokenTypeIds, hiddenIn, attentionMask, gates, params, hidden: h, logits };
 }
 
-/** Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)), as BERT uses. */
+/**
+ * Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)), as BERT uses. Differentiated as one op, from x
+ * alone (y' recomputed in the backward): differentiating its five nodes instead kept three
+ * more tensors of x's size per use until the backward (x/2, x/√2 and 1 + erf).
+ */
 export function gelu(o: Ops, x: Value): Value {
   const t = x.dtype;
-  return o.mul(o.mul(x, o.scalar(0.5, t)), o.add(o.scalar(1, t), o.erf(o.mul(x, o.scalar(Math.SQRT1_2, t)))));
+  const c = (v: number): Value => o.scalar(v, t);
+  const y = o.mul(o.mul(x, c(0.5)), o.add(c(1), o.erf(o.mul(x, c(Math.SQRT1_2)))));
+  return o.composite(y, [x], (o, dy) => [o.mul(dy, geluAgain(o, x, { derivative: true }).derivative!)]);
+}
+
+/**
+ * GELU(x) = x·Φ(x) and GELU'(x) = Φ(x) + x·φ(x), those asked for, for the backward. x/√2 is
+ * written as a division: the forward's x·(1/√2) written again would be merged with it by
+ * onnxruntime's common-subexpression elimination, and the forward's intermediates kept.
+ */
+function geluAgain(o: Ops, x: Value, want: { value?: boolean; derivative?: boolean }): { value?: Value; derivative?: Value } {
+  const t = x.dtype;
+  const c = (v: number): Value => o.scalar(v, t);
+  const u = o.div(x, c(Math.SQRT2));
+  const phi = o.mul(o.add(o.erf(u), c(1)), c(0.5));
+  return {
+    value: want.value ? o.mul(x, phi) : undefined,
+    // x·φ(x) = x·erf'(u)/(2√2)
+    derivative: want.derivative ? o.add(phi, o.mul(x, o.div(o.erfDerivative(u), c(2 * Math.SQRT2)))) : undefined,
+  };
 }
 
 export function activation(o: Ops, x: Value, f: NonLinearityName): Value {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Value } from '../../../engine/graph/graph';
 import { OPS, type Ops } from '../../../engine/graph/ops';
+import { gelu } from '../../../engine/model/bert';
 import { gradCheck, type CheckInput } from '../../support/gradcheck';
 
 const positive = (n: number, seed = 3): Float64Array => Float64Array.from({ length: n }, (_, i) => 0.5 + ((i * 7919 + seed) % 97) / 50);
@@ -51,6 +52,13 @@ const CASES: Case[] = [
     extra: [{ name: 'c', dtype: 'bool', shape: [2, 3], data: Uint8Array.from([1, 0, 1, 0, 0, 1]) }],
     build: (o, [a, b, c]) => o.where(c!, a!, b!),
   },
+  {
+    name: 'erf with erfDerivative as its rule (float64: the approximation and its own derivative)',
+    inputs: [{ name: 'x', shape: [8], data: Float64Array.from({ length: 8 }, (_, i) => -2.6 + i * 0.7) }],
+    build: (o, [x]) => o.composite(o.erf(x!), [x!], (o, dy) => [o.mul(dy, o.erfDerivative(x!))]),
+  },
+  // Composites: differentiated by their own rules, not through their nodes.
+  { name: 'GELU as one op (its rule reads x alone)', inputs: [{ name: 'x', shape: [2, 5], data: Float64Array.from({ length: 10 }, (_, i) => -3 + i * 0.65) }], build: (o, [x]) => gelu(o, x!) },
   {
     name: 'a value used twice (gradients accumulate)',
     inputs: [{ name: 'x', shape: [4] }],
