@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Value } from '../../../engine/graph/graph';
 import { OPS, type Ops } from '../../../engine/graph/ops';
-import { gelu } from '../../../engine/model/bert';
+import { gelu, linearOfGelu } from '../../../engine/model/bert';
 import { gradCheck, type CheckInput } from '../../support/gradcheck';
 
 const positive = (n: number, seed = 3): Float64Array => Float64Array.from({ length: n }, (_, i) => 0.5 + ((i * 7919 + seed) % 97) / 50);
@@ -59,6 +59,11 @@ const CASES: Case[] = [
   },
   // Composites: differentiated by their own rules, not through their nodes.
   { name: 'GELU as one op (its rule reads x alone)', inputs: [{ name: 'x', shape: [2, 5], data: Float64Array.from({ length: 10 }, (_, i) => -3 + i * 0.65) }], build: (o, [x]) => gelu(o, x!) },
+  {
+    name: 'a linear layer over GELU as one op (GELU recomputed for the weight gradient)',
+    inputs: [{ name: 'x', shape: [3, 4] }, { name: 'w', shape: [2, 4] }, { name: 'b', shape: [2] }],
+    build: (o, [x, w, b]) => linearOfGelu(o, x!, w!, b!),
+  },
   {
     name: 'a value used twice (gradients accumulate)',
     inputs: [{ name: 'x', shape: [4] }],
