@@ -43,8 +43,9 @@ export class DropoutHasher {
     h = o.xor(h, o.shiftRight(h, u32(16)));
     // The top 24 bits as a float in [0, 1): exact in float32.
     const u = o.mul(o.cast(o.shiftRight(h, u32(8)), 'float32'), o.scalar(1 / 16777216, 'float32'));
-    const keep = o.cast(o.greater(o.reshapeLike(u, x), o.scalar(rate, 'float32')), x.dtype);
-    return o.mul(x, o.mul(keep, o.scalar(1 / (1 - rate), x.dtype)));
+    // The mask the backward keeps is a bool (a byte an element, not a float's four).
+    const keep = o.greater(o.reshapeLike(u, x), o.scalar(rate, 'float32'));
+    return o.where(keep, o.mul(x, o.scalar(1 / (1 - rate), x.dtype)), o.scalar(0, x.dtype));
   }
 
   private indices(x: Value): Value {
