@@ -411,7 +411,12 @@ export class Ops {
   /** Reshape `a` to the run-time shape of `like`. */
   reshapeLike(a: Value, like: Value): Value {
     if (sameShape(a.shape, like.shape)) return a;
-    return this.one('Reshape', [a, this.shapeOf(like)], {}, [{ dtype: a.dtype, shape: like.shape }]);
+    // With at most one size known only at run time, the target is a constant (that size −1):
+    // a Shape node reading `like` would keep all of it alive until the node runs, for a
+    // gradient rule until the backward reaches it.
+    const symbolic = like.shape.filter((d) => typeof d !== 'number').length;
+    const target = symbolic <= 1 ? this.ints(like.shape.map((d) => (typeof d === 'number' ? d : -1))) : this.shapeOf(like);
+    return this.one('Reshape', [a, target], {}, [{ dtype: a.dtype, shape: like.shape }]);
   }
 
   expandLike(a: Value, like: Value): Value {
