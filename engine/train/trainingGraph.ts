@@ -4,6 +4,9 @@
  * Adam/AdamW update. One `session.run` is one optimizer step:
  *   in:  batch, `step` (1-based), trainable parameters, Adam moments
  *   out: loss, learning rate, gradient norm, updated parameters and moments.
+ * Every node that reads a parameter or a moment runs before the node that writes its new
+ * value (each update depends on the global gradient norm, so on every gradient), so the
+ * updated values may be written over the arrays fed in (the trainer does).
  */
 import { gradients } from '../graph/autodiff';
 import type { Value } from '../graph/graph';
