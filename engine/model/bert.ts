@@ -17,6 +17,7 @@ import type { Ops } from '../graph/ops';
 import type { WeightMap } from '../tensor';
 import { adapterOwner, adapterParameters, adapterVariant, INNER_NORM_EPS, type AdapterVariantFields } from './adapterVariant';
 import type { BertDims } from './dims';
+import { applyDropout, dropoutMatmul, type DropoutMask } from './dropout';
 import { fuse, fusionParameters, type FusionLayerSpec } from './fusion';
 import { headShapes, type HeadSpec } from './heads';
 import * as names from './names';
@@ -68,8 +69,8 @@ export interface BuildOptions {
   readonly trainable: ReadonlySet<string>;
   /** Adds an input `adapter_gates` [layers × 2] that scales each adapter's branch (1 on, 0 removed). */
   readonly gates?: boolean;
-  /** Applies dropout at the given rate (training); called with the value and a site id. */
-  readonly dropout?: (x: Value, site: string, rate: 'hidden' | 'attention' | number) => Value;
+  /** The dropout mask at a site, at the given rate (training); none: no dropout there. */
+  readonly dropout?: (x: Value, site: string, rate: 'hidden' | 'attention' | number) => DropoutMask | undefined;
   /** Float precision of the graph (float64 only for gradient checks). */
   readonly dtype?: 'float32' | 'float64';
   /** A scalar the fusion scores are divided by (the annealed temperature while training); none: 1. */
@@ -169,7 +170,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     return v;
   };
   const linear = (x: Value, p: { weight: string; bias: string }): Value => o.linear(x, w(p.weight), w(p.bias));
-  const drop = (x: Value, site: string, rate: 'hidden' | 'attention' | number): Value => (options.dropout ? options.dropout(x, site, rate) : x);
+  const drop = (x: Value, site: string, rate: 'hidden' | 'attention' | number): Value => applyDropout(o, x, options.dropout?.(x, site, rate));
 
   const inputIds = from === undefined ? o.graph.input('input_ids', 'int64', ['batch', 'sequence']) : undefined;
   const tokenTypeIds = from === undefined ? o.graph.input('token_type_ids', 'int64', ['batch', 'sequence']) : undefined;
@@ -267,9 +268,9 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     const q = split(linear(h, L.query));
     const kT = o.transpose(o.reshape(linear(h, L.key), headsShape, ['batch', 'sequence', dims.heads, headDim]), [0, 2, 3, 1]);
     const v = split(linear(h, L.value));
-    let probs = o.softmax(o.add(o.mul(o.matmul(q, kT), scale), maskBias), -1);
-    probs = drop(probs, `layer${i}.attention.probs`, 'attention');
-    const context = o.reshape(o.transpose(o.matmul(probs, v), [0, 2, 1, 3]), [-1, d], ['tokens', d]);
+    const probs = o.softmax(o.add(o.mul(o.matmul(q, kT), scale), maskBias), -1);
+    const probsMask = options.dropout?.(probs, `layer${i}.attention.probs`, 'attention');
+    const context = o.reshape(o.transpose(dropoutMatmul(o, probs, probsMask, v), [0, 2, 1, 3]), [-1, d], ['tokens', d]);
     const attn = drop(linear(context, L.attentionOutput), `layer${i}.attention.output`, 'hidden');
     h = residualNorm(h, attn, i, 'attention', L.attentionLn);
 

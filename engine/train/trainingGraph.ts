@@ -101,7 +101,7 @@ export function buildTrainingGraph(
     ...options,
     trainable: new Set(trainable),
     from: prefix?.cached ? prefix.layers : undefined,
-    dropout: hasher && rates ? (x, site, kind) => (inPrefix(site) ? x : hasher.apply(x, typeof kind === 'number' ? kind : rates[kind], site)) : undefined,
+    dropout: hasher && rates ? (x, site, kind) => (inPrefix(site) ? undefined : hasher.mask(x, typeof kind === 'number' ? kind : rates[kind], site)) : undefined,
     fusionTemperature: fusion?.temperature ? temperatureAt(o, step) : undefined,
   });
   if (!bert.logits) throw new Error('the training graph needs the head');

@@ -4,6 +4,7 @@ import { describe, test } from 'node:test';
 import type { Value } from '../../../engine/graph/graph';
 import { OPS, type Ops } from '../../../engine/graph/ops';
 import { gelu, linearOfGelu } from '../../../engine/model/bert';
+import { dropoutMatmul } from '../../../engine/model/dropout';
 import { gradCheck, type CheckInput } from '../../support/gradcheck';
 
 const positive = (n: number, seed = 3): Float64Array => Float64Array.from({ length: n }, (_, i) => 0.5 + ((i * 7919 + seed) % 97) / 50);
@@ -63,6 +64,12 @@ const CASES: Case[] = [
     name: 'a linear layer over GELU as one op (GELU recomputed for the weight gradient)',
     inputs: [{ name: 'x', shape: [3, 4] }, { name: 'w', shape: [2, 4] }, { name: 'b', shape: [2] }],
     build: (o, [x, w, b]) => linearOfGelu(o, x!, w!, b!),
+  },
+  {
+    name: 'dropout then MatMul as one op (the dropped input computed again from the mask)',
+    inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 'y', shape: [2, 4, 5] }],
+    extra: [{ name: 'keep', dtype: 'bool', shape: [2, 3, 4], data: Uint8Array.from({ length: 24 }, (_, i) => (i * 7) % 3 ? 1 : 0) }],
+    build: (o, [x, y, keep]) => dropoutMatmul(o, x!, { keep: keep!, scale: o.scalar(1 / 0.7, 'float64') }, y!),
   },
   {
     name: 'a value used twice (gradients accumulate)',
