@@ -230,6 +230,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   Shape: { shape: (i) => [{ dtype: 'int64', shape: [i[0]!.shape.length] }] },
   ConstantOfShape: { shape: () => { throw new Error('ConstantOfShape shapes are declared by Ops.zerosLike'); } },
   ScatterND: { shape: same },
+  GatherElements: { shape: (i) => [{ dtype: i[0]!.dtype, shape: i[1]!.shape }] },
   ArgMax: { shape: () => { throw new Error('ArgMax shapes are declared by Ops.argMax'); } },
   Range: { shape: () => { throw new Error('Range shapes are declared by Ops.range'); } },
   Mod: { shape: binary },
@@ -486,6 +487,11 @@ export class Ops {
   /** Layer norm over the last axis; also returns the mean and inverse std the gradient needs. */
   layerNorm(x: Value, scale: Value, bias: Value, epsilon: number): Value {
     return this.apply('LayerNormalization', [x, scale, bias], { axis: { int: -1 }, epsilon: { float: epsilon } })[0]!;
+  }
+
+  /** The elements of `data` at `indices` along `axis` (indices shaped like data but for that axis). */
+  gatherElements(data: Value, indices: Value, axis: number): Value {
+    return this.one('GatherElements', [data, indices], { axis: { int: axis } });
   }
 
   gather(table: Value, ids: Value): Value {

@@ -5,6 +5,7 @@ import type { Value } from '../../../engine/graph/graph';
 import { OPS, type Ops } from '../../../engine/graph/ops';
 import { gelu, linearOfGelu } from '../../../engine/model/bert';
 import { dropoutMatmul } from '../../../engine/model/dropout';
+import { crossEntropy } from '../../../engine/tasks/loss';
 import { gradCheck, type CheckInput } from '../../support/gradcheck';
 
 const positive = (n: number, seed = 3): Float64Array => Float64Array.from({ length: n }, (_, i) => 0.5 + ((i * 7919 + seed) % 97) / 50);
@@ -70,6 +71,12 @@ const CASES: Case[] = [
     inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 'y', shape: [2, 4, 5] }],
     extra: [{ name: 'keep', dtype: 'bool', shape: [2, 3, 4], data: Uint8Array.from({ length: 24 }, (_, i) => (i * 7) % 3 ? 1 : 0) }],
     build: (o, [x, y, keep]) => dropoutMatmul(o, x!, { keep: keep!, scale: o.scalar(1 / 0.7, 'float64') }, y!),
+  },
+  {
+    name: 'cross-entropy as one op ((softmax − one-hot)/n from the log-probabilities)',
+    inputs: [{ name: 'logits', shape: [4, 5] }],
+    extra: [{ name: 'labels', dtype: 'int64', shape: [4], data: BigInt64Array.from([3n, 0n, 4n, 3n]) }],
+    build: (o, [logits, labels]) => crossEntropy(o, logits!, labels!, 5, 'float64'),
   },
   {
     name: 'a value used twice (gradients accumulate)',
