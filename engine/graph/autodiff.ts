@@ -5,6 +5,7 @@
  * only when one of its inputs depends on `wrt`, and its gradient rule is told which inputs
  * need a gradient. Frozen weights and everything computed from frozen inputs alone (for
  * example the layers below AdapterDrop's dropped range) get no backward nodes at all.
+ * A composite (`Ops.composite`) is differentiated by its own rule, as if it were one op.
  */
 import type { Node, Value } from './graph';
 import { OPS, type Ops } from './ops';
@@ -29,12 +30,19 @@ export function gradients(o: Ops, loss: Value, wrt: readonly Value[]): Map<Value
     const node = nodes[k]!;
     const dOut = node.outputs.map((v) => grads.get(v));
     if (dOut.every((g) => g === undefined)) continue;
-    const needs = node.inputs.map((i) => i !== undefined && depends.has(i));
+    // A composite's last node stands for the whole composite: its rule, its inputs.
+    const composite = o.composites.get(node.outputs[0]!);
+    const inputs = composite ? composite.inputs : node.inputs;
+    const needs = inputs.map((i) => i !== undefined && depends.has(i));
     if (!needs.some(Boolean)) continue;
-    const rule = OPS[node.op]?.grad;
-    if (!rule) throw new Error(`op ${node.op} (${node.outputs[0]?.name}) has no gradient rule but a trainable parameter flows through it`);
-    const dIn = rule(o, node, dOut, needs);
-    node.inputs.forEach((input, i) => {
+    let dIn: (Value | undefined)[];
+    if (composite) dIn = composite.grad(o, dOut[0]!, needs);
+    else {
+      const rule = OPS[node.op]?.grad;
+      if (!rule) throw new Error(`op ${node.op} (${node.outputs[0]?.name}) has no gradient rule but a trainable parameter flows through it`);
+      dIn = rule(o, node, dOut, needs);
+    }
+    inputs.forEach((input, i) => {
       const g = dIn[i];
       if (input && needs[i] && g) accumulate(input, g);
     });

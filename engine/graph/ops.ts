@@ -11,6 +11,16 @@ import { Graph, type AttrValue, type ConstantData, type Dim, type DType, type No
 type OutSpec = { dtype: DType; shape: Shape };
 type GradRule = (o: Ops, node: Node, dOut: readonly (Value | undefined)[], needs: readonly boolean[]) => (Value | undefined)[];
 
+/**
+ * A value computed by several nodes from `inputs` and differentiated as one op, by `grad`
+ * (the gradient of each input that needs one, from the value's gradient `dy`). The backward
+ * then reads only what `grad` reads, so the composite's intermediates die after the forward.
+ */
+export interface Composite {
+  readonly inputs: readonly Value[];
+  readonly grad: (o: Ops, dy: Value, needs: readonly boolean[]) => (Value | undefined)[];
+}
+
 interface OpDef {
   /** Forward: output dtypes and shapes from the inputs and attributes. */
   readonly shape: (inputs: readonly (Value | undefined)[], attrs: Readonly<Record<string, AttrValue>>) => OutSpec[];
@@ -220,6 +230,7 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   Shape: { shape: (i) => [{ dtype: 'int64', shape: [i[0]!.shape.length] }] },
   ConstantOfShape: { shape: () => { throw new Error('ConstantOfShape shapes are declared by Ops.zerosLike'); } },
   ScatterND: { shape: same },
+  GatherElements: { shape: (i) => [{ dtype: i[0]!.dtype, shape: i[1]!.shape }] },
   ArgMax: { shape: () => { throw new Error('ArgMax shapes are declared by Ops.argMax'); } },
   Range: { shape: () => { throw new Error('Range shapes are declared by Ops.range'); } },
   Mod: { shape: binary },
@@ -232,6 +243,10 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   Concat: { shape: () => { throw new Error('Concat shapes are declared by Ops.concat'); } },
 };
 
+/** Abramowitz–Stegun 7.1.26: erf(x) ≈ 1 − t·Σ aₖ·tᵏ·exp(−x²), t = 1/(1 + p·x), x ≥ 0. */
+const ERF_P = 0.3275911;
+const ERF_A = [0.254829592, -0.284496736, 1.421413741, -1.453152027, 1.061405429] as const;
+
 const isFloat = (d: DType): boolean => d === 'float32' || d === 'float64';
 const DTYPE_CODES: Record<DType, number> = { float32: 1, int32: 6, int64: 7, bool: 9, float64: 11, uint32: 12 };
 function castTarget(a: Readonly<Record<string, AttrValue>>): DType {
@@ -243,6 +258,8 @@ function castTarget(a: Readonly<Record<string, AttrValue>>): DType {
 export class Ops {
   /** Values gradients do not flow through (see stopGradient). */
   readonly detached = new Set<Value>();
+  /** Values differentiated by a rule of their own, not through the nodes that compute them (see `composite`). */
+  readonly composites = new Map<Value, Composite>();
   private readonly scalars = new Map<string, Value>();
   private readonly axesConstants = new Map<string, Value>();
 
@@ -309,12 +326,36 @@ export class Ops {
     if (a.dtype !== 'float64') return this.one('Erf', [a]);
     const c = (v: number): Value => this.scalar(v, 'float64');
     const ax = this.abs(a);
-    const t = this.div(c(1), this.add(c(1), this.mul(c(0.3275911), ax)));
-    let poly = c(1.061405429);
-    for (const k of [-1.453152027, 1.421413741, -0.284496736, 0.254829592]) poly = this.add(this.mul(poly, t), c(k));
+    const t = this.div(c(1), this.add(c(1), this.mul(c(ERF_P), ax)));
+    let poly = c(ERF_A[4]);
+    for (const k of [ERF_A[3], ERF_A[2], ERF_A[1], ERF_A[0]]) poly = this.add(this.mul(poly, t), c(k));
     poly = this.mul(poly, t);
     const y = this.sub(c(1), this.mul(poly, this.exp(this.neg(this.mul(a, a)))));
     return this.where(this.less(a, c(0)), this.neg(y), y);
+  }
+
+  /**
+   * The derivative of `erf` as defined above, for rules that differentiate a composite
+   * holding it: 2/√π·exp(−x²), and in float64 the approximation's own derivative, so that
+   * finite differences of the float64 graph agree with it. With x = |a|, t = 1/(1 + p·x),
+   * poly = Σ aₖ·tᵏ⁺¹: erf' = exp(−x²)·(2x·poly + p·t²·Σ (k+1)·aₖ·tᵏ).
+   */
+  erfDerivative(a: Value): Value {
+    const dtype = a.dtype;
+    const c = (v: number): Value => this.scalar(v, dtype);
+    const gauss = this.exp(this.neg(this.mul(a, a)));
+    if (dtype !== 'float64') return this.mul(gauss, c(2 / Math.sqrt(Math.PI)));
+    const ax = this.abs(a);
+    const t = this.div(c(1), this.add(c(1), this.mul(c(ERF_P), ax)));
+    let poly = c(ERF_A[4]);
+    let dpoly = c(5 * ERF_A[4]);
+    for (let k = 3; k >= 0; k--) {
+      poly = this.add(this.mul(poly, t), c(ERF_A[k]!));
+      dpoly = this.add(this.mul(dpoly, t), c((k + 1) * ERF_A[k]!));
+    }
+    poly = this.mul(poly, t);
+    const inner = this.add(this.mul(this.mul(c(2), ax), poly), this.mul(this.mul(c(ERF_P), this.mul(t, t)), dpoly));
+    return this.mul(gauss, inner);
   }
   identity(a: Value): Value { return this.one('Identity', [a]); }
   greater(a: Value, b: Value): Value { return this.one('Greater', [a, b]); }
@@ -371,7 +412,12 @@ export class Ops {
   /** Reshape `a` to the run-time shape of `like`. */
   reshapeLike(a: Value, like: Value): Value {
     if (sameShape(a.shape, like.shape)) return a;
-    return this.one('Reshape', [a, this.shapeOf(like)], {}, [{ dtype: a.dtype, shape: like.shape }]);
+    // With at most one size known only at run time, the target is a constant (that size −1):
+    // a Shape node reading `like` would keep all of it alive until the node runs, for a
+    // gradient rule until the backward reaches it.
+    const symbolic = like.shape.filter((d) => typeof d !== 'number').length;
+    const target = symbolic <= 1 ? this.ints(like.shape.map((d) => (typeof d === 'number' ? d : -1))) : this.shapeOf(like);
+    return this.one('Reshape', [a, target], {}, [{ dtype: a.dtype, shape: like.shape }]);
   }
 
   expandLike(a: Value, like: Value): Value {
@@ -407,6 +453,17 @@ export class Ops {
     return v;
   }
 
+  /**
+   * Declares `output`, computed from `inputs` by nodes used nowhere else, a composite: its
+   * gradient is `grad`'s, and the nodes between are not differentiated.
+   */
+  composite(output: Value, inputs: readonly Value[], grad: Composite['grad']): Value {
+    const producer = output.producer;
+    if (!producer || producer.outputs.length !== 1 || this.composites.has(output)) throw new Error(`${output.name} cannot be a composite's output`);
+    this.composites.set(output, { inputs, grad });
+    return output;
+  }
+
   /** 0, 1, …, n−1 for a 0-d int64 `n` known at run time. */
   range(n: Value, length: Dim): Value {
     return this.one('Range', [this.scalar(0, 'int64'), n, this.scalar(1, 'int64')], {}, [{ dtype: 'int64', shape: [length] }]);
@@ -430,6 +487,11 @@ export class Ops {
   /** Layer norm over the last axis; also returns the mean and inverse std the gradient needs. */
   layerNorm(x: Value, scale: Value, bias: Value, epsilon: number): Value {
     return this.apply('LayerNormalization', [x, scale, bias], { axis: { int: -1 }, epsilon: { float: epsilon } })[0]!;
+  }
+
+  /** The elements of `data` at `indices` along `axis` (indices shaped like data but for that axis). */
+  gatherElements(data: Value, indices: Value, axis: number): Value {
+    return this.one('GatherElements', [data, indices], { axis: { int: axis } });
   }
 
   gather(table: Value, ids: Value): Value {

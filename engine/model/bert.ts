@@ -17,6 +17,7 @@ import type { Ops } from '../graph/ops';
 import type { WeightMap } from '../tensor';
 import { adapterOwner, adapterParameters, adapterVariant, INNER_NORM_EPS, type AdapterVariantFields } from './adapterVariant';
 import type { BertDims } from './dims';
+import { applyDropout, dropoutMatmul, type DropoutMask } from './dropout';
 import { fuse, fusedInputOf, fusionParameters, fusionWeightsOutput, type FusionLayerSpec } from './fusion';
 import { headShapes, type HeadSpec } from './heads';
 import * as names from './names';
@@ -69,8 +70,8 @@ export interface BuildOptions {
   readonly trainable: ReadonlySet<string>;
   /** Adds an input `adapter_gates` [layers × 2] that scales each adapter's branch (1 on, 0 removed). */
   readonly gates?: boolean;
-  /** Applies dropout at the given rate (training); called with the value and a site id. */
-  readonly dropout?: (x: Value, site: string, rate: 'hidden' | 'attention' | number) => Value;
+  /** The dropout mask at a site, at the given rate (training); none: no dropout there. */
+  readonly dropout?: (x: Value, site: string, rate: 'hidden' | 'attention' | number) => DropoutMask | undefined;
   /** Float precision of the graph (float64 only for gradient checks). */
   readonly dtype?: 'float32' | 'float64';
   /** A scalar the fusion scores are divided by (the annealed temperature while training); none: 1. */
@@ -170,7 +171,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     return v;
   };
   const linear = (x: Value, p: { weight: string; bias: string }): Value => o.linear(x, w(p.weight), w(p.bias));
-  const drop = (x: Value, site: string, rate: 'hidden' | 'attention' | number): Value => (options.dropout ? options.dropout(x, site, rate) : x);
+  const drop = (x: Value, site: string, rate: 'hidden' | 'attention' | number): Value => applyDropout(o, x, options.dropout?.(x, site, rate));
 
   const inputIds = from === undefined ? o.graph.input('input_ids', 'int64', ['batch', 'sequence']) : undefined;
   const tokenTypeIds = from === undefined ? o.graph.input('token_type_ids', 'int64', ['batch', 'sequence']) : undefined;
@@ -273,14 +274,13 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     const q = split(linear(h, L.query));
     const kT = o.transpose(o.reshape(linear(h, L.key), headsShape, ['batch', 'sequence', dims.heads, headDim]), [0, 2, 3, 1]);
     const v = split(linear(h, L.value));
-    let probs = o.softmax(o.add(o.mul(o.matmul(q, kT), scale), maskBias), -1);
-    probs = drop(probs, `layer${i}.attention.probs`, 'attention');
-    const context = o.reshape(o.transpose(o.matmul(probs, v), [0, 2, 1, 3]), [-1, d], ['tokens', d]);
+    const probs = o.softmax(o.add(o.mul(o.matmul(q, kT), scale), maskBias), -1);
+    const probsMask = options.dropout?.(probs, `layer${i}.attention.probs`, 'attention');
+    const context = o.reshape(o.transpose(dropoutMatmul(o, probs, probsMask, v), [0, 2, 1, 3]), [-1, d], ['tokens', d]);
     const attn = drop(linear(context, L.attentionOutput), `layer${i}.attention.output`, 'hidden');
     h = residualNorm(h, attn, i, 'attention', L.attentionLn);
 
-    const inner = gelu(o, linear(h, L.intermediate));
-    const out = drop(linear(inner, L.output), `layer${i}.output`, 'hidden');
+    const out = drop(linearOfGelu(o, linear(h, L.intermediate), w(L.output.weight), w(L.output.bias)), `layer${i}.output`, 'hidden');
     h = residualNorm(h, out, i, 'ffn', L.outputLn);
   }
 
@@ -288,10 +288,50 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   return { inputIds, tokenTypeIds, hiddenIn, attentionMask, gates, params, hidden: h, logits };
 }
 
-/** Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)), as BERT uses. */
+/**
+ * Exact (erf) GELU: 0.5·x·(1 + erf(x/√2)), as BERT uses. Differentiated as one op, from x
+ * alone (y' recomputed in the backward): differentiating its five nodes instead kept three
+ * more tensors of x's size per use until the backward (x/2, x/√2 and 1 + erf).
+ */
 export function gelu(o: Ops, x: Value): Value {
   const t = x.dtype;
-  return o.mul(o.mul(x, o.scalar(0.5, t)), o.add(o.scalar(1, t), o.erf(o.mul(x, o.scalar(Math.SQRT1_2, t)))));
+  const c = (v: number): Value => o.scalar(v, t);
+  const y = o.mul(o.mul(x, c(0.5)), o.add(c(1), o.erf(o.mul(x, c(Math.SQRT1_2)))));
+  return o.composite(y, [x], (o, dy) => [o.mul(dy, geluAgain(o, x, { derivative: true }).derivative!)]);
+}
+
+/**
+ * A linear layer over GELU(x), as BERT's feed-forward output: its weight gradient needs
+ * GELU(x), which the backward computes again from x instead of keeping it from the forward
+ * (for BERT-base, a [tokens, 3072] tensor per layer less between the forward and backward).
+ */
+export function linearOfGelu(o: Ops, x: Value, weight: Value, bias: Value): Value {
+  const y = o.linear(gelu(o, x), weight, bias);
+  return o.composite(y, [x, weight, bias], (o, dy, needs) => {
+    const again = geluAgain(o, x, { derivative: needs[0], value: needs[1] });
+    return [
+      needs[0] ? o.mul(o.matmul(dy, weight), again.derivative!) : undefined,
+      needs[1] ? o.gemm(dy, again.value!, undefined, { transA: true }) : undefined,
+      needs[2] ? o.reduceSum(dy, [0], false) : undefined,
+    ];
+  });
+}
+
+/**
+ * GELU(x) = x·Φ(x) and GELU'(x) = Φ(x) + x·φ(x), those asked for, for the backward. x/√2 is
+ * written as a division: the forward's x·(1/√2) written again would be merged with it by
+ * onnxruntime's common-subexpression elimination, and the forward's intermediates kept.
+ */
+function geluAgain(o: Ops, x: Value, want: { value?: boolean; derivative?: boolean }): { value?: Value; derivative?: Value } {
+  const t = x.dtype;
+  const c = (v: number): Value => o.scalar(v, t);
+  const u = o.div(x, c(Math.SQRT2));
+  const phi = o.mul(o.add(o.erf(u), c(1)), c(0.5));
+  return {
+    value: want.value ? o.mul(x, phi) : undefined,
+    // x·φ(x) = x·erf'(u)/(2√2)
+    derivative: want.derivative ? o.add(phi, o.mul(x, o.div(o.erfDerivative(u), c(2 * Math.SQRT2)))) : undefined,
+  };
 }
 
 export function activation(o: Ops, x: Value, f: NonLinearityName): Value {

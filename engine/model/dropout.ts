@@ -28,9 +28,14 @@ export class DropoutHasher {
    * cached prefix) draws the same masks at the same sites as the whole model.
    */
   apply(x: Value, rate: number, siteName: string): Value {
+    return applyDropout(this.o, x, this.mask(x, rate, siteName));
+  }
+
+  /** The mask `apply` draws at a site; none when the rate is 0. */
+  mask(x: Value, rate: number, siteName: string): DropoutMask | undefined {
     const o = this.o;
     const site = siteId(siteName);
-    if (rate <= 0) return x;
+    if (rate <= 0) return undefined;
     const u32 = (v: number): Value => o.scalar(v >>> 0, 'uint32');
     const index = this.indices(x);
     // Each site and step starts from a different offset: seed·M1 + site·M2 (mod 2^32).
@@ -43,8 +48,7 @@ export class DropoutHasher {
     h = o.xor(h, o.shiftRight(h, u32(16)));
     // The top 24 bits as a float in [0, 1): exact in float32.
     const u = o.mul(o.cast(o.shiftRight(h, u32(8)), 'float32'), o.scalar(1 / 16777216, 'float32'));
-    const keep = o.cast(o.greater(o.reshapeLike(u, x), o.scalar(rate, 'float32')), x.dtype);
-    return o.mul(x, o.mul(keep, o.scalar(1 / (1 - rate), x.dtype)));
+    return { keep: o.greater(o.reshapeLike(u, x), o.scalar(rate, 'float32')), scale: o.scalar(1 / (1 - rate), x.dtype) };
   }
 
   private indices(x: Value): Value {
@@ -57,6 +61,35 @@ export class DropoutHasher {
     }
     return v;
   }
+}
+
+/** Where dropout keeps an element (bool, x's shape) and the scale of what it keeps, 1/(1 − rate). */
+export interface DropoutMask {
+  readonly keep: Value;
+  readonly scale: Value;
+}
+
+/** x·mask/(1 − rate). The mask the backward keeps is the bool (a byte an element, not a float's four). */
+export function applyDropout(o: Ops, x: Value, mask: DropoutMask | undefined): Value {
+  return mask ? o.where(mask.keep, o.mul(x, mask.scale), o.scalar(0, x.dtype)) : x;
+}
+
+/**
+ * dropout(x)·y, differentiated as one op: the backward draws nothing again but computes the
+ * dropped x again from x and the mask, which it keeps anyway, instead of keeping the dropped
+ * x too (for attention, one [batch, heads, sequence, sequence] float tensor per layer less).
+ */
+export function dropoutMatmul(o: Ops, x: Value, mask: DropoutMask | undefined, y: Value): Value {
+  if (!mask) return o.matmul(x, y);
+  const out = o.matmul(applyDropout(o, x, mask), y);
+  const zero = o.scalar(0, x.dtype);
+  // Written unlike the forward's where(keep, x·scale, 0), so that onnxruntime's
+  // common-subexpression elimination does not merge the two and keep the forward's.
+  const dropped = (v: Value): Value => o.mul(o.where(mask.keep, v, zero), mask.scale);
+  return o.composite(out, [x, y], (o, dy, needs) => [
+    needs[0] ? o.unbroadcast(dropped(o.matmul(dy, o.transposeLast(y))), x) : undefined,
+    needs[1] ? o.unbroadcast(o.matmul(o.transposeLast(dropped(x)), dy), y) : undefined,
+  ]);
 }
 
 /** FNV-1a of the site's name: a stable 32-bit id. */

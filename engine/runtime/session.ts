@@ -48,12 +48,22 @@ export class EngineSession {
     return this.session.outputNames;
   }
 
-  async run(feeds: Readonly<Record<string, RunTensor>>, fetch?: readonly string[]): Promise<Record<string, RunTensor>> {
+  /**
+   * Runs the graph on `feeds` and returns the outputs named in `fetch` (all when absent).
+   * Outputs named in `into` are written by onnxruntime straight into the arrays given there
+   * (which may be arrays fed as inputs, when the graph reads those inputs only before it
+   * writes the output) and are not returned.
+   */
+  async run(feeds: Readonly<Record<string, RunTensor>>, fetch?: readonly string[], into?: Readonly<Record<string, RunTensor>>): Promise<Record<string, RunTensor>> {
     const input: Record<string, ort.Tensor> = {};
     for (const [name, t] of Object.entries(feeds)) input[name] = toOrt(t);
-    const result = fetch ? await this.session.run(input, fetch as string[]) : await this.session.run(input);
+    const fetches: Record<string, ort.Tensor | null> = {};
+    for (const name of fetch ?? this.session.outputNames.filter((n) => !into || !(n in into))) fetches[name] = null;
+    for (const [name, t] of Object.entries(into ?? {})) fetches[name] = toOrt(t);
+    const result = await this.session.run(input, fetches);
     const out: Record<string, RunTensor> = {};
-    for (const [name, t] of Object.entries(result)) out[name] = { data: t.data as ArrayData, shape: [...t.dims] };
+    // onnxruntime-node returns a copy of every fetched output, those written in place too: dropped.
+    for (const [name, t] of Object.entries(result)) if (!into || !(name in into)) out[name] = { data: t.data as ArrayData, shape: [...t.dims] };
     return out;
   }
 

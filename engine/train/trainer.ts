@@ -1,7 +1,8 @@
 /**
  * The trainer owns two onnxruntime sessions (the training step and the forward pass used
  * for evaluation and prediction) and the trainable state between steps: parameters and
- * Adam moments. Frozen weights live inside the sessions, loaded once.
+ * Adam moments, one array each, which every step overwrites in place. Frozen weights live
+ * inside the sessions, loaded once.
  */
 import { Ops } from '../graph/ops';
 import type { ModelSpec } from '../model/bert';
@@ -97,7 +98,11 @@ export class Trainer {
     return f;
   }
 
-  /** One optimizer step; `gates` switches adapters off for this step (robust AdapterDrop). */
+  /**
+   * One optimizer step; `gates` switches adapters off for this step (robust AdapterDrop).
+   * A step whose loss is not finite throws, and has written its update all the same: the
+   * trainer's state is then not worth saving.
+   */
   async step(batch: Batch, gates?: Float32Array): Promise<StepResult> {
     if (!this.train) throw new Error('this trainer was created for inference only');
     if (!batch.labels) throw new Error('a training batch needs labels');
@@ -110,14 +115,17 @@ export class Trainer {
       f[`adam_m.${p}`] = { data: this.state.get(`adam_m.${p}`)!, shape };
       f[`adam_v.${p}`] = { data: this.state.get(`adam_v.${p}`)!, shape };
     }
-    const out = await this.train.run(f);
+    // The update is written over the parameters and moments it read (the training graph reads
+    // each of them only before it writes its new value): no second copy of the state exists.
+    const into: Record<string, RunTensor> = {};
+    for (const p of this.trainable) {
+      into[`new.${p}`] = f[p]!;
+      into[`new.adam_m.${p}`] = f[`adam_m.${p}`]!;
+      into[`new.adam_v.${p}`] = f[`adam_v.${p}`]!;
+    }
+    const out = await this.train.run(f, ['loss', 'lr', 'grad_norm'], into);
     const loss = (out.loss!.data as Float32Array)[0]!;
     if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.stepCount + 1, loss);
-    for (const p of this.trainable) {
-      this.state.set(p, out[`new.${p}`]!.data as Float32Array);
-      this.state.set(`adam_m.${p}`, out[`new.adam_m.${p}`]!.data as Float32Array);
-      this.state.set(`adam_v.${p}`, out[`new.adam_v.${p}`]!.data as Float32Array);
-    }
     this.stepCount++;
     return { loss, lr: (out.lr!.data as Float32Array)[0]!, gradNorm: (out.grad_norm!.data as Float32Array)[0]! };
   }
@@ -143,7 +151,7 @@ export class Trainer {
     return average;
   }
 
-  /** The current value of a trainable parameter. */
+  /** The current value of a trainable parameter: a view of the state, which the next step overwrites. */
   weight(name: string): FloatTensor {
     const data = this.state.get(name);
     const shape = this.shapes.get(name);
@@ -151,7 +159,7 @@ export class Trainer {
     return floatTensor(shape, data);
   }
 
-  /** Trainable parameters and optimizer moments, for checkpoints. */
+  /** Trainable parameters and optimizer moments, for checkpoints: views of the state, to be written before the next step. */
   snapshot(): Map<string, FloatTensor> {
     const out = new Map<string, FloatTensor>();
     for (const [k, v] of this.state) {

@@ -4,6 +4,9 @@
  * Adam/AdamW update. One `session.run` is one optimizer step:
  *   in:  batch, `step` (1-based), trainable parameters, Adam moments
  *   out: loss, learning rate, gradient norm, updated parameters and moments.
+ * Every node that reads a parameter or a moment runs before the node that writes its new
+ * value (each update depends on the global gradient norm, so on every gradient), so the
+ * updated values may be written over the arrays fed in (the trainer does).
  */
 import { gradients } from '../graph/autodiff';
 import type { Value } from '../graph/graph';
@@ -98,7 +101,7 @@ export function buildTrainingGraph(
     ...options,
     trainable: new Set(trainable),
     from: prefix?.cached ? prefix.layers : undefined,
-    dropout: hasher && rates ? (x, site, kind) => (inPrefix(site) ? x : hasher.apply(x, typeof kind === 'number' ? kind : rates[kind], site)) : undefined,
+    dropout: hasher && rates ? (x, site, kind) => (inPrefix(site) ? undefined : hasher.mask(x, typeof kind === 'number' ? kind : rates[kind], site)) : undefined,
     fusionTemperature: fusion?.temperature ? temperatureAt(o, step) : undefined,
   });
   if (!bert.logits) throw new Error('the training graph needs the head');
@@ -115,8 +118,14 @@ export function buildTrainingGraph(
   const grads = gradients(o, loss, params);
   const differentiated = new Set(o.graph.nodes.slice(forwardNodes).flatMap((n) => n.inputs.filter((i): i is Value => i !== undefined).map((i) => i.name)));
 
-  // Global-norm clipping: g ← g · min(1, max_norm / (‖g‖ + 1e-6)).
-  const sq = params.map((p) => o.reduceSum(o.mul(grads.get(p)!, grads.get(p)!), p.shape.map((_, i) => i), false));
+  // Global-norm clipping: g ← g · min(1, max_norm / (‖g‖ + 1e-6)). The squares are summed in
+  // the order the backward computes the gradients (from the head down). onnxruntime runs the
+  // nodes in a depth-first order from the outputs, so this order is the order it computes
+  // them in: in parameter order it would first follow the input gradients down to the
+  // embeddings, keeping every layer's output gradient alive until its weight gradient ran.
+  const position = new Map(o.graph.nodes.map((n, i) => [n, i]));
+  const backwardOrder = [...params].sort((a, b) => (position.get(grads.get(a)!.producer!) ?? Infinity) - (position.get(grads.get(b)!.producer!) ?? Infinity));
+  const sq = backwardOrder.map((p) => o.reduceSum(o.mul(grads.get(p)!, grads.get(p)!), p.shape.map((_, i) => i), false));
   const norm = o.sqrt(sq.reduce((a, b) => o.add(a, b)));
   const clip = o.min(o.scalar(1, dtype), o.div(o.scalar(opt.maxGradNorm, dtype), o.add(norm, o.scalar(1e-6, dtype))));
 

@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import type { Value } from '../../../engine/graph/graph';
 import { OPS, type Ops } from '../../../engine/graph/ops';
+import { gelu, linearOfGelu } from '../../../engine/model/bert';
+import { dropoutMatmul } from '../../../engine/model/dropout';
+import { crossEntropy } from '../../../engine/tasks/loss';
 import { gradCheck, type CheckInput } from '../../support/gradcheck';
 
 const positive = (n: number, seed = 3): Float64Array => Float64Array.from({ length: n }, (_, i) => 0.5 + ((i * 7919 + seed) % 97) / 50);
@@ -50,6 +53,30 @@ const CASES: Case[] = [
     inputs: [{ name: 'a', shape: [2, 3] }, { name: 'b', shape: [3] }],
     extra: [{ name: 'c', dtype: 'bool', shape: [2, 3], data: Uint8Array.from([1, 0, 1, 0, 0, 1]) }],
     build: (o, [a, b, c]) => o.where(c!, a!, b!),
+  },
+  {
+    name: 'erf with erfDerivative as its rule (float64: the approximation and its own derivative)',
+    inputs: [{ name: 'x', shape: [8], data: Float64Array.from({ length: 8 }, (_, i) => -2.6 + i * 0.7) }],
+    build: (o, [x]) => o.composite(o.erf(x!), [x!], (o, dy) => [o.mul(dy, o.erfDerivative(x!))]),
+  },
+  // Composites: differentiated by their own rules, not through their nodes.
+  { name: 'GELU as one op (its rule reads x alone)', inputs: [{ name: 'x', shape: [2, 5], data: Float64Array.from({ length: 10 }, (_, i) => -3 + i * 0.65) }], build: (o, [x]) => gelu(o, x!) },
+  {
+    name: 'a linear layer over GELU as one op (GELU recomputed for the weight gradient)',
+    inputs: [{ name: 'x', shape: [3, 4] }, { name: 'w', shape: [2, 4] }, { name: 'b', shape: [2] }],
+    build: (o, [x, w, b]) => linearOfGelu(o, x!, w!, b!),
+  },
+  {
+    name: 'dropout then MatMul as one op (the dropped input computed again from the mask)',
+    inputs: [{ name: 'x', shape: [2, 3, 4] }, { name: 'y', shape: [2, 4, 5] }],
+    extra: [{ name: 'keep', dtype: 'bool', shape: [2, 3, 4], data: Uint8Array.from({ length: 24 }, (_, i) => (i * 7) % 3 ? 1 : 0) }],
+    build: (o, [x, y, keep]) => dropoutMatmul(o, x!, { keep: keep!, scale: o.scalar(1 / 0.7, 'float64') }, y!),
+  },
+  {
+    name: 'cross-entropy as one op ((softmax − one-hot)/n from the log-probabilities)',
+    inputs: [{ name: 'logits', shape: [4, 5] }],
+    extra: [{ name: 'labels', dtype: 'int64', shape: [4], data: BigInt64Array.from([3n, 0n, 4n, 3n]) }],
+    build: (o, [logits, labels]) => crossEntropy(o, logits!, labels!, 5, 'float64'),
   },
   {
     name: 'a value used twice (gradients accumulate)',
