@@ -1,13 +1,15 @@
 /**
  * AdapterFusion's cost, side by side in one run:
  *
- * 1. One fusion layer (d = 768, `--tokens` tokens) for N = 1, 2, 4, 8 adapters: the engine's
- *    exact rewrite (W_v after the weighted sum, W_kᵀQ once per token) against the plain
- *    formulation as AdapterHub computes it (K_n and V_n per adapter), forward only.
+ * 1. One fusion layer (d = 768, `--tokens` tokens) for N = 1, 2, 4, 8 adapters (m = 64),
+ *    forward only: the plain formulation as AdapterHub computes it (each adapter's up
+ *    projection, K_n and V_n per adapter) against the engine's exact rewrite as a training
+ *    graph builds it and with constant weights (evaluation, export).
  * 2. The BERT-base shape (12 layers, 768, FFN 3072) with one adapter per site (m = 64) against
- *    a fusion of 8 such adapters, and the fusion pruned to 2: a training step and inference.
+ *    a fusion of 8 such adapters, and the fusion pruned to 2, in Houlsby's placement (two
+ *    sites a layer) and Pfeiffer's (one): a training step and inference.
  *
- * Run: npm run build && node out/bench/fusion.bench.js [--threads N] [--steps N] [--batch B] [--seq S] [--tokens T] [--part layer|model|all] [--train no]
+ * Run: npm run build && node out/bench/fusion.bench.js [--threads N] [--steps N] [--batch B] [--seq S] [--tokens T] [--part layer|model|all] [--placement houlsby|pfeiffer|both] [--train no]
  * Weights are random (the times do not depend on their values).
  */
 import * as os from 'node:os';
@@ -44,18 +46,25 @@ function plainFuse(o: Ops, h: Value, z: readonly Value[], w: { q: Value; bq: Val
   return z.map((zn, n) => o.mul(o.linear(zn, w.v), o.div(e[n]!, total))).reduce((a, b) => o.add(a, b));
 }
 
-async function timeLayer(n: number, exact: boolean): Promise<number> {
+/** m of each fused adapter in the one-layer part (the BERT-base part's too). */
+const M = 64;
+
+/** One fusion layer's forward: AdapterHub's form, the rewrite as training builds it, or with constant weights (evaluation). */
+async function timeLayer(n: number, form: 'plain' | 'rewrite' | 'constant'): Promise<number> {
   const o = new Ops();
   const h = o.graph.input('h', 'float32', [tokens, D]);
-  const z = Array.from({ length: n }, (_, k) => o.graph.input(`z${k}`, 'float32', [tokens, D]));
+  const f = Array.from({ length: n }, (_, k) => o.graph.input(`f${k}`, 'float32', [tokens, M]));
   const mat = (name: string, shape: number[]) => o.graph.floatInitializer(name, floatTensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 7919) % 1000) / 1e5)));
   const w = { q: mat('q', [D, D]), bq: mat('bq', [D]), k: mat('k', [D, D]), v: mat('v', [D, D]) };
+  const up = f.map((_, k) => ({ weight: mat(`up${k}`, [D, M]), bias: mat(`upb${k}`, [D]) }));
+  let out: Value;
+  if (form === 'plain') out = plainFuse(o, h, f.map((fk, k) => o.linear(fk, up[k]!.weight, up[k]!.bias)), { ...w, bk: mat('bk', [D]) });
   // The rewrite has no use for the key bias (it cancels in the softmax): only the plain form reads it.
-  const out = exact ? fuse(o, { query: h, residual: h }, z, { query: { weight: w.q, bias: w.bq }, key: w.k, value: w.v }, { residualBefore: false }).added : plainFuse(o, h, z, { ...w, bk: mat('bk', [D]) });
+  else out = fuse(o, { query: h, residual: h }, { hidden: o.concat(f, 1), adapters: up.map((u) => ({ size: M, up: u })) }, { query: { weight: w.q, bias: w.bq }, key: w.k, value: w.v }, { residualBefore: false, constantWeights: form === 'constant' }).added;
   o.graph.output(out, 'out');
   const session = await EngineSession.create(o.graph.toOnnx(), { threads });
   const feeds: Record<string, RunTensor> = { h: { data: new Float32Array(tokens * D).fill(0.01), shape: [tokens, D] } };
-  for (let k = 0; k < n; k++) feeds[`z${k}`] = { data: Float32Array.from({ length: tokens * D }, (_, i) => ((i + k * 31) % 97) / 97), shape: [tokens, D] };
+  for (let k = 0; k < n; k++) feeds[`f${k}`] = { data: Float32Array.from({ length: tokens * M }, (_, i) => ((i + k * 31) % 97) / 97), shape: [tokens, M] };
   await session.run(feeds);
   const runs = 10;
   const t = performance.now();
@@ -66,7 +75,15 @@ async function timeLayer(n: number, exact: boolean): Promise<number> {
 
 const BASE: BertDims = { hiddenSize: 768, layers: 12, heads: 12, intermediateSize: 3072, vocabSize: 30522, maxPositions: 512, typeVocabSize: 2 };
 const ALL_LAYERS = Array.from({ length: BASE.layers }, (_, i) => i);
-const ADAPTER: AdapterSpec = { size: 64, sites: ['attention', 'ffn'], layers: ALL_LAYERS, nonLinearity: 'gelu' };
+/**
+ * `--placement houlsby`: adapters (and fusion layers) at both sites of every layer; `pfeiffer`:
+ * at the feed-forward site only, reading LN(x + h), the AdapterFusion paper's setting.
+ */
+const placement = arg('placement', 'both');
+const ADAPTERS: Record<'houlsby' | 'pfeiffer', AdapterSpec> = {
+  houlsby: { size: M, sites: ['attention', 'ffn'], layers: ALL_LAYERS, nonLinearity: 'gelu' },
+  pfeiffer: { size: M, sites: ['ffn'], layers: ALL_LAYERS, nonLinearity: 'relu', input: 'normalized' },
+};
 
 function batchOf(): Batch {
   const n = batch * seq;
@@ -82,21 +99,21 @@ function batchOf(): Batch {
 }
 
 /** A model with one adapter per site, or a fusion of `fused` adapters (the first `kept` of them present). */
-function modelOf(fused: number, kept = fused): { spec: ModelSpec; weights: WeightMap; trainable: string[] } {
+function modelOf(adapter: AdapterSpec, fused: number, kept = fused): { spec: ModelSpec; weights: WeightMap; trainable: string[] } {
   const head = { kind: 'classification' as const, numLabels: 2 };
   if (fused === 0) {
-    const spec: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: ADAPTER, head };
+    const spec: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: adapter, head };
     const weights = initModel(spec, 1);
     initAdapters(weights, spec, 1e-2, 1);
     initHead(weights, spec, 1);
     return { spec, weights, trainable: [...weights.keys()].filter((n) => n.includes('.adapter.') || n.startsWith('classifier')) };
   }
-  const adapters = Array.from({ length: fused }, (_, k) => ({ name: `task${k}`, adapter: { ...ADAPTER, layers: k < kept ? ALL_LAYERS : [] } }));
-  const spec: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: undefined, fusion: { adapters, layers: ALL_LAYERS, sites: ['attention', 'ffn'], config: 'dynamic', residualBefore: false, temperature: false, regularization: 0.01, dropout: undefined }, head };
+  const adapters = Array.from({ length: fused }, (_, k) => ({ name: `task${k}`, adapter: { ...adapter, layers: k < kept ? ALL_LAYERS : [] } }));
+  const spec: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: undefined, fusion: { adapters, layers: ALL_LAYERS, sites: adapter.sites, config: 'dynamic', residualBefore: false, temperature: false, regularization: 0.01, dropout: undefined }, head };
   const weights = initModel({ ...spec, fusion: undefined }, 1);
   // Each fused adapter's weights: a one-adapter model's, renamed.
   for (const a of adapters) {
-    const one: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: ADAPTER, head };
+    const one: ModelSpec = { dims: BASE, layerNormEps: 1e-12, adapters: adapter, head };
     const w = new Map<string, FloatTensor>();
     initAdapters(w, one, 1e-2, 1);
     for (const [n, t] of w) weights.set(n.replace('.adapter.', `.adapters.${a.name}.`), t);
@@ -106,8 +123,8 @@ function modelOf(fused: number, kept = fused): { spec: ModelSpec; weights: Weigh
   return { spec, weights, trainable: [...weights.keys()].filter((n) => (n.includes('.adapter_fusion_layer.') && !n.endsWith('key.bias')) || n.startsWith('classifier')) };
 }
 
-async function timeModel(fused: number, kept?: number): Promise<{ step: number; inference: number }> {
-  const { spec, weights, trainable } = modelOf(fused, kept);
+async function timeModel(adapter: AdapterSpec, fused: number, kept?: number): Promise<{ step: number; inference: number }> {
+  const { spec, weights, trainable } = modelOf(adapter, fused, kept);
   const optimizer = withTraining ? { kind: 'adamw' as const, learningRate: 5e-5, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, totalSteps: 100 } : undefined;
   // Inference only: every weight a constant, as evaluate and export build the model.
   const trainer = await Trainer.create(spec, weights, withTraining ? trainable : [], optimizer, { threads, dropout: { hidden: 0.1, attention: 0.1 }, seed: 1 });
@@ -132,20 +149,24 @@ async function main(): Promise<void> {
   console.log(`threads ${threads}`);
   if (part === 'layer' || part === 'all') {
     console.log(`\nOne fusion layer, d = ${D}, ${tokens} tokens, forward (ms):`);
-    console.log('N   plain (AdapterHub)   exact rewrite   plain / rewrite');
+    console.log('N   plain (AdapterHub)   rewrite (training form)   rewrite (constant weights)   plain / constant');
     for (const n of [1, 2, 4, 8]) {
-      const plain = await timeLayer(n, false);
-      const exact = await timeLayer(n, true);
-      console.log(`${n}   ${(plain * 1000).toFixed(2).padStart(10)}   ${(exact * 1000).toFixed(2).padStart(16)}   ${(plain / exact).toFixed(2).padStart(10)}`);
+      const plain = await timeLayer(n, 'plain');
+      const rewrite = await timeLayer(n, 'rewrite');
+      const constant = await timeLayer(n, 'constant');
+      console.log(`${n}   ${(plain * 1000).toFixed(2).padStart(10)}   ${(rewrite * 1000).toFixed(2).padStart(22)}   ${(constant * 1000).toFixed(2).padStart(24)}   ${(plain / constant).toFixed(2).padStart(10)}`);
     }
   }
   if (part === 'model' || part === 'all') {
-    console.log(`\nBERT-base shape, batch ${batch} × ${seq}, seconds (ratio to one adapter per site):`);
-    const single = await timeModel(0);
-    console.log(`single adapter      step ${single.step.toFixed(3)}   inference ${single.inference.toFixed(3)}`);
-    for (const [label, fused, kept] of [['fusion of 8', 8, 8], ['fusion of 8, pruned to 2', 8, 2]] as const) {
-      const r = await timeModel(fused, kept);
-      console.log(`${label.padEnd(26)} step ${r.step.toFixed(3)} (${(r.step / single.step).toFixed(2)}×)   inference ${r.inference.toFixed(3)} (${(r.inference / single.inference).toFixed(2)}×)`);
+    for (const which of placement === 'both' ? (['houlsby', 'pfeiffer'] as const) : [placement as 'houlsby' | 'pfeiffer']) {
+      const adapter = ADAPTERS[which];
+      console.log(`\nBERT-base shape, ${which === 'houlsby' ? "Houlsby's placement (2 sites a layer)" : "Pfeiffer's placement (1 site a layer)"}, batch ${batch} × ${seq}, seconds (ratio to one adapter per site):`);
+      const single = await timeModel(adapter, 0);
+      console.log(`single adapter             step ${single.step.toFixed(3)}   inference ${single.inference.toFixed(3)}`);
+      for (const [label, fused, kept] of [['fusion of 8', 8, 8], ['fusion of 8, pruned to 2', 8, 2]] as const) {
+        const r = await timeModel(adapter, fused, kept);
+        console.log(`${label.padEnd(26)} step ${r.step.toFixed(3)} (${(r.step / single.step).toFixed(2)}×)   inference ${r.inference.toFixed(3)} (${(r.inference / single.inference).toFixed(2)}×)`);
+      }
     }
   }
 }

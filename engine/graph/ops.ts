@@ -240,7 +240,24 @@ export const OPS: Readonly<Record<string, OpDef>> = {
   Min: { shape: binary },
   Max: { shape: binary },
   Pow: { shape: binary },
-  Concat: { shape: () => { throw new Error('Concat shapes are declared by Ops.concat'); } },
+  // Each part's gradient is its slice of dY along the axis (the parts' sizes there are known).
+  Concat: {
+    shape: () => {
+      throw new Error('Concat shapes are declared by Ops.concat');
+    },
+    grad: (o, n, [dy], needs) => {
+      const axis = normAxis(intAttr(n.attrs, 'axis', 0), dy!.shape.length);
+      let start = 0;
+      return n.inputs.map((part, k) => {
+        const size = part!.shape[axis];
+        if (typeof size !== 'number') throw new Error('Concat gradients need the parts\' sizes along the axis');
+        const grad = needs[k] ? o.slice(dy!, axis, start, start + size, part!.shape) : undefined;
+        start += size;
+        return grad;
+      });
+    },
+  },
+  Slice: { shape: () => { throw new Error('Slice shapes are declared by Ops.slice'); } },
 };
 
 /** Abramowitz–Stegun 7.1.26: erf(x) ≈ 1 − t·Σ aₖ·tᵏ·exp(−x²), t = 1/(1 + p·x), x ≥ 0. */
@@ -472,6 +489,22 @@ export class Ops {
   /** Concatenates 1-D int64 shape pieces (run-time shapes). */
   concatShapes(parts: readonly Value[], length: number): Value {
     return this.one('Concat', parts, { axis: { int: 0 } }, [{ dtype: 'int64', shape: [length] }]);
+  }
+
+  /** Joins values along an axis; every other dimension must agree, and the parts' sizes along it be known. */
+  concat(parts: readonly Value[], axis: number): Value {
+    if (parts.length === 1) return parts[0]!;
+    const first = parts[0]!;
+    const k = normAxis(axis, first.shape.length);
+    const sizes = parts.map((p) => p.shape[k]);
+    if (sizes.some((n) => typeof n !== 'number')) throw new Error('concat needs the parts\' sizes along the axis');
+    const shape = first.shape.map((dim, i) => (i === k ? (sizes as number[]).reduce((a, b) => a + b, 0) : dim));
+    return this.one('Concat', parts, { axis: { int: k } }, [{ dtype: first.dtype, shape }]);
+  }
+
+  /** Elements start..end−1 of `a` along one axis; `shape` is the result's. */
+  slice(a: Value, axis: number, start: number, end: number, shape: Shape): Value {
+    return this.one('Slice', [a, this.ints([start]), this.ints([end]), this.ints([axis])], {}, [{ dtype: a.dtype, shape }]);
   }
 
   /** Element `index` of a 1-D int64 value, as a 0-d value (e.g. one dimension of a run-time shape). */

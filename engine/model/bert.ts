@@ -15,10 +15,10 @@
 import type { Value } from '../graph/graph';
 import type { Ops } from '../graph/ops';
 import type { WeightMap } from '../tensor';
-import { adapterOwner, adapterParameters, adapterVariant, INNER_NORM_EPS, type AdapterVariantFields } from './adapterVariant';
+import { adapterOwner, adapterParameters, adapterVariant, INNER_NORM_EPS, type AdapterVariant, type AdapterVariantFields } from './adapterVariant';
 import type { BertDims } from './dims';
 import { applyDropout, dropoutMatmul, type DropoutMask } from './dropout';
-import { fuse, fusedInputOf, fusionParameters, fusionWeightsOutput, type FusionLayerSpec } from './fusion';
+import { fuse, fusedInputOf, fusionParameters, fusionWeightsOutput, type FusedBottlenecks, type FusionLayerSpec } from './fusion';
 import { headShapes, type HeadSpec } from './heads';
 import * as names from './names';
 import type { AdapterSite } from './parameters';
@@ -213,14 +213,39 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   };
   /** An adapter's bottleneck s·f(v), without its skip connection. */
   const bottleneck = (v: Value, a: AdapterSpec, p: names.AdapterNames): Value => {
-    const { innerNorm, depth, scaling } = adapterVariant(a);
-    let t = innerNorm === 'layernorm' ? o.layerNorm(v, w(p.norm.weight), w(p.norm.bias), INNER_NORM_EPS) : v;
-    t = activation(o, linear(t, p.down), a.nonLinearity);
-    for (let k = 0; k < depth - 1; k++) t = activation(o, linear(t, p.hidden(k)), a.nonLinearity);
-    let branch = linear(t, p.up);
+    const { scaling } = adapterVariant(a);
+    let branch = linear(bottleneckHidden(v, a, p), p.up);
     if (scaling === 'learned') branch = o.mul(branch, w(p.scaling));
     else if (scaling !== 1) branch = o.mul(branch, o.scalar(scaling, dtype));
     return branch;
+  };
+  /** The bottleneck's last activation, before the up projection: [tokens, m]. */
+  const bottleneckHidden = (v: Value, a: AdapterSpec, p: names.AdapterNames): Value => {
+    const { innerNorm, depth } = adapterVariant(a);
+    let t = innerNorm === 'layernorm' ? o.layerNorm(v, w(p.norm.weight), w(p.norm.bias), INNER_NORM_EPS) : v;
+    t = activation(o, linear(t, p.down), a.nonLinearity);
+    for (let k = 0; k < depth - 1; k++) t = activation(o, linear(t, p.hidden(k)), a.nonLinearity);
+    return t;
+  };
+  /**
+   * The fused adapters at a site as the fusion reads them (engine/model/fusion.ts). Plain
+   * bottlenecks with one non-linearity share one down projection, their weights stacked.
+   */
+  const fusedBottlenecks = (v: Value, present: readonly FusedAdapter[], layer: number, site: AdapterSite): FusedBottlenecks => {
+    const parts = present.map((f) => ({ f, p: names.fusedAdapter(f.name, adapterOwner(f.adapter, layer), site), variant: adapterVariant(f.adapter) }));
+    const plain = parts.every(({ f, variant }) => variant.innerNorm === 'none' && variant.depth === 1 && f.adapter.nonLinearity === present[0]!.adapter.nonLinearity);
+    const hidden =
+      plain && parts.length > 1
+        ? activation(o, o.linear(v, o.concat(parts.map(({ p }) => w(p.down.weight)), 0), o.concat(parts.map(({ p }) => w(p.down.bias)), 0)), present[0]!.adapter.nonLinearity)
+        : o.concat(parts.map(({ f, p }) => bottleneckHidden(v, f.adapter, p)), 1);
+    const scaleOf = (variant: AdapterVariant, p: names.AdapterNames): Value | undefined => (variant.scaling === 'learned' ? w(p.scaling) : variant.scaling !== 1 ? o.scalar(variant.scaling, dtype) : undefined);
+    return {
+      hidden,
+      adapters: parts.map(({ f, p, variant }) => {
+        const scale = scaleOf(variant, p);
+        return { size: f.adapter.size, up: { weight: w(p.up.weight), bias: w(p.up.bias) }, ...(scale ? { scale } : {}) };
+      }),
+    };
   };
   const fusion = spec.fusion;
   const fusionLayers = new Set(fusion?.layers ?? []);
@@ -236,20 +261,17 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     if (present.length === 0) return undefined;
     // What the adapters and the query read (engine/model/fusion.ts); the residual is h in both placements.
     const read = fusionInput === 'normalized' ? normalized() : h;
-    const z = present.map((f) => bottleneck(read, f.adapter, names.fusedAdapter(f.name, adapterOwner(f.adapter, layer), site)));
     const p = names.fusion(layer, site);
     const siteName = `layer${layer}.${site}.fusion`;
     const inputs = { query: fusion.queryBeforeLn === true ? h : read, residual: h };
-    const fused = fuse(o, inputs, z, { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
+    const constantWeights = [p.query.weight, p.query.bias, p.key.weight, p.value.weight].every((n) => !options.trainable.has(n)) && !options.dropout;
+    const fused = fuse(o, inputs, fusedBottlenecks(read, present, layer, site), { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
       residualBefore: fusion.residualBefore,
-      foldQueryKey: !options.trainable.has(p.query.weight) && !options.trainable.has(p.key.weight),
+      constantWeights,
       temperature: options.fusionTemperature,
-      dropScore: (s, n) => drop(s, `${siteName}.score${n}`, fusion.dropout ?? 'attention'),
+      ...(options.dropout ? { dropScores: (s: Value) => drop(s, `${siteName}.scores`, fusion.dropout ?? 'attention') } : {}),
     });
-    if (options.fusionWeights) {
-      const all = present.length === 1 ? fused.weights[0]! : o.apply('Concat', fused.weights, { axis: { int: 1 } }, [{ dtype, shape: ['tokens', present.length] }])[0]!;
-      o.graph.output(all, fusionWeightsOutput(layer, site));
-    }
+    if (options.fusionWeights) o.graph.output(fused.weights, fusionWeightsOutput(layer, site));
     return gates ? o.mul(fused.added, o.element(gates, layer * 2 + (site === 'attention' ? 0 : 1))) : fused.added;
   };
   /**

@@ -28,16 +28,27 @@
  * query and residual, and its parallel `post_forward` then adds h and LN(· + x), so x is
  * added twice, LN(2x + h + o).
  *
- * The graph computes the same function with less work (`fuse`): V is linear without a bias
- * and Σp = 1, so Σ p_n·W_v·z_n = W_v·(Σ p_n·z_n), one projection per token whatever N; and
- * Q·(W_k·z_n + b_k) = (W_kᵀ·Q)·z_n + Q·b_k, where Q·b_k is the same for every n and cancels
- * in the softmax, so W_kᵀ·Q is computed once per token and each adapter costs two dot
- * products. The key bias therefore has no effect on the output and never gets a gradient:
- * it is kept (AdapterHub's files hold it) but not fed to the graph. Neither step depends on
- * what q, z_n and r are, so both placements use it.
+ * The graph computes the same function with less work (`fuse`). Each adapter's output is
+ * z_n = s_n·(U_n·f_n + b_n), f_n its bottleneck's last activation (m_n wide), U_n and b_n
+ * its up projection; F = [f_1 … f_N] side by side, U = [s_1·U_1 … s_N·U_N] [d, Σm] and
+ * B = [s_1·b_1 … s_N·b_N] [d, N]. Then, exactly:
+ *
+ * - V has no bias and Σp = 1, so Σ p_n·W_v·z_n = W_v·(Σ p_n·z_n): one value projection per
+ *   token whatever N, and Σ p_n·z_n = (F ⊙ p per column)·Uᵀ + p·Bᵀ, so no z_n is formed.
+ * - Q·(W_k·z_n + b_k) = (W_kᵀ·Q)·z_n + Q·b_k; Q·b_k is the same for every n and cancels in
+ *   the softmax, so the key bias has no effect on the output and is not fed to the graph.
+ *   With k = W_kᵀ·Q, k·z_n = Σ_{j∈n} F_j·(k·U)_j + (k·B)_n: one [d, Σm + N] product per
+ *   token gives every adapter's score.
+ * - Where the fusion's weights are constants (evaluation, export), the products fold into
+ *   constants that onnxruntime computes once when the session loads: the scores read q
+ *   through W_qᵀ·W_k·[U B] and the values through W_v·[U B], so a site costs about 3·Σm·d
+ *   multiply-adds per token (the adapters' own down projections included) and no d × d
+ *   product at all. Training keeps the three d × d projections (their weights get gradients).
+ *
+ * Neither step depends on what q, F and r are, so both placements use it.
  */
 import type { Value } from '../graph/graph';
-import type { Ops } from '../graph/ops';
+import { constantData, type Ops } from '../graph/ops';
 import { adapterVariant, type AdapterInput, type AdapterVariantFields } from './adapterVariant';
 import type { AdapterSite, FusionConfig } from './parameters';
 import * as names from './names';
@@ -69,7 +80,7 @@ export interface FusionWeights {
   readonly value: Value | undefined;
 }
 
-/** The tensors a fusion layer reads besides the adapters' outputs, each [tokens, d] (the table above). */
+/** The tensors a fusion layer reads besides the adapters, each [tokens, d] (the table above). */
 export interface FusionInputs {
   /** What the query projection reads. */
   readonly query: Value;
@@ -77,53 +88,96 @@ export interface FusionInputs {
   readonly residual: Value;
 }
 
+/** The fused adapters at a site, split where the fusion needs them: z_n = s_n·(U_n·f_n + b_n). */
+export interface FusedBottlenecks {
+  /** F: every adapter's last bottleneck activation side by side, [tokens, Σ m_n], in `adapters`' order. */
+  readonly hidden: Value;
+  readonly adapters: readonly {
+    /** m_n: the adapter's columns in F. */
+    readonly size: number;
+    /** U_n [d, m_n] (Hugging Face's [out, in] layout) and b_n [d]. */
+    readonly up: { readonly weight: Value; readonly bias: Value };
+    /** s_n, a one-element scaling; absent: 1. */
+    readonly scale?: Value;
+  }[];
+}
+
 export interface FuseOptions {
   readonly residualBefore: boolean;
   /**
-   * Query and key weights are constants (an inference graph): W_kᵀ·Q is then q·(W_qᵀ·W_k) +
-   * b_q·W_k, whose d × d product onnxruntime folds once when the session loads, saving one
-   * d × d projection per token.
+   * The fusion's weights are constants (an inference graph): W_qᵀ·W_k·[U B] and W_v·[U B]
+   * are then constants that onnxruntime folds when the session loads (see above). Scores
+   * must not be dropped then: the terms that cancel in the softmax are left out.
    */
-  readonly foldQueryKey?: boolean;
+  readonly constantWeights?: boolean;
   /** A scalar the scores are divided by (the annealed temperature); none: 1. */
   readonly temperature?: Value;
-  /** Dropout on adapter n's score. */
-  readonly dropScore?: (score: Value, n: number) => Value;
+  /** Dropout on the scores [tokens, N]. */
+  readonly dropScores?: (scores: Value) => Value;
 }
 
 export interface Fused {
   /** What the fusion adds to x + r: o, or with `residualBefore`, o − r (so the caller always forms x + r + this). */
   readonly added: Value;
-  /** The softmax weight of each adapter, [tokens, 1] each. */
-  readonly weights: readonly Value[];
+  /** The softmax weight of each adapter, [tokens, N]. */
+  readonly weights: Value;
 }
 
 /**
- * The fusion of the adapters' outputs `z` (each [tokens, d]) at one site, by the exact
- * rewrite described above: about 3·d² multiply-adds per token for the three projections,
- * plus 2·N·d for the scores and the weighted sum.
+ * The fusion of the adapters at one site by the exact rewrite described above: 3·d² + 4·Σm·d
+ * multiply-adds per token while training (plus the adapters' down projections), 2·Σm·d
+ * with constant weights.
  */
-export function fuse(o: Ops, at: FusionInputs, z: readonly Value[], w: FusionWeights, opts: FuseOptions): Fused {
-  if (z.length === 0) throw new Error('a fusion layer needs at least one adapter');
+export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWeights, opts: FuseOptions): Fused {
+  const n = z.adapters.length;
+  if (n === 0) throw new Error('a fusion layer needs at least one adapter');
+  const dtype = at.query.dtype;
   const r = at.residual;
-  const q = at.query;
-  const inputs = opts.residualBefore ? z.map((zn) => o.add(zn, r)) : z;
-  // W_kᵀ·Q per token: Q [tokens, d] times W_k [out, in] is Σ_out Q_out·W_k[out, in].
-  const qk = opts.foldQueryKey ? o.add(o.matmul(q, o.matmul(o.transpose(w.query.weight, [1, 0]), w.key)), o.matmul(o.unsqueeze(w.query.bias, [0]), w.key)) : o.matmul(o.linear(q, w.query.weight, w.query.bias), w.key);
-  let scores = inputs.map((zn, n) => {
-    const s = o.reduceSum(o.mul(qk, zn), [1], true);
-    return opts.dropScore ? opts.dropScore(s, n) : s;
+  const scaled = (t: Value, s: Value | undefined): Value => (s ? o.mul(t, s) : t);
+  const U = o.concat(z.adapters.map((a) => scaled(a.up.weight, a.scale)), 1);
+  const B = o.concat(z.adapters.map((a) => o.unsqueeze(scaled(a.up.bias, a.scale), [1])), 1);
+  // Which adapter each column of F belongs to: [Σm, N], 1 where column j is adapter n's.
+  const total = z.adapters.reduce((sum, a) => sum + a.size, 0);
+  const groups = new Array<number>(total * n).fill(0);
+  let column = 0;
+  z.adapters.forEach((a, k) => {
+    for (let j = 0; j < a.size; j++, column++) groups[column * n + k] = 1;
   });
-  if (opts.temperature) scores = scores.map((s) => o.div(s, opts.temperature!));
-  // A softmax over separate [tokens, 1] scores: the largest is subtracted for range (it
-  // cancels, so no gradient flows through it).
-  const top = o.stopGradient(scores.reduce((a, b) => o.max(a, b)));
-  const e = scores.map((s) => o.exp(o.sub(s, top)));
-  const total = e.reduce((a, b) => o.add(a, b));
-  const weights = e.map((en) => o.div(en, total));
-  const mixed = inputs.map((zn, n) => o.mul(zn, weights[n]!)).reduce((a, b) => o.add(a, b));
-  const out = w.value ? o.linear(mixed, w.value) : mixed;
-  return { added: opts.residualBefore ? o.sub(out, r) : out, weights };
+  const member = o.graph.initializer('fusion_columns', constantData(dtype, [total, n], groups));
+  const memberT = o.transpose(member, [1, 0]);
+
+  // kU [tokens, Σm] and kB [tokens, N], k = W_kᵀ·Q.
+  let kU: Value;
+  let kB: Value;
+  if (opts.constantWeights) {
+    // k = q·W_qᵀ·W_k + b_q·W_k; the d × d products with U and B are constants.
+    const qk = o.matmul(o.transpose(w.query.weight, [1, 0]), w.key);
+    const bk = o.matmul(o.unsqueeze(w.query.bias, [0]), w.key);
+    kU = o.add(o.matmul(at.query, o.matmul(qk, U)), o.matmul(bk, U));
+    kB = o.add(o.matmul(at.query, o.matmul(qk, B)), o.matmul(bk, B));
+  } else {
+    const k = o.matmul(o.linear(at.query, w.query.weight, w.query.bias), w.key);
+    kU = o.matmul(k, U);
+    kB = o.matmul(k, B);
+    // With residual_before each score also has k·r: the same for every adapter, but a dropped score loses it.
+    if (opts.residualBefore) kB = o.add(kB, o.reduceSum(o.mul(k, r), [1], true));
+  }
+  let scores = o.add(o.matmul(o.mul(z.hidden, kU), member), kB);
+  if (opts.dropScores) scores = opts.dropScores(scores);
+  if (opts.temperature) scores = o.div(scores, opts.temperature);
+  const p = o.softmax(scores, -1);
+  // Σ p_n·z_n without forming z_n: F with each adapter's columns weighted by p_n, through U.
+  const weighted = o.mul(z.hidden, o.matmul(p, memberT));
+  let out: Value;
+  if (w.value && opts.constantWeights) out = o.add(o.linear(weighted, o.matmul(w.value, U)), o.linear(p, o.matmul(w.value, B)));
+  else {
+    const mixed = o.add(o.linear(weighted, U), o.linear(p, B));
+    out = w.value ? o.linear(mixed, w.value) : mixed;
+  }
+  // residual_before: r joins every adapter's output, so Σ p_n·(z_n + r) = Σ p_n·z_n + r, and
+  // the value adds W_v·r; what is added beyond r is then W_v·r − r (nothing in the static config).
+  if (opts.residualBefore && w.value) out = o.add(out, o.sub(o.linear(r, w.value), r));
+  return { added: out, weights: p };
 }
 
 /**

@@ -1,6 +1,7 @@
 /**
  * The fusion layer: the engine's exact rewrite (W_v after the weighted sum, W_kᵀQ once per
- * token) against the plain formulation as AdapterHub computes it, in float64, with the query
+ * token, no adapter output formed; with constant weights, every d × d product folded)
+ * against the plain formulation as AdapterHub computes it, in float64, with the query
  * reading the residual h (Houlsby's placement) or another tensor (Pfeiffer's: LN(x + h));
  * gradient checks of both configs and of a whole sub-layer end in Pfeiffer's placement; and
  * the whole model: against the float64 reference's AdapterHub fusion in both placements, and
@@ -11,7 +12,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { Ops } from '../../../engine/graph/ops';
 import type { Value } from '../../../engine/graph/graph';
-import { fuse, identityValue, type FusionInputs } from '../../../engine/model/fusion';
+import { fuse, identityValue, type FusedBottlenecks, type FusionInputs } from '../../../engine/model/fusion';
 import { fusionParameterCount } from '../../../engine/model/parameters';
 import { activation, parameterShapes, type AdapterSpec, type ModelSpec } from '../../../engine/model/bert';
 import type { BertDims } from '../../../engine/model/dims';
@@ -23,7 +24,7 @@ import { buildBert, initHead } from '../../../engine/tasks';
 import type { WeightMap } from '../../../engine/tensor';
 import { floatTensor } from '../../../engine/tensor';
 import { Random } from '../../../engine/util/random';
-import { gradCheck } from '../../support/gradcheck';
+import { gradCheck, random } from '../../support/gradcheck';
 import { referenceForward, type ReferenceConfig } from '../../support/referenceBert';
 
 const T = 5;
@@ -36,11 +37,19 @@ const flat = (m: Mat): Float64Array => Float64Array.from(m.flat());
 /** y = x·Wᵀ (+ b), W stored [out, in] as Hugging Face stores it. */
 const linear = (x: Mat, w: Mat, b?: number[]): Mat => x.map((row) => w.map((wo, o) => wo.reduce((s, v, i) => s + v * row[i]!, b ? b[o]! : 0)));
 
+/** One fused adapter: z = s·(f·Uᵀ + b), f its bottleneck activation [T, m]. */
+interface Bottleneck {
+  readonly f: Mat;
+  readonly up: Mat;
+  readonly b: number[];
+  readonly scale?: number;
+}
+
 interface Case {
   readonly h: Mat;
   /** What the query reads when it is not h (Pfeiffer's placement: LN(x + h)). */
   readonly q?: Mat;
-  readonly z: Mat[];
+  readonly adapters: Bottleneck[];
   readonly wq: Mat;
   readonly bq: number[];
   readonly wk: Mat;
@@ -48,12 +57,18 @@ interface Case {
   readonly wv: Mat | undefined;
 }
 
+const outputOf = (a: Bottleneck): Mat => linear(a.f, a.up, a.b).map((row) => row.map((v) => v * (a.scale ?? 1)));
+
+/** N adapters of unequal widths (2, 3, 4, 2, …), every other one scaled. */
 function randomCase(seed: number, n: number, dynamic: boolean, separateQuery = false): Case {
   const rng = new Random(seed);
   return {
     h: randMat(rng, T, D),
     ...(separateQuery ? { q: randMat(rng, T, D) } : {}),
-    z: Array.from({ length: n }, () => randMat(rng, T, D)),
+    adapters: Array.from({ length: n }, (_, k) => {
+      const m = 2 + (k % 3);
+      return { f: randMat(rng, T, m), up: randMat(rng, D, m), b: randMat(rng, 1, D)[0]!, ...(k % 2 === 1 ? { scale: 0.5 + rng.next() } : {}) };
+    }),
     wq: randMat(rng, D, D, 0.8),
     bq: randMat(rng, 1, D)[0]!,
     wk: randMat(rng, D, D, 0.8),
@@ -64,17 +79,19 @@ function randomCase(seed: number, n: number, dynamic: boolean, separateQuery = f
 }
 
 /**
- * AdapterHub's BertFusion, literally: Q, K_n and V_n per adapter, scores, softmax over the
- * adapters, weighted sum of the values; returns what is added to x (h + o, or with
- * residual_before o alone after h was added to the adapters' outputs).
+ * AdapterHub's BertFusion, literally: the adapters' outputs z_n, Q, K_n and V_n per adapter,
+ * scores (times `keep` [T][N] when given: dropped scores), softmax over the adapters,
+ * weighted sum of the values; returns what is added to x (h + o, or with residual_before o
+ * alone after h was added to the adapters' outputs).
  */
-function plainFusion(c: Case, residualBefore: boolean, temperature = 1): Mat {
-  const z = residualBefore ? c.z.map((zn) => zn.map((row, t) => row.map((v, i) => v + c.h[t]![i]!))) : c.z;
+function plainFusion(c: Case, residualBefore: boolean, temperature = 1, keep?: number[][]): Mat {
+  const outputs = c.adapters.map(outputOf);
+  const z = residualBefore ? outputs.map((zn) => zn.map((row, t) => row.map((v, i) => v + c.h[t]![i]!))) : outputs;
   const q = linear(c.q ?? c.h, c.wq, c.bq);
   const k = z.map((zn) => linear(zn, c.wk, c.bk));
   const v = z.map((zn) => (c.wv ? linear(zn, c.wv) : zn));
   return c.h.map((hrow, t) => {
-    const s = k.map((kn) => kn[t]!.reduce((acc, kv, i) => acc + kv * q[t]![i]!, 0) / temperature);
+    const s = k.map((kn, n) => (kn[t]!.reduce((acc, kv, i) => acc + kv * q[t]![i]!, 0) * (keep ? keep[t]![n]! : 1)) / temperature);
     const m = Math.max(...s);
     const e = s.map((x) => Math.exp(x - m));
     const total = e.reduce((a, b) => a + b, 0);
@@ -83,21 +100,49 @@ function plainFusion(c: Case, residualBefore: boolean, temperature = 1): Mat {
   });
 }
 
-/** The engine's rewrite in a float64 graph; returns h + added (the same quantity as plainFusion). */
-async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number, foldQueryKey = false): Promise<Mat> {
+/** The graph's inputs for a case's adapters: F side by side, and each adapter's U_n, b_n and s_n. */
+function bottleneckInputs(c: Case, input: (name: string, shape: number[]) => Value): FusedBottlenecks {
+  const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
+  return {
+    hidden: input('f', [T, total]),
+    adapters: c.adapters.map((a, n) => {
+      const m = a.f[0]!.length;
+      return { size: m, up: { weight: input(`up${n}`, [D, m]), bias: input(`upb${n}`, [D]) }, ...(a.scale !== undefined ? { scale: input(`s${n}`, [1]) } : {}) };
+    }),
+  };
+}
+
+function bottleneckFeeds(c: Case): Record<string, RunTensor> {
+  const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
+  const feeds: Record<string, RunTensor> = { f: { data: Float64Array.from(c.h.flatMap((_, t) => c.adapters.flatMap((a) => a.f[t]!))), shape: [T, total] } };
+  c.adapters.forEach((a, n) => {
+    feeds[`up${n}`] = { data: flat(a.up), shape: [D, a.f[0]!.length] };
+    feeds[`upb${n}`] = { data: Float64Array.from(a.b), shape: [D] };
+    if (a.scale !== undefined) feeds[`s${n}`] = { data: Float64Array.from([a.scale]), shape: [1] };
+  });
+  return feeds;
+}
+
+/**
+ * The engine's rewrite in a float64 graph; returns h + added (the same quantity as
+ * plainFusion). `constantWeights`: the inference form (products of weights that onnxruntime
+ * folds when they are constants); `keep`: scores multiplied by it, as dropout would.
+ */
+async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number, constantWeights = false, keep?: number[][]): Promise<Mat> {
   const o = new Ops();
   const input = (name: string, shape: number[]) => o.graph.input(name, 'float64', shape);
   const h = input('h', [T, D]);
   const q = c.q ? input('q', [T, D]) : h;
-  const z = c.z.map((_, n) => input(`z${n}`, [T, D]));
+  const z = bottleneckInputs(c, input);
   const weights = { query: { weight: input('wq', [D, D]), bias: input('bq', [D]) }, key: input('wk', [D, D]), value: c.wv ? input('wv', [D, D]) : undefined };
-  const fused = fuse(o, { query: q, residual: h }, z, weights, { residualBefore, foldQueryKey, ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}) });
+  const mask = keep ? input('keep', [T, c.adapters.length]) : undefined;
+  const fused = fuse(o, { query: q, residual: h }, z, weights, { residualBefore, constantWeights, ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}), ...(mask ? { dropScores: (s: Value) => o.mul(s, mask) } : {}) });
   o.graph.output(o.add(h, fused.added), 'out');
   const session = await EngineSession.create(o.graph.toOnnx());
-  const feeds: Record<string, RunTensor> = { h: { data: flat(c.h), shape: [T, D] }, wq: { data: flat(c.wq), shape: [D, D] }, bq: { data: Float64Array.from(c.bq), shape: [D] }, wk: { data: flat(c.wk), shape: [D, D] } };
+  const feeds: Record<string, RunTensor> = { ...bottleneckFeeds(c), h: { data: flat(c.h), shape: [T, D] }, wq: { data: flat(c.wq), shape: [D, D] }, bq: { data: Float64Array.from(c.bq), shape: [D] }, wk: { data: flat(c.wk), shape: [D, D] } };
   if (c.q) feeds.q = { data: flat(c.q), shape: [T, D] };
-  c.z.forEach((zn, n) => (feeds[`z${n}`] = { data: flat(zn), shape: [T, D] }));
   if (c.wv) feeds.wv = { data: flat(c.wv), shape: [D, D] };
+  if (keep) feeds.keep = { data: flat(keep), shape: [T, c.adapters.length] };
   const out = (await session.run(feeds)).out!.data as Float64Array;
   await session.release();
   return Array.from({ length: T }, (_, t) => Array.from(out.subarray(t * D, (t + 1) * D)));
@@ -130,17 +175,31 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
       }
     }
   }
-  test('inference form, the query apart from the residual: W_kᵀ·Q as q·(W_qᵀ·W_k) + b_q·W_k', async () => {
-    const c = randomCase(601, 4, true, true);
-    const diff = maxDiff(await rewrittenFusion(c, false, undefined, true), plainFusion(c, false));
-    assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
-  });
-  test('inference form: W_kᵀ·Q as h·(W_qᵀ·W_k) + b_q·W_k', async () => {
-    for (const n of [1, 8]) {
-      const c = randomCase(300 + n, n, true);
-      const diff = maxDiff(await rewrittenFusion(c, false, undefined, true), plainFusion(c, false));
-      assert.ok(diff < 1e-6, `N = ${n}: max difference ${diff.toExponential(2)}`);
+  test('inference form, the query apart from the residual: scores through W_qᵀ·W_k·[U B], values through W_v·[U B]', async () => {
+    for (const residualBefore of [false, true]) {
+      const c = randomCase(601, 4, true, true);
+      const diff = maxDiff(await rewrittenFusion(c, residualBefore, undefined, true), plainFusion(c, residualBefore));
+      assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
     }
+  });
+  test('inference form, N = 1 and 8, dynamic and static', async () => {
+    for (const n of [1, 8]) {
+      for (const dynamic of [true, false]) {
+        const c = randomCase(300 + n, n, dynamic);
+        const diff = maxDiff(await rewrittenFusion(c, false, undefined, true), plainFusion(c, false));
+        assert.ok(diff < 1e-6, `N = ${n}: max difference ${diff.toExponential(2)}`);
+      }
+    }
+  });
+  test('dropped scores with residual_before: each score keeps k·r, so the rewrite still equals the plain form (key bias 0)', async () => {
+    const rng = new Random(77);
+    const c = { ...randomCase(78, 4, true), bk: new Array<number>(D).fill(0) };
+    const keep = Array.from({ length: T }, () => Array.from({ length: 4 }, () => (rng.next() < 0.3 ? 0 : 1 / 0.7)));
+    assert.ok(keep.flat().includes(0));
+    const diff = maxDiff(await rewrittenFusion(c, true, undefined, false, keep), plainFusion(c, true, 1, keep));
+    assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
+    // Leaving k·r out would change the result once a score is dropped.
+    assert.ok(maxDiff(plainFusion(c, true, 1, keep), plainFusion(c, true)) > 1e-3);
   });
   test('with a temperature the scores are divided by it', async () => {
     const c = randomCase(7, 4, true);
@@ -152,7 +211,8 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
   test('with zero query weights and bias, the output is the plain average of the adapters through W_v', async () => {
     const c = { ...randomCase(11, 5, true), wq: randMat(new Random(1), D, D, 0), bq: new Array<number>(D).fill(0) };
     const got = await rewrittenFusion(c, false);
-    const mean = c.h.map((_, t) => Array.from({ length: D }, (_, i) => c.z.reduce((s, zn) => s + zn[t]![i]!, 0) / c.z.length));
+    const z = c.adapters.map(outputOf);
+    const mean = c.h.map((_, t) => Array.from({ length: D }, (_, i) => z.reduce((s, zn) => s + zn[t]![i]!, 0) / z.length));
     const want = linear(mean, c.wv!).map((row, t) => row.map((v, i) => v + c.h[t]![i]!));
     assert.ok(maxDiff(got, want) < 1e-9);
   });
@@ -165,23 +225,31 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
 describe('fusion layer: gradient checks (float64)', () => {
   for (const config of ['dynamic', 'static'] as const) {
     for (const residualBefore of [false, true]) {
-      test(`${config}${residualBefore ? ', residual_before' : ''}: h, the adapters' outputs and every weight`, async () => {
-        const n = 3;
-        const inputs = [
+      test(`${config}${residualBefore ? ', residual_before' : ''}: h, the adapters' activations, up projections and scales, and every weight`, async () => {
+        const c = randomCase(40, 3, config === 'dynamic');
+        const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
+        // Inputs in ±0.5 (gradCheck draws ±1 by default, where the scores reach ±20). The
+        // central differences' rounding (loss ≈ 10, step 1e-6: about 1e-9) against gradients
+        // near 1e-3 leaves a floor of a few 1e-6 in relative error; a wrong rule is off by far more.
+        const rnd = random(40);
+        const shapes = [
           { name: 'h', shape: [T, D] },
-          ...Array.from({ length: n }, (_, k) => ({ name: `z${k}`, shape: [T, D] })),
+          { name: 'f', shape: [T, total] },
+          ...c.adapters.flatMap((a, n) => [{ name: `up${n}`, shape: [D, a.f[0]!.length] }, { name: `upb${n}`, shape: [D] }, ...(a.scale !== undefined ? [{ name: `s${n}`, shape: [1] }] : [])]),
           { name: 'wq', shape: [D, D] },
           { name: 'bq', shape: [D] },
           { name: 'wk', shape: [D, D] },
           ...(config === 'dynamic' ? [{ name: 'wv', shape: [D, D] }] : []),
         ];
+        const inputs = shapes.map((i) => ({ ...i, data: Float64Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => rnd() - 0.5) }));
         const r = await gradCheck(inputs, (o, v: Value[]) => {
-          const [h, ...rest] = v;
-          const z = rest.slice(0, n);
-          const [wq, bq, wk, wv] = rest.slice(n);
-          return o.add(h!, fuse(o, { query: h!, residual: h! }, z, { query: { weight: wq!, bias: bq! }, key: wk!, value: wv }, { residualBefore, temperature: o.scalar(1.7, 'float64') }).added);
+          const at = new Map(inputs.map((input, i) => [input.name, v[i]!]));
+          const get = (name: string): Value => at.get(name)!;
+          const z = bottleneckInputs(c, get);
+          const h = get('h');
+          return o.add(h, fuse(o, { query: h, residual: h }, z, { query: { weight: get('wq'), bias: get('bq') }, key: get('wk'), value: at.get('wv') }, { residualBefore, temperature: o.scalar(1.7, 'float64') }).added);
         });
-        assert.ok(r.maxRelError < 1e-6, `max relative error ${r.maxRelError.toExponential(2)}`);
+        assert.ok(r.maxRelError < 1e-5, `max relative error ${r.maxRelError.toExponential(2)}`);
       });
     }
   }
@@ -225,7 +293,11 @@ describe('fusion layer: gradient checks (float64)', () => {
         const x = get('x');
         const h = get('h');
         const a = norm(o.add(x, h));
-        const z = Array.from({ length: N }, (_, k) => o.linear(activation(o, o.linear(a, get(`down${k}`), get(`downb${k}`)), 'tanh'), get(`up${k}`), get(`upb${k}`)));
+        // F from each adapter's own down projection, side by side (gradients through the concatenation).
+        const z: FusedBottlenecks = {
+          hidden: o.concat(Array.from({ length: N }, (_, k) => activation(o, o.linear(a, get(`down${k}`), get(`downb${k}`)), 'tanh')), 1),
+          adapters: Array.from({ length: N }, (_, k) => ({ size: M, up: { weight: get(`up${k}`), bias: get(`upb${k}`) } })),
+        };
         const inputsOf: FusionInputs = { query: queryBeforeLn ? h : a, residual: h };
         const fused = fuse(o, inputsOf, z, { query: { weight: get('wq'), bias: get('bq') }, key: get('wk'), value: config === 'dynamic' ? get('wv') : undefined }, { residualBefore, temperature: o.scalar(1.3, 'float64') });
         return norm(o.add(x, o.add(h, fused.added)));
