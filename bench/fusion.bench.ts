@@ -125,23 +125,24 @@ function modelOf(adapter: AdapterSpec, fused: number, kept = fused): { spec: Mod
 
 async function timeModel(adapter: AdapterSpec, fused: number, kept?: number): Promise<{ step: number; inference: number }> {
   const { spec, weights, trainable } = modelOf(adapter, fused, kept);
-  const optimizer = withTraining ? { kind: 'adamw' as const, learningRate: 5e-5, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, totalSteps: 100 } : undefined;
-  // Inference only: every weight a constant, as evaluate and export build the model.
-  const trainer = await Trainer.create(spec, weights, withTraining ? trainable : [], optimizer, { threads, dropout: { hidden: 0.1, attention: 0.1 }, seed: 1 });
   const b = batchOf();
   let step = NaN;
-  let t = performance.now();
   if (withTraining) {
+    const optimizer = { kind: 'adamw' as const, learningRate: 5e-5, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, totalSteps: 100 };
+    const trainer = await Trainer.create(spec, weights, trainable, optimizer, { threads, dropout: { hidden: 0.1, attention: 0.1 }, seed: 1 });
     await trainer.step(b);
-    t = performance.now();
+    const t = performance.now();
     for (let s = 0; s < steps; s++) await trainer.step(b);
     step = (performance.now() - t) / steps / 1000;
+    await trainer.release();
   }
-  await trainer.logits(b);
-  t = performance.now();
-  for (let s = 0; s < steps; s++) await trainer.logits(b);
+  // Inference: every weight a constant, as evaluate, predict and export build the model.
+  const model = await Trainer.create(spec, weights, [], undefined, { threads, seed: 1 });
+  await model.logits(b);
+  const t = performance.now();
+  for (let s = 0; s < steps; s++) await model.logits(b);
   const inference = (performance.now() - t) / steps / 1000;
-  await trainer.release();
+  await model.release();
   return { step, inference };
 }
 

@@ -112,6 +112,12 @@ export interface FuseOptions {
   readonly constantWeights?: boolean;
   /** A scalar the scores are divided by (the annealed temperature); none: 1. */
   readonly temperature?: Value;
+  /**
+   * Training: the keys and values reach the adapters through W_k·[U B] and W_v·[U B] (one
+   * product a step) rather than per token through W_k and W_v. Absent: while Σm + N < d,
+   * where it costs less. Either is exact; tests check both.
+   */
+  readonly throughUp?: boolean;
   /** Dropout on the scores [tokens, N]. */
   readonly dropScores?: (scores: Value) => Value;
 }
@@ -146,7 +152,9 @@ export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWei
   const member = o.graph.initializer('fusion_columns', constantData(dtype, [total, n], groups));
   const memberT = o.transpose(member, [1, 0]);
 
-  // kU [tokens, Σm] and kB [tokens, N], k = W_kᵀ·Q.
+  // kU [tokens, Σm] and kB [tokens, N], k = W_kᵀ·Q: Q through W_k·[U B] ([d, Σm + N], one
+  // product a step) costs less per token than k itself (d²) while Σm + N < d.
+  const throughUp = opts.throughUp ?? total + n < (w.key.shape[0] as number);
   let kU: Value;
   let kB: Value;
   if (opts.constantWeights) {
@@ -156,11 +164,12 @@ export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWei
     kU = o.add(o.matmul(at.query, o.matmul(qk, U)), o.matmul(bk, U));
     kB = o.add(o.matmul(at.query, o.matmul(qk, B)), o.matmul(bk, B));
   } else {
-    const k = o.matmul(o.linear(at.query, w.query.weight, w.query.bias), w.key);
-    kU = o.matmul(k, U);
-    kB = o.matmul(k, B);
+    const q = o.linear(at.query, w.query.weight, w.query.bias);
+    const k = throughUp ? undefined : o.matmul(q, w.key);
+    kU = k ? o.matmul(k, U) : o.matmul(q, o.matmul(w.key, U));
+    kB = k ? o.matmul(k, B) : o.matmul(q, o.matmul(w.key, B));
     // With residual_before each score also has k·r: the same for every adapter, but a dropped score loses it.
-    if (opts.residualBefore) kB = o.add(kB, o.reduceSum(o.mul(k, r), [1], true));
+    if (opts.residualBefore) kB = o.add(kB, o.reduceSum(o.mul(k ?? o.matmul(q, w.key), r), [1], true));
   }
   let scores = o.add(o.matmul(o.mul(z.hidden, kU), member), kB);
   if (opts.dropScores) scores = opts.dropScores(scores);
@@ -169,7 +178,7 @@ export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWei
   // Σ p_n·z_n without forming z_n: F with each adapter's columns weighted by p_n, through U.
   const weighted = o.mul(z.hidden, o.matmul(p, memberT));
   let out: Value;
-  if (w.value && opts.constantWeights) out = o.add(o.linear(weighted, o.matmul(w.value, U)), o.linear(p, o.matmul(w.value, B)));
+  if (w.value && (opts.constantWeights || throughUp)) out = o.add(o.linear(weighted, o.matmul(w.value, U)), o.linear(p, o.matmul(w.value, B)));
   else {
     const mixed = o.add(o.linear(weighted, U), o.linear(p, B));
     out = w.value ? o.linear(mixed, w.value) : mixed;

@@ -126,9 +126,10 @@ function bottleneckFeeds(c: Case): Record<string, RunTensor> {
 /**
  * The engine's rewrite in a float64 graph; returns h + added (the same quantity as
  * plainFusion). `constantWeights`: the inference form (products of weights that onnxruntime
- * folds when they are constants); `keep`: scores multiplied by it, as dropout would.
+ * folds when they are constants); `keep`: scores multiplied by it, as dropout would;
+ * `throughUp`: the training form's keys and values through W_k·[U B] and W_v·[U B].
  */
-async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number, constantWeights = false, keep?: number[][]): Promise<Mat> {
+async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number, constantWeights = false, keep?: number[][], throughUp?: boolean): Promise<Mat> {
   const o = new Ops();
   const input = (name: string, shape: number[]) => o.graph.input(name, 'float64', shape);
   const h = input('h', [T, D]);
@@ -136,7 +137,7 @@ async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: n
   const z = bottleneckInputs(c, input);
   const weights = { query: { weight: input('wq', [D, D]), bias: input('bq', [D]) }, key: input('wk', [D, D]), value: c.wv ? input('wv', [D, D]) : undefined };
   const mask = keep ? input('keep', [T, c.adapters.length]) : undefined;
-  const fused = fuse(o, { query: q, residual: h }, z, weights, { residualBefore, constantWeights, ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}), ...(mask ? { dropScores: (s: Value) => o.mul(s, mask) } : {}) });
+  const fused = fuse(o, { query: q, residual: h }, z, weights, { residualBefore, constantWeights, ...(throughUp !== undefined ? { throughUp } : {}), ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}), ...(mask ? { dropScores: (s: Value) => o.mul(s, mask) } : {}) });
   o.graph.output(o.add(h, fused.added), 'out');
   const session = await EngineSession.create(o.graph.toOnnx());
   const feeds: Record<string, RunTensor> = { ...bottleneckFeeds(c), h: { data: flat(c.h), shape: [T, D] }, wq: { data: flat(c.wq), shape: [D, D] }, bq: { data: Float64Array.from(c.bq), shape: [D] }, wk: { data: flat(c.wk), shape: [D, D] } };
@@ -156,8 +157,10 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
       for (const residualBefore of [false, true]) {
         test(`N = ${n}, ${config}${residualBefore ? ', residual_before' : ''}`, async () => {
           const c = randomCase(100 + n, n, config === 'dynamic');
-          const diff = maxDiff(await rewrittenFusion(c, residualBefore), plainFusion(c, residualBefore));
-          assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
+          for (const throughUp of [false, true]) {
+            const diff = maxDiff(await rewrittenFusion(c, residualBefore, undefined, false, undefined, throughUp), plainFusion(c, residualBefore));
+            assert.ok(diff < 1e-6, `${throughUp ? 'through W_k·[U B]' : 'through k'}: max difference ${diff.toExponential(2)}`);
+          }
         });
       }
     }
@@ -196,8 +199,10 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
     const c = { ...randomCase(78, 4, true), bk: new Array<number>(D).fill(0) };
     const keep = Array.from({ length: T }, () => Array.from({ length: 4 }, () => (rng.next() < 0.3 ? 0 : 1 / 0.7)));
     assert.ok(keep.flat().includes(0));
-    const diff = maxDiff(await rewrittenFusion(c, true, undefined, false, keep), plainFusion(c, true, 1, keep));
-    assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
+    for (const throughUp of [false, true]) {
+      const diff = maxDiff(await rewrittenFusion(c, true, undefined, false, keep, throughUp), plainFusion(c, true, 1, keep));
+      assert.ok(diff < 1e-6, `max difference ${diff.toExponential(2)}`);
+    }
     // Leaving k·r out would change the result once a score is dropped.
     assert.ok(maxDiff(plainFusion(c, true, 1, keep), plainFusion(c, true)) > 1e-3);
   });
@@ -224,8 +229,8 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
 
 describe('fusion layer: gradient checks (float64)', () => {
   for (const config of ['dynamic', 'static'] as const) {
-    for (const residualBefore of [false, true]) {
-      test(`${config}${residualBefore ? ', residual_before' : ''}: h, the adapters' activations, up projections and scales, and every weight`, async () => {
+    for (const [residualBefore, throughUp] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      test(`${config}${residualBefore ? ', residual_before' : ''}, ${throughUp ? 'keys and values through W·[U B]' : 'through k and W_v'}: h, the adapters' activations, up projections and scales, and every weight`, async () => {
         const c = randomCase(40, 3, config === 'dynamic');
         const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
         // Inputs in ±0.5 (gradCheck draws ±1 by default, where the scores reach ±20). The
@@ -247,7 +252,7 @@ describe('fusion layer: gradient checks (float64)', () => {
           const get = (name: string): Value => at.get(name)!;
           const z = bottleneckInputs(c, get);
           const h = get('h');
-          return o.add(h, fuse(o, { query: h, residual: h }, z, { query: { weight: get('wq'), bias: get('bq') }, key: get('wk'), value: at.get('wv') }, { residualBefore, temperature: o.scalar(1.7, 'float64') }).added);
+          return o.add(h, fuse(o, { query: h, residual: h }, z, { query: { weight: get('wq'), bias: get('bq') }, key: get('wk'), value: at.get('wv') }, { residualBefore, throughUp, temperature: o.scalar(1.7, 'float64') }).added);
         });
         assert.ok(r.maxRelError < 1e-5, `max relative error ${r.maxRelError.toExponential(2)}`);
       });
