@@ -264,7 +264,7 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     const p = names.fusion(layer, site);
     const siteName = `layer${layer}.${site}.fusion`;
     const inputs = { query: fusion.queryBeforeLn === true ? h : read, residual: h };
-    const constantWeights = [p.query.weight, p.query.bias, p.key.weight, p.value.weight].every((n) => !options.trainable.has(n)) && !options.dropout;
+    const constantWeights = [p.query.weight, p.query.bias, p.key.weight, p.value.weight].every((n) => !options.trainable.has(n));
     const fused = fuse(o, inputs, fusedBottlenecks(read, present, layer, site), { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
       residualBefore: fusion.residualBefore,
       constantWeights,

@@ -39,11 +39,13 @@
  *   the softmax, so the key bias has no effect on the output and is not fed to the graph.
  *   With k = W_kᵀ·Q, k·z_n = Σ_{j∈n} F_j·(k·U)_j + (k·B)_n: one [d, Σm + N] product per
  *   token gives every adapter's score.
- * - Where the fusion's weights are constants (evaluation, export), the products fold into
- *   constants that onnxruntime computes once when the session loads: the scores read q
- *   through W_qᵀ·W_k·[U B] and the values through W_v·[U B], so a site costs about 3·Σm·d
- *   multiply-adds per token (the adapters' own down projections included) and no d × d
- *   product at all. Training keeps the three d × d projections (their weights get gradients).
+ * - The products can be taken the other way round: k·U = q·(W_qᵀ·W_k·U) + b_q·W_k·U and
+ *   W_v·(Σ p_n·z_n) = (F ⊙ p per column)·(W_v·U)ᵀ + p·(W_v·B)ᵀ. With constant weights
+ *   (evaluation, export) these [d, Σm + N] products are constants that onnxruntime folds once
+ *   when the session loads, so a site costs about 3·Σm·d multiply-adds per token (the
+ *   adapters' down projections included) and no d × d product at all. Training forms them
+ *   once a step (d²·(Σm + N) each), which replaces the per-token d × d projections while
+ *   Σm + N < d; with more adapters it projects Q, k and the mixed output per token instead.
  *
  * Neither step depends on what q, F and r are, so both placements use it.
  */
@@ -105,17 +107,17 @@ export interface FusedBottlenecks {
 export interface FuseOptions {
   readonly residualBefore: boolean;
   /**
-   * The fusion's weights are constants (an inference graph): W_qᵀ·W_k·[U B] and W_v·[U B]
-   * are then constants that onnxruntime folds when the session loads (see above). Scores
-   * must not be dropped then: the terms that cancel in the softmax are left out.
+   * The fusion's weights are constants (an inference graph): the scores and values then go
+   * through W_qᵀ·W_k·[U B] and W_v·[U B] (`throughUp`), constants that onnxruntime folds
+   * when the session loads (see above).
    */
   readonly constantWeights?: boolean;
   /** A scalar the scores are divided by (the annealed temperature); none: 1. */
   readonly temperature?: Value;
   /**
-   * Training: the keys and values reach the adapters through W_k·[U B] and W_v·[U B] (one
-   * product a step) rather than per token through W_k and W_v. Absent: while Σm + N < d,
-   * where it costs less. Either is exact; tests check both.
+   * The scores and values reach the adapters through W_qᵀ·W_k·[U B] and W_v·[U B] (products
+   * formed once a step) rather than per token through W_q, W_k and W_v. Absent: with
+   * constant weights, or while Σm + N < d, where it costs less. Either is exact; tests check both.
    */
   readonly throughUp?: boolean;
   /** Dropout on the scores [tokens, N]. */
@@ -130,9 +132,9 @@ export interface Fused {
 }
 
 /**
- * The fusion of the adapters at one site by the exact rewrite described above: 3·d² + 4·Σm·d
- * multiply-adds per token while training (plus the adapters' down projections), 2·Σm·d
- * with constant weights.
+ * The fusion of the adapters at one site by the exact rewrite described above: per token,
+ * 2·Σm·d multiply-adds through the up projections (plus the adapters' down projections,
+ * Σm·d), or 3·d² + 2·Σm·d through W_q, W_k and W_v.
  */
 export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWeights, opts: FuseOptions): Fused {
   const n = z.adapters.length;
@@ -152,25 +154,32 @@ export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWei
   const member = o.graph.initializer('fusion_columns', constantData(dtype, [total, n], groups));
   const memberT = o.transpose(member, [1, 0]);
 
-  // kU [tokens, Σm] and kB [tokens, N], k = W_kᵀ·Q: Q through W_k·[U B] ([d, Σm + N], one
-  // product a step) costs less per token than k itself (d²) while Σm + N < d.
-  const throughUp = opts.throughUp ?? total + n < (w.key.shape[0] as number);
+  // kU [tokens, Σm] and kB [tokens, N], with k = W_kᵀ·Q. Through the up projections,
+  // k·U = q·(W_qᵀ·W_k·U) + b_q·W_k·U: a [d, Σm + N] product a step (with constant weights,
+  // once when the session loads) replaces the per-token d × d projections Q and k, which
+  // saves work while Σm + N < d (and the step has more tokens than Σm).
+  const throughUp = opts.constantWeights === true || (opts.throughUp ?? total + n < (w.key.shape[0] as number));
+  const keys = (): Value => o.matmul(o.linear(at.query, w.query.weight, w.query.bias), w.key);
+  let k: Value | undefined;
   let kU: Value;
   let kB: Value;
-  if (opts.constantWeights) {
-    // k = q·W_qᵀ·W_k + b_q·W_k; the d × d products with U and B are constants.
-    const qk = o.matmul(o.transpose(w.query.weight, [1, 0]), w.key);
-    const bk = o.matmul(o.unsqueeze(w.query.bias, [0]), w.key);
-    kU = o.add(o.matmul(at.query, o.matmul(qk, U)), o.matmul(bk, U));
-    kB = o.add(o.matmul(at.query, o.matmul(qk, B)), o.matmul(bk, B));
+  if (throughUp) {
+    const queryT = o.transpose(w.query.weight, [1, 0]);
+    const bias = o.unsqueeze(w.query.bias, [0]);
+    const through = (X: Value): Value => {
+      const keyX = o.matmul(w.key, X);
+      return o.add(o.matmul(at.query, o.matmul(queryT, keyX)), o.matmul(bias, keyX));
+    };
+    kU = through(U);
+    kB = through(B);
   } else {
-    const q = o.linear(at.query, w.query.weight, w.query.bias);
-    const k = throughUp ? undefined : o.matmul(q, w.key);
-    kU = k ? o.matmul(k, U) : o.matmul(q, o.matmul(w.key, U));
-    kB = k ? o.matmul(k, B) : o.matmul(q, o.matmul(w.key, B));
-    // With residual_before each score also has k·r: the same for every adapter, but a dropped score loses it.
-    if (opts.residualBefore) kB = o.add(kB, o.reduceSum(o.mul(k ?? o.matmul(q, w.key), r), [1], true));
+    k = keys();
+    kU = o.matmul(k, U);
+    kB = o.matmul(k, B);
   }
+  // With residual_before each score also has k·r: the same for every adapter, so it cancels
+  // in the softmax unless a score is dropped.
+  if (opts.residualBefore && opts.dropScores) kB = o.add(kB, o.reduceSum(o.mul(k ?? keys(), r), [1], true));
   let scores = o.add(o.matmul(o.mul(z.hidden, kU), member), kB);
   if (opts.dropScores) scores = opts.dropScores(scores);
   if (opts.temperature) scores = o.div(scores, opts.temperature);
@@ -178,7 +187,7 @@ export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWei
   // Σ p_n·z_n without forming z_n: F with each adapter's columns weighted by p_n, through U.
   const weighted = o.mul(z.hidden, o.matmul(p, memberT));
   let out: Value;
-  if (w.value && (opts.constantWeights || throughUp)) out = o.add(o.linear(weighted, o.matmul(w.value, U)), o.linear(p, o.matmul(w.value, B)));
+  if (w.value && throughUp) out = o.add(o.linear(weighted, o.matmul(w.value, U)), o.linear(p, o.matmul(w.value, B)));
   else {
     const mixed = o.add(o.linear(weighted, U), o.linear(p, B));
     out = w.value ? o.linear(mixed, w.value) : mixed;
