@@ -26,7 +26,8 @@ import { Trainer, type Batch } from '../engine/train/trainer';
 import { arg } from './args';
 
 const threads = Number(arg('threads', String(os.cpus().length)));
-const steps = Number(arg('steps', '3'));
+/** Rounds of training steps (inference: twice as many), each model once a round; the median is reported. */
+const steps = Number(arg('steps', '5'));
 const batch = Number(arg('batch', '8'));
 const seq = Number(arg('seq', '128'));
 const tokens = Number(arg('tokens', '1024'));
@@ -50,7 +51,7 @@ function plainFuse(o: Ops, h: Value, z: readonly Value[], w: { q: Value; bq: Val
 const M = 64;
 
 /** One fusion layer's forward: AdapterHub's form, the rewrite as training builds it, or with constant weights (evaluation). */
-async function timeLayer(n: number, form: 'plain' | 'rewrite' | 'constant'): Promise<number> {
+async function layerOf(n: number, form: 'plain' | 'rewrite' | 'constant'): Promise<{ run: () => Promise<unknown>; release: () => Promise<void> }> {
   const o = new Ops();
   const h = o.graph.input('h', 'float32', [tokens, D]);
   const f = Array.from({ length: n }, (_, k) => o.graph.input(`f${k}`, 'float32', [tokens, M]));
@@ -65,12 +66,7 @@ async function timeLayer(n: number, form: 'plain' | 'rewrite' | 'constant'): Pro
   const session = await EngineSession.create(o.graph.toOnnx(), { threads });
   const feeds: Record<string, RunTensor> = { h: { data: new Float32Array(tokens * D).fill(0.01), shape: [tokens, D] } };
   for (let k = 0; k < n; k++) feeds[`f${k}`] = { data: Float32Array.from({ length: tokens * M }, (_, i) => ((i + k * 31) % 97) / 97), shape: [tokens, M] };
-  await session.run(feeds);
-  const runs = 10;
-  const t = performance.now();
-  for (let r = 0; r < runs; r++) await session.run(feeds);
-  await session.release();
-  return (performance.now() - t) / runs / 1000;
+  return { run: () => session.run(feeds), release: () => session.release() };
 }
 
 const BASE: BertDims = { hiddenSize: 768, layers: 12, heads: 12, intermediateSize: 3072, vocabSize: 30522, maxPositions: 512, typeVocabSize: 2 };
@@ -123,27 +119,44 @@ function modelOf(adapter: AdapterSpec, fused: number, kept = fused): { spec: Mod
   return { spec, weights, trainable: [...weights.keys()].filter((n) => (n.includes('.adapter_fusion_layer.') && !n.endsWith('key.bias')) || n.startsWith('classifier')) };
 }
 
-async function timeModel(adapter: AdapterSpec, fused: number, kept?: number): Promise<{ step: number; inference: number }> {
-  const { spec, weights, trainable } = modelOf(adapter, fused, kept);
+const CONFIGS = [
+  ['one adapter per site', 0, 0],
+  ['fusion of 8', 8, 8],
+  ['fusion of 8, pruned to 2', 8, 2],
+] as const;
+
+/** The median of each model's times, measured in turns (one run of each model per round), so that a change in the machine's load hits all alike. */
+async function inTurns(run: readonly (() => Promise<unknown>)[], rounds: number): Promise<number[]> {
+  for (const r of run) await r();
+  const times = run.map(() => [] as number[]);
+  for (let k = 0; k < rounds; k++) {
+    for (let i = 0; i < run.length; i++) {
+      const t = performance.now();
+      await run[i]!();
+      times[i]!.push((performance.now() - t) / 1000);
+    }
+  }
+  return times.map((ts) => [...ts].sort((x, y) => x - y)[Math.floor(ts.length / 2)]!);
+}
+
+/** Training steps and inference of the three configurations, each measured in turns. */
+async function timeModels(adapter: AdapterSpec): Promise<{ step: number; inference: number }[]> {
+  const models = CONFIGS.map(([, fused, kept]) => modelOf(adapter, fused, kept));
   const b = batchOf();
-  let step = NaN;
+  let stepTimes = CONFIGS.map(() => NaN);
   if (withTraining) {
-    const optimizer = { kind: 'adamw' as const, learningRate: 5e-5, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, totalSteps: 100 };
-    const trainer = await Trainer.create(spec, weights, trainable, optimizer, { threads, dropout: { hidden: 0.1, attention: 0.1 }, seed: 1 });
-    await trainer.step(b);
-    const t = performance.now();
-    for (let s = 0; s < steps; s++) await trainer.step(b);
-    step = (performance.now() - t) / steps / 1000;
-    await trainer.release();
+    const optimizer = { kind: 'adamw' as const, learningRate: 5e-5, weightDecay: 0, maxGradNorm: 1, warmupSteps: 0, totalSteps: 1000 };
+    const trainers: Trainer[] = [];
+    for (const m of models) trainers.push(await Trainer.create(m.spec, m.weights, m.trainable, optimizer, { threads, dropout: { hidden: 0.1, attention: 0.1 }, seed: 1 }));
+    stepTimes = await inTurns(trainers.map((t) => () => t.step(b)), steps);
+    for (const t of trainers) await t.release();
   }
   // Inference: every weight a constant, as evaluate, predict and export build the model.
-  const model = await Trainer.create(spec, weights, [], undefined, { threads, seed: 1 });
-  await model.logits(b);
-  const t = performance.now();
-  for (let s = 0; s < steps; s++) await model.logits(b);
-  const inference = (performance.now() - t) / steps / 1000;
-  await model.release();
-  return { step, inference };
+  const inference: Trainer[] = [];
+  for (const m of models) inference.push(await Trainer.create(m.spec, m.weights, [], undefined, { threads, seed: 1 }));
+  const logits = await inTurns(inference.map((t) => () => t.logits(b)), steps * 2);
+  for (const t of inference) await t.release();
+  return CONFIGS.map((_, i) => ({ step: stepTimes[i]!, inference: logits[i]! }));
 }
 
 async function main(): Promise<void> {
@@ -152,22 +165,21 @@ async function main(): Promise<void> {
     console.log(`\nOne fusion layer, d = ${D}, ${tokens} tokens, forward (ms):`);
     console.log('N   plain (AdapterHub)   rewrite (training form)   rewrite (constant weights)   plain / constant');
     for (const n of [1, 2, 4, 8]) {
-      const plain = await timeLayer(n, 'plain');
-      const rewrite = await timeLayer(n, 'rewrite');
-      const constant = await timeLayer(n, 'constant');
-      console.log(`${n}   ${(plain * 1000).toFixed(2).padStart(10)}   ${(rewrite * 1000).toFixed(2).padStart(22)}   ${(constant * 1000).toFixed(2).padStart(24)}   ${(plain / constant).toFixed(2).padStart(10)}`);
+      const layers = [await layerOf(n, 'plain'), await layerOf(n, 'rewrite'), await layerOf(n, 'constant')];
+      const [plain, rewrite, constant] = await inTurns(layers.map((l) => l.run), 20);
+      for (const l of layers) await l.release();
+      console.log(`${n}   ${(plain! * 1000).toFixed(2).padStart(10)}   ${(rewrite! * 1000).toFixed(2).padStart(22)}   ${(constant! * 1000).toFixed(2).padStart(24)}   ${(plain! / constant!).toFixed(2).padStart(10)}`);
     }
   }
   if (part === 'model' || part === 'all') {
     for (const which of placement === 'both' ? (['houlsby', 'pfeiffer'] as const) : [placement as 'houlsby' | 'pfeiffer']) {
       const adapter = ADAPTERS[which];
       console.log(`\nBERT-base shape, ${which === 'houlsby' ? "Houlsby's placement (2 sites a layer)" : "Pfeiffer's placement (1 site a layer)"}, batch ${batch} × ${seq}, seconds (ratio to one adapter per site):`);
-      const single = await timeModel(adapter, 0);
-      console.log(`single adapter             step ${single.step.toFixed(3)}   inference ${single.inference.toFixed(3)}`);
-      for (const [label, fused, kept] of [['fusion of 8', 8, 8], ['fusion of 8, pruned to 2', 8, 2]] as const) {
-        const r = await timeModel(adapter, fused, kept);
-        console.log(`${label.padEnd(26)} step ${r.step.toFixed(3)} (${(r.step / single.step).toFixed(2)}×)   inference ${r.inference.toFixed(3)} (${(r.inference / single.inference).toFixed(2)}×)`);
-      }
+      const [single, ...fusions] = await timeModels(adapter);
+      console.log(`${CONFIGS[0][0].padEnd(26)} step ${single!.step.toFixed(3)}          inference ${single!.inference.toFixed(3)}`);
+      fusions.forEach((r, i) => {
+        console.log(`${CONFIGS[i + 1]![0].padEnd(26)} step ${r.step.toFixed(3)} (${(r.step / single!.step).toFixed(2)}×)   inference ${r.inference.toFixed(3)} (${(r.inference / single!.inference).toFixed(2)}×)`);
+      });
     }
   }
 }
