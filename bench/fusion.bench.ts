@@ -56,7 +56,10 @@ async function layerOf(n: number, form: 'plain' | 'rewrite' | 'constant'): Promi
   const h = o.graph.input('h', 'float32', [tokens, D]);
   const f = Array.from({ length: n }, (_, k) => o.graph.input(`f${k}`, 'float32', [tokens, M]));
   const mat = (name: string, shape: number[]) => o.graph.floatInitializer(name, floatTensor(shape, Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, (_, i) => ((i * 7919) % 1000) / 1e5)));
-  const w = { q: mat('q', [D, D]), bq: mat('bq', [D]), k: mat('k', [D, D]), v: mat('v', [D, D]) };
+  // As training builds it, the fusion's weights are inputs (so nothing of them folds into constants).
+  const weightInputs = form === 'rewrite';
+  const param = (name: string, shape: number[]) => (weightInputs ? o.graph.input(name, 'float32', shape) : mat(name, shape));
+  const w = { q: param('q', [D, D]), bq: param('bq', [D]), k: param('k', [D, D]), v: param('v', [D, D]) };
   const up = f.map((_, k) => ({ weight: mat(`up${k}`, [D, M]), bias: mat(`upb${k}`, [D]) }));
   let out: Value;
   if (form === 'plain') out = plainFuse(o, h, f.map((fk, k) => o.linear(fk, up[k]!.weight, up[k]!.bias)), { ...w, bk: mat('bk', [D]) });
@@ -65,6 +68,7 @@ async function layerOf(n: number, form: 'plain' | 'rewrite' | 'constant'): Promi
   o.graph.output(out, 'out');
   const session = await EngineSession.create(o.graph.toOnnx(), { threads });
   const feeds: Record<string, RunTensor> = { h: { data: new Float32Array(tokens * D).fill(0.01), shape: [tokens, D] } };
+  if (weightInputs) for (const [name, shape] of [['q', [D, D]], ['bq', [D]], ['k', [D, D]], ['v', [D, D]]] as const) feeds[name] = { data: new Float32Array(shape.reduce((a: number, b: number) => a * b, 1)).fill(1e-3), shape: [...shape] };
   for (let k = 0; k < n; k++) feeds[`f${k}`] = { data: Float32Array.from({ length: tokens * M }, (_, i) => ((i + k * 31) % 97) / 97), shape: [tokens, M] };
   return { run: () => session.run(feeds), release: () => session.release() };
 }
