@@ -43,9 +43,18 @@ describe('hover', () => {
     const fusionUri = fileUri(s.ws.path('hover-fusion.adapter.yaml'));
     await s.client.open(fusionUri, text);
     const run = markdown(await s.client.hover(fusionUri, positionOf(text, 'rte,', 1)));
-    assert.match(run, /`rte` → adapter \*\*rte\*\* from run `[^`]*rte-20260101-100000`: sites attention, ffn, bottleneck 16, trained on `builtin:tiny-bert`/);
+    assert.match(run, /`rte` → adapter \*\*rte\*\* from run `[^`]*rte-20260101-100000`: sites attention, ffn, bottleneck 16, Houlsby's placement \(reads the sub-layer output h\), trained on `builtin:tiny-bert`/);
     const folder = markdown(await s.client.hover(fusionUri, positionOf(text, 'hub/sst', 2)));
-    assert.match(folder, /`hub\/sst` → adapter \*\*sst\*\* from adapter folder `[^`]*hub\/sst`: sites attention, ffn, trained on `bert-base-uncased`/);
+    assert.match(folder, /`hub\/sst` → adapter \*\*sst\*\* from adapter folder `[^`]*hub\/sst`: sites attention, ffn, Houlsby's placement \(reads the sub-layer output h\), trained on `bert-base-uncased`/);
+  });
+
+  test("on an entry of fusion.adapters: Pfeiffer's placement, which the adapters' query and residual follow", async () => {
+    for (const name of ['qnli', 'mnli']) s.ws.write(`hub/${name}/adapter_config.json`, JSON.stringify({ config: { mh_adapter: false, output_adapter: true, original_ln_before: true, reduction_factor: 16, non_linearity: 'relu' }, hidden_size: 64, name, model_name: 'bert-base-uncased' }));
+    const text = 'name: p\nmodel: builtin:tiny-bert\ntask:\n  kind: classification\n  train: t.tsv\n  text: s\n  label: l\nmethod: fusion\nfusion:\n  adapters: [hub/qnli, hub/mnli]\n';
+    const fusionUri = fileUri(s.ws.path('hover-pfeiffer.adapter.yaml'));
+    await s.client.open(fusionUri, text);
+    const got = markdown(await s.client.hover(fusionUri, positionOf(text, 'hub/mnli', 2)));
+    assert.match(got, /`hub\/mnli` → adapter \*\*mnli\*\* from adapter folder `[^`]*hub\/mnli`: sites ffn, Pfeiffer's placement \(reads LN\(x \+ h\)\), trained on `bert-base-uncased`/);
   });
 
   test('on an enum value: what that value means', async () => {

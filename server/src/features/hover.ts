@@ -37,7 +37,13 @@ function fusedNote(state: DocumentState, node: TreeNode | undefined): string | u
   const a = dir ? state.validation.fused.find((f) => f.dir === dir) : undefined;
   if (!a) return undefined;
   const where = a.runDir ? `run \`${a.runDir}\`` : `adapter folder \`${a.dir}\``;
-  return `\`${String(node.value)}\` → adapter **${a.name}** from ${where}: sites ${a.sites.join(', ')}${a.size !== undefined ? `, bottleneck ${a.size}` : ''}, trained on \`${a.modelRef ?? a.modelName ?? 'an unnamed model'}\`.`;
+  return `\`${String(node.value)}\` → adapter **${a.name}** from ${where}: sites ${a.sites.join(', ')}${a.size !== undefined ? `, bottleneck ${a.size}` : ''}, ${placementWords(a)}, trained on \`${a.modelRef ?? a.modelName ?? 'an unnamed model'}\`.`;
+}
+
+/** Where an adapter sits, in a few words: fused adapters must share one serial placement. */
+function placementWords(a: { readonly placement: string; readonly input: string }): string {
+  if (a.placement === 'parallel') return 'parallel (reads the sub-layer input x; not fusable)';
+  return a.input === 'normalized' ? "Pfeiffer's placement (reads LN(x + h))" : "Houlsby's placement (reads the sub-layer output h)";
 }
 
 /** The adapter folder an entry resolves to (as validation resolved it). */
