@@ -1,15 +1,15 @@
 /**
  * AdapterFusion's cost, side by side in one run:
  *
- * 1. One fusion layer (d = 768, `--tokens` tokens) for N = 1, 2, 4, 8 adapters (m = 64),
+ * 1. One fusion layer (d = 768, `--tokens` tokens) for N = 1, 2, 4, 8 adapters (m = `--size`, 64),
  *    forward only: the plain formulation as AdapterHub computes it (each adapter's up
  *    projection, K_n and V_n per adapter) against the engine's exact rewrite as a training
  *    graph builds it and with constant weights (evaluation, export).
- * 2. The BERT-base shape (12 layers, 768, FFN 3072) with one adapter per site (m = 64) against
+ * 2. The BERT-base shape (12 layers, 768, FFN 3072) with one adapter per site (m as above) against
  *    a fusion of 8 such adapters, and the fusion pruned to 2, in Houlsby's placement (two
  *    sites a layer) and Pfeiffer's (one): a training step and inference.
  *
- * Run: npm run build && node out/bench/fusion.bench.js [--threads N] [--steps N] [--batch B] [--seq S] [--tokens T] [--part layer|model|all] [--placement houlsby|pfeiffer|both] [--train no]
+ * Run: npm run build && node out/bench/fusion.bench.js [--threads N] [--steps N] [--batch B] [--seq S] [--tokens T] [--part layer|model|all] [--placement houlsby|pfeiffer|both] [--size M] [--train no]
  * Weights are random (the times do not depend on their values).
  */
 import * as os from 'node:os';
@@ -47,8 +47,8 @@ function plainFuse(o: Ops, h: Value, z: readonly Value[], w: { q: Value; bq: Val
   return z.map((zn, n) => o.mul(o.linear(zn, w.v), o.div(e[n]!, total))).reduce((a, b) => o.add(a, b));
 }
 
-/** m of each fused adapter in the one-layer part (the BERT-base part's too). */
-const M = 64;
+/** m of every adapter (`--size`; AdapterHub's Pfeiffer config, reduction factor 16, gives 48 at d = 768). */
+const M = Number(arg('size', '64'));
 
 /** One fusion layer's forward: AdapterHub's form, the rewrite as training builds it, or with constant weights (evaluation). */
 async function layerOf(n: number, form: 'plain' | 'rewrite' | 'constant'): Promise<{ run: () => Promise<unknown>; release: () => Promise<void> }> {
@@ -166,7 +166,7 @@ async function timeModels(adapter: AdapterSpec): Promise<{ step: number; inferen
 async function main(): Promise<void> {
   console.log(`threads ${threads}`);
   if (part === 'layer' || part === 'all') {
-    console.log(`\nOne fusion layer, d = ${D}, ${tokens} tokens, forward (ms):`);
+    console.log(`\nOne fusion layer, d = ${D}, m = ${M}, ${tokens} tokens, forward (ms):`);
     console.log('N   plain (AdapterHub)   rewrite (training form)   rewrite (constant weights)   plain / constant');
     for (const n of [1, 2, 4, 8]) {
       const layers = [await layerOf(n, 'plain'), await layerOf(n, 'rewrite'), await layerOf(n, 'constant')];
@@ -178,7 +178,7 @@ async function main(): Promise<void> {
   if (part === 'model' || part === 'all') {
     for (const which of placement === 'both' ? (['houlsby', 'pfeiffer'] as const) : [placement as 'houlsby' | 'pfeiffer']) {
       const adapter = ADAPTERS[which];
-      console.log(`\nBERT-base shape, ${which === 'houlsby' ? "Houlsby's placement (2 sites a layer)" : "Pfeiffer's placement (1 site a layer)"}, batch ${batch} × ${seq}, seconds (ratio to one adapter per site):`);
+      console.log(`\nBERT-base shape, ${which === 'houlsby' ? "Houlsby's placement (2 sites a layer)" : "Pfeiffer's placement (1 site a layer)"}, m = ${M}, batch ${batch} × ${seq}, seconds (ratio to one adapter per site):`);
       const [single, ...fusions] = await timeModels(adapter);
       console.log(`${CONFIGS[0][0].padEnd(26)} step ${single!.step.toFixed(3)}          inference ${single!.inference.toFixed(3)}`);
       fusions.forEach((r, i) => {
