@@ -480,6 +480,40 @@ describe("fusion in the whole model: Pfeiffer's placement", () => {
     }
   }
 
+  // Plain bottlenecks with one non-linearity share one stacked down projection; others each
+  // compute their own. Both, with unequal widths, against the reference's adapter-by-adapter fusion.
+  for (const [label, second] of [
+    ['unequal widths, one non-linearity (one stacked down projection)', { size: 5, nonLinearity: 'gelu' }],
+    ['unequal widths and non-linearities (a down projection each)', { size: 5, nonLinearity: 'relu' }],
+  ] as const) {
+    test(`two Houlsby adapters of ${label}: the engine's rewrite equals AdapterHub's plain fusion (float64 reference)`, async () => {
+      const one = adapterModel(5);
+      const twoAdapter: AdapterSpec = { ...one.adapter, ...second };
+      const twoSpec: ModelSpec = { ...one.spec, adapters: twoAdapter };
+      const twoWeights = initModel(twoSpec, 6);
+      initAdapters(twoWeights, twoSpec, 0.5, 6);
+      const weights = new Map([...one.weights].filter(([k]) => !k.includes('.adapter.')));
+      asFused(weights, one.weights, 'a');
+      asFused(weights, twoWeights, 'b');
+      // Up biases away from zero: with zero biases, swapping which adapter a column belongs to
+      // would swap scores and weights alike and go unseen.
+      const rng = new Random(10);
+      for (const [name, t] of weights) if (/\.adapters\.[ab]\.up\.bias$/.test(name)) weights.set(name, floatTensor(t.shape, Float32Array.from(t.data, () => rng.next() - 0.5)));
+      setFusionWeights(weights, [0, 1], new Random(9), { keyBiasScale: 3 });
+      const fusion = { adapters: [{ name: 'a', adapter: one.adapter }, { name: 'b', adapter: twoAdapter }], layers: [0, 1], sites: one.adapter.sites, config: 'dynamic' as const, residualBefore: false, queryBeforeLn: false, temperature: false, regularization: 0.01, dropout: undefined };
+      const spec: ModelSpec = { ...one.spec, adapters: undefined, fusion };
+      const reference: ReferenceConfig = {
+        dims: DIMS,
+        layerNormEps: 1e-12,
+        head: { kind: 'classification', numLabels: 3 },
+        fusion: { adapters: fusion.adapters.map((f) => ({ name: f.name, size: f.adapter.size, nonLinearity: f.adapter.nonLinearity, layers: [...f.adapter.layers], sites: [...f.adapter.sites] })), input: 'output', layers: [0, 1], sites: [...fusion.sites], config: 'dynamic', residualBefore: false, queryBeforeLn: false },
+      };
+      const engine = await logitsOf(spec, weights);
+      const ref = referenceForward(weights, reference, REFERENCE_BATCH).logits.flat();
+      assert.ok(maxAbs(engine, ref) < 1e-6, `max difference ${maxAbs(engine, ref).toExponential(2)}`);
+    });
+  }
+
   test("query_before_ln changes a Pfeiffer fusion (the query reads h, not LN(x + h)) and not a Houlsby one", async () => {
     const pfeiffer = [false, true].map((queryBeforeLn) => twoFused('pfeiffer', { queryBeforeLn }));
     const [p0, p1] = await Promise.all(pfeiffer.map((m) => logitsOf(m.spec, m.weights)));
