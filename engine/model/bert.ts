@@ -213,12 +213,12 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
   };
   /** An adapter's bottleneck s·f(v), without its skip connection. */
   const bottleneck = (v: Value, a: AdapterSpec, p: names.AdapterNames): Value => {
-    const { scaling } = adapterVariant(a);
-    let branch = linear(bottleneckHidden(v, a, p), p.up);
-    if (scaling === 'learned') branch = o.mul(branch, w(p.scaling));
-    else if (scaling !== 1) branch = o.mul(branch, o.scalar(scaling, dtype));
-    return branch;
+    const branch = linear(bottleneckHidden(v, a, p), p.up);
+    const scale = scaleOf(adapterVariant(a), p);
+    return scale ? o.mul(branch, scale) : branch;
   };
+  /** The adapter's scaling s: its learned scalar, or a constant; none when it is 1. */
+  const scaleOf = (variant: AdapterVariant, p: names.AdapterNames): Value | undefined => (variant.scaling === 'learned' ? w(p.scaling) : variant.scaling !== 1 ? o.scalar(variant.scaling, dtype) : undefined);
   /** The bottleneck's last activation, before the up projection: [tokens, m]. */
   const bottleneckHidden = (v: Value, a: AdapterSpec, p: names.AdapterNames): Value => {
     const { innerNorm, depth } = adapterVariant(a);
@@ -238,7 +238,6 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
       plain && parts.length > 1
         ? activation(o, o.linear(v, o.concat(parts.map(({ p }) => w(p.down.weight)), 0), o.concat(parts.map(({ p }) => w(p.down.bias)), 0)), present[0]!.adapter.nonLinearity)
         : o.concat(parts.map(({ f, p }) => bottleneckHidden(v, f.adapter, p)), 1);
-    const scaleOf = (variant: AdapterVariant, p: names.AdapterNames): Value | undefined => (variant.scaling === 'learned' ? w(p.scaling) : variant.scaling !== 1 ? o.scalar(variant.scaling, dtype) : undefined);
     return {
       hidden,
       adapters: parts.map(({ f, p, variant }) => {

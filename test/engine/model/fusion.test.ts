@@ -330,8 +330,9 @@ async function logitsOf(spec: ModelSpec, weights: WeightMap): Promise<Float64Arr
 }
 
 /** A model with Houlsby adapters in both layers, and the same adapters' weights under fused names. */
-function adapterModel(seed: number) {
-  const adapter = { size: 3, sites: ['attention', 'ffn'] as const, layers: [0, 1], nonLinearity: 'gelu' as const };
+const HOULSBY_ADAPTER: AdapterSpec = { size: 3, sites: ['attention', 'ffn'], layers: [0, 1], nonLinearity: 'gelu' };
+
+function adapterModel(seed: number, adapter: AdapterSpec = HOULSBY_ADAPTER) {
   const spec: ModelSpec = { dims: DIMS, layerNormEps: 1e-12, adapters: adapter, head: { kind: 'classification', numLabels: 3 } };
   const weights = initModel(spec, seed);
   initAdapters(weights, spec, 0.5, seed);
@@ -401,12 +402,7 @@ describe('fusion in the whole model', () => {
 
 /** A model with adapters in Pfeiffer's placement (AdapterHub's seq_bn: after the feed-forward sub-layer, reading LN(x + h)). */
 function pfeifferModel(seed: number) {
-  const adapter: AdapterSpec = { size: 3, sites: ['ffn'], layers: [0, 1], nonLinearity: 'relu', input: 'normalized' };
-  const spec: ModelSpec = { dims: DIMS, layerNormEps: 1e-12, adapters: adapter, head: { kind: 'classification', numLabels: 3 } };
-  const weights = initModel(spec, seed);
-  initAdapters(weights, spec, 0.5, seed);
-  initHead(weights, spec, seed);
-  return { adapter, spec, weights };
+  return adapterModel(seed, { size: 3, sites: ['ffn'], layers: [0, 1], nonLinearity: 'relu', input: 'normalized' });
 }
 
 const REFERENCE_BATCH = {
@@ -415,13 +411,21 @@ const REFERENCE_BATCH = {
   attentionMask: [Array.from(FEEDS.attention_mask!.data as BigInt64Array, Number).slice(0, 5), Array.from(FEEDS.attention_mask!.data as BigInt64Array, Number).slice(5)],
 };
 
-/** Two fused adapters with their fusion layers at random (key biases far from zero), in either placement. */
-function twoFused(placement: 'houlsby' | 'pfeiffer', opts: { readonly config?: 'dynamic' | 'static'; readonly residualBefore?: boolean; readonly queryBeforeLn?: boolean } = {}) {
+/**
+ * Two fused adapters with their fusion layers at random (key biases far from zero), in either
+ * placement; `second` changes the second adapter (Houlsby's placement), `upBiases` draws the
+ * adapters' up biases away from zero.
+ */
+function twoFused(placement: 'houlsby' | 'pfeiffer', opts: { readonly config?: 'dynamic' | 'static'; readonly residualBefore?: boolean; readonly queryBeforeLn?: boolean; readonly second?: Pick<AdapterSpec, 'size' | 'nonLinearity'>; readonly upBiases?: boolean } = {}) {
   const one = placement === 'pfeiffer' ? pfeifferModel(5) : adapterModel(5);
-  const two = placement === 'pfeiffer' ? pfeifferModel(6) : adapterModel(6);
+  const two = placement === 'pfeiffer' ? pfeifferModel(6) : adapterModel(6, { ...HOULSBY_ADAPTER, ...opts.second });
   const weights = new Map([...one.weights].filter(([k]) => !k.includes('.adapter.')));
   asFused(weights, one.weights, 'a');
   asFused(weights, two.weights, 'b');
+  if (opts.upBiases) {
+    const rng = new Random(10);
+    for (const [name, t] of weights) if (/\.adapters\.[ab]\.up\.bias$/.test(name)) weights.set(name, floatTensor(t.shape, Float32Array.from(t.data, () => rng.next() - 0.5)));
+  }
   setFusionWeights(weights, [0, 1], new Random(8), { keyBiasScale: 3 });
   const config = opts.config ?? 'dynamic';
   const fusion = { adapters: [{ name: 'a', adapter: one.adapter }, { name: 'b', adapter: two.adapter }], layers: [0, 1], sites: one.adapter.sites, config, residualBefore: opts.residualBefore ?? false, queryBeforeLn: opts.queryBeforeLn ?? false, temperature: false, regularization: 0.01, dropout: undefined };
@@ -487,27 +491,9 @@ describe("fusion in the whole model: Pfeiffer's placement", () => {
     ['unequal widths and non-linearities (a down projection each)', { size: 5, nonLinearity: 'relu' }],
   ] as const) {
     test(`two Houlsby adapters of ${label}: the engine's rewrite equals AdapterHub's plain fusion (float64 reference)`, async () => {
-      const one = adapterModel(5);
-      const twoAdapter: AdapterSpec = { ...one.adapter, ...second };
-      const twoSpec: ModelSpec = { ...one.spec, adapters: twoAdapter };
-      const twoWeights = initModel(twoSpec, 6);
-      initAdapters(twoWeights, twoSpec, 0.5, 6);
-      const weights = new Map([...one.weights].filter(([k]) => !k.includes('.adapter.')));
-      asFused(weights, one.weights, 'a');
-      asFused(weights, twoWeights, 'b');
       // Up biases away from zero: with zero biases, swapping which adapter a column belongs to
       // would swap scores and weights alike and go unseen.
-      const rng = new Random(10);
-      for (const [name, t] of weights) if (/\.adapters\.[ab]\.up\.bias$/.test(name)) weights.set(name, floatTensor(t.shape, Float32Array.from(t.data, () => rng.next() - 0.5)));
-      setFusionWeights(weights, [0, 1], new Random(9), { keyBiasScale: 3 });
-      const fusion = { adapters: [{ name: 'a', adapter: one.adapter }, { name: 'b', adapter: twoAdapter }], layers: [0, 1], sites: one.adapter.sites, config: 'dynamic' as const, residualBefore: false, queryBeforeLn: false, temperature: false, regularization: 0.01, dropout: undefined };
-      const spec: ModelSpec = { ...one.spec, adapters: undefined, fusion };
-      const reference: ReferenceConfig = {
-        dims: DIMS,
-        layerNormEps: 1e-12,
-        head: { kind: 'classification', numLabels: 3 },
-        fusion: { adapters: fusion.adapters.map((f) => ({ name: f.name, size: f.adapter.size, nonLinearity: f.adapter.nonLinearity, layers: [...f.adapter.layers], sites: [...f.adapter.sites] })), input: 'output', layers: [0, 1], sites: [...fusion.sites], config: 'dynamic', residualBefore: false, queryBeforeLn: false },
-      };
+      const { spec, weights, reference } = twoFused('houlsby', { second, upBiases: true });
       const engine = await logitsOf(spec, weights);
       const ref = referenceForward(weights, reference, REFERENCE_BATCH).logits.flat();
       assert.ok(maxAbs(engine, ref) < 1e-6, `max difference ${maxAbs(engine, ref).toExponential(2)}`);
