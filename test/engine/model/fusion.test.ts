@@ -233,9 +233,9 @@ describe('fusion layer: gradient checks (float64)', () => {
       test(`${config}${residualBefore ? ', residual_before' : ''}, ${throughUp ? 'keys and values through W·[U B]' : 'through k and W_v'}: h, the adapters' activations, up projections and scales, and every weight`, async () => {
         const c = randomCase(40, 3, config === 'dynamic');
         const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
-        // Inputs in ±0.5 (gradCheck draws ±1 by default, where the errors grow tenfold). The
-        // differences left are absolute errors of 1e-9 to 4e-9, the same for steps of 1e-7 to
-        // 1e-4, against gradients near 1e-3: a floor of a few 1e-6 in relative error, where a
+        // Inputs in ±0.5: at gradCheck's default ±1 the absolute errors were over ten times
+        // larger (up to 7e-8, whatever the step from 1e-7 to 1e-4). Here they are 1e-9 to
+        // 4e-9, against gradients near 1e-3: a floor of a few 1e-6 in relative error, where a
         // wrong rule is off by far more.
         const rnd = random(40);
         const shapes = [
