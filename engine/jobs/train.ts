@@ -181,8 +181,6 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
   for (const a of s.fused) {
     if (a.ignored.length) emit({ type: 'log', level: 'warning', message: `adapter ${a.fused.name}: its run also trained ${a.ignored.length} base-model weights (layer norms); the fusion uses the base model's, as AdapterHub does` });
   }
-  // The key biases cancel in the softmax and are not trained: they are saved as they started.
-  const untrainedFusion = new Map([...weights].filter(([name]) => name.includes('.adapter_fusion_layer.') && !plan.trainable.includes(name)));
   const metrics: Record<string, number> = {};
   const every = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   const signal = opts.signal;
@@ -276,7 +274,7 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
   const abandoned = outcome === 'cancelled' && (trainer === undefined || trainer.busy);
   if (outcome !== 'failed' && trainer && !abandoned) {
     try {
-      await saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit, untrainedFusion);
+      await saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit);
       // A finished run's weights supersede its checkpoint; a cancelled run keeps it to resume.
       if (outcome === 'completed') fs.rmSync(path.join(runDir, CHECKPOINT_FILE), { force: true });
       else checkpointStep = await writeCheckpoint(runDir, trainer, step);
@@ -424,10 +422,10 @@ async function evaluate(trainer: TrainerProcess, task: TaskInputs, e: Experiment
   return all;
 }
 
-async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void, untrainedFusion: ReadonlyMap<string, FloatTensor>): Promise<void> {
+async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): Promise<void> {
   const languageAdapter = plan.spec.head.kind === 'mlm' && e.method === 'adapter';
   if (plan.spec.head.kind === 'mlm' && !languageAdapter) return saveLanguageModel(runDir, trainer, plan, e, model, emit);
-  if (plan.spec.fusion && e.fusion) return saveFusion(runDir, await trainer.weights(plan.trainable), plan, e, model, labelMap, emit, untrainedFusion);
+  if (plan.spec.fusion && e.fusion) return saveFusion(runDir, await trainer.weights(plan.trainable), plan, e, model, labelMap, emit);
   const dir = path.join(runDir, RUN_FILES.adapterDir);
   const weights = new Map(await trainer.weights(plan.trainable));
   // A language adapter (MAD-X) keeps its whole masked-LM head: the parts the run did not train
@@ -451,10 +449,10 @@ async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPla
 }
 
 /** A fusion run saves its fusion layers and head in AdapterHub's fusion layout (its adapters were copied when it started). */
-function saveFusion(runDir: string, trained: ReadonlyMap<string, FloatTensor>, plan: RunPlan, e: Experiment, model: LoadedModel, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void, untrainedFusion: ReadonlyMap<string, FloatTensor>): void {
+function saveFusion(runDir: string, trained: ReadonlyMap<string, FloatTensor>, plan: RunPlan, e: Experiment, model: LoadedModel, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): void {
   const fusion = plan.spec.fusion!;
   const settings = e.fusion!;
-  const fusionWeights = new Map([...untrainedFusion, ...[...trained].filter(([name]) => name.includes('.adapter_fusion_layer.'))]);
+  const fusionWeights = new Map([...trained].filter(([name]) => name.includes('.adapter_fusion_layer.')));
   const head = new Map([...trained].filter(([name]) => !name.includes('.adapter_fusion_layer.')));
   const dir = writeFusionRun(runDir, {
     fusion: { adapterNames: fusion.adapters.map((a) => a.name), adapterInput: fusedInputOf(fusion.adapters), hiddenSize: model.dims.hiddenSize, modelName: modelNameOf(model.ref), settings: { ...fusion, valueInitialized: settings.valueInitialized }, weights: fusionWeights },

@@ -264,7 +264,9 @@ export function buildEncoderSegment(o: Ops, spec: ModelSpec, weights: WeightMap,
     const siteName = `layer${layer}.${site}.fusion`;
     const inputs = { query: fusion.queryBeforeLn === true ? h : read, residual: h };
     const constantWeights = [p.query.weight, p.query.bias, p.key.weight, p.value.weight].every((n) => !options.trainable.has(n));
-    const fused = fuse(o, inputs, fusedBottlenecks(read, present, layer, site), { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
+    // The key bias only shifts every score alike (engine/model/fusion.ts): fed where it is trained.
+    const keyBias = options.trainable.has(p.key.bias) ? { keyBias: w(p.key.bias) } : {};
+    const fused = fuse(o, inputs, fusedBottlenecks(read, present, layer, site), { query: { weight: w(p.query.weight), bias: w(p.query.bias) }, key: w(p.key.weight), ...keyBias, value: fusion.config === 'dynamic' ? w(p.value.weight) : undefined }, {
       residualBefore: fusion.residualBefore,
       constantWeights,
       temperature: options.fusionTemperature,

@@ -36,8 +36,9 @@
  * - V has no bias and Σp = 1, so Σ p_n·W_v·z_n = W_v·(Σ p_n·z_n): one value projection per
  *   token whatever N, and Σ p_n·z_n = (F ⊙ p per column)·Uᵀ + p·Bᵀ, so no z_n is formed.
  * - Q·(W_k·z_n + b_k) = (W_kᵀ·Q)·z_n + Q·b_k; Q·b_k is the same for every n and cancels in
- *   the softmax, so the key bias has no effect on the output and is not fed to the graph.
- *   With k = W_kᵀ·Q, k·z_n = Σ_{j∈n} F_j·(k·U)_j + (k·B)_n: one [d, Σm + N] product per
+ *   the softmax, so the key bias has no effect on the output. Only dropout on the scores
+ *   tells it apart (a dropped score loses its Q·b_k, the kept ones keep it), so training
+ *   feeds it, as one scalar per token, and inference graphs leave it out. With k = W_kᵀ·Q, k·z_n = Σ_{j∈n} F_j·(k·U)_j + (k·B)_n: one [d, Σm + N] product per
  *   token gives every adapter's score.
  * - The products can be taken the other way round: k·U = q·(W_qᵀ·W_k·U) + b_q·W_k·U and
  *   W_v·(Σ p_n·z_n) = (F ⊙ p per column)·(W_v·U)ᵀ + p·(W_v·B)ᵀ. With constant weights
@@ -78,6 +79,11 @@ export interface FusionWeights {
   readonly query: { readonly weight: Value; readonly bias: Value };
   /** [d, d], Hugging Face's [out, in] layout. */
   readonly key: Value;
+  /**
+   * b_k [d]. It adds Q·b_k to every score alike, which matters only where scores are dropped:
+   * training graphs feed it (so that it is trained as AdapterHub trains it), inference graphs need not.
+   */
+  readonly keyBias?: Value;
   /** [d, d]; absent in the static config. */
   readonly value: Value | undefined;
 }
@@ -180,6 +186,11 @@ export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWei
   // With residual_before each score also has k·r: the same for every adapter, so it cancels
   // in the softmax unless a score is dropped.
   if (opts.residualBefore && opts.dropScores) kB = o.add(kB, o.reduceSum(o.mul(k ?? keys(), r), [1], true));
+  // Q·b_k = q·(W_qᵀ·b_k) + b_q·b_k, one scalar per token, likewise.
+  if (w.keyBias) {
+    const bk = o.unsqueeze(w.keyBias, [1]);
+    kB = o.add(kB, o.add(o.matmul(at.query, o.matmul(o.transpose(w.query.weight, [1, 0]), bk)), o.matmul(o.unsqueeze(w.query.bias, [0]), bk)));
+  }
   let scores = o.add(o.matmul(o.mul(z.hidden, kU), member), kB);
   if (opts.dropScores) scores = opts.dropScores(scores);
   if (opts.temperature) scores = o.div(scores, opts.temperature);
@@ -237,11 +248,6 @@ export function fusionParameters(config: FusionConfig, layer: number, site: Adap
   ];
   if (config === 'dynamic') out.push([p.value.weight, [d, d]]);
   return out;
-}
-
-/** Whether a parameter is one the graph feeds: the key bias cancels in the softmax (see above). */
-export function fusionParameterUsed(name: string): boolean {
-  return !/\.adapter_fusion_layer\.key\.bias$/.test(name);
 }
 
 /**

@@ -9,7 +9,6 @@ import type { Experiment } from '../config/experiment';
 import { layersOf } from '../config/layers';
 import { parameterShapes, type FusedAdapter, type ModelSpec } from '../model/bert';
 import { adapterVariant } from '../model/adapterVariant';
-import { fusionParameterUsed } from '../model/fusion';
 import type { BertDims } from '../model/dims';
 import type { TrainingPlan } from '../model/parameters';
 import { taskKind } from '../tasks';
@@ -62,7 +61,7 @@ export function planRun(e: Experiment, dims: BertDims, numLabels: number, layerN
       break;
     case 'fusion':
       // The fusion layers only: base model and fused adapters stay frozen.
-      trainable = all.filter((n) => n.includes('.adapter_fusion_layer.') && fusionParameterUsed(n));
+      trainable = all.filter((n) => n.includes('.adapter_fusion_layer.'));
       break;
   }
   trainable.push(...headNames);

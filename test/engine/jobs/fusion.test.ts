@@ -114,6 +114,9 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
     const v = read.weights.get('encoder.layer.3.output.adapter_fusion_layer.value.weight')!;
     const off = Array.from(v.data).reduce((s, x, i) => s + (x - (i % 65 === 0 ? 1 : 0)) ** 2, 0);
     assert.ok(off > 1e-8 && off < 1, `‖I − W_v‖² = ${off}`);
+    // The key biases trained too: with dropout on the scores, Q·b_k no longer cancels (they start at 0).
+    const bk = read.weights.get('encoder.layer.3.output.adapter_fusion_layer.key.bias')!;
+    assert.ok(Array.from(bk.data).some((x) => x !== 0), 'the key bias stayed at 0');
   });
 
   test('saved and loaded, the fusion evaluates to what training measured last', async () => {

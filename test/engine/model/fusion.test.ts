@@ -10,7 +10,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { Ops } from '../../../engine/graph/ops';
+import { constantData, Ops } from '../../../engine/graph/ops';
 import type { Value } from '../../../engine/graph/graph';
 import { fuse, identityValue, type FusedBottlenecks, type FusionInputs } from '../../../engine/model/fusion';
 import { fusionParameterCount } from '../../../engine/model/parameters';
@@ -129,13 +129,13 @@ function bottleneckFeeds(c: Case): Record<string, RunTensor> {
  * folds when they are constants); `keep`: scores multiplied by it, as dropout would;
  * `throughUp`: the training form's keys and values through W_k·[U B] and W_v·[U B].
  */
-async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number, constantWeights = false, keep?: number[][], throughUp?: boolean): Promise<Mat> {
+async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: number, constantWeights = false, keep?: number[][], throughUp?: boolean, keyBias = false): Promise<Mat> {
   const o = new Ops();
   const input = (name: string, shape: number[]) => o.graph.input(name, 'float64', shape);
   const h = input('h', [T, D]);
   const q = c.q ? input('q', [T, D]) : h;
   const z = bottleneckInputs(c, input);
-  const weights = { query: { weight: input('wq', [D, D]), bias: input('bq', [D]) }, key: input('wk', [D, D]), value: c.wv ? input('wv', [D, D]) : undefined };
+  const weights = { query: { weight: input('wq', [D, D]), bias: input('bq', [D]) }, key: input('wk', [D, D]), ...(keyBias ? { keyBias: input('bk', [D]) } : {}), value: c.wv ? input('wv', [D, D]) : undefined };
   const mask = keep ? input('keep', [T, c.adapters.length]) : undefined;
   const fused = fuse(o, { query: q, residual: h }, z, weights, { residualBefore, constantWeights, ...(throughUp !== undefined ? { throughUp } : {}), ...(temperature ? { temperature: o.scalar(temperature, 'float64') } : {}), ...(mask ? { dropScores: (s: Value) => o.mul(s, mask) } : {}) });
   o.graph.output(o.add(h, fused.added), 'out');
@@ -144,6 +144,7 @@ async function rewrittenFusion(c: Case, residualBefore: boolean, temperature?: n
   if (c.q) feeds.q = { data: flat(c.q), shape: [T, D] };
   if (c.wv) feeds.wv = { data: flat(c.wv), shape: [D, D] };
   if (keep) feeds.keep = { data: flat(keep), shape: [T, c.adapters.length] };
+  if (keyBias) feeds.bk = { data: Float64Array.from(c.bk), shape: [D] };
   const out = (await session.run(feeds)).out!.data as Float64Array;
   await session.release();
   return Array.from({ length: T }, (_, t) => Array.from(out.subarray(t * D, (t + 1) * D)));
@@ -206,6 +207,20 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
     // Leaving k·r out would change the result once a score is dropped.
     assert.ok(maxDiff(plainFusion(c, true, 1, keep), plainFusion(c, true)) > 1e-3);
   });
+  test('dropped scores with a key bias: fed, Q·b_k joins every score before the dropout, as in the plain form', async () => {
+    const rng = new Random(79);
+    const c = randomCase(80, 4, true);
+    const keep = Array.from({ length: T }, () => Array.from({ length: 4 }, () => (rng.next() < 0.3 ? 0 : 1 / 0.7)));
+    for (const residualBefore of [false, true]) {
+      for (const throughUp of [false, true]) {
+        const diff = maxDiff(await rewrittenFusion(c, residualBefore, undefined, false, keep, throughUp, true), plainFusion(c, residualBefore, 1, keep));
+        assert.ok(diff < 1e-6, `${residualBefore ? 'residual_before, ' : ''}${throughUp ? 'through W·[U B]' : 'through k'}: max difference ${diff.toExponential(2)}`);
+      }
+      // Without it the dropped scores would differ from AdapterHub's; with every score kept it cancels.
+      assert.ok(maxDiff(await rewrittenFusion(c, residualBefore, undefined, false, keep), plainFusion(c, residualBefore, 1, keep)) > 1e-3);
+      assert.ok(maxDiff(await rewrittenFusion(c, residualBefore, undefined, false, undefined, undefined, true), plainFusion(c, residualBefore)) < 1e-6);
+    }
+  });
   test('with a temperature the scores are divided by it', async () => {
     const c = randomCase(7, 4, true);
     const diff = maxDiff(await rewrittenFusion(c, false, 3.5), plainFusion(c, false, 3.5));
@@ -258,6 +273,36 @@ describe('fusion layer: gradient checks (float64)', () => {
         assert.ok(r.maxRelError < 1e-5, `max relative error ${r.maxRelError.toExponential(2)}`);
       });
     }
+  }
+
+  for (const throughUp of [false, true]) {
+    test(`dynamic, residual_before, dropped scores, ${throughUp ? 'through W·[U B]' : 'through k and W_v'}: the key bias gets its gradient`, async () => {
+      const c = randomCase(41, 3, true);
+      const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
+      const rnd = random(41);
+      const shapes = [
+        { name: 'h', shape: [T, D] },
+        { name: 'f', shape: [T, total] },
+        ...c.adapters.flatMap((a, n) => [{ name: `up${n}`, shape: [D, a.f[0]!.length] }, { name: `upb${n}`, shape: [D] }, ...(a.scale !== undefined ? [{ name: `s${n}`, shape: [1] }] : [])]),
+        { name: 'wq', shape: [D, D] },
+        { name: 'bq', shape: [D] },
+        { name: 'wk', shape: [D, D] },
+        { name: 'bk', shape: [D] },
+        { name: 'wv', shape: [D, D] },
+      ];
+      const inputs = shapes.map((i) => ({ ...i, data: Float64Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => rnd() - 0.5) }));
+      // A fixed dropout mask: a third of the scores dropped, the rest scaled by 1/0.7.
+      const keep = Array.from({ length: T * 3 }, (_, i) => ((Math.floor(i / 3) + i) % 3 === 0 ? 0 : 1 / 0.7));
+      const r = await gradCheck(inputs, (o, v: Value[]) => {
+        const at = new Map(inputs.map((input, i) => [input.name, v[i]!]));
+        const get = (name: string): Value => at.get(name)!;
+        const mask = o.graph.initializer('keep', constantData('float64', [T, 3], keep));
+        const h = get('h');
+        const fused = fuse(o, { query: h, residual: h }, bottleneckInputs(c, get), { query: { weight: get('wq'), bias: get('bq') }, key: get('wk'), keyBias: get('bk'), value: get('wv') }, { residualBefore: true, throughUp, dropScores: (s) => o.mul(s, mask) });
+        return o.add(h, fused.added);
+      });
+      assert.ok(r.maxRelError < 1e-5, `max relative error ${r.maxRelError.toExponential(2)}`);
+    });
   }
 
   // A whole sub-layer end in Pfeiffer's placement, LN(x + h + o) with the adapters (and, unless
@@ -541,7 +586,7 @@ describe('fusion in the training step', () => {
     const fusion = { adapters: [{ name: 'a', adapter: one.adapter }, { name: 'b', adapter: two.adapter }], layers: [0, 1], sites: ['attention', 'ffn'] as const, config: 'dynamic' as const, residualBefore: false, temperature: false, regularization, dropout: undefined };
     const spec: ModelSpec = { ...one.spec, adapters: undefined, fusion };
     initFusion(weights, spec, false, 9);
-    const trainable = [...parameterShapes(spec).keys()].filter((n) => (n.includes('.adapter_fusion_layer.') && !n.endsWith('key.bias')) || n.startsWith('classifier.'));
+    const trainable = [...parameterShapes(spec).keys()].filter((n) => n.includes('.adapter_fusion_layer.') || n.startsWith('classifier.'));
     return { spec, weights, trainable };
   }
 
