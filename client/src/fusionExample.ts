@@ -59,7 +59,7 @@ export function parseFusionExample(v: unknown): FusionExample | undefined {
   const n = v.adapters.length;
   const weights = v.weights;
   if (!Object.values(weights).every((w) => Array.isArray(w) && w.length === n && w.every((x) => x === null || typeof x === 'number'))) return undefined;
-  return { adapters: v.adapters, weights: weights as Record<string, (number | null)[]>, tokens: v.tokens, text: v.text, ...(typeof v.pair === 'string' ? { pair: v.pair } : {}), pieces: v.pieces, truncated: v.truncated };
+  return { adapters: v.adapters, weights: weights as Record<string, (number | null)[]>, tokens: v.tokens, text: v.text, ...(typeof v.pair === 'string' ? { pair: v.pair } : {}), pieces: v.pieces, truncated: v.truncated, ...(typeof v.checkpointStep === 'number' ? { checkpointStep: v.checkpointStep } : {}) };
 }
 
 function rowSet(v: unknown): FusionRowSet | undefined {

@@ -39,6 +39,8 @@ export interface FusionExample {
   readonly pieces: readonly string[];
   /** task.max_length cut the example short. */
   readonly truncated: boolean;
+  /** The run has not saved its fusion (it is training): the step of the checkpoint the weights come from. */
+  readonly checkpointStep?: number;
 }
 
 /** A row of the run's data (`fusion examples`). */

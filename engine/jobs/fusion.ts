@@ -14,10 +14,11 @@ import { FusionWeightSums, type AveragedFusionWeights } from '../model/fusionWei
 import { Ops } from '../graph/ops';
 import { loadExperimentData, textTaskOf, type TaskData } from '../data/examples';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
-import { RUN_FILES, writeJson } from '../runs/store';
+import { RUN_FILES, writeJson, type RunStatusRecord } from '../runs/store';
+import { FUSION_FILES, FUSION_RUN_DIRS } from '../checkpoint/fusionFolder';
 import { buildBert, makeBatches, prepareEvaluation, taskTokenizer, type IndexedBatch } from '../tasks';
 import { Trainer } from '../train/trainer';
-import { loadRun, RunFolderError, type LoadedRun } from './runModel';
+import { loadFusionCheckpoint, loadRun, RunFolderError, type LoadedRun } from './runModel';
 
 export { siteKey } from '../model/fusionWeights';
 
@@ -83,16 +84,21 @@ export interface ExampleFusionWeights extends AveragedFusionWeights, ExampleText
   readonly pieces: readonly string[];
   /** Whether task.max_length cut the example short. */
   readonly truncated: boolean;
+  /** Present while the run has not saved its fusion: the step of the checkpoint the weights come from. */
+  readonly checkpointStep?: number;
 }
 
 /** Why one example's weights cannot be computed from what was given (an empty text). */
 export class ExampleInputError extends Error {}
 
-/** The fusion's weights for one example (nothing is written to the run folder). */
+/**
+ * The fusion's weights for one example (nothing is written to the run folder): from its saved
+ * fusion, or while it trains (or stopped before saving one) from its last checkpoint.
+ */
 export async function exampleFusionWeights(runDir: string, example: ExampleText, session: SessionOptions = {}): Promise<ExampleFusionWeights> {
   if (!example.text.trim()) throw new ExampleInputError('the text is empty: give the text whose fusion weights to show');
   if (example.pair !== undefined && !example.pair.trim()) throw new ExampleInputError('the second text (--pair) is empty: give it, or leave --pair out');
-  const run = loadFusion(runDir);
+  const run = loadFusionAsItIs(runDir);
   const tokenizer = taskTokenizer(run.experiment, run.model.tokenizer);
   const maxLength = run.experiment.task.maxLength;
   const enc = tokenizer.encode(example.text, example.pair, { maxLength });
@@ -108,7 +114,7 @@ export async function exampleFusionWeights(runDir: string, example: ExampleText,
     tokens: n,
   };
   const average = await averageOver(run, [batch], session);
-  return { ...average, text: example.text, ...(example.pair !== undefined ? { pair: example.pair } : {}), pieces: enc.tokens, truncated: whole.inputIds.length > n };
+  return { ...average, text: example.text, ...(example.pair !== undefined ? { pair: example.pair } : {}), pieces: enc.tokens, truncated: whole.inputIds.length > n, ...(run.checkpointStep !== undefined ? { checkpointStep: run.checkpointStep } : {}) };
 }
 
 /** A row of a run's data, as `fusion examples` lists it for picking. */
@@ -221,6 +227,30 @@ function keptOf(spec: ModelSpec): Record<number, string[]> {
 function loadFusion(runDir: string): LoadedRun {
   readFusionConfig(runDir);
   return loadRun(runDir);
+}
+
+/**
+ * A fusion run as it is now: its saved fusion once it has ended; while it is running (its
+ * saved fusion, if any, is then an earlier stop's), or if it never saved one, its last checkpoint.
+ */
+function loadFusionAsItIs(runDir: string): LoadedRun & { readonly checkpointStep?: number } {
+  readFusionConfig(runDir);
+  const saved = (): boolean => fs.existsSync(path.join(runDir, FUSION_RUN_DIRS.fusion, FUSION_FILES.config));
+  if (saved() && statusOf(runDir) !== 'running') return loadRun(runDir);
+  const checkpoint = loadFusionCheckpoint(runDir);
+  if (checkpoint) return checkpoint;
+  // No checkpoint: the run has just finished (training removes it then), or never wrote one.
+  if (saved()) return loadRun(runDir);
+  throw new RunFolderError(`${path.basename(runDir)} has no saved fusion and no checkpoint yet: ask again once training has written its first checkpoint`);
+}
+
+/** The status a run folder records (undefined when status.json cannot be read). */
+function statusOf(runDir: string): RunStatusRecord['status'] | undefined {
+  try {
+    return (JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.status), 'utf8')) as Partial<RunStatusRecord>).status;
+  } catch {
+    return undefined;
+  }
 }
 
 /** The run's config.json, when the folder exists and is a fusion run's (checked before any weights are read). */

@@ -72,7 +72,7 @@ export interface TrainJobOptions {
   readonly fusionRunsDir?: string;
 }
 
-export const CHECKPOINT_FILE = 'checkpoint.safetensors';
+export const CHECKPOINT_FILE = RUN_FILES.checkpoint;
 const DEFAULT_CHECKPOINT_EVERY = 100;
 
 export interface TrainJobResult {

@@ -164,4 +164,6 @@ export const RUN_FILES = {
   fusedAdaptersDir: 'adapters',
   /** A fusion run's average fusion weights (the `fusion-weights` event's fields). */
   fusionWeights: 'fusion-weights.json',
+  /** An unfinished run's trainable parameters and Adam moments, with the step in its metadata. */
+  checkpoint: 'checkpoint.safetensors',
 } as const;

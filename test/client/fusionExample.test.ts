@@ -58,6 +58,13 @@ describe('a fusion run\'s weights for one example, through the job runner', () =
     for (const [site, weights] of Object.entries(w.weights)) assert.ok(Math.abs(weights.reduce<number>((a, b) => a + (b ?? 0), 0) - 1) < 1e-5, site);
   });
 
+  test('a running run\'s answer keeps the step of the checkpoint it came from; a malformed step is dropped', () => {
+    const answer = { adapters: ['a', 'b'], weights: { '0.ffn': [0.4, 0.6] }, tokens: 3, text: 'x', pieces: ['[CLS]', 'x', '[SEP]'], truncated: false };
+    assert.equal(parseFusionExample({ ...answer, checkpointStep: 400 })?.checkpointStep, 400);
+    assert.equal(parseFusionExample({ ...answer, checkpointStep: 'soon' })?.checkpointStep, undefined);
+    assert.equal(parseFusionExample(answer)?.checkpointStep, undefined);
+  });
+
   test('a text that looks like an option is still the text', async () => {
     const w = ok(await runFusionQuery({ cli: CLI, args: fusionExampleArgs(fusionDir, { text: '--threads 3' }, SETTINGS), cwd: ws.root }, parseFusionExample).result);
     assert.equal(w.text, '--threads 3');

@@ -151,8 +151,8 @@ describe('run panel', () => {
         for (const site of ['0.attention', '1.ffn', '3.ffn']) assert.equal(Number(await cell('sentiment', site)), w.weights[site]![0], `${site} after event ${k + 1}`);
         if (w.step !== undefined) {
           assert.deepEqual(await source(), { step: String(w.step), text: `Live: at step ${w.step} of ${planned}, measured by its evaluation on dev.tsv, ${w.tokens} tokens.` });
-          // While the run trains, no example can be asked about (the fusion is not saved yet).
-          assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-weigh]").disabled'), true);
+          // While the run trains, an example can be asked about (the host answers from the run's last checkpoint).
+          assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-weigh]").disabled'), false);
           if (w.step === 9) await p.screenshot('run-fusion-live');
         }
       }
@@ -228,6 +228,24 @@ describe('run panel', () => {
       assert.equal(await p.evaluate('document.querySelector("[data-fusion-error]").textContent'), `fusion-1 is not a fusion run ${XSS}`);
       assert.equal(await pointCount(p, 'fusion-example'), 0);
       assert.equal(await count(p, 'img'), 0);
+    });
+  });
+
+  test('a fusion run still training: the example\'s weights come from its last checkpoint, and the panel says which step', async (t) => {
+    await withPanel(t, 'run', 'fusion', async (p) => {
+      const job = fusionRun();
+      // The stream as it stands mid-run: no end, and none of what the end brings.
+      const end = job.events.findIndex((e) => e.type === 'artifact' || e.type === 'end');
+      await init(p, 'run', 'fusion', [{ ...job, events: job.events.slice(0, end) }]);
+      assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-weigh]").disabled'), false);
+      const example = readFusionFixture<FusionExample>('example.json');
+      await p.page.fill('input[name=text]', example.text);
+      await p.page.click('[data-fusion-weigh]');
+      await p.until('window.__panelTest.posted.some((m) => m.type === "fusion-example")');
+      const ask = (await p.recorded()).posted.find((m): m is Extract<PanelToHost, { type: 'fusion-example' }> => m.type === 'fusion-example')!;
+      await p.send({ type: 'fusion-example', request: ask.request, example: { ...example, checkpointStep: 1200 } });
+      await p.until('document.querySelector(\'figure[data-chart="fusion-example"]\').dataset.pointCount === "16"');
+      assert.equal(await p.evaluate('document.querySelector("[data-fusion-status]").textContent'), `Weights for “${example.text}”, averaged over its tokens. From the checkpoint at step 1,200: the run is still training.`);
     });
   });
 

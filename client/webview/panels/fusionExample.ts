@@ -2,8 +2,8 @@
  * A fusion run's weights for one example, in the run panel: a text typed (and a second one
  * for pair tasks) or a row picked from the run's data. The page asks the host, which runs the
  * engine on the panel's own run (`fusion weights --text`) and answers; the weights are drawn
- * as the run's heatmap is, averaged over the example's tokens. Only a finished run has a
- * saved fusion to ask about.
+ * as the run's heatmap is, averaged over the example's tokens. A run that is still training
+ * answers from its last checkpoint, and says at which step.
  */
 import type { FusionRow, FusionRows, FusionRowSet, HostToPanel } from '../../src/panelProtocol';
 import { createFigure } from '../charts/figure';
@@ -16,7 +16,7 @@ import type { TitleSource } from './panel';
 
 export interface FusionExampleView {
   readonly root: HTMLElement;
-  /** Shown for fusion runs; usable once the run has ended (the engine reads its saved fusion). */
+  /** Shown for fusion runs: from the saved fusion once the run has ended, from its last checkpoint while it trains. */
   update(run: RunModel | undefined): void;
   /** The host's answers (`fusion-example`, `fusion-rows`). */
   receive(message: HostToPanel): void;
@@ -103,10 +103,11 @@ export function fusionExampleView(title: TitleSource): FusionExampleView {
     update(run) {
       root.hidden = run?.method !== 'fusion';
       if (!run || root.hidden) return;
-      const ended = run.status !== 'running' && run.status !== 'pending';
-      weigh.disabled = !ended;
-      if (!ended) {
-        replaceChildren(status, 'Available once the run has ended: the weights come from its saved fusion.');
+      // A pending run has nothing to read yet; a running one answers from its last checkpoint.
+      const started = run.status !== 'pending';
+      weigh.disabled = !started;
+      if (!started) {
+        replaceChildren(status, 'Available once the run has started: the weights come from its checkpoints, then its saved fusion.');
         return;
       }
       if (status.textContent?.startsWith('Available once')) replaceChildren(status, '');
@@ -130,7 +131,8 @@ export function fusionExampleView(title: TitleSource): FusionExampleView {
         }
         showError(undefined);
         const shown = m.example.pair !== undefined ? `${m.example.text} ‖ ${m.example.pair}` : m.example.text;
-        replaceChildren(status, `Weights for “${shown}”, averaged over its tokens.`);
+        const source = m.example.checkpointStep !== undefined ? ` From the checkpoint at step ${formatCount(m.example.checkpointStep)}: the run is still training.` : '';
+        replaceChildren(status, `Weights for “${shown}”, averaged over its tokens.${source}`);
         drawFusionMap(fig, model, EMPTY);
         replaceChildren(tokens, `${formatCount(m.example.tokens)} tokens${m.example.truncated ? ' (cut at task.max_length)' : ''}: ${m.example.pieces.join(' ')}`);
       }
