@@ -38,7 +38,8 @@
  * - Q·(W_k·z_n + b_k) = (W_kᵀ·Q)·z_n + Q·b_k; Q·b_k is the same for every n and cancels in
  *   the softmax, so the key bias has no effect on the output. Only dropout on the scores
  *   tells it apart (a dropped score loses its Q·b_k, the kept ones keep it), so training
- *   feeds it, as one scalar per token, and inference graphs leave it out. With k = W_kᵀ·Q, k·z_n = Σ_{j∈n} F_j·(k·U)_j + (k·B)_n: one [d, Σm + N] product per
+ *   feeds it, as one scalar per token, and inference graphs leave it out.
+ *   With k = W_kᵀ·Q, k·z_n = Σ_{j∈n} F_j·(k·U)_j + (k·B)_n: one [d, Σm + N] product per
  *   token gives every adapter's score.
  * - The products can be taken the other way round: k·U = q·(W_qᵀ·W_k·U) + b_q·W_k·U and
  *   W_v·(Σ p_n·z_n) = (F ⊙ p per column)·(W_v·U)ᵀ + p·(W_v·B)ᵀ. With constant weights
