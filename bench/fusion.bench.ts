@@ -129,6 +129,23 @@ const CONFIGS = [
   ['fusion of 8, pruned to 2', 8, 2],
 ] as const;
 
+/**
+ * A training step's multiply-adds per token and layer, counted by hand (not measured), for a
+ * fusion of `kept` adapters against one adapter per site, at `sites` sites a layer: what
+ * exact training with this rewrite cannot go below. The base model is frozen: its forward and
+ * its input gradients, 24·d² + 6·S·d with the FFN at 4d. One adapter: 6·m·d a site (forward,
+ * input and weight gradients). A fusion: 8·Σm·d a site per token (the adapters' down
+ * projections and their input gradient; q·(W_qᵀ·W_k·U), (F·p)·(W_v·U)ᵀ, their input and
+ * weight gradients) and 7 products of d²·(Σm + N) a step (three forward, four backward),
+ * shared by the step's tokens.
+ */
+function countedRatio(sites: number, kept: number, tokensPerStep: number): number {
+  const base = 24 * D * D + 6 * seq * D;
+  const widths = kept * M;
+  const fusion = 8 * widths * D + (7 * D * D * (widths + kept)) / tokensPerStep;
+  return (base + sites * fusion) / (base + sites * 6 * M * D);
+}
+
 /** The median of each model's times, measured in turns (one run of each model per round), so that a change in the machine's load hits all alike. */
 async function inTurns(run: readonly (() => Promise<unknown>)[], rounds: number): Promise<number[]> {
   for (const r of run) await r();
@@ -184,6 +201,8 @@ async function main(): Promise<void> {
       fusions.forEach((r, i) => {
         console.log(`${CONFIGS[i + 1]![0].padEnd(26)} step ${r.step.toFixed(3)} (${(r.step / single!.step).toFixed(2)}×)   inference ${r.inference.toFixed(3)} (${(r.inference / single!.inference).toFixed(2)}×)`);
       });
+      const sites = which === 'houlsby' ? 2 : 1;
+      console.log(`training step by count of multiply-adds (exact, this rewrite): ${CONFIGS.slice(1).map(([name, , kept]) => `${name} ${countedRatio(sites, kept, batch * seq).toFixed(2)}×`).join(', ')}`);
     }
   }
 }
