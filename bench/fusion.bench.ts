@@ -197,9 +197,11 @@ async function main(): Promise<void> {
       const adapter = ADAPTERS[which];
       console.log(`\nBERT-base shape, ${which === 'houlsby' ? "Houlsby's placement (2 sites a layer)" : "Pfeiffer's placement (1 site a layer)"}, m = ${M}, batch ${batch} × ${seq}, seconds (ratio to one adapter per site):`);
       const [single, ...fusions] = await timeModels(adapter);
-      console.log(`${CONFIGS[0][0].padEnd(26)} step ${single!.step.toFixed(3)}          inference ${single!.inference.toFixed(3)}`);
+      // `--train no` leaves the steps unmeasured (NaN): shown as a dash.
+      const fixed = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : '—');
+      console.log(`${CONFIGS[0][0].padEnd(26)} step ${fixed(single!.step, 3)}          inference ${fixed(single!.inference, 3)}`);
       fusions.forEach((r, i) => {
-        console.log(`${CONFIGS[i + 1]![0].padEnd(26)} step ${r.step.toFixed(3)} (${(r.step / single!.step).toFixed(2)}×)   inference ${r.inference.toFixed(3)} (${(r.inference / single!.inference).toFixed(2)}×)`);
+        console.log(`${CONFIGS[i + 1]![0].padEnd(26)} step ${fixed(r.step, 3)} (${fixed(r.step / single!.step, 2)}×)   inference ${fixed(r.inference, 3)} (${fixed(r.inference / single!.inference, 2)}×)`);
       });
       const sites = which === 'houlsby' ? 2 : 1;
       console.log(`training step by count of multiply-adds (exact, this rewrite): ${CONFIGS.slice(1).map(([name, , kept]) => `${name} ${countedRatio(sites, kept, batch * seq).toFixed(2)}×`).join(', ')}`);
