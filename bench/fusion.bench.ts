@@ -59,16 +59,16 @@ async function layerOf(n: number, form: 'plain' | 'rewrite' | 'constant'): Promi
   // As training builds it, the fusion's weights are inputs (so nothing of them folds into constants).
   const weightInputs = form === 'rewrite';
   const param = (name: string, shape: number[]) => (weightInputs ? o.graph.input(name, 'float32', shape) : mat(name, shape));
-  const w = { q: param('q', [D, D]), bq: param('bq', [D]), k: param('k', [D, D]), v: param('v', [D, D]) };
+  const w = { q: param('q', [D, D]), bq: param('bq', [D]), k: param('k', [D, D]), v: param('v', [D, D]), bk: param('bk', [D]) };
   const up = f.map((_, k) => ({ weight: mat(`up${k}`, [D, M]), bias: mat(`upb${k}`, [D]) }));
   let out: Value;
-  if (form === 'plain') out = plainFuse(o, h, f.map((fk, k) => o.linear(fk, up[k]!.weight, up[k]!.bias)), { ...w, bk: mat('bk', [D]) });
-  // The rewrite has no use for the key bias (it cancels in the softmax): only the plain form reads it.
-  else out = fuse(o, { query: h, residual: h }, { hidden: o.concat(f, 1), adapters: up.map((u) => ({ size: M, up: u })) }, { query: { weight: w.q, bias: w.bq }, key: w.k, value: w.v }, { residualBefore: false, constantWeights: form === 'constant' }).added;
+  if (form === 'plain') out = plainFuse(o, h, f.map((fk, k) => o.linear(fk, up[k]!.weight, up[k]!.bias)), w);
+  // The key bias cancels in the softmax: a training graph feeds it (it learns from dropped scores), an inference graph does not.
+  else out = fuse(o, { query: h, residual: h }, { hidden: o.concat(f, 1), adapters: up.map((u) => ({ size: M, up: u })) }, { query: { weight: w.q, bias: w.bq }, key: w.k, ...(form === 'rewrite' ? { keyBias: w.bk } : {}), value: w.v }, { residualBefore: false, constantWeights: form === 'constant' }).added;
   o.graph.output(out, 'out');
   const session = await EngineSession.create(o.graph.toOnnx(), { threads });
   const feeds: Record<string, RunTensor> = { h: { data: new Float32Array(tokens * D).fill(0.01), shape: [tokens, D] } };
-  if (weightInputs) for (const [name, shape] of [['q', [D, D]], ['bq', [D]], ['k', [D, D]], ['v', [D, D]]] as const) feeds[name] = { data: new Float32Array(shape.reduce((a: number, b: number) => a * b, 1)).fill(1e-3), shape: [...shape] };
+  if (weightInputs) for (const [name, shape] of [['q', [D, D]], ['bq', [D]], ['k', [D, D]], ['v', [D, D]], ['bk', [D]]] as const) feeds[name] = { data: new Float32Array(shape.reduce((a: number, b: number) => a * b, 1)).fill(1e-3), shape: [...shape] };
   for (let k = 0; k < n; k++) feeds[`f${k}`] = { data: Float32Array.from({ length: tokens * M }, (_, i) => ((i + k * 31) % 97) / 97), shape: [tokens, M] };
   return { run: () => session.run(feeds), release: () => session.release() };
 }
@@ -120,7 +120,7 @@ function modelOf(adapter: AdapterSpec, fused: number, kept = fused): { spec: Mod
   }
   initFusion(weights, spec, true, 1);
   initHead(weights, spec, 1);
-  return { spec, weights, trainable: [...weights.keys()].filter((n) => (n.includes('.adapter_fusion_layer.') && !n.endsWith('key.bias')) || n.startsWith('classifier')) };
+  return { spec, weights, trainable: [...weights.keys()].filter((n) => n.includes('.adapter_fusion_layer.') || n.startsWith('classifier')) };
 }
 
 const CONFIGS = [
@@ -136,13 +136,13 @@ const CONFIGS = [
  * its input gradients, 24·d² + 6·S·d with the FFN at 4d. One adapter: 6·m·d a site (forward,
  * input and weight gradients). A fusion: 8·Σm·d a site per token (the adapters' down
  * projections and their input gradient; q·(W_qᵀ·W_k·U), (F·p)·(W_v·U)ᵀ, their input and
- * weight gradients) and 7 products of d²·(Σm + N) a step (three forward, four backward),
- * shared by the step's tokens.
+ * weight gradients), 6·N·d a site per token for the up biases' columns likewise, and 7
+ * products of d²·(Σm + N) a step (three forward, four backward), shared by the step's tokens.
  */
 function countedRatio(sites: number, kept: number, tokensPerStep: number): number {
   const base = 24 * D * D + 6 * seq * D;
   const widths = kept * M;
-  const fusion = 8 * widths * D + (7 * D * D * (widths + kept)) / tokensPerStep;
+  const fusion = 8 * widths * D + 6 * kept * D + (7 * D * D * (widths + kept)) / tokensPerStep;
   return (base + sites * fusion) / (base + sites * 6 * M * D);
 }
 

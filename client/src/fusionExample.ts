@@ -19,6 +19,15 @@ function common(settings: Pick<EngineSettings, 'threads' | 'device'>): string[] 
   return [...(settings.threads ? ['--threads', String(settings.threads)] : []), ...(settings.device !== 'auto' ? ['--device', settings.device] : [])];
 }
 
+/**
+ * The engine settings of an example query. Beside a run that is still training, one CPU
+ * thread: the query is one short forward pass, and should not slow the training or take the
+ * GPU's memory from it.
+ */
+export function exampleSettings(settings: Pick<EngineSettings, 'threads' | 'device'>, beside: { readonly training: boolean }): Pick<EngineSettings, 'threads' | 'device'> {
+  return beside.training ? { threads: 1, device: 'cpu' } : settings;
+}
+
 export function fusionExampleArgs(runDir: string, example: { readonly text: string; readonly pair?: string }, settings: Pick<EngineSettings, 'threads' | 'device'>): string[] {
   return ['fusion', 'weights', runDir, '--text', example.text, ...(example.pair !== undefined ? ['--pair', example.pair] : []), ...common(settings)];
 }
@@ -59,7 +68,7 @@ export function parseFusionExample(v: unknown): FusionExample | undefined {
   const n = v.adapters.length;
   const weights = v.weights;
   if (!Object.values(weights).every((w) => Array.isArray(w) && w.length === n && w.every((x) => x === null || typeof x === 'number'))) return undefined;
-  return { adapters: v.adapters, weights: weights as Record<string, (number | null)[]>, tokens: v.tokens, text: v.text, ...(typeof v.pair === 'string' ? { pair: v.pair } : {}), pieces: v.pieces, truncated: v.truncated, ...(typeof v.checkpointStep === 'number' ? { checkpointStep: v.checkpointStep } : {}) };
+  return { adapters: v.adapters, weights: weights as Record<string, (number | null)[]>, tokens: v.tokens, text: v.text, ...(typeof v.pair === 'string' ? { pair: v.pair } : {}), pieces: v.pieces, truncated: v.truncated, ...(Number.isInteger(v.checkpointStep) && (v.checkpointStep as number) >= 0 ? { checkpointStep: v.checkpointStep as number } : {}) };
 }
 
 function rowSet(v: unknown): FusionRowSet | undefined {

@@ -39,7 +39,7 @@ export interface FusionExample {
   readonly pieces: readonly string[];
   /** task.max_length cut the example short. */
   readonly truncated: boolean;
-  /** The run has not saved its fusion (it is training): the step of the checkpoint the weights come from. */
+  /** The run has not finished (it trains, or stopped): the step of the checkpoint the weights come from. */
   readonly checkpointStep?: number;
 }
 

@@ -8,8 +8,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { JobEvent } from '../../engine/events';
+import { describe, isLive } from '../../engine/runs/catalog';
 import { jobLabel, replayJob, replayKind, type JobHistory } from '../../engine/runs/replay';
-import { fusionExampleArgs, fusionRowsArgs, parseFusionExample, parseFusionRows, runFusionQuery, type FusionQuery } from './fusionExample';
+import { exampleSettings, fusionExampleArgs, fusionRowsArgs, parseFusionExample, parseFusionRows, runFusionQuery, type FusionQuery } from './fusionExample';
 import type { JobService } from './jobs';
 import { makeNonce, panelHtml } from './panelHtml';
 import type { HostToPanel, PanelKind, PanelState, PanelToHost } from './panelProtocol';
@@ -138,7 +139,8 @@ class ResultPanel {
     if (typeof runDir !== 'string') return answer({ error: runDir.error });
     if (typeof m.text !== 'string' || (m.pair !== undefined && typeof m.pair !== 'string')) return answer({ error: 'no text to weigh' });
     this.example?.cancel();
-    const query = runFusionQuery({ cli: this.host.cli, args: fusionExampleArgs(runDir, { text: m.text, ...(m.pair !== undefined ? { pair: m.pair } : {}) }, engineSettings(this.host.runsDir() ?? path.dirname(runDir))), cwd: path.dirname(runDir) }, parseFusionExample);
+    const settings = exampleSettings(engineSettings(this.host.runsDir() ?? path.dirname(runDir)), { training: isLive(describe(runDir)) });
+    const query = runFusionQuery({ cli: this.host.cli, args: fusionExampleArgs(runDir, { text: m.text, ...(m.pair !== undefined ? { pair: m.pair } : {}) }, settings), cwd: path.dirname(runDir) }, parseFusionExample);
     this.example = query;
     const r = await query.result;
     // A request replaced by a newer one is not answered: the newer one will be.

@@ -454,7 +454,7 @@ export function writeSafetensors(file: string, tensors: ReadonlyMap<string, Floa
     } finally {
       fs.closeSync(fd);
     }
-    fs.renameSync(tmp, file);
+    renameOver(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw e;
@@ -505,4 +505,22 @@ export function widenHalf(raw: Uint16Array, bf16: boolean): Float32Array {
     for (let i = 0; i < raw.length; i++) bits[i] = table[raw[i]!]!;
   }
   return data;
+}
+
+/**
+ * Renames a finished file over its target. On Windows that fails while another process has
+ * the target open (a panel reading a running job's checkpoint, for a moment): retried there
+ * for up to about ten seconds before it gives up.
+ */
+function renameOver(from: string, to: string): void {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      fs.renameSync(from, to);
+      return;
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (process.platform !== 'win32' || attempt >= 20 || (code !== 'EPERM' && code !== 'EACCES' && code !== 'EBUSY')) throw e;
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50 * attempt);
+    }
+  }
 }

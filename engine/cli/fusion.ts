@@ -32,7 +32,7 @@ export async function fusionCommand(args: readonly string[], usage: (m: string) 
       if (text !== undefined) {
         const w = await exampleFusionWeights(runDir, { text, ...(pair !== undefined ? { pair } : {}) }, session);
         process.stdout.write(JSON.stringify(w) + '\n');
-        if (w.checkpointStep !== undefined) process.stderr.write(`the run has not saved its fusion: weights from its checkpoint at step ${w.checkpointStep}\n`);
+        if (w.checkpointStep !== undefined) process.stderr.write(`the run has not finished: weights from its last checkpoint (step ${w.checkpointStep})\n`);
         process.stderr.write(`${w.tokens} tokens${w.truncated ? ' (cut at task.max_length)' : ''}: ${w.pieces.join(' ')}\n`);
         printWeights(w);
         return 0;

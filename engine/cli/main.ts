@@ -81,8 +81,8 @@ Usage:
       of FILE (default: the run's training data); writes fusion-weights.json to the run
   adapter-lab fusion weights <fusion-run> --text TEXT [--pair TEXT] [--threads N]
       the same for one example, averaged over its tokens (--pair: a pair task's second
-      text); writes nothing to the run. A run still training answers from its last
-      checkpoint (checkpointStep in the output)
+      text); writes nothing to the run. A run that has not finished answers from its
+      last checkpoint (checkpointStep in the output)
   adapter-lab fusion examples <fusion-run> [--limit N]
       the first N (100) rows of the run's training and validation data, to pick from
   adapter-lab fusion prune <fusion-run> --data FILE [--per-layer] [--threads N]

@@ -14,7 +14,8 @@ import { FusionWeightSums, type AveragedFusionWeights } from '../model/fusionWei
 import { Ops } from '../graph/ops';
 import { loadExperimentData, textTaskOf, type TaskData } from '../data/examples';
 import { EngineSession, type RunTensor, type SessionOptions } from '../runtime/session';
-import { RUN_FILES, writeJson, type RunStatusRecord } from '../runs/store';
+import { RUN_FILES, writeJson } from '../runs/store';
+import { describe, isLive } from '../runs/catalog';
 import { FUSION_FILES, FUSION_RUN_DIRS } from '../checkpoint/fusionFolder';
 import { buildBert, makeBatches, prepareEvaluation, taskTokenizer, type IndexedBatch } from '../tasks';
 import { Trainer } from '../train/trainer';
@@ -84,7 +85,7 @@ export interface ExampleFusionWeights extends AveragedFusionWeights, ExampleText
   readonly pieces: readonly string[];
   /** Whether task.max_length cut the example short. */
   readonly truncated: boolean;
-  /** Present while the run has not saved its fusion: the step of the checkpoint the weights come from. */
+  /** Present while the run has not finished (it trains, or stopped): the step of the checkpoint the weights come from. */
   readonly checkpointStep?: number;
 }
 
@@ -93,7 +94,7 @@ export class ExampleInputError extends Error {}
 
 /**
  * The fusion's weights for one example (nothing is written to the run folder): from its saved
- * fusion, or while it trains (or stopped before saving one) from its last checkpoint.
+ * fusion, or while it has not finished, from its last checkpoint.
  */
 export async function exampleFusionWeights(runDir: string, example: ExampleText, session: SessionOptions = {}): Promise<ExampleFusionWeights> {
   if (!example.text.trim()) throw new ExampleInputError('the text is empty: give the text whose fusion weights to show');
@@ -230,27 +231,17 @@ function loadFusion(runDir: string): LoadedRun {
 }
 
 /**
- * A fusion run as it is now: its saved fusion once it has ended; while it is running (its
- * saved fusion, if any, is then an earlier stop's), or if it never saved one, its last checkpoint.
+ * A fusion run as it is now: while it has a checkpoint (it is training, or stopped before it
+ * finished), from that, which is never older than a saved fusion (a stop saves both at one
+ * step; a resumed run checkpoints past its earlier stop's fusion); else its saved fusion.
  */
 function loadFusionAsItIs(runDir: string): LoadedRun & { readonly checkpointStep?: number } {
   readFusionConfig(runDir);
-  const saved = (): boolean => fs.existsSync(path.join(runDir, FUSION_RUN_DIRS.fusion, FUSION_FILES.config));
-  if (saved() && statusOf(runDir) !== 'running') return loadRun(runDir);
   const checkpoint = loadFusionCheckpoint(runDir);
   if (checkpoint) return checkpoint;
-  // No checkpoint: the run has just finished (training removes it then), or never wrote one.
-  if (saved()) return loadRun(runDir);
-  throw new RunFolderError(`${path.basename(runDir)} has no saved fusion and no checkpoint yet: ask again once training has written its first checkpoint`);
-}
-
-/** The status a run folder records (undefined when status.json cannot be read). */
-function statusOf(runDir: string): RunStatusRecord['status'] | undefined {
-  try {
-    return (JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.status), 'utf8')) as Partial<RunStatusRecord>).status;
-  } catch {
-    return undefined;
-  }
+  if (fs.existsSync(path.join(runDir, FUSION_RUN_DIRS.fusion, FUSION_FILES.config))) return loadRun(runDir);
+  const why = isLive(describe(runDir)) ? 'ask again once training has written its first checkpoint' : 'it stopped before its first checkpoint: train it again';
+  throw new RunFolderError(`${path.basename(runDir)} has no saved fusion and no checkpoint yet: ${why}`);
 }
 
 /** The run's config.json, when the folder exists and is a fusion run's (checked before any weights are read). */

@@ -14,7 +14,7 @@ import { RUN_FILES } from '../runs/store';
 import type { WeightMap } from '../tensor';
 import { ADAPTER_FILES, readAdapterFolder } from '../checkpoint/adapterFolder';
 import { FUSION_FILES, FUSION_RUN_DIRS, readFusedCopies, readFusionRun } from '../checkpoint/fusionFolder';
-import { openSafetensors } from '../checkpoint/safetensors';
+import { openSafetensors, type SafetensorsFile } from '../checkpoint/safetensors';
 import { parameterShapes } from '../model/bert';
 import { adapterNameFrom } from '../checkpoint/hubNames';
 
@@ -107,8 +107,7 @@ export function loadFusionCheckpoint(runDir: string): (LoadedRun & { readonly ch
   const read = new Set<string>();
   let step: number;
   try {
-    step = Number(f.metadata?.step);
-    if (!Number.isInteger(step) || step < 0) throw new RunFolderError(`${file} has no valid step in its metadata`);
+    step = checkpointStepIn(f, file);
     for (const info of f.tensors) {
       if (info.name.startsWith('adam_')) continue;
       const want = shapes.get(info.name);
@@ -119,8 +118,14 @@ export function loadFusionCheckpoint(runDir: string): (LoadedRun & { readonly ch
   } finally {
     f.close();
   }
-  // Every trained parameter must be there; a key bias only shifts every score alike and is not read at inference.
-  const missing = config.plan.trainable.filter((n) => !read.has(n) && !n.endsWith('.adapter_fusion_layer.key.bias'));
+  const missing = config.plan.trainable.filter((n) => !read.has(n));
   if (missing.length) throw new RunFolderError(`${file} lacks ${missing.length} of the run's trained parameters (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''})`);
   return { runDir, experiment: config.experiment, spec, trainable: config.plan.trainable, labels: labelsOf(runDir), model, weights, checkpointStep: step };
+}
+
+/** The step a run's checkpoint holds, from its metadata (the trainer writes it there). */
+export function checkpointStepIn(f: SafetensorsFile, file: string): number {
+  const step = Number(f.metadata?.step);
+  if (!Number.isInteger(step) || step < 0) throw new RunFolderError(`${file} has no valid step in its metadata`);
+  return step;
 }

@@ -30,7 +30,7 @@ import { copyFusedAdapters, loadFusedAdapters, readFusedCopies, writeFusionRun, 
 import { makeBatches } from '../tasks';
 import { frozenPrefixLayers, planRun, withCreatedHead, type RunPlan } from '../train/plan';
 import { PrefixCache, PrefixCachePool, type PrefixCacheStats } from '../train/prefixCache';
-import { RunFolderError } from './runModel';
+import { checkpointStepIn, RunFolderError } from './runModel';
 import { fusionWeights } from './fusion';
 import { prepareTask, taskTokenizer, type TaskInputs } from '../tasks/index';
 import { CancelledError, untilAborted } from '../train/cancellation';
@@ -62,8 +62,8 @@ export interface TrainJobOptions {
   readonly model?: LoadedModel;
   /** Save parameters and optimizer state every this many steps (and at each epoch's end), for resume. */
   readonly checkpointEvery?: number;
-  /** Continue a run from its last checkpoint instead of starting one (see resumeTrainJob). */
-  readonly resume?: { readonly runDir: string; readonly totalSteps: number };
+  /** Continue a run from its last checkpoint instead of starting one (see resumeTrainJob), training the parameters it recorded. */
+  readonly resume?: { readonly runDir: string; readonly totalSteps: number; readonly trainable?: readonly string[] };
   /** Overrides the experiment's `runtime.device` (the CLI's --device). */
   readonly device?: Device;
   /** Frozen-prefix caches shared with other runs of this process (a sweep's trials). */
@@ -98,7 +98,12 @@ export async function runTrainJob(opts: TrainJobOptions): Promise<TrainJobResult
   for (const a of fused) for (const [name, t] of a.weights) weights.set(name, t);
   initAdapters(weights, planned.spec, e.adapter.initStd, e.training.seed);
   initFusion(weights, planned.spec, e.fusion?.valueInitialized ?? true, e.training.seed);
-  const plan = withCreatedHead(planned, initHead(weights, planned.spec, e.training.seed));
+  const planOfThisVersion = withCreatedHead(planned, initHead(weights, planned.spec, e.training.seed));
+  // A resumed run trains what it started training, even where this version would train more
+  // (a fusion's key biases, which earlier versions left untrained): checkpoint and recipe stay one.
+  const recorded = opts.resume?.trainable;
+  const shapes = recorded ? parameterShapes(planOfThisVersion.spec) : undefined;
+  const plan = recorded && recorded.every((n) => shapes!.has(n)) ? { ...planOfThisVersion, trainable: recorded } : planOfThisVersion;
   const parameters = countParameters(model.dims, plan.counting);
 
   const train = task.train;
@@ -181,6 +186,8 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
   for (const a of s.fused) {
     if (a.ignored.length) emit({ type: 'log', level: 'warning', message: `adapter ${a.fused.name}: its run also trained ${a.ignored.length} base-model weights (layer norms); the fusion uses the base model's, as AdapterHub does` });
   }
+  // Fusion weights the run does not train (a run resumed from before the key biases were trained) are saved as they started.
+  const untrainedFusion = new Map([...weights].filter(([name]) => name.includes('.adapter_fusion_layer.') && !plan.trainable.includes(name)));
   const metrics: Record<string, number> = {};
   const every = opts.checkpointEvery ?? DEFAULT_CHECKPOINT_EVERY;
   const signal = opts.signal;
@@ -274,7 +281,7 @@ async function trainInFolder(s: RunSetup): Promise<TrainJobResult> {
   const abandoned = outcome === 'cancelled' && (trainer === undefined || trainer.busy);
   if (outcome !== 'failed' && trainer && !abandoned) {
     try {
-      await saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit);
+      await saveTrained(runDir, trainer, plan, e, model, parameters, labelMap, emit, untrainedFusion);
       // A finished run's weights supersede its checkpoint; a cancelled run keeps it to resume.
       if (outcome === 'completed') fs.rmSync(path.join(runDir, CHECKPOINT_FILE), { force: true });
       else checkpointStep = await writeCheckpoint(runDir, trainer, step);
@@ -389,9 +396,7 @@ function checkpointStepOf(runDir: string): number | undefined {
   if (!fs.existsSync(file)) return undefined;
   const f = openSafetensors(file);
   try {
-    const step = Number(f.metadata?.step);
-    if (!Number.isInteger(step) || step < 0) throw new Error(`${file} has no valid step in its metadata`);
-    return step;
+    return checkpointStepIn(f, file);
   } finally {
     f.close();
   }
@@ -422,10 +427,10 @@ async function evaluate(trainer: TrainerProcess, task: TaskInputs, e: Experiment
   return all;
 }
 
-async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): Promise<void> {
+async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPlan, e: Experiment, model: LoadedModel, parameters: ParameterCounts, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void, untrainedFusion: ReadonlyMap<string, FloatTensor>): Promise<void> {
   const languageAdapter = plan.spec.head.kind === 'mlm' && e.method === 'adapter';
   if (plan.spec.head.kind === 'mlm' && !languageAdapter) return saveLanguageModel(runDir, trainer, plan, e, model, emit);
-  if (plan.spec.fusion && e.fusion) return saveFusion(runDir, await trainer.weights(plan.trainable), plan, e, model, labelMap, emit);
+  if (plan.spec.fusion && e.fusion) return saveFusion(runDir, await trainer.weights(plan.trainable), plan, e, model, labelMap, emit, untrainedFusion);
   const dir = path.join(runDir, RUN_FILES.adapterDir);
   const weights = new Map(await trainer.weights(plan.trainable));
   // A language adapter (MAD-X) keeps its whole masked-LM head: the parts the run did not train
@@ -449,10 +454,10 @@ async function saveTrained(runDir: string, trainer: TrainerProcess, plan: RunPla
 }
 
 /** A fusion run saves its fusion layers and head in AdapterHub's fusion layout (its adapters were copied when it started). */
-function saveFusion(runDir: string, trained: ReadonlyMap<string, FloatTensor>, plan: RunPlan, e: Experiment, model: LoadedModel, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void): void {
+function saveFusion(runDir: string, trained: ReadonlyMap<string, FloatTensor>, plan: RunPlan, e: Experiment, model: LoadedModel, labelMap: LabelMap | undefined, emit: (p: EventPayload) => void, untrainedFusion: ReadonlyMap<string, FloatTensor>): void {
   const fusion = plan.spec.fusion!;
   const settings = e.fusion!;
-  const fusionWeights = new Map([...trained].filter(([name]) => name.includes('.adapter_fusion_layer.')));
+  const fusionWeights = new Map([...untrainedFusion, ...[...trained].filter(([name]) => name.includes('.adapter_fusion_layer.'))]);
   const head = new Map([...trained].filter(([name]) => !name.includes('.adapter_fusion_layer.')));
   const dir = writeFusionRun(runDir, {
     fusion: { adapterNames: fusion.adapters.map((a) => a.name), adapterInput: fusedInputOf(fusion.adapters), hiddenSize: model.dims.hiddenSize, modelName: modelNameOf(model.ref), settings: { ...fusion, valueInitialized: settings.valueInitialized }, weights: fusionWeights },
@@ -513,15 +518,15 @@ function vocabOf(source: ModelSource): string | undefined {
 
 /** Continues a killed or cancelled run from its last checkpoint, in its own folder, to the same end. */
 export async function resumeTrainJob(runDir: string, opts: Omit<TrainJobOptions, 'experiment' | 'source' | 'runsDir' | 'resume' | 'maxSteps'>): Promise<TrainJobResult> {
-  let config: { experiment: Experiment; totalSteps: number };
+  let config: { experiment: Experiment; totalSteps: number; plan?: { trainable?: string[] } };
   let source: string;
   try {
-    config = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as { experiment: Experiment; totalSteps: number };
+    config = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.config), 'utf8')) as typeof config;
     source = fs.readFileSync(path.join(runDir, RUN_FILES.experiment), 'utf8');
   } catch (e) {
     throw new RunFolderError(`${runDir} is not a run folder (${(e as Error).message})`);
   }
   const status = JSON.parse(fs.readFileSync(path.join(runDir, RUN_FILES.status), 'utf8')) as RunStatusRecord;
   if (status.status === 'completed') throw new RunFolderError(`${path.basename(runDir)} has already completed`);
-  return runTrainJob({ ...opts, experiment: config.experiment, source, runsDir: path.dirname(runDir), resume: { runDir, totalSteps: config.totalSteps } });
+  return runTrainJob({ ...opts, experiment: config.experiment, source, runsDir: path.dirname(runDir), resume: { runDir, totalSteps: config.totalSteps, ...(config.plan?.trainable ? { trainable: config.plan.trainable } : {}) } });
 }

@@ -37,8 +37,8 @@
  *   token whatever N, and Σ p_n·z_n = (F ⊙ p per column)·Uᵀ + p·Bᵀ, so no z_n is formed.
  * - Q·(W_k·z_n + b_k) = (W_kᵀ·Q)·z_n + Q·b_k; Q·b_k is the same for every n and cancels in
  *   the softmax, so the key bias has no effect on the output. Only dropout on the scores
- *   tells it apart (a dropped score loses its Q·b_k, the kept ones keep it), so training
- *   feeds it, as one scalar per token, and inference graphs leave it out.
+ *   tells it apart (a dropped score loses its Q·b_k, the kept ones keep it), so graphs that
+ *   train it feed it, as one scalar per token, and the others leave it out.
  *   With k = W_kᵀ·Q, k·z_n = Σ_{j∈n} F_j·(k·U)_j + (k·B)_n: one [d, Σm + N] product per
  *   token gives every adapter's score.
  * - The products can be taken the other way round: k·U = q·(W_qᵀ·W_k·U) + b_q·W_k·U and
@@ -82,7 +82,7 @@ export interface FusionWeights {
   readonly key: Value;
   /**
    * b_k [d]. It adds Q·b_k to every score alike, which matters only where scores are dropped:
-   * training graphs feed it (so that it is trained as AdapterHub trains it), inference graphs need not.
+   * graphs that train it feed it (so that it learns as in AdapterHub); the others need not.
    */
   readonly keyBias?: Value;
   /** [d, d]; absent in the static config. */
@@ -166,31 +166,34 @@ export function fuse(o: Ops, at: FusionInputs, z: FusedBottlenecks, w: FusionWei
   // once when the session loads) replaces the per-token d × d projections Q and k, which
   // saves work while Σm + N < d (and the step has more tokens than Σm).
   const throughUp = opts.constantWeights === true || (opts.throughUp ?? total + n < (w.key.shape[0] as number));
-  const keys = (): Value => o.matmul(o.linear(at.query, w.query.weight, w.query.bias), w.key);
+  // Q per token, formed only where it is used; or Q·Y for a [d, c] Y without it: q·(W_qᵀ·Y) + b_q·Y.
+  let Q: Value | undefined;
+  const query = (): Value => (Q ??= o.linear(at.query, w.query.weight, w.query.bias));
+  let queryT: Value | undefined;
+  let queryBias: Value | undefined;
+  const viaQuery = (Y: Value): Value => {
+    queryT ??= o.transpose(w.query.weight, [1, 0]);
+    queryBias ??= o.unsqueeze(w.query.bias, [0]);
+    return o.add(o.matmul(at.query, o.matmul(queryT, Y)), o.matmul(queryBias, Y));
+  };
   let k: Value | undefined;
+  const keys = (): Value => (k ??= o.matmul(query(), w.key));
   let kU: Value;
   let kB: Value;
   if (throughUp) {
-    const queryT = o.transpose(w.query.weight, [1, 0]);
-    const bias = o.unsqueeze(w.query.bias, [0]);
-    const through = (X: Value): Value => {
-      const keyX = o.matmul(w.key, X);
-      return o.add(o.matmul(at.query, o.matmul(queryT, keyX)), o.matmul(bias, keyX));
-    };
-    kU = through(U);
-    kB = through(B);
+    kU = viaQuery(o.matmul(w.key, U));
+    kB = viaQuery(o.matmul(w.key, B));
   } else {
-    k = keys();
-    kU = o.matmul(k, U);
-    kB = o.matmul(k, B);
+    kU = o.matmul(keys(), U);
+    kB = o.matmul(keys(), B);
   }
   // With residual_before each score also has k·r: the same for every adapter, so it cancels
   // in the softmax unless a score is dropped.
-  if (opts.residualBefore && opts.dropScores) kB = o.add(kB, o.reduceSum(o.mul(k ?? keys(), r), [1], true));
-  // Q·b_k = q·(W_qᵀ·b_k) + b_q·b_k, one scalar per token, likewise.
+  if (opts.residualBefore && opts.dropScores) kB = o.add(kB, o.reduceSum(o.mul(keys(), r), [1], true));
+  // Q·b_k, one scalar per token, likewise (fed only where the key bias is trained).
   if (w.keyBias) {
     const bk = o.unsqueeze(w.keyBias, [1]);
-    kB = o.add(kB, o.add(o.matmul(at.query, o.matmul(o.transpose(w.query.weight, [1, 0]), bk)), o.matmul(o.unsqueeze(w.query.bias, [0]), bk)));
+    kB = o.add(kB, Q ? o.matmul(Q, bk) : viaQuery(bk));
   }
   let scores = o.add(o.matmul(o.mul(z.hidden, kU), member), kB);
   if (opts.dropScores) scores = opts.dropScores(scores);

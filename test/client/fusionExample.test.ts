@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { ExampleFusionWeights, RunDataRows } from '../../engine/jobs/fusion';
-import { fusionExampleArgs, fusionRowsArgs, parseFusionExample, parseFusionRows, runFusionQuery, type QueryResult } from '../../client/src/fusionExample';
+import { exampleSettings, fusionExampleArgs, fusionRowsArgs, parseFusionExample, parseFusionRows, runFusionQuery, type QueryResult } from '../../client/src/fusionExample';
 import type { FusionExample, FusionRows } from '../../client/src/panelProtocol';
 import type { Workspace } from '../support/fixtures';
 import { CLI, runJob, tinyExperiment, tinyWorkspace } from './support';
@@ -63,6 +63,12 @@ describe('a fusion run\'s weights for one example, through the job runner', () =
     assert.equal(parseFusionExample({ ...answer, checkpointStep: 400 })?.checkpointStep, 400);
     assert.equal(parseFusionExample({ ...answer, checkpointStep: 'soon' })?.checkpointStep, undefined);
     assert.equal(parseFusionExample(answer)?.checkpointStep, undefined);
+  });
+
+  test('beside a run still training, the query runs on one CPU thread; otherwise with the user\'s settings', () => {
+    const settings = { threads: 8, device: 'webgpu' } as const;
+    assert.deepEqual(fusionExampleArgs('run', { text: 'x' }, exampleSettings(settings, { training: true })).slice(-4), ['--threads', '1', '--device', 'cpu']);
+    assert.deepEqual(exampleSettings(settings, { training: false }), settings);
   });
 
   test('a text that looks like an option is still the text', async () => {

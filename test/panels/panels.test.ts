@@ -178,7 +178,7 @@ describe('run panel', () => {
       await init(p, 'run', 'fusion', [job]);
       assert.equal(await p.evaluate<boolean>('document.querySelector("[data-fusion-example]").hidden'), false);
       assert.equal(await pointCount(p, 'fusion-example'), 0);
-      // The page asks for the data rows once the run has ended; the host answers with what `fusion examples` printed.
+      // The page asks for the data rows once the run has started; the host answers with what `fusion examples` printed.
       await p.until('window.__panelTest.posted.some((m) => m.type === "fusion-rows")');
       const posted = async <T extends PanelToHost['type']>(type: T) => (await p.recorded()).posted.filter((m): m is Extract<PanelToHost, { type: T }> => m.type === type);
       const rowsAsk = (await posted('fusion-rows'))[0]!;
@@ -245,7 +245,7 @@ describe('run panel', () => {
       const ask = (await p.recorded()).posted.find((m): m is Extract<PanelToHost, { type: 'fusion-example' }> => m.type === 'fusion-example')!;
       await p.send({ type: 'fusion-example', request: ask.request, example: { ...example, checkpointStep: 1200 } });
       await p.until('document.querySelector(\'figure[data-chart="fusion-example"]\').dataset.pointCount === "16"');
-      assert.equal(await p.evaluate('document.querySelector("[data-fusion-status]").textContent'), `Weights for “${example.text}”, averaged over its tokens. From the checkpoint at step 1,200: the run is still training.`);
+      assert.equal(await p.evaluate('document.querySelector("[data-fusion-status]").textContent'), `Weights for “${example.text}”, averaged over its tokens. From its last checkpoint (step 1,200): the run has not finished.`);
     });
   });
 

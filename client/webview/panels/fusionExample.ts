@@ -2,7 +2,7 @@
  * A fusion run's weights for one example, in the run panel: a text typed (and a second one
  * for pair tasks) or a row picked from the run's data. The page asks the host, which runs the
  * engine on the panel's own run (`fusion weights --text`) and answers; the weights are drawn
- * as the run's heatmap is, averaged over the example's tokens. A run that is still training
+ * as the run's heatmap is, averaged over the example's tokens. A run that has not finished
  * answers from its last checkpoint, and says at which step.
  */
 import type { FusionRow, FusionRows, FusionRowSet, HostToPanel } from '../../src/panelProtocol';
@@ -16,7 +16,7 @@ import type { TitleSource } from './panel';
 
 export interface FusionExampleView {
   readonly root: HTMLElement;
-  /** Shown for fusion runs: from the saved fusion once the run has ended, from its last checkpoint while it trains. */
+  /** Shown for fusion runs: from the saved fusion once the run has finished, else from its last checkpoint. */
   update(run: RunModel | undefined): void;
   /** The host's answers (`fusion-example`, `fusion-rows`). */
   receive(message: HostToPanel): void;
@@ -131,7 +131,7 @@ export function fusionExampleView(title: TitleSource): FusionExampleView {
         }
         showError(undefined);
         const shown = m.example.pair !== undefined ? `${m.example.text} ‖ ${m.example.pair}` : m.example.text;
-        const source = m.example.checkpointStep !== undefined ? ` From the checkpoint at step ${formatCount(m.example.checkpointStep)}: the run is still training.` : '';
+        const source = m.example.checkpointStep !== undefined ? ` From its last checkpoint (step ${formatCount(m.example.checkpointStep)}): the run has not finished.` : '';
         replaceChildren(status, `Weights for “${shown}”, averaged over its tokens.${source}`);
         drawFusionMap(fig, model, EMPTY);
         replaceChildren(tokens, `${formatCount(m.example.tokens)} tokens${m.example.truncated ? ' (cut at task.max_length)' : ''}: ${m.example.pieces.join(' ')}`);

@@ -11,7 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { after, before, describe, test } from 'node:test';
 import { validateExperiment } from '../../../engine/config';
 import { exportFusionRun, readFusionFolder } from '../../../engine/checkpoint/fusionFolder';
-import { openSafetensors } from '../../../engine/checkpoint/safetensors';
+import { openSafetensors, writeSafetensors } from '../../../engine/checkpoint/safetensors';
 import type { EventPayload } from '../../../engine/events';
 import { evaluateRun } from '../../../engine/jobs/evaluate';
 import { runAblation } from '../../../engine/jobs/ablate';
@@ -154,6 +154,47 @@ describe('fusion end to end (examples/fusion.adapter.yaml)', () => {
       assert.deepEqual([...b.keys()], [...a.keys()]);
       for (const [n, t] of a) assert.deepEqual(Array.from(b.get(n)!.data as Float32Array), Array.from(t.data as Float32Array), n);
     }
+  });
+
+  test('a run checkpointed before key biases were trained resumes as it started: they stay as they were', async () => {
+    const source = fs.readFileSync(FUSION, 'utf8');
+    const v = validateExperiment(source, { filePath: FUSION, runsDir });
+    const stop = new AbortController();
+    const first = await runTrainJob({ experiment: v.experiment!, source, runsDir, threads: 1, checkpointEvery: 4, signal: stop.signal, emit: (e) => e.type === 'step' && e.step === 6 && stop.abort() });
+    assert.equal(first.status, 'cancelled');
+    // As an earlier version left it: the key biases neither in the recorded plan nor in the checkpoint.
+    const isKeyBias = (n: string) => n.endsWith('.adapter_fusion_layer.key.bias');
+    const configFile = path.join(first.runDir, 'config.json');
+    const config = JSON.parse(fs.readFileSync(configFile, 'utf8')) as { plan: { trainable: string[] } };
+    config.plan.trainable = config.plan.trainable.filter((n) => !isKeyBias(n));
+    fs.writeFileSync(configFile, JSON.stringify(config));
+    const checkpoint = path.join(first.runDir, 'checkpoint.safetensors');
+    const f = openSafetensors(checkpoint);
+    const metadata = f.metadata;
+    const kept = new Map([...f.readAll()].filter(([n]) => !isKeyBias(n)) as [string, FloatTensor][]);
+    f.close();
+    assert.ok(kept.size < f.tensors.length);
+    writeSafetensors(checkpoint, kept, metadata);
+    const resumed = await resumeTrainJob(first.runDir, { threads: 1, emit: () => {} });
+    assert.equal(resumed.status, 'completed', resumed.message);
+    const saved = readFusionFolder(path.join(resumed.runDir, 'fusion')).weights;
+    const biases = [...saved].filter(([n]) => isKeyBias(n));
+    assert.equal(biases.length, 8);
+    for (const [n, t] of biases) assert.ok(t.data.every((x) => x === 0), `${n} was trained`);
+  });
+
+  test('the key biases learn from dropped scores: with no dropout on the scores they move only by rounding', async () => {
+    const text = fs.readFileSync(FUSION, 'utf8');
+    const largest = async (source: string): Promise<number> => {
+      const v = validateExperiment(source, { filePath: path.join(EXAMPLES, 'fusion-variant.adapter.yaml'), runsDir });
+      const r = await runTrainJob({ experiment: v.experiment!, source, runsDir, threads: 1, maxSteps: 6, emit: () => {} });
+      assert.equal(r.status, 'completed', r.message);
+      const w = readFusionFolder(path.join(r.runDir, 'fusion')).weights;
+      return Math.max(...[...w].filter(([n]) => n.endsWith('.key.bias')).flatMap(([, t]) => Array.from(t.data, Math.abs)));
+    };
+    const dropped = await largest(text);
+    const kept = await largest(text.replace('  config: dynamic\n', '  config: dynamic\n  dropout: 0\n'));
+    assert.ok(dropped > 10 * kept, `largest |b_k|: ${dropped} with dropout on the scores, ${kept} without`);
   });
 
   test('a finished fusion run reports its average fusion weights on the validation data, as docs/events.md says', () => {

@@ -150,34 +150,41 @@ describe('fusion weights, live and per example', () => {
     for (const [site, weights] of Object.entries(w.weights)) for (const v of weights) assert.ok(Math.abs(v! - 0.5) < 1e-6, `${site}: ${v}`);
   });
 
-  test('a run still training answers from its last checkpoint, and says which step; once ended, from its saved fusion', async () => {
+  test('a run that has not finished answers from its last checkpoint, and says which step; a finished one from its saved fusion', async () => {
     // Stopped after 4 of 12 steps: the run saves its fusion and its checkpoint at step 4.
     const stopped = cli(['train', 'fused.adapter.yaml', '--runs', 'runs', '--stop-after', '4', '--checkpoint-every', '2', '--events'], ws.root);
     const stoppedDir = String((eventsOf(stopped)[0] as { runDir: string }).runDir);
     assert.equal(JSON.parse(fs.readFileSync(path.join(stoppedDir, 'status.json'), 'utf8')).status, 'cancelled', stopped.stderr);
     const text = { text: 'the plot is quite awful' };
-    const saved = await exampleFusionWeights(stoppedDir, text, { threads: 1 });
-    assert.equal(saved.checkpointStep, undefined);
-    // The same folder as a running job sees it: status running, and (before its first save) no fusion folder.
+    // The stopped run has both; from its checkpoint, then (that removed, as a finished run's is) from its saved fusion.
     const running = ws.path('running');
     fs.cpSync(stoppedDir, running, { recursive: true });
-    const status = path.join(running, 'status.json');
-    fs.writeFileSync(status, JSON.stringify({ ...JSON.parse(fs.readFileSync(status, 'utf8')), status: 'running', ended: undefined }));
-    for (const withFolder of [true, false]) {
-      if (!withFolder) fs.rmSync(path.join(running, 'fusion'), { recursive: true });
-      const live = await exampleFusionWeights(running, text, { threads: 1 });
-      assert.equal(live.checkpointStep, 4);
-      for (const [site, w] of Object.entries(saved.weights)) w.forEach((v, i) => assert.ok(Math.abs(v! - live.weights[site]![i]!) < 1e-6, `${site}: ${v} vs ${live.weights[site]![i]}`));
+    const fromCheckpoint = await exampleFusionWeights(stoppedDir, text, { threads: 1 });
+    assert.equal(fromCheckpoint.checkpointStep, 4);
+    fs.rmSync(path.join(stoppedDir, 'checkpoint.safetensors'));
+    const saved = await exampleFusionWeights(stoppedDir, text, { threads: 1 });
+    assert.equal(saved.checkpointStep, undefined);
+    // Before its first save a running job has only the checkpoint.
+    fs.rmSync(path.join(running, 'fusion'), { recursive: true });
+    const live = await exampleFusionWeights(running, text, { threads: 1 });
+    assert.equal(live.checkpointStep, 4);
+    for (const other of [fromCheckpoint, live]) {
+      for (const [site, w] of Object.entries(saved.weights)) w.forEach((v, i) => assert.ok(Math.abs(v! - other.weights[site]![i]!) < 1e-6, `${site}: ${v} vs ${other.weights[site]![i]}`));
     }
     // The weights moved in training: the finished run's differ from step 4's.
     assert.notDeepEqual((await exampleFusionWeights(runDir, text, { threads: 1 })).weights, saved.weights);
     const r = cli(['fusion', 'weights', running, '--text', text.text, '--threads', '1'], ws.root);
     assert.equal(r.status, 0, r.stderr);
     assert.equal((JSON.parse(r.stdout) as { checkpointStep: number }).checkpointStep, 4);
-    assert.match(r.stderr, /weights from its checkpoint at step 4/);
-    // Neither a saved fusion nor a checkpoint yet: said so.
+    assert.match(r.stderr, /the run has not finished: weights from its last checkpoint \(step 4\)/);
+    // Neither a saved fusion nor a checkpoint: said so, by whether a process still writes the run.
     fs.rmSync(path.join(running, 'checkpoint.safetensors'));
-    await assert.rejects(exampleFusionWeights(running, text), (e: unknown) => e instanceof RunFolderError && /no saved fusion and no checkpoint yet/.test(e.message));
+    const status = path.join(running, 'status.json');
+    const record = JSON.parse(fs.readFileSync(status, 'utf8')) as Record<string, unknown>;
+    fs.writeFileSync(status, JSON.stringify({ ...record, status: 'running', pid: process.pid }));
+    await assert.rejects(exampleFusionWeights(running, text), (e: unknown) => e instanceof RunFolderError && /no saved fusion and no checkpoint yet: ask again once training has written its first checkpoint/.test(e.message));
+    fs.writeFileSync(status, JSON.stringify({ ...record, status: 'failed' }));
+    await assert.rejects(exampleFusionWeights(running, text), (e: unknown) => e instanceof RunFolderError && /it stopped before its first checkpoint: train it again/.test(e.message));
   });
 
   test('errors name what is wrong: an empty text, a run that is not a fusion, a missing folder', async () => {

@@ -121,7 +121,7 @@ describe("fusion of adapters in Pfeiffer's placement (AdapterHub's seq_bn)", () 
     }
 
     // The model as trained: the base model, the adapters from their own runs and the trainer's
-    // parameters (the key biases cancel in the softmax and are never fed).
+    // parameters (the key biases among them, which cancel in the softmax here).
     const run = loadRun(fusion.runDir);
     const asTrained: WeightMap = new Map(TINY.weights);
     for (const a of adapters) for (const [n, t] of readFusedAdapter(path.join(a.runDir, 'adapter'), TINY.dims).weights) asTrained.set(n, t);
