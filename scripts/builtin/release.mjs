@@ -173,9 +173,9 @@ BERT's 0.02; on a 2-layer toy model 0.05 reached 100% masked accuracy in 198 ste
 | masked accuracy | ${milestones.map((r) => pct(r.metrics.masked_accuracy)).join(' | ')} |
 | masked-LM loss | ${milestones.map((r) => fixed(r.metrics.mlm_loss)).join(' | ')} |
 
-It left the plateau within the first evaluation, then climbed slowly; it was shipped
+It left the plateau within the first evaluation, then climbed slowly${status.status === 'completed' ? ', to the end of its planned schedule (the learning rate decays to zero there).' : `; it was shipped
 from step ${releasedStep.toLocaleString('en-US')} because held-out accuracy had stopped moving while the
-CPU budget was needed for the experiments on it.
+CPU budget was needed for the experiments on it.`}
 
 ## Loss curves
 
