@@ -242,27 +242,35 @@ describe('fusion layer: the exact rewrite equals the plain formulation (float64)
   });
 });
 
+/**
+ * A case's fusion inputs for a gradient check, each drawn in ±0.5 from `seed`: h, F, each
+ * adapter's up projection (and scale), the query and key weights, then `weights` in order.
+ */
+function gradInputs(c: Case, seed: number, weights: readonly { readonly name: string; readonly shape: number[] }[]) {
+  const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
+  const rnd = random(seed);
+  const shapes = [
+    { name: 'h', shape: [T, D] },
+    { name: 'f', shape: [T, total] },
+    ...c.adapters.flatMap((a, n) => [{ name: `up${n}`, shape: [D, a.f[0]!.length] }, { name: `upb${n}`, shape: [D] }, ...(a.scale !== undefined ? [{ name: `s${n}`, shape: [1] }] : [])]),
+    { name: 'wq', shape: [D, D] },
+    { name: 'bq', shape: [D] },
+    { name: 'wk', shape: [D, D] },
+    ...weights,
+  ];
+  return shapes.map((i) => ({ ...i, data: Float64Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => rnd() - 0.5) }));
+}
+
 describe('fusion layer: gradient checks (float64)', () => {
   for (const config of ['dynamic', 'static'] as const) {
     for (const [residualBefore, throughUp] of [[false, false], [true, false], [false, true], [true, true]] as const) {
       test(`${config}${residualBefore ? ', residual_before' : ''}, ${throughUp ? 'keys and values through W·[U B]' : 'through k and W_v'}: h, the adapters' activations, up projections and scales, and every weight`, async () => {
         const c = randomCase(40, 3, config === 'dynamic');
-        const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
         // Inputs in ±0.5: at gradCheck's default ±1 the absolute errors were over ten times
         // larger (up to 7e-8, whatever the step from 1e-7 to 1e-4). Here they are 1e-9 to
         // 4e-9, against gradients near 1e-3: a floor of a few 1e-6 in relative error, where a
         // wrong rule is off by far more.
-        const rnd = random(40);
-        const shapes = [
-          { name: 'h', shape: [T, D] },
-          { name: 'f', shape: [T, total] },
-          ...c.adapters.flatMap((a, n) => [{ name: `up${n}`, shape: [D, a.f[0]!.length] }, { name: `upb${n}`, shape: [D] }, ...(a.scale !== undefined ? [{ name: `s${n}`, shape: [1] }] : [])]),
-          { name: 'wq', shape: [D, D] },
-          { name: 'bq', shape: [D] },
-          { name: 'wk', shape: [D, D] },
-          ...(config === 'dynamic' ? [{ name: 'wv', shape: [D, D] }] : []),
-        ];
-        const inputs = shapes.map((i) => ({ ...i, data: Float64Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => rnd() - 0.5) }));
+        const inputs = gradInputs(c, 40, config === 'dynamic' ? [{ name: 'wv', shape: [D, D] }] : []);
         const r = await gradCheck(inputs, (o, v: Value[]) => {
           const at = new Map(inputs.map((input, i) => [input.name, v[i]!]));
           const get = (name: string): Value => at.get(name)!;
@@ -278,19 +286,10 @@ describe('fusion layer: gradient checks (float64)', () => {
   for (const throughUp of [false, true]) {
     test(`dynamic, residual_before, dropped scores, ${throughUp ? 'through W·[U B]' : 'through k and W_v'}: the key bias gets its gradient`, async () => {
       const c = randomCase(41, 3, true);
-      const total = c.adapters.reduce((sum, a) => sum + a.f[0]!.length, 0);
-      const rnd = random(41);
-      const shapes = [
-        { name: 'h', shape: [T, D] },
-        { name: 'f', shape: [T, total] },
-        ...c.adapters.flatMap((a, n) => [{ name: `up${n}`, shape: [D, a.f[0]!.length] }, { name: `upb${n}`, shape: [D] }, ...(a.scale !== undefined ? [{ name: `s${n}`, shape: [1] }] : [])]),
-        { name: 'wq', shape: [D, D] },
-        { name: 'bq', shape: [D] },
-        { name: 'wk', shape: [D, D] },
+      const inputs = gradInputs(c, 41, [
         { name: 'bk', shape: [D] },
         { name: 'wv', shape: [D, D] },
-      ];
-      const inputs = shapes.map((i) => ({ ...i, data: Float64Array.from({ length: i.shape.reduce((a, b) => a * b, 1) }, () => rnd() - 0.5) }));
+      ]);
       // A fixed dropout mask: a third of the scores dropped, the rest scaled by 1/0.7.
       const keep = Array.from({ length: T * 3 }, (_, i) => ((Math.floor(i / 3) + i) % 3 === 0 ? 0 : 1 / 0.7));
       const r = await gradCheck(inputs, (o, v: Value[]) => {
